@@ -1,0 +1,583 @@
+"""Replay: run a trace's records on the concrete model and collect findings.
+
+Records stream in from the parser; each is run on the spec (Concrete ops,
+ConcreteState).  After a Guest hypercall the engine looks at the next record:
+if it is a Host record the trace is *full* for this hypercall, and each
+recorded answer is compared with the model's and then applied (the model
+follows the trace, so later findings are not echoes of an earlier one); if
+not, the model's own answer is applied (an *input-only* trace).  Memory use is
+bounded by the model's state and the findings, never by the trace's length.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Iterator, TextIO
+
+from ..spec import constants as C
+from ..spec.apply import apply as apply_effect
+from ..spec.apply import kill_reason
+from ..spec.devices import status_write
+from ..spec.effects import Effect
+from ..spec.host import bind_dma, total_len
+from ..spec.hypercalls import hcall_send_dma
+from ..spec.launcher import fill, handle_output, release_all_dma, send_irq, watches
+from ..spec.ops import Concrete as ops
+from ..spec.state import ConcreteState, Device, UnknownValue
+from .answers import from_record, same, to_record
+from .errors import TraceError
+from .findings import FileResult, Finding, InputError
+from .parser import read_trace
+from .records import UNKNOWN, Record, format_record
+
+_END = object()
+
+
+class _Peekable:
+    """An iterator over records with one record of look-ahead."""
+
+    def __init__(self, it: Iterator[Record]):
+        self._it = it
+        self._next = _END
+        self.taken = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> Record:
+        if self._next is not _END:
+            r, self._next = self._next, _END
+        else:
+            r = next(self._it)
+        self.taken += 1
+        return r
+
+    def peek(self) -> Record | None:
+        if self._next is _END:
+            self._next = next(self._it, None)
+        return self._next
+
+
+def _has_unknown(fields) -> bool:
+    for v in fields.values():
+        if v is UNKNOWN:
+            return True
+        if isinstance(v, (list, tuple)) and any(x is UNKNOWN for x in v):
+            return True
+    return False
+
+
+def _hexs(v) -> str:
+    return f"{v:#x}" if isinstance(v, int) else str(v)
+
+
+class Replay:
+    """One file's replay; `run()` returns its FileResult."""
+
+    def __init__(self, path: str, *, partial: bool = False, emit: TextIO | None = None):
+        self.path = path
+        self.partial = partial
+        self.st = ConcreteState(partial=partial)
+        self.result = FileResult(path)
+        self.out = emit
+        self.recs: _Peekable | None = None
+        self.pending_recorded: dict[int, bool] = {}
+        self.reported_gone: set[int] = set()
+        self.desc_addrs: dict[int, list[int]] = {}
+
+    # ----------------------------------------------------------- driver
+    def run(self, records: Iterator[Record] | None = None) -> FileResult:
+        """Replay the file (or `records`, when given, as if read from it)."""
+        try:
+            source = records if records is not None else read_trace(self.path, partial=self.partial)
+            self.recs = _Peekable(iter(source))
+            for rec in self.recs:
+                self.step(rec)
+            self.finish()
+        except TraceError as e:
+            self.result.findings = []
+            self.result.error = InputError(e.line, e.column, e.message, str(e))
+        if self.recs is not None:
+            self.result.records = self.recs.taken
+        self.result.notes.extend(self.st.notes)
+        return self.result
+
+    def step(self, rec: Record):
+        kind = rec.kind
+        if kind.startswith("g.") or (kind.startswith("l.") and kind != "l.output"):
+            self.settle_pending(rec)
+        if kind.startswith("g."):
+            self.check_alive(rec)
+        if _has_unknown(rec.fields) and kind not in ("g.dma", "header", "guest", "device", "share"):
+            self.skip_unknown(rec)
+            return
+        handler = getattr(self, "on_" + kind.replace(".", "_"))
+        try:
+            handler(rec)
+        except UnknownValue as e:
+            self.st.findings.clear()
+            self.st.note(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
+            self.follow_recorded(rec)
+        self.flush(rec)
+
+    def finish(self):
+        for g, gs in sorted(self.st.guests.items()):
+            if gs.pending is not None:
+                if self.pending_recorded.get(g):
+                    key, dma = gs.pending
+                    self.st.note(
+                        f"g{g}'s send of {dma:#x} on key {key:#x} still waits for l{g}'s output at the end of the trace"
+                    )
+                else:
+                    self.complete_output(g, None)
+
+    # ----------------------------------------------------------- output
+    def emit(self, rec: Record, text: str | None = None):
+        if self.out is not None:
+            self.out.write((text if text is not None else format_record(rec)) + "\n")
+
+    def emit_input(self, rec: Record):
+        if self.out is not None:
+            self.out.write(rec.text.rstrip("\r\n") + "\n")
+
+    def find(self, rec: Record, rule: str, message: str):
+        self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message))
+
+    def flush(self, rec: Record):
+        if not self.st.findings:
+            return
+        seen = set()
+        for rule, message in self.st.findings:
+            if (rule, message) not in seen:
+                seen.add((rule, message))
+                self.find(rec, rule, message)
+        self.st.findings.clear()
+
+    # ----------------------------------------------------------- helpers
+    def check_alive(self, rec: Record):
+        g = rec.guest
+        gs = self.st.guest(g)
+        if g in self.reported_gone:
+            return
+        if gs.closed:
+            self.reported_gone.add(g)
+            self.find(rec, "divergence", f"g{g} acts after its Launcher closed /dev/lguest (l{g} close); "
+                      "a Guest whose Launcher closed never runs again (followed anyway; not reported again)")
+        elif gs.dead is not None:
+            self.reported_gone.add(g)
+            self.find(rec, "divergence", f"g{g} acts after the Host killed it ({gs.dead}); a killed Guest "
+                      "never runs again (followed anyway; not reported again)")
+
+    def settle_pending(self, rec: Record):
+        """A record of Guest N while N's send waits for its Launcher: complete the output first."""
+        g = rec.guest
+        gs = self.st.guests.get(g)
+        if gs is None or gs.pending is None:
+            return
+        if self.pending_recorded.get(g):
+            key, dma = gs.pending
+            self.find(
+                rec,
+                "divergence",
+                f"{'g' if rec.kind.startswith('g.') else 'l'}{g} acts while g{g}'s send of {dma:#x} on key "
+                f"{key:#x} still waits for l{g}'s output; until then Guest {g} does not run "
+                "(replay completes the output as the model computes it)",
+            )
+        self.complete_output(g, rec)
+
+    def complete_output(self, g, rec):
+        key, dma = self.st.guest(g).pending
+        effs = handle_output(ops, self.st, g, key, dma)
+        for e in effs:
+            apply_effect(ops, self.st, e)
+            self.emit(to_record(e))
+        self.pending_recorded.pop(g, None)
+        if rec is not None:
+            self.flush(rec)
+
+    def skip_unknown(self, rec: Record):
+        self.emit_input(rec)
+        self.st.note(f"line {rec.line}: not checked: `?` stands for a value the model needs ({rec.kind})")
+        self.follow_recorded(rec)
+
+    def follow_recorded(self, rec: Record):
+        """Apply whatever Host records follow, unchecked (partial mode)."""
+        while True:
+            nxt = self.recs.peek()
+            if nxt is None or not nxt.kind.startswith("host."):
+                return
+            nxt = next(self.recs)
+            self.emit_input(nxt)
+            if not _has_unknown(nxt.fields):
+                eff = from_record(nxt)
+                self.resolve_binding(eff, None)
+                apply_effect(ops, self.st, eff)
+                self.st.findings.clear()
+
+    def resolve_binding(self, eff: Effect, computed: Effect | None):
+        """Which binding a recorded deliver used: the model's if they agree, else the one whose array holds the entry."""
+        if eff.kind != "deliver":
+            return
+        if computed is not None and computed.kind == "deliver" and computed.f["dst"] == eff.f["dst"]:
+            eff.f["binding"] = computed.f["binding"]
+            return
+        dg, da = eff.f["dst"]
+        for b in self.st.slots(dg):
+            if b.interrupt and b.dmas <= da < b.dmas + b.num_dmas * C.DMA_SIZE and (da - b.dmas) % C.DMA_SIZE == 0:
+                eff.f["binding"] = b
+                return
+
+    def bad_dma(self, rec: Record, eff: Effect):
+        reason = kill_reason(eff.f)
+        g = eff.f["guest"]
+        why = {
+            "bad dma key": "BIND_DMA's key must be 4-aligned (get_futex_key)",
+            "bad sending DMA key": "SEND_DMA's key must be 4-aligned (get_futex_key)",
+            "bad registered DMA buffer": "GETDMA's key must be 4-aligned (get_futex_key); the Guest dies for the Launcher's key",
+            "bad read address": "the descriptor must lie inside the Guest's memory (lguest_address_ok)",
+            "bad address in registered DMA struct": "a bound descriptor must lie inside the receiving Guest's memory",
+        }.get(eff.f["reason"])
+        if why is None:
+            limit = self.st.pfn_limit(g)
+            why = (
+                "check_dma_list: each section must lie inside the Guest's memory"
+                + (f" (below {limit * C.PAGE_SIZE:#x})" if limit is not None else "")
+                + ", be at most 4096 bytes and not cross a page"
+            )
+        self.find(rec, "bad-dma", f"the Host kills g{g}: {reason}: {why}")
+
+    def answer(self, rec: Record, effects, terminal=True) -> list[Effect]:
+        """Compare one Host attempt's decided effects with the records that follow, and apply.
+
+        An attempt's records are any kills, then at most one of deliver, full,
+        pending or drop.  Returns the effects applied.
+        """
+        computed = [e for e in effects if e.when is True and e.kind in ("kill", "deliver", "full", "pending", "drop")]
+        for e in computed:
+            if e.kind == "kill":
+                self.bad_dma(rec, e)
+        nxt = self.recs.peek()
+        if nxt is None or not nxt.kind.startswith("host."):
+            for e in computed:
+                apply_effect(ops, self.st, e)
+                self.emit(to_record(e))
+                if e.kind == "pending":
+                    self.pending_recorded[e.f["guest"]] = False
+            self.flush(rec)
+            return computed
+        self.flush(rec)
+        recorded = []
+        while True:
+            nxt = self.recs.peek()
+            if nxt is None or not nxt.kind.startswith("host."):
+                break
+            if nxt.kind != "host.kill" and not terminal:
+                break
+            recorded.append(next(self.recs))
+            self.emit_input(recorded[-1])
+            if nxt.kind != "host.kill":
+                break
+        comp_kills = [e for e in computed if e.kind == "kill"]
+        comp_term = next((e for e in computed if e.kind != "kill"), None)
+        applied = []
+        for r in recorded:
+            eff = from_record(r)
+            if _has_unknown(r.fields):
+                self.st.note(f"line {r.line}: not compared: `?` in a Host record")
+            elif r.kind == "host.kill":
+                match = next((e for e in comp_kills if e.f["guest"] == r.fields["guest"]), None)
+                if match is not None:
+                    comp_kills.remove(match)
+                else:
+                    self.find(r, "divergence", f"the trace says the Host killed g{r.fields['guest']} here; "
+                              f"the model kills no one at this point ({self.expected_text(computed)})")
+            else:
+                exp = to_record(comp_term) if comp_term is not None else None
+                if exp is None:
+                    self.find(r, "divergence", f"the trace records `{r.text.strip()}`; the model expects "
+                              f"no such Host answer here ({self.expected_text(computed)})")
+                elif not same(exp, r):
+                    self.find(r, "divergence", f"the model expects `{format_record(exp)}`; the trace has "
+                              f"`{r.text.strip()}`{self.explain(comp_term, r)}")
+                self.resolve_binding(eff, comp_term)
+                comp_term = None
+            if not _has_unknown(r.fields):
+                apply_effect(ops, self.st, eff)
+                if eff.kind == "pending":
+                    self.pending_recorded[eff.f["guest"]] = True
+                applied.append(eff)
+            self.flush(r)
+        for e in comp_kills:
+            self.find(rec, "divergence", f"the model's Host kills g{e.f['guest']} ({kill_reason(e.f)}); "
+                      "the trace records no kill")
+        if comp_term is not None:
+            self.find(rec, "divergence", f"the model expects `{format_record(to_record(comp_term))}` "
+                      "after this record; the trace records no such Host answer")
+        return applied
+
+    def expected_text(self, computed) -> str:
+        if not computed:
+            return "it expects no Host record"
+        return "it expects " + ", ".join(f"`{format_record(to_record(e))}`" for e in computed)
+
+    def explain(self, comp: Effect, r: Record) -> str:
+        if comp.kind == "deliver" and r.kind == "host.deliver":
+            (dg, da), (rg, ra) = comp.f["dst"], r.fields["dst"]
+            if (dg, da) != (rg, ra):
+                b = comp.f["binding"]
+                return (f": g{dg}'s binding (dmas {b.dmas:#x}, num {b.num_dmas}) has cursor next_dma={b.next_dma}, "
+                        f"and the first entry from there with used_len 0 is {da:#x}")
+            if comp.f["len"] != r.fields["len"]:
+                return (f": copy_data moves min(source total, destination total) = {comp.f['len']} bytes")
+        return ""
+
+    # ----------------------------------------------------------- setup
+    def on_header(self, rec):
+        self.emit_input(rec)
+
+    def on_guest(self, rec):
+        self.emit_input(rec)
+        gs = self.st.guest(rec.guest)
+        gs.pages = rec.fields["pages"]
+        gs.recompute_limit()
+        self.check_layout(rec, rec.guest)
+
+    def on_device(self, rec):
+        self.emit_input(rec)
+        f = rec.fields
+        gs = self.st.guest(rec.guest)
+        gs.devices[f["dev"]] = Device(f["type"], f.get("features", 0), f["pfn"] if f["pages"] else 0, f["pages"])
+        gs.recompute_limit()
+        self.check_layout(rec, rec.guest, only=f["dev"])
+
+    def check_layout(self, rec, g, only=None):
+        """Device pages must not overlap each other, the RAM or the descriptor page (key-collision).
+
+        At a `device` record that device is checked against everything; at a
+        `guest` record every device is checked against the RAM and descriptor
+        page only, so that no overlap is reported twice.
+        """
+        gs = self.st.guest(g)
+        fixed = []
+        if gs.pages is not None:
+            fixed.append(("its RAM", 0, gs.pages))
+            fixed.append(("its device descriptor page", gs.pages, gs.pages + 1))
+        devs = [(i, d.pfn, d.pfn + d.pages) for i, d in sorted(gs.devices.items()) if d.pages]
+        for i, lo, hi in devs:
+            if only is not None and i != only:
+                continue
+            others = list(fixed)
+            if only is not None:
+                others += [(f"device {g}.{j}", a, b) for j, a, b in devs if j != i]
+            for name, a, b in others:
+                if lo < b and a < hi:
+                    self.find(rec, "key-collision", f"device {g}.{i} (pfn {lo:#x}-{hi - 1:#x}) overlaps {name} "
+                              f"(pfn {a:#x}-{b - 1:#x}): an address there would be a key of both")
+
+    def on_share(self, rec):
+        self.emit_input(rec)
+        f = rec.fields
+        sid = len(self.st.shares)
+        self.st.shares.append((f["name"], f["pages"], f["map"]))
+        for g, pfn in f["map"]:
+            self.st.guest(g).maps.append((sid, pfn * C.PAGE_SIZE, f["pages"] * C.PAGE_SIZE))
+
+    # ----------------------------------------------------------- Guest
+    def on_g_dma(self, rec):
+        self.emit_input(rec)
+        f = rec.fields
+        g, addr = rec.guest, f["addr"]
+        if addr is UNKNOWN:
+            self.st.note(f"line {rec.line}: not checked: descriptor address is `?`")
+            return
+        known = self.desc_addrs.setdefault(g, [])
+        i = bisect.bisect_left(known, addr)
+        if i == len(known) or known[i] != addr:
+            for j in (i - 1, i):
+                if 0 <= j < len(known) and abs(known[j] - addr) < C.DMA_SIZE:
+                    col = rec.text.find("dma") + 5
+                    raise TraceError(
+                        self.path, rec.line, max(col, 1),
+                        f"descriptor at {addr:#x} overlaps g{g}'s descriptor at {known[j]:#x} "
+                        f"(a struct lguest_dma is {C.DMA_SIZE} bytes)",
+                        rec.text,
+                    )
+            known.insert(i, addr)
+        self.st.write_desc(g, addr, f.get("used_len"), f.get("addrs"), f.get("lens"))
+
+    def on_g_bind_dma(self, rec):
+        f = rec.fields
+        g = rec.guest
+        effects, result = bind_dma(ops, self.st, g, f["key"], f["dmas"], f["num"], f["irq"])
+        recorded = f.get("result")
+        if recorded is None:
+            self.emit(rec, (rec.text.split("#", 1)[0].rstrip() + f" -> {result}"))
+        else:
+            self.emit_input(rec)
+        self.answer(rec, effects, terminal=False)
+        state_effects = [e for e in effects if e.when is True and e.kind in ("bind", "unbind")]
+        if recorded is not None and recorded != result:
+            self.find(rec, "divergence", f"BIND_DMA returns {result} here ({self.bind_why(rec, result)}); "
+                      f"the trace says -> {recorded}")
+            if recorded == 0:
+                state_effects = []
+            else:
+                self.st.note(f"line {rec.line}: the trace's successful bind cannot be followed: {self.bind_why(rec, result)}")
+        for e in state_effects:
+            apply_effect(ops, self.st, e)
+
+    def bind_why(self, rec, result) -> str:
+        f = rec.fields
+        g = rec.guest
+        if f["irq"] >= C.LGUEST_IRQS:
+            return f"irq {f['irq']} is not below LGUEST_IRQS (32), so bind_dma fails at once"
+        if f["key"] % 4:
+            return f"key {f['key']:#x} is not 4-aligned: get_futex_key fails and the Host kills g{g}"
+        if f["irq"] == 0:
+            if result:
+                return "irq 0 unbinds, and a slot with this key and dmas exists"
+            return f"irq 0 unbinds, but no slot of g{g} has key {f['key']:#x} with dmas {f['dmas']:#x}"
+        if result:
+            return f"g{g} has a free slot in its table of {C.LGUEST_MAX_DMA}"
+        return f"all {C.LGUEST_MAX_DMA} of g{g}'s binding slots are in use"
+
+    def on_g_send_dma(self, rec):
+        self.emit_input(rec)
+        f = rec.fields
+        hcall_send_dma(ops, self.st, rec.guest, f["key"], f["dma"], lambda effs: self.answer(rec, effs))
+
+    def on_g_status(self, rec):
+        self.emit_input(rec)
+        f = rec.fields
+        for e in status_write(ops, self.st, rec.guest, f["dev"], f["value"], "guest"):
+            self.check_device(rec, rec.guest, f["dev"])
+            apply_effect(ops, self.st, e)
+
+    def check_device(self, rec, g, dev):
+        if dev not in self.st.guest(g).devices:
+            self.st.note(f"line {rec.line}: device {g}.{dev} was never declared; its status starts at 0")
+            self.st.guest(g).devices[dev] = Device(0, 0, 0, 0)
+
+    # ----------------------------------------------------------- Host (out of place)
+    def _on_host(self, rec):
+        self.emit_input(rec)
+        self.find(rec, "divergence", "a Host record that answers no hypercall: Host records follow the Guest "
+                  "hypercall (or Launcher request) they answer (followed anyway)")
+        eff = from_record(rec)
+        self.resolve_binding(eff, None)
+        apply_effect(ops, self.st, eff)
+        if eff.kind == "pending":
+            self.pending_recorded[eff.f["guest"]] = True
+
+    on_host_deliver = on_host_full = on_host_pending = on_host_drop = on_host_kill = _on_host
+
+    # ----------------------------------------------------------- Launcher
+    def on_l_output(self, rec):
+        self.emit_input(rec)
+        g, f = rec.guest, rec.fields
+        gs = self.st.guest(g)
+        if gs.pending is None:
+            self.find(rec, "divergence", f"l{g} output: no send of g{g} waits for its Launcher "
+                      "(every output ends one `host pending`); its used_len write is followed anyway")
+            apply_effect(ops, self.st, Effect("output", True, guest=g, key=f["key"], dma=f["dma"], len=f["len"]))
+            return
+        key, dma = gs.pending
+        if (key, dma) != (f["key"], f["dma"]):
+            self.find(rec, "divergence", f"l{g} output names key {f['key']:#x} and descriptor {f['dma']:#x}, "
+                      f"but the pending send is {dma:#x} on key {key:#x}")
+        (eff,) = handle_output(ops, self.st, g, key, dma)
+        if eff.f["len"] != f["len"]:
+            self.find(rec, "divergence", f"the Launcher writes {eff.f['len']} into used_len "
+                      f"({self.output_why(g, key, dma)}); the trace says {f['len']}")
+        self.pending_recorded.pop(g, None)
+        apply_effect(ops, self.st, Effect("output", True, guest=g, key=key, dma=f["dma"], len=f["len"]))
+
+    def output_why(self, g, key, dma) -> str:
+        for idx, watch, returns in watches(self.st, g):
+            if watch == key:
+                dev = self.st.guest(g).devices[idx]
+                name = {C.CONSOLE: "console", C.BLOCK: "block", C.NET: "tun net"}.get(dev.type, "device")
+                if returns == "zero":
+                    return f"device {g}.{idx} ({name}) watches key {key:#x}, and its handler always returns 0"
+                total = total_len(ops, self.st, g, True, dma)
+                return f"device {g}.{idx} ({name}) watches key {key:#x} and writes the sections' {total} bytes"
+        return f"no device of g{g} with an output handler watches key {key:#x}"
+
+    def on_l_fill(self, rec):
+        g, f = rec.guest, rec.fields
+        effects = fill(ops, self.st, g, f["key"], f["len"])
+        comp = next(e for e in effects if e.when is True and e.kind in ("fill", "nobuf"))
+        for e in effects:
+            if e.when is True and e.kind == "kill":
+                self.bad_dma(rec, e)
+                apply_effect(ops, self.st, e)
+        if comp.kind == "nobuf":
+            if "dma" not in f:
+                self.emit_input(rec)
+                self.find(rec, "divergence", f"GETDMA finds no buffer bound on key {f['key']:#x} for g{g}, "
+                          "so the Launcher discards the input (`nobuf`); the trace says it filled one")
+                return
+            self.find(rec, "divergence", f"GETDMA finds no buffer bound on key {f['key']:#x} for g{g}; "
+                      f"the trace says the Launcher filled {f['dma']:#x} (followed)")
+            dma, irq = f["dma"], f.get("irq", 0)
+            used = self.st.rd_used_len(g, dma)
+        else:
+            dma, irq, used = comp.f["dma"], comp.f["irq"], comp.f["used_before"]
+            rdma, rirq = f.get("dma", dma), f.get("irq", irq)
+            if (rdma, rirq) != (dma, irq):
+                self.find(rec, "divergence", f"GETDMA on key {f['key']:#x} returns {dma:#x} with irq {irq} "
+                          f"(the first entry with used_len 0, else the last); the trace says {rdma:#x} with irq {rirq}")
+                if rdma != dma:
+                    used = self.st.rd_used_len(g, rdma)
+                dma, irq = rdma, rirq
+        self.flush(rec)
+        if "dma" in f and "irq" in f:
+            self.emit_input(rec)
+        else:
+            self.emit(Record("l.fill", g, {"key": f["key"], "dma": dma, "len": f["len"], "irq": irq}))
+        apply_effect(ops, self.st, Effect("fill", True, guest=g, key=f["key"], dma=dma, len=f["len"], irq=irq,
+                                          used_before=used))
+
+    def on_l_nobuf(self, rec):
+        self.emit_input(rec)
+        g, f = rec.guest, rec.fields
+        effects = fill(ops, self.st, g, f["key"], 0)
+        for e in effects:
+            if e.when is True and e.kind == "kill":
+                self.bad_dma(rec, e)
+                apply_effect(ops, self.st, e)
+            if e.when is True and e.kind == "fill":
+                self.find(rec, "divergence", f"GETDMA on key {f['key']:#x} returns g{g}'s descriptor "
+                          f"{e.f['dma']:#x} (used_len {e.f['used_before']}); the trace says no buffer was bound")
+
+    def on_l_irq(self, rec):
+        self.emit_input(rec)
+        g, q = rec.guest, rec.fields["irq"]
+        effects = send_irq(ops, self.st, g, q)
+        if q >= C.LGUEST_IRQS:
+            self.find(rec, "divergence", f"LHREQ_IRQ refuses irq {q} (-EINVAL: not below 32), and the "
+                      "Launcher exits when a write fails")
+        for e in effects:
+            apply_effect(ops, self.st, e)
+
+    def on_l_status(self, rec):
+        self.emit_input(rec)
+        f = rec.fields
+        self.check_device(rec, rec.guest, f["dev"])
+        for e in status_write(ops, self.st, rec.guest, f["dev"], f["value"], "launcher"):
+            apply_effect(ops, self.st, e)
+
+    def on_l_close(self, rec):
+        self.emit_input(rec)
+        for e in release_all_dma(ops, self.st, rec.guest):
+            apply_effect(ops, self.st, e)
+
+
+def replay_file(path: str, *, partial: bool = False, emit: TextIO | None = None) -> FileResult:
+    """Replay one trace file."""
+    return Replay(path, partial=partial, emit=emit).run()
+
+
+def replay_records(records, path: str = "<records>", *, emit: TextIO | None = None) -> FileResult:
+    """Replay records already parsed (or built by a program, as the checker does)."""
+    return Replay(path, emit=emit).run(records)

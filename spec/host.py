@@ -1,0 +1,348 @@
+"""The Host's I/O rules (drivers/lguest/io.c, core.c, lguest_user.c), decided.
+
+Each function reads the state through `st` and computes with `ops`, and
+returns the `Effect`s of the step; none of them writes the state (apply.py
+does).  They are written once for both readings: a Python `if` here only ever
+tests configuration (a fault, a static loop bound) or `ops.is_true/is_false`
+shortcuts that never change the result, only skip work whose guard is
+already known false.
+"""
+
+from __future__ import annotations
+
+from . import constants as C
+from .effects import Effect
+from .registry import rule
+
+
+def _known_false(x) -> bool:
+    return x is False
+
+
+def _known_true(x) -> bool:
+    return x is True
+
+
+@rule("drivers/lguest/core.c: lguest_address_ok")
+def lguest_address_ok(ops, st, g, addr, length):
+    """(addr+len)/PAGE_SIZE < pfn_limit, and addr+len does not wrap."""
+    limit = st.pfn_limit(g)
+    if limit is None:  # no `guest` record: the model does not know the RAM size
+        st.note(f"g{g}: RAM size unknown (no `guest {g}` record): address checks skipped")
+        return ops.TRUE
+    end = ops.Add(addr, length)
+    return ops.And(ops.Not(ops.AddOverflows(addr, length)), ops.ULT(ops.UDiv(end, C.PAGE_SIZE), limit))
+
+
+@rule("kernel/futex.c: get_futex_key")
+def get_futex_key(ops, st, g, ukey):
+    """A key's futex identity: (file, offset) inside a shared mapping, else (Guest, address).
+
+    Returns (ok, owner, off); ok is false for a key that is not 4-aligned.
+    """
+    ok = ops.Eq(ops.BitAnd(ukey, 3), 0)
+    owner, off = g, ukey
+    for sid, base, size in st.maps(g):
+        inside = ops.And(ops.UGE(ukey, base), ops.ULT(ukey, ops.Add(base, size)))
+        owner = ops.If(inside, C.SHARED_OWNER + sid, owner)
+        off = ops.If(inside, ops.Sub(ukey, base), off)
+    return ok, owner, off
+
+
+def _live_match(ops, b, owner, off):
+    return ops.And(ops.Ne(b.interrupt, 0), ops.Eq(b.owner, owner), ops.Eq(b.off, off))
+
+
+def _newest(ops, cands, match):
+    """One-hot choice of the newest matching binding: the first a bucket walk meets (list_add at the head)."""
+    chosen = []
+    for i, b in enumerate(cands):
+        c = match[i]
+        if _known_false(c):
+            chosen.append(False)
+            continue
+        for j, o in enumerate(cands):
+            if j != i and not _known_false(match[j]):
+                c = ops.And(c, ops.Not(ops.And(match[j], ops.UGT(o.stamp, b.stamp))))
+        chosen.append(c)
+    return chosen
+
+
+@rule("drivers/lguest/io.c: bind_dma")
+def bind_dma(ops, st, g, ukey, dmas, num, irq, when=True):
+    """BIND_DMA: irq >= 32 fails; a bad key kills; irq 0 unbinds; else the lowest free slot. Returns (effects, result)."""
+    effects = []
+    irq_ok = ops.ULT(irq, C.LGUEST_IRQS)
+    ok, owner, off = get_futex_key(ops, st, g, ukey)
+    effects.append(Effect("kill", ops.And(when, irq_ok, ops.Not(ok)), guest=g, reason="bad dma key", args=(ukey,)))
+    go = ops.And(when, irq_ok, ok)
+    slots = st.slots(g)
+
+    # unbind_dma: the first slot in index order with key_eq and the same dmas,
+    # free or not: it does not look at interrupt.
+    unbinding = ops.And(go, ops.Eq(irq, 0))
+    found = ops.FALSE
+    sel = []
+    if not _known_false(unbinding):
+        for b in slots:
+            hit = ops.And(ops.Not(found), ops.Eq(b.owner, owner), ops.Eq(b.off, off), ops.Eq(b.dmas, dmas))
+            sel.append((b, hit))
+            found = ops.Or(found, hit)
+            if _known_true(found):
+                break
+        effects.append(Effect("unbind", ops.And(unbinding, found), guest=g, slots=sel))
+    unbound = ops.And(unbinding, found)
+
+    binding = ops.And(go, ops.Ne(irq, 0))
+    free = ops.FALSE
+    sel = []
+    if not _known_false(binding):
+        for b in slots:
+            hit = ops.And(ops.Not(free), ops.Eq(b.interrupt, 0))
+            sel.append((b, hit))
+            free = ops.Or(free, hit)
+            if _known_true(free):
+                break
+        effects.append(
+            Effect(
+                "bind",
+                ops.And(binding, free),
+                guest=g,
+                slots=sel,
+                key=ukey,
+                owner=owner,
+                off=off,
+                dmas=dmas,
+                num=num,
+                irq=irq,
+            )
+        )
+    bound = ops.And(binding, free)
+    result = ops.If(ops.Or(unbound, bound), 1, 0)
+    return effects, result
+
+
+@rule("drivers/lguest/io.c: check_dma_list")
+def check_dma_list(ops, st, g, readable, dma):
+    """Every section up to the first 0 length: address ok, at most a page, not crossing a page.
+
+    Returns (ok, bad_len, bad_addr): the first bad section, for the kill reason.
+    """
+    ok = ops.TRUE
+    ended = ops.Not(readable)  # an unreadable struct was zero-filled: no sections
+    bad_len = bad_addr = 0
+    for i in range(st.sections):
+        if _known_true(ended) or _known_false(ok):
+            break
+        a, ln = st.rd_section(g, dma, i)
+        active = ops.And(ops.Not(ended), ok, ops.Ne(ln, 0))
+        good = ops.And(
+            lguest_address_ok(ops, st, g, a, ln),
+            ops.ULE(ln, C.PAGE_SIZE),
+            ops.ULE(ops.Add(ops.URem(a, C.PAGE_SIZE), ln), C.PAGE_SIZE),
+        )
+        bad_here = ops.And(active, ops.Not(good))
+        bad_len = ops.If(bad_here, ln, bad_len)
+        bad_addr = ops.If(bad_here, a, bad_addr)
+        ok = ops.And(ok, ops.Not(bad_here))
+        ended = ops.Or(ended, ops.Eq(ln, 0))
+    return ok, bad_len, bad_addr
+
+
+def total_len(ops, st, g, readable, dma):
+    """Bytes a descriptor's sections hold: the sum of len[] up to the first 0."""
+    total = 0
+    ended = ops.Not(readable)
+    for i in range(st.sections):
+        if _known_true(ended):
+            break
+        _, ln = st.rd_section(g, dma, i)
+        ended = ops.Or(ended, ops.Eq(ln, 0))
+        total = ops.Add(total, ops.If(ended, 0, ln))
+    return total
+
+
+def first_len(ops, st, g, readable, dma):
+    if _known_false(readable):
+        return 0
+    _, ln = st.rd_section(g, dma, 0)
+    return ops.If(readable, ln, 0)
+
+
+@rule("drivers/lguest/io.c: copy_data")
+def copy_data(ops, st, src_g, src_ok, udma, dst_g, entry):
+    """Bytes copied: sections are walked until either side runs out, so min(total src, total dst).
+
+    The real loop copies from src->addr[si] without adding srcoff, so a source
+    section split over two destination sections repeats its start: wrong bytes,
+    right count.  Traces carry no data, so only the count is modelled.
+    """
+    return ops.Min(total_len(ops, st, src_g, src_ok, udma), total_len(ops, st, dst_g, True, entry))
+
+
+@rule("drivers/lguest/io.c: dma_transfer")
+def dma_transfer(ops, st, g, udma, b, when):
+    """Copy the sent descriptor into the first free entry from the cursor; always raise the irq.
+
+    Returns (effects, full): full holds when no entry was free (send_dma retries once).
+    """
+    h = b.guest
+    effects = []
+    # lgread of the source: if it is outside memory the sender dies and the
+    # struct reads as zeros, i.e. an empty (ping) send.
+    src_ok = lguest_address_ok(ops, st, g, udma, C.DMA_SIZE)
+    effects.append(Effect("kill", ops.And(when, ops.Not(src_ok)), guest=g, reason="bad read address", args=(udma,)))
+
+    found = ops.FALSE
+    failed = ops.FALSE
+    entry = 0
+    num = b.num_dmas
+    for i in range(st.bound(num)):
+        if _known_true(found) or _known_true(failed):
+            break
+        active = ops.And(ops.ULT(i, num), ops.Not(found), ops.Not(failed))
+        idx = ops.URem(ops.Add(b.next_dma, i), num)
+        addr = ops.Add(b.dmas, ops.Mul(idx, C.DMA_SIZE))
+        readable = lguest_address_ok(ops, st, h, addr, C.DMA_SIZE)
+        unreadable = ops.And(active, ops.Not(readable))
+        effects.append(
+            Effect(
+                "kill",
+                ops.And(when, unreadable),
+                guest=h,
+                reason="bad address in registered DMA struct",
+                args=(),
+            )
+        )
+        failed = ops.Or(failed, unreadable)
+        if _known_false(ops.And(active, readable)):
+            continue
+        used = st.rd_used_len(h, addr)
+        free = ops.Eq(used, 0)
+        if st.fault("host-skips-used-len-check"):
+            free = ops.TRUE
+        hit = ops.And(active, readable, free)
+        entry = ops.If(hit, addr, entry)
+        found = ops.Or(found, hit)
+
+    go = ops.And(when, found)
+    if not _known_false(go):
+        dst_ok, dlen, daddr = check_dma_list(ops, st, h, True, entry)
+        effects.append(
+            Effect("kill", ops.And(go, ops.Not(dst_ok)), guest=h, reason="bad DMA entry", args=(dlen, daddr))
+        )
+        src_checked, slen, saddr = check_dma_list(ops, st, g, src_ok, udma)
+        effects.append(
+            Effect(
+                "kill",
+                ops.And(go, dst_ok, ops.Not(src_checked)),
+                guest=g,
+                reason="bad DMA entry",
+                args=(slen, saddr),
+            )
+        )
+        both = ops.And(dst_ok, src_checked)
+        if _known_false(both):
+            ret = 0
+        else:
+            ret = ops.If(both, copy_data(ops, st, g, src_ok, udma, h, entry), 0)
+        src_empty = ops.Eq(first_len(ops, st, g, src_ok, udma), 0)
+        # "Transferring 0 bytes is OK if the source buffer was empty": else the
+        # transfer fails with no interrupt and nothing but the kills recorded.
+        delivered = ops.And(go, ops.Or(ops.Ne(ret, 0), src_empty))
+        effects.append(
+            Effect(
+                "deliver",
+                delivered,
+                src=(g, udma),
+                dst=(h, entry),
+                len=ret,
+                irq=b.interrupt,
+                binding=b,
+            )
+        )
+    full = ops.And(when, ops.Not(found), ops.Not(failed))
+    effects.append(Effect("full", full, src=g, dst=h, irq=b.interrupt, binding=b))
+    return effects, full
+
+
+@rule("drivers/lguest/io.c: send_dma")
+def send_attempt(ops, st, g, ukey, udma, when=True):
+    """One attempt of SEND_DMA: private keys go to the Launcher; shared keys to the newest other Guest's binding.
+
+    Returns (effects, full).
+    """
+    if _known_false(when):
+        return [], False
+    effects = []
+    ok, owner, off = get_futex_key(ops, st, g, ukey)
+    effects.append(Effect("kill", ops.And(when, ops.Not(ok)), guest=g, reason="bad sending DMA key", args=(ukey,)))
+    live = ops.And(when, ok)
+    shared = ops.UGE(owner, C.SHARED_OWNER)
+    effects.append(Effect("pending", ops.And(live, ops.Not(shared)), guest=g, key=ukey, dma=udma))
+    if _known_false(ops.And(live, shared)):
+        return effects, False
+
+    # "Don't send to ourselves": the sender's own bindings are skipped.
+    cands = [b for b in st.bucket(owner, off) if b.guest != g]
+    match = [_live_match(ops, b, owner, off) for b in cands]
+    chosen = _newest(ops, cands, match)
+    anyone = ops.Or(*match) if match else ops.FALSE
+    effects.append(Effect("drop", ops.And(live, shared, ops.Not(anyone)), guest=g, key=ukey))
+    full = ops.FALSE
+    for b, c in zip(cands, chosen):
+        w = ops.And(live, shared, c)
+        if _known_false(w):
+            continue
+        effs, f = dma_transfer(ops, st, g, udma, b, w)
+        for e in effs:
+            if e.kind == "full":
+                e.f["key"] = ukey
+        effects.extend(effs)
+        full = ops.Or(full, f)
+    return effects, full
+
+
+@rule("drivers/lguest/io.c: get_dma_buffer")
+def get_dma_buffer(ops, st, g, ukey, when=True):
+    """GETDMA's lookup: the Guest's own newest binding on the key, its first entry with used_len 0, else its LAST entry.
+
+    Returns (effects, found, udma, irq, used_before): used_before is the
+    chosen entry's used_len before user_get_dma stamps the irq into it.
+    """
+    effects = []
+    ok, owner, off = get_futex_key(ops, st, g, ukey)
+    effects.append(
+        Effect("kill", ops.And(when, ops.Not(ok)), guest=g, reason="bad registered DMA buffer", args=(ukey,))
+    )
+    live = ops.And(when, ok)
+    cands = [b for b in st.bucket(owner, off) if b.guest == g]
+    match = [_live_match(ops, b, owner, off) for b in cands]
+    chosen = _newest(ops, cands, match)
+    udma, irq, used_before, found = 0, 0, 0, ops.FALSE
+    for b, c in zip(cands, chosen):
+        w = ops.And(live, c)
+        if _known_false(w):
+            continue
+        ret, used_at, done = 0, 0, ops.FALSE
+        for j in range(st.bound(b.num_dmas)):
+            if _known_true(done):
+                break
+            active = ops.And(ops.ULT(j, b.num_dmas), ops.Not(done))
+            addr = ops.Add(b.dmas, j * C.DMA_SIZE)
+            readable = lguest_address_ok(ops, st, g, addr, C.DMA_SIZE)
+            effects.append(
+                Effect("kill", ops.And(w, active, ops.Not(readable)), guest=g, reason="bad read address", args=(addr,))
+            )
+            if _known_false(ops.And(active, readable)):
+                used = 0
+            else:
+                used = ops.If(readable, st.rd_used_len(g, addr), 0)
+            ret = ops.If(active, addr, ret)
+            used_at = ops.If(active, used, used_at)
+            done = ops.Or(done, ops.And(active, ops.Eq(used, 0)))
+        udma = ops.If(w, ret, udma)
+        irq = ops.If(w, b.interrupt, irq)
+        used_before = ops.If(w, used_at, used_before)
+        found = ops.Or(found, ops.And(w, ops.UGT(b.num_dmas, 0)))
+    return effects, found, udma, irq, used_before

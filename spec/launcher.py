@@ -1,0 +1,81 @@
+"""The Launcher's rules (Documentation/lguest/lguest.c, lguest_user.c), decided."""
+
+from __future__ import annotations
+
+from . import constants as C
+from .effects import Effect
+from .host import get_dma_buffer, total_len
+from .registry import rule
+
+
+def watches(st, g):
+    """(device index, watch_key, what the handler returns) of each device with an output handler, in creation order.
+
+    The console watches key 0 and returns the writev count; the block device
+    watches its page and returns 0 ("the block device uses the result field
+    instead"); a tun net device watches its page (peer slot 0) and returns the
+    writev count; a sharenet device, mapped from the shared file, has no
+    handler at all.
+    """
+    shared_bases = {base for _, base, _ in st.maps(g)}
+    out = []
+    for idx, d in st.devices(g):
+        if d.type == C.CONSOLE:
+            out.append((idx, 0, "total"))
+        elif d.type == C.BLOCK and d.pages:
+            out.append((idx, d.pfn * C.PAGE_SIZE, "zero"))
+        elif d.type == C.NET and d.pages and d.pfn * C.PAGE_SIZE not in shared_bases:
+            out.append((idx, d.pfn * C.PAGE_SIZE, "total"))
+    return out
+
+
+@rule("Documentation/lguest/lguest.c: handle_output")
+def handle_output(ops, st, g, key, dma, when=True):
+    """The pending send's used_len: what the first device watching the key returns, or 0 when none does."""
+    length = 0
+    matched = ops.FALSE
+    total = None
+    for _, watch, returns in watches(st, g):
+        hit = ops.And(ops.Not(matched), ops.Eq(key, watch))
+        if hit is False:
+            continue
+        if returns == "total":
+            if total is None:
+                total = total_len(ops, st, g, True, dma)
+            value = total
+        else:
+            value = 0
+        length = ops.If(hit, value, length)
+        matched = ops.Or(matched, hit)
+    return [Effect("output", when, guest=g, key=key, dma=dma, len=length)]
+
+
+@rule("Documentation/lguest/lguest.c: handle_console_input")
+def fill(ops, st, g, key, length, when=True, checked=False):
+    """Input for the Guest: GETDMA, readv into the buffer, used_len := len, LHREQ_IRQ; no buffer: discard.
+
+    The same pattern serves handle_tun_input and handle_block_output's reply.
+    A `checked` Launcher (not 2.6.23) also discards when the buffer GETDMA gave
+    was not free, as the Launcher's own comment expects.
+    """
+    effects, found, udma, irq, used_before = get_dma_buffer(ops, st, g, key, when)
+    usable = found
+    if checked:
+        usable = ops.And(found, ops.Eq(used_before, 0))
+    effects.append(
+        Effect("fill", ops.And(when, usable), guest=g, key=key, dma=udma, len=length, irq=irq, used_before=used_before)
+    )
+    effects.append(Effect("nobuf", ops.And(when, ops.Not(usable)), guest=g, key=key))
+    return effects
+
+
+@rule("drivers/lguest/lguest_user.c: user_send_irq")
+def send_irq(ops, st, g, irq, when=True):
+    """LHREQ_IRQ: set the bit in irqs_pending; irq >= 32 is refused (-EINVAL)."""
+    return [Effect("irq", ops.And(when, ops.ULT(irq, C.LGUEST_IRQS)), guest=g, irq=irq)]
+
+
+@rule("drivers/lguest/io.c: release_all_dma")
+def release_all_dma(ops, st, g, when=True):
+    """close(/dev/lguest): unlink every live binding of the Guest; the Guest is gone."""
+    return [Effect("close", when, guest=g)]

@@ -1,0 +1,278 @@
+"""The state of the Host and Launchers, concrete reading (replay's model).
+
+Rules reach the state only through the methods below, which the checker's
+symbolic state (checker/symstate.py) implements too:
+
+    slots(g)                  the Guest's binding table (lg->dma[])
+    bucket(owner, off)        bindings that may hold this futex key (dma_hash[])
+    maps(g)                   (share index, base address, size) of the Guest's shared mappings
+    devices(g)                (index, Device) pairs of the Guest's device table, in index order
+    pfn_limit(g)              first pfn above the Guest's memory, or None if unknown
+    which_guest(t)            (guest, guard) pairs a Guest-number value may be
+    bound(n)                  a Python upper bound for a loop over n array entries
+    sections                  how many sections a descriptor has (16)
+    rd_used_len / rd_section  read a descriptor field (reports an unknown one)
+    wr_used_len               write a descriptor's used_len, when a guard holds
+    set_binding               change binding fields, when a guard holds
+    raise_irq, kill, set_status, set_pending, new_stamp
+    check(name, ok, message)  an invariant the step must keep
+    note(text)                a remark that is not a finding
+
+Every write takes a guard `when`: in this reading it is a Python bool, and a
+False guard changes nothing.
+"""
+
+from __future__ import annotations
+
+from . import constants as C
+
+
+class UnknownValue(Exception):
+    """A partial trace left a value the step needs unrecorded (`?`)."""
+
+
+class Binding:
+    """struct lguest_dma_info: one slot of a Guest's binding table."""
+
+    __slots__ = ("guest", "slot", "owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "stamp")
+
+    def __init__(self, guest: int, slot: int):
+        self.guest = guest
+        self.slot = slot
+        self.owner = 0
+        self.off = 0
+        self.dmas = 0
+        self.num_dmas = 0
+        self.next_dma = 0
+        self.interrupt = 0  # 0: the slot is free (io.c: unlink_dma)
+        self.stamp = 0  # bind order: a bucket walk meets newer bindings first
+
+    def __repr__(self) -> str:
+        return (
+            f"Binding(g{self.guest}[{self.slot}] key=({self.owner:#x},{self.off:#x}) dmas={self.dmas:#x} "
+            f"num={self.num_dmas} next={self.next_dma} irq={self.interrupt})"
+        )
+
+
+class Desc:
+    """struct lguest_dma at one address; None marks a field never written."""
+
+    __slots__ = ("used_len", "addrs", "lens")
+
+    def __init__(self):
+        self.used_len = None
+        self.addrs = [None] * C.LGUEST_MAX_DMA_SECTIONS
+        self.lens = [None] * C.LGUEST_MAX_DMA_SECTIONS
+
+
+class Device:
+    """struct lguest_device_desc, as the Launcher's new_dev_desc wrote it."""
+
+    __slots__ = ("type", "features", "pfn", "pages", "status")
+
+    def __init__(self, type: int, features: int, pfn: int, pages: int, status=0):
+        self.type = type
+        self.features = features
+        self.pfn = pfn
+        self.pages = pages
+        self.status = status
+
+
+class Guest:
+    __slots__ = ("gid", "pages", "devices", "maps", "slots", "mem", "irqs", "dead", "closed", "pending", "limit")
+
+    def __init__(self, gid: int):
+        self.gid = gid
+        self.pages = None  # RAM pages; None: no `guest` record, size unknown
+        self.devices: dict[int, Device] = {}
+        self.maps: list[tuple[int, int, int]] = []
+        self.slots = [Binding(gid, i) for i in range(C.LGUEST_MAX_DMA)]
+        self.mem: dict[int, Desc] = {}
+        self.irqs = 0  # bitmap of raised interrupts (irqs_pending)
+        self.dead = None  # the first kill reason
+        self.closed = False
+        self.pending = None  # (key, dma) of a send waiting for the Launcher
+        self.limit = None
+
+    def recompute_limit(self):
+        if self.pages is None:
+            self.limit = None
+            return
+        top = self.pages + 1  # RAM, then the device descriptor page
+        for d in self.devices.values():
+            if d.pages:
+                top = max(top, d.pfn + d.pages)
+        self.limit = top
+
+
+class ConcreteState:
+    """Replay's state: Python ints, any number of Guests, memory by address."""
+
+    sections = C.LGUEST_MAX_DMA_SECTIONS
+
+    def __init__(self, partial: bool = False):
+        self.guests: dict[int, Guest] = {}
+        self.shares: list[tuple[str, int, list[tuple[int, int]]]] = []
+        self.stamp = 0
+        self.partial = partial
+        self._index: dict[tuple[int, int], dict[Binding, None]] = {}
+        self.findings: list[tuple[str, str]] = []
+        self.notes: list[str] = []
+        self._noted: set[str] = set()
+        self.faults: frozenset[str] = frozenset()
+
+    # ------------------------------------------------------------ guests
+    def guest(self, g: int) -> Guest:
+        gs = self.guests.get(g)
+        if gs is None:
+            gs = self.guests[g] = Guest(g)
+        return gs
+
+    def slots(self, g):
+        return self.guest(g).slots
+
+    def bucket(self, owner, off):
+        return tuple(self._index.get((owner, off), ()))
+
+    def maps(self, g):
+        return self.guest(g).maps
+
+    def devices(self, g):
+        # Device index order is the Launcher's creation order (new_dev_desc).
+        return sorted(self.guest(g).devices.items())
+
+    def pfn_limit(self, g):
+        return self.guest(g).limit
+
+    def which_guest(self, g):
+        return ((g, True),)
+
+    def guest_ids(self):
+        return list(self.guests)
+
+    @staticmethod
+    def bound(n):
+        return n
+
+    # ------------------------------------------------------------ memory
+    def desc(self, g, addr) -> Desc | None:
+        return self.guest(g).mem.get(addr)
+
+    def _unknown(self, g, addr, field):
+        if self.partial:
+            raise UnknownValue(f"g{g} descriptor {addr:#x} {field}")
+        self.check(
+            "unknown-descriptor",
+            False,
+            lambda: f"g{g}'s descriptor at {addr:#x} is used but its {field} was never written; taken as 0",
+        )
+        return 0
+
+    def rd_used_len(self, g, addr):
+        d = self.guest(g).mem.get(addr)
+        v = None if d is None else d.used_len
+        if v is None:
+            return self._unknown(g, addr, "used_len")
+        if not isinstance(v, int):
+            raise UnknownValue(f"g{g} descriptor {addr:#x} used_len")
+        return v
+
+    def rd_section(self, g, addr, i):
+        d = self.guest(g).mem.get(addr)
+        ln = None if d is None else d.lens[i]
+        if ln is None:
+            return 0, self._unknown(g, addr, f"len[{i}]")
+        if not isinstance(ln, int):
+            raise UnknownValue(f"g{g} descriptor {addr:#x} len[{i}]")
+        if ln == 0:
+            return 0, 0  # the array ends here; its address is never looked at
+        a = d.addrs[i]
+        if a is None:
+            return self._unknown(g, addr, f"addr[{i}]"), ln
+        if not isinstance(a, int):
+            raise UnknownValue(f"g{g} descriptor {addr:#x} addr[{i}]")
+        return a, ln
+
+    def wr_used_len(self, g, addr, value, when=True):
+        if when is True:
+            d = self._desc_for_write(g, addr)
+            d.used_len = value
+
+    def _desc_for_write(self, g, addr):
+        mem = self.guest(g).mem
+        d = mem.get(addr)
+        if d is None:
+            d = mem[addr] = Desc()
+        return d
+
+    def write_desc(self, g, addr, used_len=None, addrs=None, lens=None):
+        """The Guest's own store into a struct lguest_dma (a `gN dma` record)."""
+        d = self._desc_for_write(g, addr)
+        if used_len is not None:
+            d.used_len = used_len
+        if lens is not None:
+            n = len(lens)
+            d.lens[:n] = lens
+            d.lens[n:] = [0] * (C.LGUEST_MAX_DMA_SECTIONS - n)
+        if addrs is not None:
+            n = len(addrs)
+            d.addrs[:n] = addrs
+            if lens is not None:
+                d.addrs[n:] = [0] * (C.LGUEST_MAX_DMA_SECTIONS - n)
+
+    # ------------------------------------------------------------ bindings
+    def set_binding(self, b: Binding, when=True, **fields):
+        if when is not True:
+            return
+        for k, v in fields.items():
+            setattr(b, k, v)
+        if "owner" in fields or "off" in fields:
+            self._index.setdefault((b.owner, b.off), {})[b] = None
+
+    def new_stamp(self, when=True):
+        if when is True:
+            self.stamp += 1
+        return self.stamp
+
+    # ------------------------------------------------------------ the rest
+    def raise_irq(self, g, irq, when=True):
+        if when is True and irq < C.LGUEST_IRQS:
+            self.guest(g).irqs |= 1 << irq
+
+    def kill(self, g, reason, when=True):
+        if when is True:
+            gs = self.guest(g)
+            if gs.dead is None:  # kill_guest keeps only the first reason
+                gs.dead = reason() if callable(reason) else reason
+
+    def close(self, g, when=True):
+        if when is True:
+            self.guest(g).closed = True
+
+    def status(self, g, dev):
+        d = self.guest(g).devices.get(dev)
+        return 0 if d is None else d.status
+
+    def set_status(self, g, dev, value, when=True):
+        if when is True:
+            d = self.guest(g).devices.get(dev)
+            if d is not None:
+                d.status = value
+
+    def set_pending(self, g, value, when=True):
+        if when is True:
+            self.guest(g).pending = value
+
+    def check(self, name, ok, message):
+        if ok is False:
+            self.findings.append((name, message() if callable(message) else message))
+        elif ok is not True:
+            raise TypeError(f"concrete check {name} got {ok!r}")
+
+    def note(self, text):
+        if text not in self._noted:
+            self._noted.add(text)
+            self.notes.append(text)
+
+    def fault(self, name) -> bool:
+        return name in self.faults
