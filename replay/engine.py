@@ -74,10 +74,20 @@ def _hexs(v) -> str:
 class Replay:
     """One file's replay; `run()` returns its FileResult."""
 
-    def __init__(self, path: str, *, partial: bool = False, emit: TextIO | None = None):
+    def __init__(
+        self,
+        path: str,
+        *,
+        partial: bool = False,
+        emit: TextIO | None = None,
+        launcher: str = "2.6.23",
+        faults: tuple[str, ...] = (),
+    ):
         self.path = path
         self.partial = partial
         self.st = ConcreteState(partial=partial)
+        self.st.faults = frozenset(faults)
+        self.checked = launcher == "checked"
         self.result = FileResult(path)
         self.out = emit
         self.recs: _Peekable | None = None
@@ -505,19 +515,17 @@ class Replay:
 
     def on_l_fill(self, rec):
         g, f = rec.guest, rec.fields
-        effects = fill(ops, self.st, g, f["key"], f["len"])
+        effects = fill(ops, self.st, g, f["key"], f["len"], checked=self.checked)
         comp = next(e for e in effects if e.when is True and e.kind in ("fill", "nobuf"))
-        for e in effects:
-            if e.when is True and e.kind == "kill":
-                self.bad_dma(rec, e)
-                apply_effect(ops, self.st, e)
+        kills = [e for e in effects if e.when is True and e.kind == "kill"]
+        if comp.kind == "nobuf" and "dma" not in f:
+            self.emit_input(rec)
+            self.find(rec, "divergence", f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}, "
+                      "so the Launcher discards the input (`nobuf`); the trace says it filled one")
+            self.answer(rec, kills, terminal=False)
+            return
         if comp.kind == "nobuf":
-            if "dma" not in f:
-                self.emit_input(rec)
-                self.find(rec, "divergence", f"GETDMA finds no buffer bound on key {f['key']:#x} for g{g}, "
-                          "so the Launcher discards the input (`nobuf`); the trace says it filled one")
-                return
-            self.find(rec, "divergence", f"GETDMA finds no buffer bound on key {f['key']:#x} for g{g}; "
+            self.find(rec, "divergence", f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}; "
                       f"the trace says the Launcher filled {f['dma']:#x} (followed)")
             dma, irq = f["dma"], f.get("irq", 0)
             used = self.st.rd_used_len(g, dma)
@@ -530,25 +538,24 @@ class Replay:
                 if rdma != dma:
                     used = self.st.rd_used_len(g, rdma)
                 dma, irq = rdma, rirq
-        self.flush(rec)
         if "dma" in f and "irq" in f:
             self.emit_input(rec)
         else:
             self.emit(Record("l.fill", g, {"key": f["key"], "dma": dma, "len": f["len"], "irq": irq}))
+        self.answer(rec, kills, terminal=False)
         apply_effect(ops, self.st, Effect("fill", True, guest=g, key=f["key"], dma=dma, len=f["len"], irq=irq,
                                           used_before=used))
 
     def on_l_nobuf(self, rec):
         self.emit_input(rec)
         g, f = rec.guest, rec.fields
-        effects = fill(ops, self.st, g, f["key"], 0)
+        effects = fill(ops, self.st, g, f["key"], 0, checked=self.checked)
         for e in effects:
-            if e.when is True and e.kind == "kill":
-                self.bad_dma(rec, e)
-                apply_effect(ops, self.st, e)
             if e.when is True and e.kind == "fill":
                 self.find(rec, "divergence", f"GETDMA on key {f['key']:#x} returns g{g}'s descriptor "
-                          f"{e.f['dma']:#x} (used_len {e.f['used_before']}); the trace says no buffer was bound")
+                          f"{e.f['dma']:#x} (used_len {e.f['used_before']}), so the Launcher would fill it; "
+                          "the trace says no buffer was found")
+        self.answer(rec, [e for e in effects if e.when is True and e.kind == "kill"], terminal=False)
 
     def on_l_irq(self, rec):
         self.emit_input(rec)
@@ -573,11 +580,11 @@ class Replay:
             apply_effect(ops, self.st, e)
 
 
-def replay_file(path: str, *, partial: bool = False, emit: TextIO | None = None) -> FileResult:
-    """Replay one trace file."""
-    return Replay(path, partial=partial, emit=emit).run()
+def replay_file(path: str, *, partial: bool = False, emit: TextIO | None = None, **model) -> FileResult:
+    """Replay one trace file; `model` may name launcher="checked" or faults=(...)."""
+    return Replay(path, partial=partial, emit=emit, **model).run()
 
 
-def replay_records(records, path: str = "<records>", *, emit: TextIO | None = None) -> FileResult:
+def replay_records(records, path: str = "<records>", *, emit: TextIO | None = None, **model) -> FileResult:
     """Replay records already parsed (or built by a program, as the checker does)."""
-    return Replay(path, emit=emit).run(records)
+    return Replay(path, emit=emit, **model).run(records)

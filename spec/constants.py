@@ -1,6 +1,7 @@
 """Constants of the 2.6.23 lguest I/O ABI (include/linux/lguest_launcher.h, lguest.h)."""
 
 PAGE_SIZE = 4096
+PAGE_SHIFT = 12
 DMA_SIZE = 100  # sizeof(struct lguest_dma): used_len, addr[16], len[16]
 LGUEST_MAX_DMA = 32  # bindings per Guest (struct lguest.dma[])
 LGUEST_MAX_DMA_SECTIONS = 16

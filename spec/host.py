@@ -31,7 +31,7 @@ def lguest_address_ok(ops, st, g, addr, length):
         st.note(f"g{g}: RAM size unknown (no `guest {g}` record): address checks skipped")
         return ops.TRUE
     end = ops.Add(addr, length)
-    return ops.And(ops.Not(ops.AddOverflows(addr, length)), ops.ULT(ops.UDiv(end, C.PAGE_SIZE), limit))
+    return ops.And(ops.Not(ops.AddOverflows(addr, length)), ops.ULT(ops.LShR(end, C.PAGE_SHIFT), limit))
 
 
 @rule("kernel/futex.c: get_futex_key")
@@ -139,7 +139,7 @@ def check_dma_list(ops, st, g, readable, dma):
         good = ops.And(
             lguest_address_ok(ops, st, g, a, ln),
             ops.ULE(ln, C.PAGE_SIZE),
-            ops.ULE(ops.Add(ops.URem(a, C.PAGE_SIZE), ln), C.PAGE_SIZE),
+            ops.ULE(ops.Add(ops.BitAnd(a, C.PAGE_SIZE - 1), ln), C.PAGE_SIZE),
         )
         bad_here = ops.And(active, ops.Not(good))
         bad_len = ops.If(bad_here, ln, bad_len)
@@ -197,11 +197,15 @@ def dma_transfer(ops, st, g, udma, b, when):
     failed = ops.FALSE
     entry = 0
     num = b.num_dmas
+    # (next_dma + i) % num_dmas, with the one division done once: start < num
+    # and i < num, so start + i needs at most one subtraction.
+    start = ops.URem(b.next_dma, num)
     for i in range(st.bound(num)):
         if _known_true(found) or _known_true(failed):
             break
         active = ops.And(ops.ULT(i, num), ops.Not(found), ops.Not(failed))
-        idx = ops.URem(ops.Add(b.next_dma, i), num)
+        idx = ops.Add(start, i)
+        idx = ops.If(ops.UGE(idx, num), ops.Sub(idx, num), idx)
         addr = ops.Add(b.dmas, ops.Mul(idx, C.DMA_SIZE))
         readable = lguest_address_ok(ops, st, h, addr, C.DMA_SIZE)
         unreadable = ops.And(active, ops.Not(readable))

@@ -154,11 +154,15 @@ class Concrete:
         return True
 
 
+SYM_WIDTH = [32]  # the symbolic reading's bit width; the checker may narrow it
+
+
 def _bv(x):
     if isinstance(x, bool):
         raise SymbolicValueError(f"bool {x!r} where a bit-vector was expected")
     if isinstance(x, int):
-        return z3.BitVecVal(x & MASK, WIDTH)
+        w = SYM_WIDTH[0]
+        return z3.BitVecVal(x & ((1 << w) - 1), w)
     return x
 
 

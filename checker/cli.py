@@ -1,0 +1,168 @@
+"""`lgcheck prove`: options, progress on a terminal, text and JSON results, exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ..spec.registry import FINDINGS, INVARIANTS
+
+FAULTS = {
+    "host-skips-used-len-check": "the Host copies into the entry at its cursor without looking at used_len (buffers)",
+    "host-copies-source-length": "copy_data copies the whole source, not min(source, destination) (buffers)",
+    "guest-rebinds-key": "a Guest binds a key it already holds (keys)",
+    "two-guests-one-slot": "both Guests get net slot 0, so both bind the same shared key (keys)",
+    "guest-binds-outside-device": "a Guest binds a key in its RAM, outside every device page (keys)",
+    "guest-clears-status": "a Guest may clear a status bit instead of setting it (status)",
+    "launcher-sets-driver-ok": "the Launcher sets DRIVER_OK itself (status)",
+    "launcher-ignores-iov-length": "the Launcher writes more input than the buffer's sections hold (buffers)",
+}
+
+EPILOG = """\
+invariants (--inv, repeatable; a group name selects both of its rules):
+  keys      key-collision, key-outside-device
+  buffers   write-to-used-buffer, buffer-overflow
+  status    status-cleared, status-forbidden-bit
+
+exit status: 0 nothing violated up to the depth; 1 an invariant is violated
+(its counterexample is written); 2 usage error; 3 the solver gave up
+(unknown) and nothing was violated.
+
+examples:
+  lgcheck prove                                   the 2.6.23 model, conforming Guests
+  lgcheck prove --launcher checked --depth 30     the Launcher that refuses used buffers
+  lgcheck prove --fault guest-rebinds-key --inv keys
+  lgcheck prove --list-faults
+"""
+
+
+def add_prove_parser(sub, run):
+    p = sub.add_parser(
+        "prove",
+        help="prove the invariants with z3 (bounded model checking) or write a counterexample trace",
+        description="Explore every run of the lguest 2.6.23 model up to --depth steps with z3 and either "
+        "prove the invariants or write the shortest run that breaks one, as a .lgt trace that "
+        "`lgcheck replay` reports the same way, and as ITF JSON.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--guests", default="conforming", choices=["conforming", "any"],
+                   help="what Guests may do: follow the drivers' conventions (default) or any hypercall and write")
+    p.add_argument("--launcher", default="2.6.23", choices=["2.6.23", "checked"],
+                   help="the real Launcher (default) or one that discards input rather than fill a used buffer")
+    p.add_argument("--guest-count", type=int, default=2, metavar="N", help="number of Guests (default 2)")
+    p.add_argument("--slots", type=int, default=2, metavar="N", help="binding slots per Guest (default 2; real: 32)")
+    p.add_argument("--buffers", type=int, default=2, metavar="N", help="descriptors per bound array (default 2)")
+    p.add_argument("--sections", type=int, default=2, metavar="N", help="sections per descriptor (default 2; real: 16)")
+    p.add_argument("--depth", type=int, default=20, metavar="K", help="steps to explore (default 20)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="give up after this long; what is not settled is reported unknown")
+    p.add_argument("--inv", action="append", default=None, metavar="NAME",
+                   help="check only this invariant (a rule name or group); repeatable")
+    p.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a named defect; repeatable")
+    p.add_argument("--list-faults", action="store_true", help="list the faults and exit")
+    p.add_argument("--out", default="counterexamples", metavar="DIR",
+                   help="where counterexamples go (default ./counterexamples)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    p.set_defaults(run=run)
+
+
+def _invariants(names) -> tuple[str, ...]:
+    if not names:
+        return tuple(n for group in INVARIANTS.values() for n in group)
+    out = []
+    for n in names:
+        if n in INVARIANTS:
+            out.extend(INVARIANTS[n])
+        elif n in FINDINGS and FINDINGS[n].invariant:
+            out.append(n)
+        else:
+            valid = ", ".join(list(INVARIANTS) + [f for f in FINDINGS if FINDINGS[f].invariant])
+            raise ValueError(f"unknown invariant {n!r}: choose from {valid}")
+    return tuple(dict.fromkeys(out))
+
+
+def run_prove(args) -> int:
+    from .config import Config
+    from .pipeline import prove
+
+    if args.list_faults:
+        for name, what in FAULTS.items():
+            print(f"{name:30} {what}")
+        return 0
+    try:
+        for f in args.fault:
+            if f not in FAULTS:
+                raise ValueError(f"unknown fault {f!r}: `lgcheck prove --list-faults` lists them")
+        cfg = Config(
+            guests=args.guest_count,
+            slots=args.slots,
+            buffers=args.buffers,
+            sections=args.sections,
+            depth=args.depth,
+            timeout=args.timeout,
+            guest_mode=args.guests,
+            launcher=args.launcher,
+            faults=tuple(args.fault),
+            invariants=_invariants(args.inv),
+        )
+    except ValueError as e:
+        print(f"lgcheck prove: error: {e}", file=sys.stderr)
+        return 2
+
+    show = not args.no_progress and sys.stderr.isatty()
+
+    def progress(depth, seconds, results):
+        if show:
+            parts = " ".join(f"{n}:{r.status[0]}" for n, r in results.items())
+            sys.stderr.write(f"\rdepth {depth}/{cfg.depth}  {seconds:6.1f}s  {parts}\x1b[K")
+            sys.stderr.flush()
+
+    started = time.monotonic()
+    run = prove(cfg, args.out, progress)
+    if show:
+        sys.stderr.write("\n")
+    results = run.results
+    if args.json:
+        doc = {
+            "config": cfg.describe(),
+            "results": [
+                {
+                    "invariant": n,
+                    "status": r.status,
+                    "depth": r.depth,
+                    "seconds": round(r.seconds, 3),
+                    "counterexample": run.counterexamples[n].lgt if n in run.counterexamples else None,
+                }
+                for n, r in results.items()
+            ],
+        }
+        print(json.dumps(doc, indent=2))
+    else:
+        faults = f", faults: {', '.join(cfg.faults)}" if cfg.faults else ""
+        print(f"model: {cfg.guests} Guests ({cfg.guest_mode}), Launcher {cfg.launcher}, {cfg.slots} slots, "
+              f"{cfg.buffers} buffers, {cfg.sections} sections{faults}")
+        for n, r in results.items():
+            if r.status == "holds":
+                print(f"{n}: holds for every run of up to {r.depth} steps ({r.seconds:.1f}s)")
+            elif r.status == "unknown":
+                print(f"{n}: unknown: proved up to {r.depth} steps, then the solver gave up ({r.reason}) ({r.seconds:.1f}s)")
+            else:
+                cx = run.counterexamples[n]
+                print(f"{n}: VIOLATED by a run of {r.depth} steps ({r.seconds:.1f}s):")
+                for line in cx.explanation:
+                    print(line)
+                if cx.finding is None:
+                    print(f"  (warning: replaying the trace did not report {n} at its last record; "
+                          f"it reported {cx.replay_rules_at_last or 'nothing'} there)")
+                print(f"  written: {cx.lgt}, {cx.itf}")
+        print(f"total {time.monotonic() - started:.1f}s")
+    statuses = {r.status for r in results.values()}
+    if "violated" in statuses:
+        return 1
+    if "unknown" in statuses:
+        return 3
+    return 0

@@ -1,0 +1,131 @@
+"""The configuration of the checked model, and the memory layout it implies.
+
+Defaults (issue 3): 2 Guests; each has a network device on one page shared by
+all Guests (its peer slot is its Guest number), a block device with a private
+page, and a console (key 0); 2 binding slots per Guest (the real table has
+32), 2 descriptors per bound array, 2 sections per descriptor.
+
+Each Guest's memory, in pages: RAM at pfn 0..ram_pages-1, the device
+descriptor page at ram_pages, then the net page and the block page, exactly
+as the 2.6.23 Launcher lays them out (main, new_dev_desc), the console last
+with no page.  Descriptors live in RAM page 1: two arrays of `buffers`
+entries that Guests bind, and one descriptor they send from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..spec import constants as C
+
+GUEST_MODES = ("conforming", "any")
+LAUNCHERS = ("2.6.23", "checked")
+
+
+@dataclass(frozen=True)
+class Config:
+    guests: int = 2
+    slots: int = 2
+    buffers: int = 2
+    sections: int = 2
+    depth: int = 20
+    timeout: float | None = None  # seconds for the whole run; None: no limit
+    guest_mode: str = "conforming"
+    launcher: str = "2.6.23"
+    faults: tuple[str, ...] = ()
+    invariants: tuple[str, ...] = ("keys", "buffers", "status")
+    ram_pages: int = 4
+
+    def __post_init__(self):
+        problems = []
+        if not 1 <= self.guests <= 16:
+            problems.append(f"--guests-count must be 1..16 (MAX_LGUEST_GUESTS), not {self.guests}")
+        if not 1 <= self.slots <= C.LGUEST_MAX_DMA:
+            problems.append(f"--slots must be 1..32 (LGUEST_MAX_DMA), not {self.slots}")
+        if not 1 <= self.buffers <= 8:
+            problems.append(f"--buffers must be 1..8, not {self.buffers}")
+        if not 1 <= self.sections <= C.LGUEST_MAX_DMA_SECTIONS:
+            problems.append(f"--sections must be 1..16, not {self.sections}")
+        if self.depth < 1:
+            problems.append(f"--depth must be at least 1, not {self.depth}")
+        if self.guest_mode not in GUEST_MODES:
+            problems.append(f"--guests must be one of {', '.join(GUEST_MODES)}, not {self.guest_mode!r}")
+        if self.launcher not in LAUNCHERS:
+            problems.append(f"--launcher must be one of {', '.join(LAUNCHERS)}, not {self.launcher!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    # ------------------------------------------------------------ layout
+    @property
+    def desc_pfn(self) -> int:
+        return self.ram_pages
+
+    @property
+    def net_pfn(self) -> int:
+        return self.ram_pages + 1
+
+    @property
+    def block_pfn(self) -> int:
+        return self.ram_pages + 2
+
+    @property
+    def pfn_limit(self) -> int:
+        return self.ram_pages + 3
+
+    def net_slot(self, g: int) -> int:
+        return 0 if "two-guests-one-slot" in self.faults else g
+
+    def net_key(self, g: int) -> int:
+        """peer_key(slot): the net page plus 4 times the peer slot (lguest_net.c: peer_key)."""
+        return self.net_pfn * C.PAGE_SIZE + 4 * self.net_slot(g)
+
+    @property
+    def block_key(self) -> int:
+        return self.block_pfn * C.PAGE_SIZE
+
+    # device index -> (type, pfn, pages, features); the console is created last
+    def devices(self, g: int) -> list[tuple[int, int, int, int, int]]:
+        return [
+            (0, C.NET, self.net_pfn, 1, self.net_slot(g) | 0x4000),
+            (1, C.BLOCK, self.block_pfn, 1, 0x8000),
+            (2, C.CONSOLE, 0, 0, 0),
+        ]
+
+    NET_IRQ, BLOCK_IRQ, CONSOLE_IRQ = 1, 2, 3  # lgdev_irq: device index + 1
+
+    @property
+    def arrays(self) -> list[int]:
+        """Base addresses of the two descriptor arrays a Guest may bind."""
+        return [0x1000, 0x1000 + 0x400]
+
+    @property
+    def send_cell(self) -> int:
+        return 0x1800
+
+    @property
+    def cells(self) -> list[int]:
+        """Every descriptor address the model keeps, per Guest."""
+        out = []
+        for base in self.arrays:
+            out += [base + i * C.DMA_SIZE for i in range(self.buffers)]
+        return out + [self.send_cell]
+
+    @property
+    def data_pages(self) -> tuple[int, int]:
+        """Pages where conforming Guests put their buffers' data: RAM above the descriptors."""
+        return 2, self.ram_pages
+
+    def describe(self) -> dict:
+        return {
+            "guests": self.guests,
+            "slots": self.slots,
+            "buffers": self.buffers,
+            "sections": self.sections,
+            "depth": self.depth,
+            "timeout": self.timeout,
+            "guest_mode": self.guest_mode,
+            "launcher": self.launcher,
+            "faults": list(self.faults),
+            "invariants": list(self.invariants),
+            "ram_pages": self.ram_pages,
+        }

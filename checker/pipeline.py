@@ -1,0 +1,109 @@
+"""`lgcheck prove` as a list of passes: configure -> unroll and solve -> decode -> replay -> write.
+
+Each pass takes the run's context and returns it with what it adds; the
+runner is the loop at the bottom.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..replay.engine import replay_records
+from ..replay.records import format_record
+from . import bmc
+from .config import Config
+from .decode import setup_records, step_records, evaluator
+from .explain import explain
+from .itf import itf_document, write_itf
+
+
+@dataclass
+class Counterexample:
+    invariant: str
+    records: list
+    steps: list  # records per step
+    lgt: str | None = None
+    itf: str | None = None
+    replay_rules_at_last: list = field(default_factory=list)
+    finding: object = None
+    explanation: list = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    cfg: Config
+    out_dir: str
+    progress: object = None
+    results: dict = field(default_factory=dict)
+    unrolling: object = None
+    counterexamples: dict = field(default_factory=dict)
+
+
+def solve(run: Run) -> Run:
+    run.results, run.unrolling = bmc.check(run.cfg, run.progress)
+    return run
+
+
+def decode(run: Run) -> Run:
+    for name, res in run.results.items():
+        if res.status != "violated":
+            continue
+        value = evaluator(res.model)
+        steps = [step_records(info, value)[2] for info in run.unrolling.infos[: res.steps]]
+        records = setup_records(run.cfg) + [r for s in steps for r in s]
+        run.counterexamples[name] = Counterexample(name, records, steps)
+    return run
+
+
+def replay_check(run: Run) -> Run:
+    """Replay each counterexample on the concrete model: it must break the same rule at its last record."""
+    for name, cx in run.counterexamples.items():
+        res = replay_records(
+            _numbered(cx.records, HEADER_LINES + 1),
+            f"{name}.lgt",
+            launcher=run.cfg.launcher,
+            faults=run.cfg.faults,
+        )
+        last = len(cx.records) + HEADER_LINES
+        cx.replay_rules_at_last = sorted({f.rule for f in res.findings if f.line == last})
+        cx.finding = next((f for f in res.findings if f.rule == name and f.line == last), None)
+        cx.explanation = explain(run.cfg, name, cx.steps, cx.finding)
+    return run
+
+
+HEADER_LINES = 2  # the comment lines write() puts before the records
+
+
+def _numbered(records, first):
+    for i, r in enumerate(records, first):
+        r.line = i
+        r.text = format_record(r)
+        yield r
+
+
+def write(run: Run) -> Run:
+    if not run.counterexamples:
+        return run
+    os.makedirs(run.out_dir, exist_ok=True)
+    for name, cx in run.counterexamples.items():
+        res = run.results[name]
+        cx.lgt = os.path.join(run.out_dir, f"{name}.lgt")
+        with open(cx.lgt, "w", encoding="utf-8") as fh:
+            fh.write(f"# lgcheck prove: a shortest run ({res.steps} steps) that breaks {name}\n")
+            fh.write(f"# config: {run.cfg.describe()}\n")
+            for r in cx.records:
+                fh.write(format_record(r) + "\n")
+        cx.itf = os.path.join(run.out_dir, f"{name}.itf.json")
+        write_itf(cx.itf, itf_document(run.cfg, run.unrolling, res.model, res.steps, name))
+    return run
+
+
+PASSES = [solve, decode, replay_check, write]
+
+
+def prove(cfg: Config, out_dir: str = "counterexamples", progress=None) -> Run:
+    run = Run(cfg, out_dir, progress)
+    for p in PASSES:
+        run = p(run)
+    return run

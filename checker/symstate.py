@@ -1,0 +1,253 @@
+"""The state as z3 terms: the symbolic reading of spec/state.py's interface.
+
+The shapes are fixed by the configuration: `slots` bindings per Guest, the
+descriptor cells of config.cells per Guest, three devices.  A descriptor read
+at a symbolic address is an If-chain over the Guest's cells (memory outside
+the cells reads as zeros, as the Launcher's zero pages do); a write updates
+every cell whose address equals it.  Every update takes a guard, so the
+checker can run all actions of a step on one state, each under "this action
+was chosen".
+"""
+
+from __future__ import annotations
+
+import z3
+
+from ..spec import constants as C
+from ..spec.ops import SYM_WIDTH
+from ..spec.ops import Symbolic as ops
+from .config import Config
+
+
+class SymBinding:
+    FIELDS = ("owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "stamp")
+    __slots__ = ("guest", "slot") + FIELDS
+
+    def __init__(self, guest, slot):
+        self.guest, self.slot = guest, slot
+        for f in self.FIELDS:
+            setattr(self, f, 0)
+
+
+class Cell:
+    __slots__ = ("addr", "used_len", "addrs", "lens")
+
+    def __init__(self, addr, sections):
+        self.addr = addr
+        self.used_len = 0
+        self.addrs = [0] * sections
+        self.lens = [0] * sections
+
+
+class SymDevice:
+    __slots__ = ("type", "features", "pfn", "pages", "status")
+
+    def __init__(self, type, features, pfn, pages):
+        self.type, self.features, self.pfn, self.pages = type, features, pfn, pages
+        self.status = 0
+
+
+class SymState:
+    """One step's state; `copy()` shares terms, `snapshot()` names them as fresh variables."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.sections = cfg.sections
+        n = cfg.guests
+        self.bindings = [[SymBinding(g, s) for s in range(cfg.slots)] for g in range(n)]
+        self.cells = [[Cell(a, cfg.sections) for a in cfg.cells] for g in range(n)]
+        self.devs = [{i: SymDevice(t, feat, pfn, pages) for i, t, pfn, pages, feat in cfg.devices(g)} for g in range(n)]
+        self.irqs = [0] * n
+        self.dead = [False] * n
+        self.pending = [False] * n
+        self.pkey = [0] * n
+        self.pdma = [0] * n
+        self.stamp = 0
+        self.checks: list[tuple[str, object]] = []
+        self.faults = frozenset(cfg.faults)
+
+    # ------------------------------------------------------------ fields
+    def fields(self):
+        """(name, get, set) for every variable of the state, for snapshots and decoding."""
+        out = []
+        for g in range(self.cfg.guests):
+            for b in self.bindings[g]:
+                for f in SymBinding.FIELDS:
+                    out.append((f"g{g}.slot{b.slot}.{f}", b, f, None))
+            for i, c in enumerate(self.cells[g]):
+                out.append((f"g{g}.{c.addr:#x}.used_len", c, "used_len", None))
+                for j in range(self.sections):
+                    out.append((f"g{g}.{c.addr:#x}.addr{j}", c, "addrs", j))
+                    out.append((f"g{g}.{c.addr:#x}.len{j}", c, "lens", j))
+            for i, d in self.devs[g].items():
+                out.append((f"g{g}.dev{i}.status", d, "status", None))
+            out.append((f"g{g}.irqs", self.irqs, None, g))
+            out.append((f"g{g}.dead", self.dead, None, g))
+            out.append((f"g{g}.pending", self.pending, None, g))
+            out.append((f"g{g}.pkey", self.pkey, None, g))
+            out.append((f"g{g}.pdma", self.pdma, None, g))
+        out.append(("stamp", self, "stamp", None))
+        return out
+
+    @staticmethod
+    def get(obj, attr, idx):
+        if attr is None:
+            return obj[idx]
+        v = getattr(obj, attr)
+        return v if idx is None else v[idx]
+
+    @staticmethod
+    def put(obj, attr, idx, value):
+        if attr is None:
+            obj[idx] = value
+        elif idx is None:
+            setattr(obj, attr, value)
+        else:
+            getattr(obj, attr)[idx] = value
+
+    def copy(self) -> "SymState":
+        new = SymState.__new__(SymState)
+        new.cfg, new.sections, new.faults = self.cfg, self.sections, self.faults
+        new.bindings = [[_clone(b, SymBinding) for b in row] for row in self.bindings]
+        new.cells = [[_clone_cell(c) for c in row] for row in self.cells]
+        new.devs = [{i: _clone(d, SymDevice) for i, d in row.items()} for row in self.devs]
+        new.irqs, new.dead = list(self.irqs), list(self.dead)
+        new.pending, new.pkey, new.pdma = list(self.pending), list(self.pkey), list(self.pdma)
+        new.stamp = self.stamp
+        new.checks = []
+        return new
+
+    def snapshot(self, k: int, constraints: list):
+        """Replace every term by a fresh variable named for step k, constrained equal to it."""
+        for name, obj, attr, idx in self.fields():
+            term = self.get(obj, attr, idx)
+            if isinstance(term, (bool, int)):
+                continue
+            term = z3.simplify(term)
+            if z3.is_bool(term):
+                if z3.is_true(term) or z3.is_false(term):
+                    self.put(obj, attr, idx, z3.is_true(term))
+                    continue
+                var = z3.Bool(f"{name}@{k}")
+            else:
+                if z3.is_bv_value(term):
+                    self.put(obj, attr, idx, term.as_long())
+                    continue
+                var = z3.BitVec(f"{name}@{k}", SYM_WIDTH[0])
+            constraints.append(var == term)
+            self.put(obj, attr, idx, var)
+
+    # ------------------------------------------------------------ the interface of spec/state.py
+    def slots(self, g):
+        return self.bindings[g]
+
+    def bucket(self, owner, off):
+        return [b for row in self.bindings for b in row]
+
+    def maps(self, g):
+        return [(0, self.cfg.net_pfn * C.PAGE_SIZE, C.PAGE_SIZE)]
+
+    def devices(self, g):
+        return sorted(self.devs[g].items())
+
+    def pfn_limit(self, g):
+        return self.cfg.pfn_limit
+
+    def bound(self, n):
+        return self.cfg.buffers
+
+    def _cells(self, g, addr):
+        return [(c, ops.Eq(addr, c.addr)) for c in self.cells[g]]
+
+    def rd_used_len(self, g, addr):
+        v = 0
+        for c, hit in self._cells(g, addr):
+            v = ops.If(hit, c.used_len, v)
+        return v
+
+    def rd_section(self, g, addr, i):
+        if i >= self.sections:
+            return 0, 0
+        a = ln = 0
+        for c, hit in self._cells(g, addr):
+            a = ops.If(hit, c.addrs[i], a)
+            ln = ops.If(hit, c.lens[i], ln)
+        return a, ln
+
+    def wr_used_len(self, g, addr, value, when=True):
+        if when is False:
+            return
+        for c, hit in self._cells(g, addr):
+            c.used_len = ops.If(ops.And(when, hit), value, c.used_len)
+
+    def write_cell(self, g, addr, used_len, addrs, lens, when):
+        for c, hit in self._cells(g, addr):
+            w = ops.And(when, hit)
+            c.used_len = ops.If(w, used_len, c.used_len)
+            for j in range(self.sections):
+                c.addrs[j] = ops.If(w, addrs[j], c.addrs[j])
+                c.lens[j] = ops.If(w, lens[j], c.lens[j])
+
+    def set_binding(self, b, when=True, **fields):
+        if when is False:
+            return
+        for k, v in fields.items():
+            setattr(b, k, ops.If(when, v, getattr(b, k)))
+
+    def new_stamp(self, when=True):
+        self.stamp = ops.If(when, ops.Add(self.stamp, 1), self.stamp)
+        return self.stamp
+
+    def raise_irq(self, g, irq, when=True):
+        if when is False:
+            return
+        ok = ops.And(when, ops.ULT(irq, C.LGUEST_IRQS))
+        self.irqs[g] = ops.If(ok, ops.BitOr(self.irqs[g], ops.Shl(1, irq)), self.irqs[g])
+
+    def kill(self, g, reason, when=True):
+        self.dead[g] = ops.Or(self.dead[g], when)
+
+    def close(self, g, when=True):
+        pass  # the checked model has no close step
+
+    def status(self, g, dev):
+        return self.devs[g][dev].status
+
+    def set_status(self, g, dev, value, when=True):
+        d = self.devs[g].get(dev)
+        if d is not None and when is not False:
+            d.status = ops.If(when, value, d.status)
+
+    def set_pending(self, g, value, when=True):
+        if when is False:
+            return
+        if value is None:
+            self.pending[g] = ops.And(self.pending[g], ops.Not(when))
+        else:
+            key, dma = value
+            self.pending[g] = ops.Or(self.pending[g], when)
+            self.pkey[g] = ops.If(when, key, self.pkey[g])
+            self.pdma[g] = ops.If(when, dma, self.pdma[g])
+
+    def check(self, name, ok, message):
+        if ok is not True:
+            self.checks.append((name, ok))
+
+    def note(self, text):
+        pass
+
+    def fault(self, name) -> bool:
+        return name in self.faults
+
+
+def _clone(obj, cls):
+    new = cls.__new__(cls)
+    for s in cls.__slots__:
+        setattr(new, s, getattr(obj, s))
+    return new
+
+
+def _clone_cell(c):
+    new = Cell.__new__(Cell)
+    new.addr, new.used_len, new.addrs, new.lens = c.addr, c.used_len, list(c.addrs), list(c.lens)
+    return new

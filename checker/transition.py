@@ -1,0 +1,234 @@
+"""One step of the checked model: a Guest or a Launcher acts; the Host answers.
+
+The Host and the Launcher are the spec's rules, run on the symbolic state;
+only the Guests (and the Launcher's input: which key, how many bytes) are the
+environment, free within the domain of `--guests`.  Every action of every
+Guest is run on the same state under the guard "this one was chosen"; the
+guards exclude each other, so the guarded updates compose into the choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import z3
+
+from ..spec import constants as C
+from ..spec.apply import apply
+from ..spec.devices import status_write
+from ..spec.host import bind_dma, get_futex_key, total_len
+from ..spec.hypercalls import hcall_send_dma
+from ..spec.launcher import fill, handle_output
+from ..spec.ops import SYM_WIDTH
+from ..spec.ops import Symbolic as ops
+from .config import Config
+from .symstate import SymState
+
+GUEST_ACTIONS = ("dma", "bind", "send", "status")
+LAUNCHER_ACTIONS = ("output", "fill", "lstatus")
+ACTIONS = GUEST_ACTIONS + LAUNCHER_ACTIONS
+BAD_ADDR = 0xF000  # an address far above every Guest's memory
+
+
+@dataclass
+class Case:
+    guest: int
+    action: str
+    guard: object
+    effects: list = field(default_factory=list)
+    result: object = None  # BIND_DMA's return value
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class StepInfo:
+    k: int
+    sel: object
+    params: dict
+    cases: list[Case]
+    checks: list[tuple[str, object]]
+
+    def violation(self, names) -> object:
+        bad = [ops.Not(ok) for n, ok in self.checks if n in names]
+        return ops.Or(*bad) if bad else False
+
+
+def _one_of(x, values):
+    return ops.Or(*[ops.Eq(x, v) for v in values])
+
+
+def _params(cfg: Config, k: int) -> dict:
+    bv = lambda n: z3.BitVec(f"{n}@{k}", SYM_WIDTH[0])  # noqa: E731
+    p = {n: bv(n) for n in ("sel", "dma", "used", "key", "dmas", "num", "irq", "dev", "value", "len", "bit")}
+    p["addrs"] = [bv(f"addr{j}") for j in range(cfg.sections)]
+    p["lens"] = [bv(f"len{j}") for j in range(cfg.sections)]
+    return p
+
+
+def _sections_ok(cfg, p):
+    """Sections a conforming driver builds: in RAM, at most a page, never crossing one; ended by a 0.
+
+    Where in its page a conforming section starts changes nothing the
+    protocol looks at (check_dma_list passes either way; only lengths are
+    copied and compared), so section j starts at the start of data page j:
+    one canonical address instead of thousands of equivalent ones.
+    """
+    lo, hi = cfg.data_pages
+    conds = []
+    ended = False
+    for j, (a, ln) in enumerate(zip(p["addrs"], p["lens"])):
+        page = lo + j % (hi - lo)
+        inside = ops.And(ops.Eq(a, page * C.PAGE_SIZE), ops.ULE(ln, C.PAGE_SIZE))
+        empty = ops.And(ops.Eq(ln, 0), ops.Eq(a, 0))
+        conds.append(ops.If(ended, empty, ops.Or(empty, inside)))
+        ended = ops.Or(ended, ops.Eq(ln, 0))
+    return ops.And(*conds)
+
+
+def _any_sections(cfg, p):
+    """Any Guest: any values, but a 0 length ends the list (the rest reads as 0, as the trace format says)."""
+    conds = []
+    ended = False
+    for a, ln in zip(p["addrs"], p["lens"]):
+        conds.append(ops.Implies(ended, ops.And(ops.Eq(ln, 0), ops.Eq(a, 0))))
+        conds.append(ops.ULE(ln, 0xFFFF))
+        ended = ops.Or(ended, ops.Eq(ln, 0))
+    return ops.And(*conds)
+
+
+def encode_step(cfg: Config, st: SymState, k: int, constraints: list) -> StepInfo:
+    """Apply one step to `st` (in place) and return what decoding needs."""
+    p = _params(cfg, k)
+    sel = p["sel"]
+    conforming = cfg.guest_mode == "conforming"
+    cases = []
+    code = 0
+    guards = []
+    for g in range(cfg.guests):
+        running = ops.And(ops.Not(st.dead[g]), ops.Not(st.pending[g]))
+        for action in ACTIONS:
+            if action == "lstatus" and "launcher-sets-driver-ok" not in cfg.faults:
+                code += 1
+                continue
+            enabled = st.pending[g] if action == "output" else running
+            guard = ops.And(ops.Eq(sel, code), enabled)
+            code += 1
+            case = Case(g, action, guard)
+            domain = _run(cfg, st, g, action, p, guard, case, conforming)
+            constraints.append(ops.Implies(guard, domain))
+            cases.append(case)
+            guards.append(guard)
+    constraints.append(ops.Or(*guards))
+    checks, st.checks = st.checks, []
+    return StepInfo(k, sel, p, cases, checks)
+
+
+def _apply_all(st, effects):
+    for e in effects:
+        apply(ops, st, e)
+    return effects
+
+
+def _run(cfg, st, g, action, p, when, case, conforming):
+    """Run one action under `when`; return the constraint its parameters must meet."""
+    cells = cfg.cells
+    if action == "dma":
+        addr, used = p["dma"], p["used"]
+        if conforming:
+            current = st.rd_used_len(g, addr)
+            dom = ops.And(_one_of(addr, cells), ops.Or(ops.Eq(used, 0), ops.Eq(used, current)), _sections_ok(cfg, p))
+        else:
+            dom = ops.And(_one_of(addr, cells), _any_sections(cfg, p))
+        st.write_cell(g, addr, used, p["addrs"], p["lens"], when)
+        return dom
+
+    if action == "bind":
+        key, dmas, num, irq = p["key"], p["dmas"], p["num"], p["irq"]
+        if conforming:
+            devices = [(0, cfg.CONSOLE_IRQ), (cfg.block_key, cfg.BLOCK_IRQ), (cfg.net_key(g), cfg.NET_IRQ)]
+            if "guest-binds-outside-device" in cfg.faults:
+                devices.append((0x2000, cfg.NET_IRQ))
+            _, owner, off = get_futex_key(ops, st, g, key)
+            held = ops.Or(
+                *[
+                    ops.And(ops.Ne(b.interrupt, 0), ops.Eq(b.owner, owner), ops.Eq(b.off, off), ops.Eq(b.dmas, dmas))
+                    for b in st.slots(g)
+                ]
+            )
+            key_live = ops.Or(
+                *[ops.And(ops.Ne(b.interrupt, 0), ops.Eq(b.owner, owner), ops.Eq(b.off, off)) for b in st.slots(g)]
+            )
+            bind_new = ops.And(
+                ops.Or(*[ops.And(ops.Eq(key, kk), ops.Eq(irq, q)) for kk, q in devices]),
+                _one_of(dmas, cfg.arrays),
+                ops.UGE(num, 1),
+                ops.ULE(num, cfg.buffers),
+            )
+            if "guest-rebinds-key" not in cfg.faults:
+                bind_new = ops.And(bind_new, ops.Not(key_live))
+            unbind = ops.And(ops.Eq(irq, 0), held, ops.Eq(num, 0), _one_of(key, [kk for kk, _ in devices]))
+            dom = ops.Or(bind_new, unbind)
+        else:
+            dom = ops.And(_one_of(dmas, cfg.arrays + cells + [BAD_ADDR]), ops.ULE(num, cfg.buffers), ops.ULE(irq, 255))
+        effects, result = bind_dma(ops, st, g, key, dmas, num, irq, when)
+        case.effects = _apply_all(st, effects)
+        case.result = result
+        return dom
+
+    if action == "send":
+        key, dma = p["key"], p["dma"]
+        if conforming:
+            keys = [0, cfg.block_key] + [cfg.net_key(q) for q in range(cfg.guests) if q != g]
+            dom = ops.And(ops.Eq(dma, cfg.send_cell), _one_of(key, keys))
+        else:
+            dom = _one_of(dma, cells + [BAD_ADDR])
+        attempts = []
+        hcall_send_dma(ops, st, g, key, dma, lambda effs: attempts.extend(_apply_all(st, effs)) or effs, when)
+        case.effects = attempts
+        return dom
+
+    if action == "status":
+        dev, value, bit = p["dev"], p["value"], p["bit"]
+        old = ops.If(ops.Eq(dev, 0), st.status(g, 0), ops.If(ops.Eq(dev, 1), st.status(g, 1), st.status(g, 2)))
+        if conforming:
+            set_bit = ops.Eq(value, ops.BitOr(old, bit))
+            if "guest-clears-status" in cfg.faults:
+                set_bit = ops.Or(set_bit, ops.Eq(value, ops.BitAnd(old, ops.BitNot(bit))))
+            dom = ops.And(_one_of(dev, [0, 1, 2]), _one_of(bit, [C.ACKNOWLEDGE, C.DRIVER, C.DRIVER_OK, C.FAILED]), set_bit)
+        else:
+            dom = ops.And(_one_of(dev, [0, 1, 2]), ops.ULE(value, 0xFFFF))
+        effects = []
+        for d in range(3):
+            effects += status_write(ops, st, g, d, value, "guest", ops.And(when, ops.Eq(dev, d)))
+        case.effects = _apply_all(st, effects)
+        return dom
+
+    if action == "output":
+        case.effects = _apply_all(st, handle_output(ops, st, g, st.pkey[g], st.pdma[g], when))
+        return True
+
+    if action == "fill":
+        key, length = p["key"], p["len"]
+        effects = fill(ops, st, g, key, length, when, checked=cfg.launcher == "checked")
+        filled = next(e for e in effects if e.kind == "fill")
+        cap = total_len(ops, st, g, True, filled.f["dma"])
+        if "launcher-ignores-iov-length" in cfg.faults:
+            fits = ops.ULE(length, 0xFFFF)
+        else:
+            # readv stops at the iovec's end: the Launcher writes at most what the sections hold.
+            fits = ops.Implies(filled.when, ops.ULE(length, cap))
+        dom = ops.And(_one_of(key, [0, cfg.block_key]), fits, ops.ULE(length, 0xFFFF))
+        case.effects = _apply_all(st, effects)
+        return dom
+
+    if action == "lstatus":
+        dev = p["dev"]
+        effects = []
+        for d in range(3):
+            effects += status_write(
+                ops, st, g, d, ops.BitOr(st.status(g, d), C.DRIVER_OK), "launcher", ops.And(when, ops.Eq(dev, d))
+            )
+        case.effects = _apply_all(st, effects)
+        return _one_of(dev, [0, 1, 2])
+
+    raise ValueError(action)

@@ -1,0 +1,291 @@
+"""The fast path: parse a line by its shape, with lark run once per shape.
+
+Replay must read 100,000 records/s; lark's LALR parser reads some 10,000
+lines/s.  But a trace repeats a few dozen line shapes: `g0 send_dma key=0x…
+dma=0x…` differs from the next send only in its numbers.  A line's *shape* is
+the line with each decimal number run replaced by one placeholder and each
+`0x…` number by another, after its timestamp and comment are cut off.  The
+first line of a shape goes through lark and `lgt_fields` (the slow path: the
+only definition of the syntax and of the checks); if it is a valid hot record,
+a *template* is compiled from it: a regular expression that matches exactly
+the lines of that shape (the line's text, escaped, with `([0-9]+)` for each
+decimal placeholder and `(0x[0-9a-fA-F]+)` for each hex one), and a small
+function that builds the Record from the captured numbers, checking each
+against the same `Limit` the slow path used.
+
+Why that is exact: a template is made only from a line lark accepted, in which
+every number run is a whole NUMBER token (or the digits of `gN`/`lN`) followed
+by a character that cannot continue a token; replacing such a run with another
+run of the same form does not change how lark cuts the line into tokens, so a
+line the template matches parses as its first line did, to the same fields and
+with the same shape-level checks (fields present and single, list lengths,
+names, `?`).  Only the widths depend on the digits, and the template checks
+those; when one does not fit, it returns None and the caller re-parses the line
+with lark, which gives the error its message and column.
+
+Finding the template: the cache is keyed by the line with its digits and
+letters a-f deleted (a C-speed `bytes.translate`; the `x` of each `0x` stays),
+which is the same for all lines of a shape; a key may map to several templates
+(shapes differing only in those characters), and each template's regex decides.
+This costs a tenth of substituting placeholders with a regex, which would
+double the time per line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, NamedTuple
+
+from .lgt_fields import Builder, Limit
+from .lgt_syntax import Draft
+from .records import GUEST_KINDS, HOST_KINDS, LAUNCHER_KINDS, Record
+
+# The cache keeps at most this many keys and starts afresh when full: memory
+# must not grow with the trace, and real traces have a few dozen shapes.
+MAX_SHAPES = 2048
+MAX_PER_KEY = 8
+
+# Kinds worth a template.  Setup records are rare, and host.kill carries a
+# quoted string (whose text the shape would need to keep): both take lark.
+HOT_KINDS = frozenset(GUEST_KINDS + LAUNCHER_KINDS + HOST_KINDS) - {"host.kill"}
+
+NUMBER_RE = re.compile(r"0x[0-9a-fA-F]+|[0-9]+")  # as the grammar's NUMBER
+TIMESTAMP_RE = re.compile(r"@([0-9]+(?:\.[0-9]+)?)")  # as the grammar's TIMESTAMP
+_HEX_GROUP = "(0x[0-9a-fA-F]+)"
+_DEC_GROUP = "([0-9]+)"
+_KEY_DELETE = b"0123456789abcdefABCDEF"
+
+# What a template returns besides a Record (None: "use lark for this line").
+NOMATCH = "nomatch"  # the line is not of this template's shape
+BLANK = "blank"  # blank or comment-only: no record
+
+
+def shape_key(rest: str, timestamped: bool) -> bytes:
+    """The cache key of a line (its part after the timestamp, before `#`)."""
+    key = rest.encode().translate(None, _KEY_DELETE)
+    return b"@" + key if timestamped else key
+
+
+# ----------------------------------------------------------- compiling a shape
+
+
+class Slot(NamedTuple):
+    """Where a number goes, in place of its value, while compiling a template."""
+
+    pos: int
+    end: int
+    limit: Limit
+
+
+class FlagExpr(NamedTuple):
+    """A flag value with numeric parts: bits | slot | slot ..."""
+
+    bits: int
+    slots: list
+
+
+class _SkeletonBuilder(Builder):
+    """The slow path's Builder, recording where numbers go instead of values.
+
+    All other checks run as in the slow path; they passed for the line being
+    compiled, and depend only on its shape.
+    """
+
+    def number(self, leaf, limit):
+        if leaf.kind == "num":
+            return Slot(leaf.pos, leaf.end, limit)
+        return super().number(leaf, limit)  # `?` -> UNKNOWN (partial mode)
+
+    def combine(self, bits, numbers):
+        return FlagExpr(bits, numbers) if numbers else bits
+
+
+def compile_template(draft: Draft | None, text: str, start: int, stop: int, partial: bool) -> Callable:
+    """The template for lines shaped like `text[start:stop]`.
+
+    `text` has been parsed (by lark, to `draft`, None for a blank line) and is
+    valid; `text[start:stop]` is its shaped part, after the timestamp and
+    before the comment.  A line that is not a hot record, or whose numbers do
+    not map one to one onto number tokens, gets a template that sends the
+    lines of its shape to lark.
+    """
+    runs = [(m.start(), m.end(), m.group().startswith("0x")) for m in NUMBER_RE.finditer(text, start, stop)]
+    pattern = _pattern(text, start, stop, runs)
+    if draft is None:
+        return _constant(pattern, BLANK)
+    if draft.kind not in HOT_KINDS:
+        return _constant(pattern, None)
+    skeleton = _SkeletonBuilder(partial).build(draft, text, 0)
+    index = {pos: i for i, (pos, _, _) in enumerate(runs)}
+    slots: list[Slot | None] = [None] * len(runs)
+    for slot in _slots_of([skeleton.guest, skeleton.fields]):
+        i = index.get(slot.pos)
+        if i is None or runs[i][1] != slot.end or slots[i] is not None:
+            return _constant(pattern, None)
+        slots[i] = slot
+    for slot, (_, end, _) in zip(slots, runs):
+        # every run a whole token (of a number or gN), ended by a character
+        # that no token could continue with: see the module docstring
+        if slot is None or (end < stop and (text[end].isalnum() or text[end] == "_")):
+            return _constant(pattern, None)
+    return _generate(pattern, skeleton, slots, [hexa for _, _, hexa in runs])
+
+
+def _pattern(text: str, start: int, stop: int, runs) -> str:
+    pieces = []
+    prev = start
+    for pos, end, hexa in runs:
+        pieces.append(re.escape(text[prev:pos]))
+        pieces.append(_HEX_GROUP if hexa else _DEC_GROUP)
+        prev = end
+    pieces.append(re.escape(text[prev:stop]))
+    return "".join(pieces)
+
+
+def _constant(pattern: str, result) -> Callable:
+    """A template that gives `result` (BLANK, or None: use lark) for its shape."""
+    fullmatch = re.compile(pattern).fullmatch
+
+    def template(rest, text, line, ts):
+        return NOMATCH if fullmatch(rest) is None else result
+
+    return template
+
+
+def _slots_of(value):
+    if type(value) is Slot:
+        yield value
+    elif type(value) is FlagExpr:
+        yield from value.slots
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _slots_of(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _slots_of(v)
+
+
+def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool]) -> Callable:
+    """Write the template as a small Python function and compile it.
+
+    Generated code, rather than a loop over instructions, because the
+    template is the inner loop of replay: a straight-line function that
+    matches, converts and compares with constants runs several times faster.
+    Only field names, kinds and integer constants reach the source (other
+    constants go through the namespace), never text from the trace.
+    """
+    names = {"Record": Record, "NOMATCH": NOMATCH, "fullmatch": re.compile(pattern).fullmatch}
+    var = {slot.pos: f"v{i}" for i, slot in enumerate(slots)}
+
+    def expr(value) -> str:
+        if type(value) is Slot:
+            return var[value.pos]
+        if type(value) is FlagExpr:
+            return "(" + " | ".join([str(value.bits)] + [expr(s) for s in value.slots]) + ")"
+        if type(value) is int:
+            return str(value)
+        if value is None:
+            return "None"
+        if type(value) is list:
+            return "[" + ", ".join(expr(v) for v in value) + "]"
+        if type(value) is tuple:
+            return "(" + "".join(expr(v) + ", " for v in value) + ")"
+        name = f"c{len(names)}"
+        names[name] = value  # UNKNOWN, or any other constant
+        return name
+
+    lines = [
+        "def template(rest, text, line, ts):",
+        "    m = fullmatch(rest)",
+        "    if m is None: return NOMATCH",
+    ]
+    if slots:
+        lines.append("    " + "".join(f"a{i}, " for i in range(len(slots))) + "= m.groups()")
+        for i, hx in enumerate(hexa):
+            lines.append(f"    v{i} = int(a{i}, 16)" if hx else f"    v{i} = int(a{i})")
+        test = " or ".join(f"v{i} > {slot.limit.max}" for i, slot in enumerate(slots))
+        lines.append(f"    if {test}: return None")
+    fields = "{" + ", ".join(f"{k!r}: {expr(v)}" for k, v in skeleton.fields.items()) + "}"
+    lines.append(f"    return Record({skeleton.kind!r}, {expr(skeleton.guest)}, {fields}, line, text, ts)")
+    code = "\n".join(lines) + "\n"
+    exec(compile(code, f"<lgt template {skeleton.kind}>", "exec"), names)
+    template = names["template"]
+    template.source = code  # for debugging and tests
+    return template
+
+
+# ---------------------------------------------------------------- the cache
+
+
+class ShapeCache:
+    """Line -> Record through templates, falling back to `slow` (lark).
+
+    `slow(text, line, path)` must return `(record_or_None, draft_or_None)` or
+    raise the line's TraceError.  One cache per mode: with --partial, `?` is a
+    valid value, so the same shape may be valid in one mode and not the other.
+    """
+
+    def __init__(self, partial: bool, slow: Callable):
+        self.partial = partial
+        self.slow = slow
+        self.shapes: dict[bytes, list] = {}
+
+    def parse(self, text: str, line: int, path: str) -> Record | None:
+        ts = None
+        start = 0
+        rest = text
+        if text[:1] == "@":
+            m = TIMESTAMP_RE.match(text)
+            if m is not None:
+                ts = m.group(1)
+                start = m.end()
+                rest = text[start:]
+        if '"' in rest:
+            return self.slow(text, line, path)[0]  # a `#` may be inside the string
+        cut = rest.find("#")
+        if cut >= 0:
+            # A comment is ignored by the grammar, and outside a string no
+            # token can hold a `#`: the line means the same without it.
+            rest = rest[:cut]
+        try:
+            key = rest.encode().translate(None, _KEY_DELETE)
+            if ts is not None:
+                key = b"@" + key
+            templates = self.shapes.get(key)
+            if templates is not None:
+                for template in templates:
+                    record = template(rest, text, line, ts)
+                    if type(record) is Record:
+                        return record
+                    if record is NOMATCH:
+                        continue
+                    if record is BLANK:
+                        return None
+                    # None: a value does not fit, or a shape lark must see;
+                    # lark re-derives the error, with its message and column.
+                    return self.slow(text, line, path)[0]
+        except ValueError:
+            # int() refuses a number of over 4300 digits; encode() a lone
+            # surrogate (from a str, never from a file): lark will say.
+            return self.slow(text, line, path)[0]
+        return self._learn(key, text, line, path, start, start + len(rest))
+
+    def _learn(self, key, text, line, path, start, stop) -> Record | None:
+        record, draft = self.slow(text, line, path)  # raises if the line is bad
+        try:
+            template = compile_template(draft, text, start, stop, self.partial)
+        except Exception:  # a template is an optimisation: never fail a line over it
+            return record
+        templates = self.shapes.get(key)
+        if templates is None:
+            if len(self.shapes) >= MAX_SHAPES:
+                self.shapes.clear()
+            self.shapes[key] = [template]
+        else:
+            if len(templates) >= MAX_PER_KEY:
+                del templates[0]
+            templates.append(template)
+        return record
+
+
+__all__ = ["ShapeCache", "compile_template", "shape_key", "HOT_KINDS", "MAX_SHAPES", "BLANK", "NOMATCH"]
