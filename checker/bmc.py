@@ -17,6 +17,7 @@ from typing import Callable
 
 import z3
 
+from ..spec.ops import SYM_WIDTH
 from ..spec.registry import INVARIANTS
 from .config import Config
 from .symstate import SymState
@@ -53,6 +54,7 @@ def rule_names(cfg: Config) -> list[str]:
 
 def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = None):
     """Run BMC; return ({rule name: Result}, Unrolling)."""
+    SYM_WIDTH[0] = cfg.width
     start = time.monotonic()
     deadline = None if cfg.timeout is None else start + cfg.timeout
     solver = z3.SolverFor("QF_BV")

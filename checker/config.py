@@ -14,7 +14,7 @@ entries that Guests bind, and one descriptor they send from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..spec import constants as C
 
@@ -35,6 +35,11 @@ class Config:
     faults: tuple[str, ...] = ()
     invariants: tuple[str, ...] = ("keys", "buffers", "status")
     ram_pages: int = 4
+    # The solver's bit width (None: chosen below).  Every address, key and
+    # length of this model's memory (7 pages) fits in 16 bits, and the u32
+    # wrap and page checks give the same answers there; a sum of sections
+    # needs 4 more bits when any Guest may write lengths up to 0xFFFF.
+    width: int | None = None
 
     def __post_init__(self):
         problems = []
@@ -52,6 +57,10 @@ class Config:
             problems.append(f"--guests must be one of {', '.join(GUEST_MODES)}, not {self.guest_mode!r}")
         if self.launcher not in LAUNCHERS:
             problems.append(f"--launcher must be one of {', '.join(LAUNCHERS)}, not {self.launcher!r}")
+        if self.width is None:
+            object.__setattr__(self, "width", 16 if self.guest_mode == "conforming" else 20)
+        if not 16 <= self.width <= 32:
+            problems.append(f"width must be 16..32, not {self.width}")
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -128,4 +137,5 @@ class Config:
             "faults": list(self.faults),
             "invariants": list(self.invariants),
             "ram_pages": self.ram_pages,
+            "width": self.width,
         }

@@ -20,7 +20,7 @@ from .config import Config
 
 
 class SymBinding:
-    FIELDS = ("owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "stamp")
+    FIELDS = ("owner", "off", "dmas", "num_dmas", "next_dma", "interrupt")
     __slots__ = ("guest", "slot") + FIELDS
 
     def __init__(self, guest, slot):
@@ -62,7 +62,9 @@ class SymState:
         self.pending = [False] * n
         self.pkey = [0] * n
         self.pdma = [0] * n
-        self.stamp = 0
+        # order[(b, c)]: binding b was bound after c (it comes first in the hash bucket).
+        ids = [(g, s) for g in range(n) for s in range(cfg.slots)]
+        self.order = {(b, c): False for b in ids for c in ids if b != c}
         self.checks: list[tuple[str, object]] = []
         self.faults = frozenset(cfg.faults)
 
@@ -86,7 +88,8 @@ class SymState:
             out.append((f"g{g}.pending", self.pending, None, g))
             out.append((f"g{g}.pkey", self.pkey, None, g))
             out.append((f"g{g}.pdma", self.pdma, None, g))
-        out.append(("stamp", self, "stamp", None))
+        for (b, c) in self.order:
+            out.append((f"g{b[0]}.slot{b[1]}-after-g{c[0]}.slot{c[1]}", self.order, None, (b, c)))
         return out
 
     @staticmethod
@@ -113,7 +116,7 @@ class SymState:
         new.devs = [{i: _clone(d, SymDevice) for i, d in row.items()} for row in self.devs]
         new.irqs, new.dead = list(self.irqs), list(self.dead)
         new.pending, new.pkey, new.pdma = list(self.pending), list(self.pkey), list(self.pdma)
-        new.stamp = self.stamp
+        new.order = dict(self.order)
         new.checks = []
         return new
 
@@ -194,9 +197,18 @@ class SymState:
         for k, v in fields.items():
             setattr(b, k, ops.If(when, v, getattr(b, k)))
 
-    def new_stamp(self, when=True):
-        self.stamp = ops.If(when, ops.Add(self.stamp, 1), self.stamp)
-        return self.stamp
+    def newer(self, b, c):
+        return self.order[((b.guest, b.slot), (c.guest, c.slot))]
+
+    def mark_newest(self, b, when=True):
+        if when is False:
+            return
+        me = (b.guest, b.slot)
+        for (x, y) in self.order:
+            if x == me:
+                self.order[(x, y)] = ops.Or(when, self.order[(x, y)])
+            elif y == me:
+                self.order[(x, y)] = ops.And(ops.Not(when), self.order[(x, y)])
 
     def raise_irq(self, g, irq, when=True):
         if when is False:
@@ -235,6 +247,10 @@ class SymState:
 
     def note(self, text):
         pass
+
+    @staticmethod
+    def is_doubtful(g, addr) -> bool:
+        return False
 
     def fault(self, name) -> bool:
         return name in self.faults

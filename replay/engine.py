@@ -47,6 +47,8 @@ class _Peekable:
     def __next__(self) -> Record:
         if self._next is not _END:
             r, self._next = self._next, _END
+            if r is None:  # peek() met the end
+                raise StopIteration
         else:
             r = next(self._it)
         self.taken += 1
@@ -114,7 +116,9 @@ class Replay:
 
     def step(self, rec: Record):
         kind = rec.kind
-        if kind.startswith("g.") or (kind.startswith("l.") and kind != "l.output"):
+        if kind.startswith("g."):
+            # Until its Launcher answers, the Guest does not run; its Launcher
+            # may do other work first (handle_block_output fills the reply).
             self.settle_pending(rec)
         if kind.startswith("g."):
             self.check_alive(rec)
@@ -207,6 +211,9 @@ class Replay:
 
     def skip_unknown(self, rec: Record):
         self.emit_input(rec)
+        if rec.kind == "l.output":
+            self.st.set_pending(rec.guest, None)
+            self.pending_recorded.pop(rec.guest, None)
         self.st.note(f"line {rec.line}: not checked: `?` stands for a value the model needs ({rec.kind})")
         self.follow_recorded(rec)
 
@@ -248,13 +255,27 @@ class Replay:
             "bad address in registered DMA struct": "a bound descriptor must lie inside the receiving Guest's memory",
         }.get(eff.f["reason"])
         if why is None:
-            limit = self.st.pfn_limit(g)
-            why = (
-                "check_dma_list: each section must lie inside the Guest's memory"
-                + (f" (below {limit * C.PAGE_SIZE:#x})" if limit is not None else "")
-                + ", be at most 4096 bytes and not cross a page"
-            )
+            why = self.section_why(g, eff.f.get("args", ()))
         self.find(rec, "bad-dma", f"the Host kills g{g}: {reason}: {why}")
+
+    def section_why(self, g, args) -> str:
+        """Which of check_dma_list's three conditions the section fails."""
+        if len(args) != 2:
+            return "check_dma_list rejects one of its sections"
+        length, addr = args
+        if length > C.PAGE_SIZE:
+            return f"check_dma_list: a section of {length} bytes is longer than a page (4096)"
+        if addr % C.PAGE_SIZE + length > C.PAGE_SIZE:
+            return (f"check_dma_list: the section {addr:#x}+{length} crosses a page boundary "
+                    f"(at {(addr // C.PAGE_SIZE + 1) * C.PAGE_SIZE:#x})")
+        limit = self.st.pfn_limit(g)
+        end = addr + length
+        if limit is not None and end // C.PAGE_SIZE >= limit:
+            extra = (" (lguest_address_ok rejects a range whose end is exactly the limit, though every byte "
+                     "lies below it)" if end == limit * C.PAGE_SIZE else "")
+            return (f"check_dma_list: the section ends at {end:#x}, but lguest_address_ok needs "
+                    f"(addr+len)/4096 below pfn_limit {limit:#x}{extra}")
+        return "check_dma_list: the section's address wraps around"
 
     def answer(self, rec: Record, effects, terminal=True) -> list[Effect]:
         """Compare one Host attempt's decided effects with the records that follow, and apply.
@@ -381,8 +402,9 @@ class Replay:
                 others += [(f"device {g}.{j}", a, b) for j, a, b in devs if j != i]
             for name, a, b in others:
                 if lo < b and a < hi:
-                    self.find(rec, "key-collision", f"device {g}.{i} (pfn {lo:#x}-{hi - 1:#x}) overlaps {name} "
-                              f"(pfn {a:#x}-{b - 1:#x}): an address there would be a key of both")
+                    self.find(rec, "key-collision", f"device {g}.{i}'s pages (pfn {lo:#x}-{hi - 1:#x}) overlap "
+                              f"{name} (pfn {a:#x}-{b - 1:#x}): the same memory, and so the same keys, "
+                              "would belong to both")
 
     def on_share(self, rec):
         self.emit_input(rec)
@@ -454,7 +476,14 @@ class Replay:
     def on_g_send_dma(self, rec):
         self.emit_input(rec)
         f = rec.fields
-        hcall_send_dma(ops, self.st, rec.guest, f["key"], f["dma"], lambda effs: self.answer(rec, effs))
+        g = rec.guest
+        hcall_send_dma(ops, self.st, g, f["key"], f["dma"], lambda effs: self.answer(rec, effs))
+        if self.st.guest(g).pending is not None and self.pending_recorded.get(g) is False:
+            # Input-only: the Launcher's answer comes right away, unless the
+            # trace writes its own `output` next.
+            nxt = self.recs.peek()
+            if nxt is None or nxt.kind != "l.output" or nxt.guest != g:
+                self.complete_output(g, rec)
 
     def on_g_status(self, rec):
         self.emit_input(rec)
@@ -519,9 +548,10 @@ class Replay:
         comp = next(e for e in effects if e.when is True and e.kind in ("fill", "nobuf"))
         kills = [e for e in effects if e.when is True and e.kind == "kill"]
         if comp.kind == "nobuf" and "dma" not in f:
-            self.emit_input(rec)
-            self.find(rec, "divergence", f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}, "
-                      "so the Launcher discards the input (`nobuf`); the trace says it filled one")
+            # The trace left the answer to the model: GETDMA finds nothing, the input is discarded.
+            self.emit(Record("l.nobuf", g, {"key": f["key"]}))
+            self.st.note(f"line {rec.line}: GETDMA finds no usable buffer on key {_hexs(f['key'])} for g{g}: "
+                         "the Launcher discards the input (as `nobuf`)")
             self.answer(rec, kills, terminal=False)
             return
         if comp.kind == "nobuf":

@@ -60,12 +60,6 @@ NOMATCH = "nomatch"  # the line is not of this template's shape
 BLANK = "blank"  # blank or comment-only: no record
 
 
-def shape_key(rest: str, timestamped: bool) -> bytes:
-    """The cache key of a line (its part after the timestamp, before `#`)."""
-    key = rest.encode().translate(None, _KEY_DELETE)
-    return b"@" + key if timestamped else key
-
-
 # ----------------------------------------------------------- compiling a shape
 
 
@@ -225,50 +219,66 @@ class ShapeCache:
     valid value, so the same shape may be valid in one mode and not the other.
     """
 
+    parse: Callable[[str, int, str], Record | None]
+    """parse(text, line, path): one line (without its line ending) -> Record,
+    None if blank, or the line's TraceError (from `slow`)."""
+
     def __init__(self, partial: bool, slow: Callable):
         self.partial = partial
         self.slow = slow
-        self.shapes: dict[bytes, list] = {}
+        self.shapes: dict[bytes, list] = {}  # key -> templates, see the module docstring
+        self.parse = self._make_parse()
 
-    def parse(self, text: str, line: int, path: str) -> Record | None:
-        ts = None
-        start = 0
-        rest = text
-        if text[:1] == "@":
-            m = TIMESTAMP_RE.match(text)
-            if m is not None:
-                ts = m.group(1)
-                start = m.end()
-                rest = text[start:]
-        if '"' in rest:
-            return self.slow(text, line, path)[0]  # a `#` may be inside the string
-        cut = rest.find("#")
-        if cut >= 0:
-            # A comment is ignored by the grammar, and outside a string no
-            # token can hold a `#`: the line means the same without it.
-            rest = rest[:cut]
-        try:
-            key = rest.encode().translate(None, _KEY_DELETE)
-            if ts is not None:
-                key = b"@" + key
-            templates = self.shapes.get(key)
-            if templates is not None:
-                for template in templates:
-                    record = template(rest, text, line, ts)
-                    if type(record) is Record:
-                        return record
-                    if record is NOMATCH:
-                        continue
-                    if record is BLANK:
-                        return None
-                    # None: a value does not fit, or a shape lark must see;
-                    # lark re-derives the error, with its message and column.
-                    return self.slow(text, line, path)[0]
-        except ValueError:
-            # int() refuses a number of over 4300 digits; encode() a lone
-            # surrogate (from a str, never from a file): lark will say.
-            return self.slow(text, line, path)[0]
-        return self._learn(key, text, line, path, start, start + len(rest))
+    def _make_parse(self) -> Callable:
+        # A closure over locals: this is the loop replay spends its time in,
+        # and local names are faster than attribute and global lookups.
+        slow = self.slow
+        learn = self._learn
+        lookup = self.shapes.get
+        match_ts = TIMESTAMP_RE.match
+        delete = _KEY_DELETE
+        Record_ = Record
+
+        def parse(text: str, line: int, path: str) -> Record | None:
+            ts = None
+            start = 0
+            rest = text
+            if text[:1] == "@":
+                m = match_ts(text)
+                if m is not None:
+                    ts = m.group(1)
+                    start = m.end()
+                    rest = text[start:]
+            if '"' in rest:
+                return slow(text, line, path)[0]  # a `#` may be inside the string
+            if "#" in rest:
+                # A comment is ignored by the grammar, and outside a string no
+                # token can hold a `#`: the line means the same without it.
+                rest = rest[: rest.index("#")]
+            try:
+                key = rest.encode().translate(None, delete)
+                if ts is not None:
+                    key = b"@" + key
+                templates = lookup(key)
+                if templates is not None:
+                    for template in templates:
+                        record = template(rest, text, line, ts)
+                        if type(record) is Record_:
+                            return record
+                        if record is NOMATCH:
+                            continue
+                        if record is BLANK:
+                            return None
+                        # None: a value does not fit, or a shape lark must
+                        # see; lark re-derives the error, message and column.
+                        return slow(text, line, path)[0]
+            except ValueError:
+                # int() refuses a number of over 4300 digits; encode() a lone
+                # surrogate (from a str, never from a file): lark will say.
+                return slow(text, line, path)[0]
+            return learn(key, text, line, path, start, start + len(rest))
+
+        return parse
 
     def _learn(self, key, text, line, path, start, stop) -> Record | None:
         record, draft = self.slow(text, line, path)  # raises if the line is bad
@@ -279,7 +289,7 @@ class ShapeCache:
         templates = self.shapes.get(key)
         if templates is None:
             if len(self.shapes) >= MAX_SHAPES:
-                self.shapes.clear()
+                self.shapes.clear()  # in place: parse() holds its .get
             self.shapes[key] = [template]
         else:
             if len(templates) >= MAX_PER_KEY:
@@ -288,4 +298,4 @@ class ShapeCache:
         return record
 
 
-__all__ = ["ShapeCache", "compile_template", "shape_key", "HOT_KINDS", "MAX_SHAPES", "BLANK", "NOMATCH"]
+__all__ = ["ShapeCache", "compile_template", "HOT_KINDS", "MAX_SHAPES", "BLANK", "NOMATCH"]

@@ -20,7 +20,7 @@ import re
 from typing import NamedTuple
 
 from lark import Lark, Token, Transformer, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
 from .errors import LineError
@@ -246,7 +246,7 @@ _WORDS = {
     "BAD_HEX": None,
     "NAME": "a name",
     "STRING": 'a quoted string "..."',
-    "_COMMA": ",",
+    "_COMMA": "a comma",
     "_WS": "a space",
     "$END": "end of line",
     "COMMENT": None,
@@ -290,8 +290,8 @@ def syntax_error(text: str, exc: UnexpectedInput, partial: bool) -> LineError:
         # "expected a space" says little at the end of a line: say what would
         # have followed the space (the record's fields, say).
         expected = _after_space(exc) or expected
-    elif isinstance(exc, UnexpectedToken) and exc.token.type == "_WS":
-        # A space where none may be: point at what follows it instead.
+    elif isinstance(exc, UnexpectedToken) and exc.token.type == "_WS" and "$END" in expected:
+        # Spaces where the record could end: the trouble is what follows them.
         pos = _SPACES.match(text, pos).end()
         at_end = pos >= len(text)
     if not partial:
@@ -301,9 +301,12 @@ def syntax_error(text: str, exc: UnexpectedInput, partial: bool) -> LineError:
         # but hardly what the writer of the line meant.
         expected -= {"_WS", "$END"}
     wanted = _listing(expected)
-    word = None if at_end else _word(text, pos)
-    if word is None:
+    if at_end or pos >= len(text):
         return LineError(pos, f"unexpected end of line: expected {wanted}")
+    if text[pos] in " \t":
+        blank = "space" if text[pos] == " " else "tab"
+        return LineError(pos, f"unexpected {blank}: expected {wanted}")
+    word = _word(text, pos)
     if word.startswith('"') and '"' not in text[pos + 1 :]:
         return LineError(pos, 'unterminated string: a quoted string ends with " on the same line')
     if "HEADER" in expected or (expected and expected <= _VERBS):
@@ -350,12 +353,9 @@ def _listing(names: set[str]) -> str:
     return "one of " + ", ".join(words)
 
 
-def _word(text: str, pos: int) -> str | None:
-    """What stands at `pos` (None at end of line), cut to one field keyword."""
-    if pos >= len(text):
-        return None
-    m = _WORD_AT.match(text, pos)
-    word = m.group() if m else text[pos]
+def _word(text: str, pos: int) -> str:
+    """The word at `pos` (a non-blank character there), cut after a field's `=`."""
+    word = _WORD_AT.match(text, pos).group()
     if "=" in word:
         word = word[: word.index("=") + 1]  # kee=1 -> kee=
     return word

@@ -120,7 +120,7 @@ class Record:
 def _num(v, hexa=False) -> str:
     if v is UNKNOWN:
         return "?"
-    return hex(v) if hexa else str(v)
+    return hex(v) if hexa and v else str(v)
 
 
 def _flags(value: int, names: dict) -> str:

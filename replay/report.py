@@ -18,7 +18,8 @@ def text(results: list[FileResult], *, show_notes: bool = True) -> str:
         if show_notes:
             for n in r.notes:
                 lines.append(f"{r.file}: note: {n}")
-        summary = f"{r.file}: {r.records} records, {len(r.findings)} findings: {r.verdict}"
+        n = len(r.findings)
+        summary = f"{r.file}: {r.records} records, {n} finding{'' if n == 1 else 's'}: {r.verdict}"
         if r.error is not None:
             summary = f"{r.file}: input error, nothing checked: error"
         lines.append(summary)

@@ -32,6 +32,10 @@ def kill_reason(f, value=lambda x: x) -> str:
     return reason
 
 
+def _bytes(n) -> str:
+    return f"{n} byte" if n == 1 else f"{n} bytes"
+
+
 def key_inside_device(ops, st, g, key):
     """Key 0 (the console's) or inside a page of one of the Guest's devices with pages."""
     inside = ops.Eq(key, 0)
@@ -56,7 +60,12 @@ def _bind(ops, st, f, w):
                 "key-collision",
                 ops.Implies(ww, ops.Not(clash)),
                 lambda c=c: f"g{g} binds key {key:#x}, which g{c.guest}'s live binding (slot {c.slot}, "
-                f"dmas {c.dmas:#x}) already holds; sends on it reach only the newest binding",
+                f"dmas {c.dmas:#x}) already holds: "
+                + (
+                    "a send on a shared key reaches only the newest other Guest's binding"
+                    if owner >= C.SHARED_OWNER
+                    else "GETDMA and unbind find only one of the two"
+                ),
             )
         st.check(
             "key-outside-device",
@@ -73,8 +82,8 @@ def _bind(ops, st, f, w):
             num_dmas=f["num"],
             next_dma=0,
             interrupt=f["irq"],
-            stamp=st.new_stamp(ww),
         )
+        st.mark_newest(b, ww)
 
 
 def _device_pages(st, g) -> str:
@@ -91,14 +100,16 @@ def _write_data(ops, st, w, g, dma, length, used_before, who):
     st.check(
         "write-to-used-buffer",
         ops.Implies(w, ops.Eq(used_before, 0)),
-        lambda: f"{who} writes {length} bytes into g{g}'s descriptor {dma:#x}, whose used_len was "
+        lambda: f"{who} writes {_bytes(length)} into g{g}'s descriptor {dma:#x}, whose used_len was "
         f"{used_before}, not 0: the Guest has not handed it back, and its data is overwritten",
     )
+    if st.is_doubtful(g, dma):
+        return  # its lengths were never written: replay already said so
     cap = total_len(ops, st, g, True, dma)
     st.check(
         "buffer-overflow",
         ops.Implies(w, ops.ULE(length, cap)),
-        lambda: f"{who} writes {length} bytes into g{g}'s descriptor {dma:#x}, whose sections hold only {cap}",
+        lambda: f"{who} writes {_bytes(length)} into g{g}'s descriptor {dma:#x}, whose sections hold only {_bytes(cap)}",
     )
 
 

@@ -53,7 +53,7 @@ def _live_match(ops, b, owner, off):
     return ops.And(ops.Ne(b.interrupt, 0), ops.Eq(b.owner, owner), ops.Eq(b.off, off))
 
 
-def _newest(ops, cands, match):
+def _newest(ops, st, cands, match):
     """One-hot choice of the newest matching binding: the first a bucket walk meets (list_add at the head)."""
     chosen = []
     for i, b in enumerate(cands):
@@ -63,7 +63,7 @@ def _newest(ops, cands, match):
             continue
         for j, o in enumerate(cands):
             if j != i and not _known_false(match[j]):
-                c = ops.And(c, ops.Not(ops.And(match[j], ops.UGT(o.stamp, b.stamp))))
+                c = ops.And(c, ops.Not(ops.And(match[j], st.newer(o, b))))
         chosen.append(c)
     return chosen
 
@@ -290,7 +290,7 @@ def send_attempt(ops, st, g, ukey, udma, when=True):
     # "Don't send to ourselves": the sender's own bindings are skipped.
     cands = [b for b in st.bucket(owner, off) if b.guest != g]
     match = [_live_match(ops, b, owner, off) for b in cands]
-    chosen = _newest(ops, cands, match)
+    chosen = _newest(ops, st, cands, match)
     anyone = ops.Or(*match) if match else ops.FALSE
     effects.append(Effect("drop", ops.And(live, shared, ops.Not(anyone)), guest=g, key=ukey))
     full = ops.FALSE
@@ -322,7 +322,7 @@ def get_dma_buffer(ops, st, g, ukey, when=True):
     live = ops.And(when, ok)
     cands = [b for b in st.bucket(owner, off) if b.guest == g]
     match = [_live_match(ops, b, owner, off) for b in cands]
-    chosen = _newest(ops, cands, match)
+    chosen = _newest(ops, st, cands, match)
     udma, irq, used_before, found = 0, 0, 0, ops.FALSE
     for b, c in zip(cands, chosen):
         w = ops.And(live, c)

@@ -14,7 +14,8 @@ symbolic state (checker/symstate.py) implements too:
     rd_used_len / rd_section  read a descriptor field (reports an unknown one)
     wr_used_len               write a descriptor's used_len, when a guard holds
     set_binding               change binding fields, when a guard holds
-    raise_irq, kill, set_status, set_pending, new_stamp
+    raise_irq, kill, set_status, set_pending
+    newer(b, c), mark_newest  the bucket order: list_add puts a new binding first
     check(name, ok, message)  an invariant the step must keep
     note(text)                a remark that is not a finding
 
@@ -120,6 +121,7 @@ class ConcreteState:
         self.notes: list[str] = []
         self._noted: set[str] = set()
         self.faults: frozenset[str] = frozenset()
+        self.doubtful: set[tuple[int, int]] = set()
 
     # ------------------------------------------------------------ guests
     def guest(self, g: int) -> Guest:
@@ -166,7 +168,19 @@ class ConcreteState:
             False,
             lambda: f"g{g}'s descriptor at {addr:#x} is used but its {field} was never written; taken as 0",
         )
+        # Taken as 0 from now on, so one unwritten field is reported once.
+        d = self._desc_for_write(g, addr)
+        if field == "used_len":
+            d.used_len = 0
+        else:
+            name, i = field[:-1].split("[")
+            (d.lens if name == "len" else d.addrs)[int(i)] = 0
+        self.doubtful.add((g, addr))
         return 0
+
+    def is_doubtful(self, g, addr) -> bool:
+        """Was a field of this descriptor unknown (taken as 0)?  Checks on its size would be echoes."""
+        return (g, addr) in self.doubtful
 
     def rd_used_len(self, g, addr):
         d = self.guest(g).mem.get(addr)
@@ -229,10 +243,14 @@ class ConcreteState:
         if "owner" in fields or "off" in fields:
             self._index.setdefault((b.owner, b.off), {})[b] = None
 
-    def new_stamp(self, when=True):
+    @staticmethod
+    def newer(b, c) -> bool:
+        return b.stamp > c.stamp
+
+    def mark_newest(self, b, when=True):
         if when is True:
             self.stamp += 1
-        return self.stamp
+            b.stamp = self.stamp
 
     # ------------------------------------------------------------ the rest
     def raise_irq(self, g, irq, when=True):

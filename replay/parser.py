@@ -1,0 +1,218 @@
+"""Reading `.lgt` traces: lines in, `Record`s out, or one `TraceError`.
+
+    read_trace(path, *, partial=False)       stream a file, one Record per record line
+    parse_text(text, path="<string>", ...)   the same on a string, as a list
+    parse_line(text, lineno, path, ...)      one line: a Record, or None if blank
+    parse_line_lark(text, lineno, path, ...) the same, always through lark (the reference)
+
+A line goes through three stages: `lgt_syntax` (grammars/lgt.lark, run by lark:
+the syntax), `lgt_fields` (the values: widths, names, required fields) and, for
+speed, `lgt_shapes` (a cache of compiled templates, one per line shape, that
+does the second stage's work for lines lark has already seen the shape of).
+This module adds what needs more than one line: the header must come first and
+only there, timestamps never decrease, and the file must have a record at all.
+
+`partial=True` is the reader's partial mode: `?` (a value the capture did not
+record) becomes `records.UNKNOWN`; without it, `?` is an input error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import partial as _bind
+from typing import Iterable, Iterator
+
+from lark.exceptions import UnexpectedInput
+
+from .errors import LineError, TraceError
+from .lgt_fields import Builder
+from .lgt_shapes import ShapeCache
+from .lgt_syntax import Draft, parse_draft, syntax_error
+from .records import Record
+
+__all__ = ["read_trace", "parse_text", "parse_line", "parse_line_lark", "TraceError"]
+
+HEADER_TEXT = '"lguest-trace 1"'
+
+# ------------------------------------------------------------------ one line
+
+_BUILDERS = {False: Builder(partial=False), True: Builder(partial=True)}
+
+
+def _parse_slow(text: str, lineno: int, path: str, partial: bool) -> tuple[Record | None, Draft | None]:
+    """Lark, then the value checks; any failure becomes the line's TraceError."""
+    try:
+        draft = parse_draft(text)
+        if draft is None:
+            return None, None
+        return _BUILDERS[partial].build(draft, text, lineno), draft
+    except UnexpectedInput as exc:
+        syntax = exc
+    except LineError as exc:
+        raise _line_error(path, lineno, text, exc) from None
+    except Exception as exc:  # a bug, but the promise is: only TraceError leaves
+        raise _internal_error(path, lineno, text, exc) from exc
+    try:
+        problem = syntax_error(text, syntax, partial)
+    except Exception as exc:
+        raise _internal_error(path, lineno, text, exc) from exc
+    raise _line_error(path, lineno, text, problem)
+
+
+_CACHES = {mode: ShapeCache(mode, _bind(_parse_slow, partial=mode)) for mode in (False, True)}
+
+
+def parse_line_lark(text: str, lineno: int, path: str = "<string>", *, partial: bool = False) -> Record | None:
+    """One line (without its line ending) parsed by lark alone: the reference.
+
+    Returns None for a blank or comment-only line; raises TraceError.
+    """
+    return _parse_slow(text, lineno, path, bool(partial))[0]
+
+
+def parse_line(text: str, lineno: int, path: str = "<string>", *, partial: bool = False) -> Record | None:
+    """One line (without its line ending): a Record, None if blank, or TraceError.
+
+    Same result as `parse_line_lark`, through the shape cache (see lgt_shapes).
+    """
+    try:
+        return _CACHES[bool(partial)].parse(text, lineno, path)
+    except TraceError:
+        raise
+    except Exception as exc:
+        raise _internal_error(path, lineno, text, exc) from exc
+
+
+# ------------------------------------------------------------- many lines
+
+
+def read_trace(path, *, partial: bool = False) -> Iterator[Record]:
+    """Stream the records of the trace file at `path`.
+
+    The file is opened now (a missing file raises here, with line 0) and read
+    one line at a time as it is iterated, so memory does not grow with its
+    length.  Lines are decoded one by one, so a byte that is not UTF-8 is
+    reported at its line and column.  Raises TraceError at the first input
+    error; records before it have been yielded.
+    """
+    name = os.fsdecode(path)
+    try:
+        f = open(path, "rb")
+    except OSError as exc:
+        raise TraceError(name, 0, 0, f"cannot open trace: {exc.strerror or exc}") from None
+    return _read(f, name, bool(partial))
+
+
+def _read(f, name: str, partial: bool) -> Iterator[Record]:
+    with f:
+        yield from _records(_file_lines(f, name), name, partial)
+
+
+def parse_text(text: str, path: str = "<string>", *, partial: bool = False) -> list[Record]:
+    """All records of a whole trace given as a string (tests and tools)."""
+    return list(_records(_text_lines(text), path, bool(partial)))
+
+
+def _file_lines(f, name: str) -> Iterator[tuple[int, str]]:
+    lineno = 0
+    try:
+        for raw in f:
+            lineno += 1
+            # A line ends with \n or \r\n; any other \r is text (and an error).
+            if raw[-1:] == b"\n":
+                raw = raw[:-2] if raw[-2:-1] == b"\r" else raw[:-1]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _utf8_error(name, lineno, raw, exc) from None
+            yield lineno, text
+    except OSError as exc:
+        raise TraceError(name, 0, 0, f"cannot read trace: {exc.strerror or exc}") from None
+
+
+def _text_lines(text: str) -> Iterator[tuple[int, str]]:
+    lines = text.split("\n")  # not splitlines(): \v, \x1c or U+2028 do not end a line
+    if lines[-1] == "":
+        lines.pop()  # the text ends with a line ending, or is empty
+    for lineno, line in enumerate(lines, 1):
+        yield lineno, line[:-1] if line[-1:] == "\r" else line
+
+
+def _records(lines: Iterable[tuple[int, str]], path: str, partial: bool) -> Iterator[Record]:
+    """Parse each line and apply the rules that span lines."""
+    parse = _CACHES[partial].parse
+    header_line = 0
+    last_ts = None  # (order key, text, line) of the latest timestamp
+    lineno, text = 0, None
+    try:
+        for lineno, text in lines:
+            record = parse(text, lineno, path)
+            if record is None:
+                continue
+            if header_line == 0:
+                if record.kind != "header":
+                    raise _at(path, lineno, text, _record_pos(text), f"a trace must start with the header {HEADER_TEXT}")
+                header_line = lineno
+            elif record.kind == "header":
+                raise _at(
+                    path,
+                    lineno,
+                    text,
+                    _record_pos(text),
+                    f"a second header: {HEADER_TEXT} may only be the first record (it is on line {header_line})",
+                )
+            if record.ts is not None:
+                key = _ts_key(record.ts)
+                if last_ts is not None and key < last_ts[0]:
+                    raise _at(
+                        path,
+                        lineno,
+                        text,
+                        text.index("@"),
+                        f"timestamp {record.ts} is earlier than {last_ts[1]} on line {last_ts[2]}",
+                    )
+                last_ts = (key, record.ts, lineno)
+            yield record
+    except TraceError:
+        raise
+    except Exception as exc:
+        raise _internal_error(path, lineno, text, exc) from exc
+    if header_line == 0:
+        raise TraceError(path, 1, 1, f"no records: a trace starts with the header {HEADER_TEXT}")
+
+
+def _ts_key(ts: str) -> tuple:
+    """An exact order on `digits[.digits]` (floats would round long ones)."""
+    whole, _, frac = ts.partition(".")
+    whole = whole.lstrip("0")
+    return (len(whole), whole, frac.rstrip("0"))
+
+
+_RECORD_START = re.compile(r"[ \t]*(?:@[0-9.]+[ \t]+)?")
+
+
+def _record_pos(text: str) -> int:
+    """Where a (valid) line's record starts, past indentation and timestamp."""
+    return _RECORD_START.match(text).end()
+
+
+# ------------------------------------------------------------------ errors
+
+
+def _at(path: str, lineno: int, text: str, pos: int, message: str) -> TraceError:
+    return TraceError(path, lineno, pos + 1, message, text)
+
+
+def _line_error(path: str, lineno: int, text: str, exc: LineError) -> TraceError:
+    return _at(path, lineno, text, exc.pos, exc.message)
+
+
+def _internal_error(path: str, lineno: int, text: str | None, exc: Exception) -> TraceError:
+    return TraceError(path, lineno, 1, f"cannot read this line (internal error: {type(exc).__name__}: {exc})", text)
+
+
+def _utf8_error(path: str, lineno: int, raw: bytes, exc: UnicodeDecodeError) -> TraceError:
+    column = len(raw[: exc.start].decode("utf-8")) + 1
+    shown = raw.decode("utf-8", "replace")
+    return TraceError(path, lineno, column, f"not UTF-8: byte 0x{raw[exc.start]:02x} ({exc.reason})", shown)
