@@ -9,16 +9,20 @@ ratio to a baseline measured in the same run:
 
     split     a bare `for line in f: line.split()` over the 1M file (baseline)
     parse     the reader alone: `read_trace` over the 1M file
+    lark      lark's LALR parser alone (`parse_line_lark`) over the first
+              --lark-lines lines: the issue's second yardstick
     replay    `replay_file` over the 1M file (full trace: every Host and
               Launcher answer recorded and compared), and over the 100k one
     input     `replay_file` over a 1M input-only trace (answers computed)
     engine    `replay_records` over the 100k trace's records already parsed
               into a list: the engine and the spec without the reader
 
-When the issue was written the baseline ran at about 2,500,000 lines/s here,
-so the target is about 0.04x split; the table also shows the target scaled
-by this run's baseline ("scaled target"), which is what to compare with on a
-machine that is slower or busier today.
+When the issue was written the baseline ran at about 2,500,000 lines/s and
+lark at about 8,000 lines/s on the benchmark machine, so the target is about
+0.04x split (12.5x lark).  The report gives the absolute verdict the issue
+asks for and, besides it, the target scaled by this run's split and lark
+rates: on a machine faster (or idler) than the issue's, 100,000 records/s is
+an easier bar than the issue meant, and the scaled one is the fair one.
 
 Memory: each size is replayed in a fresh subprocess, which reports its peak
 RSS, its RSS after the imports (so the growth caused by the replay itself is
@@ -55,11 +59,12 @@ sys.path.insert(0, HERE)
 import gen_trace  # noqa: E402  (benchmarks/gen_trace.py)
 
 from lgcheck.replay.engine import replay_file, replay_records  # noqa: E402
-from lgcheck.replay.parser import read_trace  # noqa: E402
+from lgcheck.replay.parser import parse_line_lark, read_trace  # noqa: E402
 
 TARGET_RATE = 100_000  # records/s, end to end
 TARGET_MEM_RATIO = 1.30  # peak(1M) / peak(100k)
 ISSUE_SPLIT_RATE = 2_500_000  # the baseline's rate when the target was set
+ISSUE_LARK_RATE = 8_000  # lark's LALR parser alone, lines/s, when the target was set
 
 SMALL, LARGE = 100_000, 1_000_000
 
@@ -102,6 +107,17 @@ def run_parse(path: str) -> int:
     n = 0
     for _ in read_trace(path):
         n += 1
+    return n
+
+
+def run_lark(path: str, lines: int) -> int:
+    n = 0
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if i > lines:
+                break
+            parse_line_lark(line.rstrip("\n"), i, path)
+            n += 1
     return n
 
 
@@ -225,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", default=os.path.join(HERE, "out"), help="where the traces go (default benchmarks/out)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of the cheap measurements (split, parse); best taken")
+    ap.add_argument("--lark-lines", type=int, default=10_000, help="lines timed with plain lark (it is slow)")
     ap.add_argument("--tracemalloc", action="store_true", help="also measure the tracemalloc peak (slow)")
     ap.add_argument("--profile", action="store_true", help="only profile the 100k replay (top 25 by tottime)")
     ap.add_argument("--top", type=int, default=25, help="functions shown by --profile")
@@ -276,11 +293,16 @@ def _measure(args, small: str, large: str, large_in: str) -> int:
     base = n / t
     t, n = best_of(args.repeat, lambda: run_parse(large))
     rows.append(("parse", "read_trace, 1M file", n, t))
+    parse_rate = n / t
+    t, n = best_of(1, lambda: run_lark(large, args.lark_lines))
+    rows.append(("lark", f"parse_line_lark, first {n:,} lines", n, t))
+    lark_rate = n / t
     print("  timing replay of 1M records ...", flush=True)
     t, r = best_of(1, lambda: run_replay(large))
     if not check_clean("1M full trace", r):
         return 2
     rows.append(("replay", "replay_file, 1M full trace", r.records, t))
+    end_to_end = r.records / t
     rows.append(("replay", "replay_file, 100k full trace", r_small.records, t_small))
     t, r = best_of(1, lambda: run_replay(large_in))
     if not check_clean("1M input-only trace", r):
@@ -299,15 +321,15 @@ def _measure(args, small: str, large: str, large_in: str) -> int:
     for name, what, n, t in rows:
         rate = n / t
         print(f"{name:7} {what:40} {n:>10,} {t:>8.2f} {rate:>12,.0f} {rate / base:>8.4f}")
-    end_to_end = rows[2][2] / rows[2][3]
-    parse_rate = rows[1][2] / rows[1][3]
     scaled = TARGET_RATE * base / ISSUE_SPLIT_RATE
+    scaled_lark = TARGET_RATE * lark_rate / ISSUE_LARK_RATE
     per_rec_us = 1e6 / end_to_end
     parse_us = 1e6 / parse_rate
     print(f"\nper record: replay {per_rec_us:.2f} us = parse {parse_us:.2f} us + engine/spec "
           f"{per_rec_us - parse_us:.2f} us (split {1e6 / base:.3f} us)")
-    print(f"target {TARGET_RATE:,} records/s = {TARGET_RATE / ISSUE_SPLIT_RATE:.3f}x split at the issue's "
-          f"{ISSUE_SPLIT_RATE:,}/s; scaled to this run's split: {scaled:,.0f} records/s")
+    print(f"target {TARGET_RATE:,} records/s = {TARGET_RATE / ISSUE_SPLIT_RATE:.3f}x split "
+          f"({ISSUE_SPLIT_RATE:,}/s in the issue) = {TARGET_RATE / ISSUE_LARK_RATE:.1f}x lark ({ISSUE_LARK_RATE:,}/s); "
+          f"scaled to this run: {scaled:,.0f} records/s by split, {scaled_lark:,.0f} by lark")
 
     print("\nmemory (fresh subprocess per size; KiB)", flush=True)
     mem = {}
@@ -321,7 +343,8 @@ def _measure(args, small: str, large: str, large_in: str) -> int:
         tm = f"  tracemalloc peak {m['tracemalloc_peak'] / 1024:,.0f}" if m["tracemalloc_peak"] is not None else ""
         print(f"  {label:5} peak RSS {m['maxrss_kib']:>9,}  after imports {m['import_rss_kib']:>9,}  "
               f"growth {m['maxrss_kib'] - m['import_rss_kib']:>8,}{tm}  "
-              f"(replay there: {m['records'] / m['seconds']:,.0f} records/s)")
+              f"(replay there{', under tracemalloc' if args.tracemalloc else ''}: "
+              f"{m['records'] / m['seconds']:,.0f} records/s)")
     mem_ratio = mem["1M"]["maxrss_kib"] / mem["100k"]["maxrss_kib"]
     g_small = max(1, mem["100k"]["maxrss_kib"] - mem["100k"]["import_rss_kib"])
     g_large = mem["1M"]["maxrss_kib"] - mem["1M"]["import_rss_kib"]
@@ -333,8 +356,12 @@ def _measure(args, small: str, large: str, large_in: str) -> int:
     ok_rate = end_to_end >= TARGET_RATE
     ok_mem = mem_ratio <= TARGET_MEM_RATIO
     print("\ntargets:")
-    print(f"  {'PASS' if ok_rate else 'FAIL'}  end to end {end_to_end:,.0f} records/s >= {TARGET_RATE:,} "
-          f"({end_to_end / base:.4f}x split; {end_to_end / scaled:.2f} of the scaled target)")
+    print(f"  {'PASS' if ok_rate else 'FAIL'}  end to end {end_to_end:,.0f} records/s >= {TARGET_RATE:,}")
+    fair = min(scaled, scaled_lark)
+    print(f"  {'pass' if end_to_end >= fair else 'fail'}  (scaled) {end_to_end / base:.4f}x split "
+          f"(target {TARGET_RATE / ISSUE_SPLIT_RATE:.3f}x), {end_to_end / lark_rate:.2f}x lark "
+          f"(target {TARGET_RATE / ISSUE_LARK_RATE:.1f}x): {end_to_end / fair:.2f} of the lower scaled target "
+          f"{fair:,.0f} records/s (informational)")
     print(f"  {'PASS' if ok_mem else 'FAIL'}  peak memory 1M/100k = {mem_ratio:.3f} <= {TARGET_MEM_RATIO}")
     return 0 if ok_rate and ok_mem else 1
 

@@ -40,6 +40,7 @@ class Config:
     # wrap and page checks give the same answers there; a sum of sections
     # needs 4 more bits when any Guest may write lengths up to 0xFFFF.
     width: int | None = None
+    induction: bool = True  # try to prove invariants for every depth before BMC
 
     def __post_init__(self):
         problems = []

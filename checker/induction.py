@@ -21,7 +21,7 @@ from ..spec.ops import SYM_WIDTH
 from ..spec.ops import Symbolic as ops
 from .config import Config
 from .symstate import SymState
-from .transition import encode_step
+from .transition import bindable, encode_step
 
 
 def free_state(cfg: Config, tag: str) -> SymState:
@@ -42,7 +42,7 @@ def lemmas(cfg: Config, st: SymState) -> list[tuple[str, object]]:
             out.append((f"g{g}.slot{b.slot}: num_dmas <= buffers", ops.ULE(b.num_dmas, cfg.buffers)))
             # A conforming Guest binds only its own device keys (console, block, its net slot).
             own = []
-            for key in (0, cfg.block_key, cfg.net_key(g)):
+            for key, _ in bindable(cfg, g):
                 _, owner, off = get_futex_key(ops, st, g, key)
                 own.append(ops.And(ops.Eq(b.owner, owner), ops.Eq(b.off, off)))
             out.append((f"g{g}.slot{b.slot}: a live binding holds one of g{g}'s own keys",
@@ -81,26 +81,43 @@ def prove(cfg: Config, names: list[str], deadline: float | None = None) -> tuple
             solver.set("timeout", max(1, int(left * 1000)))
         return solver.check(*assumptions)
 
-    changed = True
-    while changed and active:
-        changed = False
+    # Houdini, batched: ask whether any active lemma can break; drop those
+    # the counterexample breaks, and ask again until none can.
+    while active:
         assume = [_lit(solver, f"lemma:{n}", t) for n, t in active.items()]
-        for n in list(active):
-            bad = _lit(solver, f"breaks:{n}", ops.Not(post[n]))
-            r = timed_check(*assume, bad)
-            if r != z3.unsat:
+        broken = {n: _lit(solver, f"breaks:{n}", ops.Not(post[n])) for n in active}
+        answer = timed_check(*assume, _lit(solver, f"breaks-any:{len(active)}", ops.Or(*broken.values())))
+        if answer == z3.unsat:
+            break
+        if answer == z3.unknown:
+            return {name: False for name in names}, []
+        model = solver.model()
+        for n, lit in broken.items():
+            if z3.is_true(model.eval(lit, model_completion=True)):
                 del active[n]
-                changed = True
-                break
     assume = [_lit(solver, f"lemma:{n}", t) for n, t in active.items()]
     proved = {}
+    open_lits = {}
     for name in names:
         viol = info.violation((name,))
         if viol is False:
             proved[name] = True
-            continue
-        lit = _lit(solver, f"induct:{name}", viol)
-        proved[name] = timed_check(*assume, lit) == z3.unsat
+        else:
+            open_lits[name] = _lit(solver, f"induct:{name}", viol)
+    while open_lits:
+        answer = timed_check(*assume, _lit(solver, f"induct-any:{len(open_lits)}", ops.Or(*open_lits.values())))
+        if answer == z3.unsat:
+            proved.update({n: True for n in open_lits})
+            break
+        if answer == z3.unknown:
+            break
+        model = solver.model()
+        for n, lit in list(open_lits.items()):
+            if z3.is_true(model.eval(lit, model_completion=True)):
+                proved[n] = False
+                del open_lits[n]
+    for name in names:
+        proved.setdefault(name, False)
     return proved, sorted(active)
 
 

@@ -7,11 +7,12 @@ runner is the loop at the bottom.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 
 from ..replay.engine import replay_records
 from ..replay.records import format_record
-from . import bmc
+from . import bmc, induction
 from .config import Config
 from .decode import setup_records, step_records, evaluator
 from .explain import explain
@@ -35,13 +36,26 @@ class Run:
     cfg: Config
     out_dir: str
     progress: object = None
+    started: float = field(default_factory=time.monotonic)
+    proved: list = field(default_factory=list)
+    lemmas: list = field(default_factory=list)
     results: dict = field(default_factory=dict)
     unrolling: object = None
     counterexamples: dict = field(default_factory=dict)
 
 
+def induct(run: Run) -> Run:
+    """Prove what 1-induction can, for every depth (checker/induction.py)."""
+    if run.cfg.induction:
+        deadline = None if run.cfg.timeout is None else run.started + run.cfg.timeout
+        proved, run.lemmas = induction.prove(run.cfg, bmc.rule_names(run.cfg), deadline)
+        run.proved = [n for n, ok in proved.items() if ok]
+    return run
+
+
 def solve(run: Run) -> Run:
-    run.results, run.unrolling = bmc.check(run.cfg, run.progress)
+    """Bounded model checking for the rest: a shortest counterexample, or the depth reached."""
+    run.results, run.unrolling = bmc.check(run.cfg, run.progress, run.proved, run.started)
     return run
 
 
@@ -99,7 +113,7 @@ def write(run: Run) -> Run:
     return run
 
 
-PASSES = [solve, decode, replay_check, write]
+PASSES = [induct, solve, decode, replay_check, write]
 
 
 def prove(cfg: Config, out_dir: str = "counterexamples", progress=None) -> Run:

@@ -96,6 +96,14 @@ def _any_sections(cfg, p):
     return ops.And(*conds)
 
 
+def bindable(cfg: Config, g: int) -> list[tuple[int, int]]:
+    """(key, irq) pairs a conforming Guest binds: its console, block page and net slot."""
+    out = [(0, cfg.CONSOLE_IRQ), (cfg.block_key, cfg.BLOCK_IRQ), (cfg.net_key(g), cfg.NET_IRQ)]
+    if "guest-binds-outside-device" in cfg.faults:
+        out.append((0x2000, cfg.NET_IRQ))  # a page of its RAM
+    return out
+
+
 def encode_step(cfg: Config, st: SymState, k: int, constraints: list) -> StepInfo:
     """Apply one step to `st` (in place) and return what decoding needs."""
     p = _params(cfg, k)
@@ -145,9 +153,7 @@ def _run(cfg, st, g, action, p, when, case, conforming):
     if action == "bind":
         key, dmas, num, irq = p["key"], p["dmas"], p["num"], p["irq"]
         if conforming:
-            devices = [(0, cfg.CONSOLE_IRQ), (cfg.block_key, cfg.BLOCK_IRQ), (cfg.net_key(g), cfg.NET_IRQ)]
-            if "guest-binds-outside-device" in cfg.faults:
-                devices.append((0x2000, cfg.NET_IRQ))
+            devices = bindable(cfg, g)
             _, owner, off = get_futex_key(ops, st, g, key)
             held = ops.Or(
                 *[

@@ -149,7 +149,10 @@ def apply(ops, st, eff):
         (sg, sa), (dg, da) = f["src"], f["dst"]
         length = f["len"]
         st.wr_used_len(sg, sa, length, w)
-        _write_data(ops, st, w, dg, da, length, st.rd_used_len(dg, da), f"the Host's send from g{sg}")
+        # The entry's used_len when the Host chose it; a recorded deliver
+        # (replay following a trace) is checked against the state now.
+        before = f["used_before"] if "used_before" in f else st.rd_used_len(dg, da)
+        _write_data(ops, st, w, dg, da, length, before, f"the Host's send from g{sg}")
         st.wr_used_len(dg, da, length, w)
         b = f.get("binding")
         if b is not None:

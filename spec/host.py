@@ -177,7 +177,10 @@ def copy_data(ops, st, src_g, src_ok, udma, dst_g, entry):
     section split over two destination sections repeats its start: wrong bytes,
     right count.  Traces carry no data, so only the count is modelled.
     """
-    return ops.Min(total_len(ops, st, src_g, src_ok, udma), total_len(ops, st, dst_g, True, entry))
+    src_total = total_len(ops, st, src_g, src_ok, udma)
+    if st.fault("host-copies-source-length"):
+        return src_total  # a Host that forgets the destination's size
+    return ops.Min(src_total, total_len(ops, st, dst_g, True, entry))
 
 
 @rule("drivers/lguest/io.c: dma_transfer")
@@ -196,6 +199,7 @@ def dma_transfer(ops, st, g, udma, b, when):
     found = ops.FALSE
     failed = ops.FALSE
     entry = 0
+    used_at = 0  # the chosen entry's used_len when it was chosen
     num = b.num_dmas
     # (next_dma + i) % num_dmas, with the one division done once: start < num
     # and i < num, so start + i needs at most one subtraction.
@@ -227,6 +231,7 @@ def dma_transfer(ops, st, g, udma, b, when):
             free = ops.TRUE
         hit = ops.And(active, readable, free)
         entry = ops.If(hit, addr, entry)
+        used_at = ops.If(hit, used, used_at)
         found = ops.Or(found, hit)
 
     go = ops.And(when, found)
@@ -263,6 +268,7 @@ def dma_transfer(ops, st, g, udma, b, when):
                 len=ret,
                 irq=b.interrupt,
                 binding=b,
+                used_before=used_at,
             )
         )
     full = ops.And(when, ops.Not(found), ops.Not(failed))
