@@ -53,11 +53,13 @@ def rule_names(cfg: Config) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = None, proved=(), start=None):
+def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = None, proved=(), start=None, poll=None):
     """Run BMC for the invariants not in `proved`; return ({rule name: Result}, Unrolling).
 
     Invariants in `proved` (by induction) hold at every depth: they are
     reported as holding to the full depth without being asked again.
+    `poll()`, called between depths, may return more such invariants (an
+    induction running beside BMC).
     """
     SYM_WIDTH[0] = cfg.width
     start = time.monotonic() if start is None else start
@@ -70,7 +72,17 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
     for n in proved:
         results[n].depth, results[n].inductive = cfg.depth, True
     open_names = [n for n in names if n not in proved]
+    def take_proofs():
+        for n in (poll() if poll is not None else ()):
+            if n in open_names:
+                open_names.remove(n)
+                results[n].depth, results[n].inductive = cfg.depth, True
+                results[n].seconds = time.monotonic() - start
+
     for k in range(cfg.depth):
+        take_proofs()
+        if not open_names:
+            break
         constraints: list = []
         st = st.copy()
         info = encode_step(cfg, st, k, constraints)

@@ -6,6 +6,7 @@ runner is the loop at the bottom.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
@@ -38,24 +39,67 @@ class Run:
     progress: object = None
     started: float = field(default_factory=time.monotonic)
     proved: list = field(default_factory=list)
+    inductor: object = None
+    induction_pipe: object = None
     lemmas: list = field(default_factory=list)
     results: dict = field(default_factory=dict)
     unrolling: object = None
     counterexamples: dict = field(default_factory=dict)
 
 
+def _induct_child(cfg, deadline, conn):
+    proved, lemmas = induction.prove(cfg, bmc.rule_names(cfg), deadline)
+    conn.send(([n for n, ok in proved.items() if ok], lemmas))
+    conn.close()
+
+
 def induct(run: Run) -> Run:
-    """Prove what 1-induction can, for every depth (checker/induction.py)."""
+    """Start 1-induction (checker/induction.py) in a second process, beside BMC.
+
+    Induction proves invariants for every depth; BMC finds shortest
+    counterexamples.  On two cores the two run at once, and BMC drops an
+    invariant as soon as induction has proved it.
+    """
     if run.cfg.induction:
         deadline = None if run.cfg.timeout is None else run.started + run.cfg.timeout
-        proved, run.lemmas = induction.prove(run.cfg, bmc.rule_names(run.cfg), deadline)
-        run.proved = [n for n, ok in proved.items() if ok]
+        ctx = multiprocessing.get_context("fork")
+        parent, child = ctx.Pipe(duplex=False)
+        run.inductor = ctx.Process(target=_induct_child, args=(run.cfg, deadline, child), daemon=True)
+        run.inductor.start()
+        child.close()
+        run.induction_pipe = parent
     return run
+
+
+def _poll(run: Run, wait: float = 0.0):
+    pipe = run.induction_pipe
+    if pipe is None:
+        return []
+    try:
+        if not pipe.poll(wait):
+            return []
+        run.proved, run.lemmas = pipe.recv()
+    except (EOFError, OSError):
+        run.proved = []
+    run.induction_pipe = None
+    return run.proved
 
 
 def solve(run: Run) -> Run:
     """Bounded model checking for the rest: a shortest counterexample, or the depth reached."""
-    run.results, run.unrolling = bmc.check(run.cfg, run.progress, run.proved, run.started)
+    run.results, run.unrolling = bmc.check(run.cfg, run.progress, (), run.started, lambda: _poll(run))
+    if run.induction_pipe is not None:
+        # BMC reached its depth first: wait (within the time limit) for the proofs of every depth.
+        settled = all(r.status == "violated" or r.inductive for r in run.results.values())
+        if not settled:
+            left = None if run.cfg.timeout is None else max(0.0, run.started + run.cfg.timeout - time.monotonic())
+            for n in _poll(run, wait=left if left is not None else 3600):
+                r = run.results.get(n)
+                if r is not None and r.status == "holds":
+                    r.inductive, r.depth = True, run.cfg.depth
+    if run.inductor is not None:
+        run.inductor.kill()
+        run.inductor.join()
     return run
 
 

@@ -1,0 +1,116 @@
+"""lgcheck prove: faults give counterexamples that replay to the same rule; the checked model holds."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from lgcheck.checker.cli import FAULTS
+from lgcheck.checker.config import Config
+from lgcheck.checker.pipeline import prove
+from lgcheck.cli import main
+from lgcheck.replay.engine import replay_file
+from lgcheck.replay.parser import read_trace
+
+# The invariant each fault must break (checker/cli.py: FAULTS says the group).
+EXPECTED = {
+    "host-skips-used-len-check": "write-to-used-buffer",
+    "host-copies-source-length": "buffer-overflow",
+    "guest-rebinds-key": "key-collision",
+    "two-guests-one-slot": "key-collision",
+    "guest-binds-outside-device": "key-outside-device",
+    "guest-clears-status": "status-cleared",
+    "launcher-sets-driver-ok": "status-forbidden-bit",
+    "launcher-ignores-iov-length": "buffer-overflow",
+}
+
+
+def test_every_fault_has_an_expected_invariant():
+    assert set(EXPECTED) == set(FAULTS)
+
+
+def _round_trip(run, name, cfg):
+    """The written .lgt replays to the same rule at its last record."""
+    cx = run.counterexamples[name]
+    assert cx.lgt and os.path.exists(cx.lgt) and os.path.exists(cx.itf)
+    records = list(read_trace(cx.lgt))
+    last = records[-1].line
+    result = replay_file(cx.lgt, launcher=cfg.launcher, faults=cfg.faults)
+    at_last = {f.rule for f in result.findings if f.line == last}
+    assert name in at_last, f"replay of {cx.lgt} gave {result.findings}"
+    with open(cx.itf) as fh:
+        doc = json.load(fh)
+    assert doc["#meta"]["format"] == "ITF"
+    assert [s["#meta"]["index"] for s in doc["states"]] == list(range(run.results[name].steps + 1))
+    assert all(set(doc["vars"]) <= set(s) for s in doc["states"])
+
+
+@pytest.mark.parametrize("fault", sorted(EXPECTED))
+def test_fault_is_found_and_replays(fault, tmp_path):
+    cfg = Config(launcher="checked", faults=(fault,), invariants=(EXPECTED[fault],), depth=8)
+    run = prove(cfg, str(tmp_path))
+    res = run.results[EXPECTED[fault]]
+    assert res.status == "violated", res
+    assert res.steps <= 6
+    _round_trip(run, EXPECTED[fault], cfg)
+
+
+def test_checked_launcher_and_conforming_guests_hold_at_every_depth(tmp_path):
+    cfg = Config(launcher="checked", depth=20)
+    run = prove(cfg, str(tmp_path))
+    for name, res in run.results.items():
+        assert res.status == "holds", (name, res)
+        assert res.depth == 20
+    assert not os.listdir(tmp_path)
+
+
+def test_bmc_alone_agrees_to_a_small_depth(tmp_path):
+    cfg = Config(launcher="checked", depth=3, induction=False)
+    run = prove(cfg, str(tmp_path))
+    assert {r.status for r in run.results.values()} == {"holds"}
+    assert all(r.depth == 3 and not r.inductive for r in run.results.values())
+
+
+def test_real_launcher_overwrites_a_used_buffer(tmp_path):
+    """The 2.6.23 GETDMA returns the last entry when none is free (io.c: get_dma_buffer)."""
+    cfg = Config(invariants=("write-to-used-buffer",), depth=8)
+    run = prove(cfg, str(tmp_path))
+    res = run.results["write-to-used-buffer"]
+    assert res.status == "violated" and res.steps == 4
+    _round_trip(run, "write-to-used-buffer", cfg)
+    assert any("fill" in line for line in run.counterexamples["write-to-used-buffer"].explanation)
+
+
+def test_cli_json_and_exit_status(tmp_path, capsys):
+    out = tmp_path / "cx"
+    status = main(["prove", "--json", "--fault", "launcher-sets-driver-ok", "--launcher", "checked",
+                   "--inv", "status", "--depth", "4", "--out", str(out), "--no-progress"])
+    assert status == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["config"]["faults"] == ["launcher-sets-driver-ok"]
+    by = {r["invariant"]: r for r in doc["results"]}
+    assert set(by) == {"status-cleared", "status-forbidden-bit"}
+    assert by["status-forbidden-bit"]["status"] == "violated"
+    assert by["status-forbidden-bit"]["counterexample"].endswith("status-forbidden-bit.lgt")
+    assert by["status-cleared"]["status"] == "holds"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--fault", "no-such-fault"], "unknown fault"),
+        (["--inv", "nonsense"], "unknown invariant"),
+        (["--slots", "0"], "--slots must be"),
+    ],
+)
+def test_usage_errors_exit_2(argv, message, capsys):
+    assert main(["prove", "--no-progress", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_list_faults(capsys):
+    assert main(["prove", "--list-faults"]) == 0
+    out = capsys.readouterr().out
+    assert all(f in out for f in FAULTS)
