@@ -95,13 +95,13 @@ def _device_pages(st, g) -> str:
     return ", ".join(spans) if spans else "it has no device pages"
 
 
-def _write_data(ops, st, w, g, dma, length, used_before, who):
+def _write_data(ops, st, w, g, dma, length, used_before, who, why=""):
     """Checks for a write of `length` bytes into descriptor `dma` of Guest g."""
     st.check(
         "write-to-used-buffer",
         ops.Implies(w, ops.Eq(used_before, 0)),
         lambda: f"{who} writes {_bytes(length)} into g{g}'s descriptor {dma:#x}, whose used_len was "
-        f"{used_before}, not 0: the Guest has not handed it back, and its data is overwritten",
+        f"{used_before}, not 0: the Guest has not handed it back, and its data is overwritten{why}",
     )
     if st.is_doubtful(g, dma):
         return  # its lengths were never written: replay already said so
@@ -174,7 +174,11 @@ def apply(ops, st, eff):
         st.set_pending(f["guest"], None, w)
     elif k == "fill":
         g = f["guest"]
-        _write_data(ops, st, w, g, f["dma"], f["len"], f["used_before"], f"l{g}'s fill")
+        _write_data(
+            ops, st, w, g, f["dma"], f["len"], f["used_before"], f"l{g}'s fill",
+            " (GETDMA returned it because no entry of the binding was free: get_dma_buffer then "
+            "gives the last entry, and user_get_dma stamps the irq over its used_len)",
+        )
         st.wr_used_len(g, f["dma"], f["len"], w)
         st.raise_irq(g, f["irq"], w)
     elif k == "nobuf":
