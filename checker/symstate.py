@@ -27,6 +27,7 @@ class SymBinding:
         self.guest, self.slot = guest, slot
         for f in self.FIELDS:
             setattr(self, f, 0)
+        self.owner = C.NO_OWNER
 
 
 class Cell:

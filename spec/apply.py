@@ -95,7 +95,7 @@ def _device_pages(st, g) -> str:
     return ", ".join(spans) if spans else "it has no device pages"
 
 
-def _write_data(ops, st, w, g, dma, length, used_before, who, why=""):
+def _write_data(ops, st, w, g, dma, length, used_before, who, why="", cap=None):
     """Checks for a write of `length` bytes into descriptor `dma` of Guest g."""
     st.check(
         "write-to-used-buffer",
@@ -105,7 +105,8 @@ def _write_data(ops, st, w, g, dma, length, used_before, who, why=""):
     )
     if st.is_doubtful(g, dma):
         return  # its lengths were never written: replay already said so
-    cap = total_len(ops, st, g, True, dma)
+    if cap is None:
+        cap = total_len(ops, st, g, True, dma)
     st.check(
         "buffer-overflow",
         ops.Implies(w, ops.ULE(length, cap)),
@@ -152,7 +153,7 @@ def apply(ops, st, eff):
         # The entry's used_len when the Host chose it; a recorded deliver
         # (replay following a trace) is checked against the state now.
         before = f["used_before"] if "used_before" in f else st.rd_used_len(dg, da)
-        _write_data(ops, st, w, dg, da, length, before, f"the Host's send from g{sg}")
+        _write_data(ops, st, w, dg, da, length, before, f"the Host's send from g{sg}", cap=f.get("cap"))
         st.wr_used_len(dg, da, length, w)
         b = f.get("binding")
         if b is not None:

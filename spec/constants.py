@@ -26,3 +26,6 @@ BLOCK = 3
 # shared key (inode, offset) gets SHARED_OWNER + the share's index.  The Host
 # tells the two apart by bit 0 of the futex offset; we by owner >= SHARED_OWNER.
 SHARED_OWNER = 0x100
+# The key of a never-used slot: struct lguest starts zeroed, and a zero futex
+# key matches no real one (a private key's ptr is the mm, never NULL).
+NO_OWNER = 0xFFFF

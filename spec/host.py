@@ -122,31 +122,54 @@ def bind_dma(ops, st, g, ukey, dmas, num, irq, when=True):
     return effects, result
 
 
+def _add(effects, kind, when, **fields):
+    """Record an effect, unless its guard is already known false."""
+    if when is not False:
+        effects.append(Effect(kind, when, **fields))
+
+
+class Walk:
+    """What one pass over a descriptor's sections learns (check_dma_list, copy_data's totals)."""
+
+    __slots__ = ("ok", "bad_len", "bad_addr", "total", "first")
+
+    def __init__(self, ok, bad_len, bad_addr, total, first):
+        self.ok, self.bad_len, self.bad_addr, self.total, self.first = ok, bad_len, bad_addr, total, first
+
+
 @rule("drivers/lguest/io.c: check_dma_list")
 def check_dma_list(ops, st, g, readable, dma):
     """Every section up to the first 0 length: address ok, at most a page, not crossing a page.
 
-    Returns (ok, bad_len, bad_addr): the first bad section, for the kill reason.
+    Returns a Walk: ok, the first bad section (for the kill reason), and, for
+    copy_data, the sections' total and first length (valid when ok holds).
+    An unreadable struct was zero-filled by lgread: it has no sections.
     """
     ok = ops.TRUE
-    ended = ops.Not(readable)  # an unreadable struct was zero-filled: no sections
-    bad_len = bad_addr = 0
+    ended = ops.Not(readable)
+    bad_len = bad_addr = total = first = 0
     for i in range(st.sections):
         if _known_true(ended) or _known_false(ok):
             break
         a, ln = st.rd_section(g, dma, i)
-        active = ops.And(ops.Not(ended), ok, ops.Ne(ln, 0))
+        if i == 0:
+            first = ops.If(ended, 0, ln)
+        active = ops.And(ops.Not(ended), ops.Ne(ln, 0))
+        ended = ops.Or(ended, ops.Eq(ln, 0))
+        if _known_false(active):
+            break
         good = ops.And(
             lguest_address_ok(ops, st, g, a, ln),
             ops.ULE(ln, C.PAGE_SIZE),
             ops.ULE(ops.Add(ops.BitAnd(a, C.PAGE_SIZE - 1), ln), C.PAGE_SIZE),
         )
-        bad_here = ops.And(active, ops.Not(good))
-        bad_len = ops.If(bad_here, ln, bad_len)
-        bad_addr = ops.If(bad_here, a, bad_addr)
-        ok = ops.And(ok, ops.Not(bad_here))
-        ended = ops.Or(ended, ops.Eq(ln, 0))
-    return ok, bad_len, bad_addr
+        bad_here = ops.And(active, ok, ops.Not(good))
+        if not _known_false(bad_here):
+            bad_len = ops.If(bad_here, ln, bad_len)
+            bad_addr = ops.If(bad_here, a, bad_addr)
+            ok = ops.And(ok, ops.Not(bad_here))
+        total = ops.Add(total, ops.If(active, ln, 0))
+    return Walk(ok, bad_len, bad_addr, total, first)
 
 
 def total_len(ops, st, g, readable, dma):
@@ -162,25 +185,17 @@ def total_len(ops, st, g, readable, dma):
     return total
 
 
-def first_len(ops, st, g, readable, dma):
-    if _known_false(readable):
-        return 0
-    _, ln = st.rd_section(g, dma, 0)
-    return ops.If(readable, ln, 0)
-
-
 @rule("drivers/lguest/io.c: copy_data")
-def copy_data(ops, st, src_g, src_ok, udma, dst_g, entry):
+def copy_data(ops, st, src: Walk, dst: Walk):
     """Bytes copied: sections are walked until either side runs out, so min(total src, total dst).
 
     The real loop copies from src->addr[si] without adding srcoff, so a source
     section split over two destination sections repeats its start: wrong bytes,
     right count.  Traces carry no data, so only the count is modelled.
     """
-    src_total = total_len(ops, st, src_g, src_ok, udma)
     if st.fault("host-copies-source-length"):
-        return src_total  # a Host that forgets the destination's size
-    return ops.Min(src_total, total_len(ops, st, dst_g, True, entry))
+        return src.total  # a Host that forgets the destination's size
+    return ops.Min(src.total, dst.total)
 
 
 @rule("drivers/lguest/io.c: dma_transfer")
@@ -194,7 +209,7 @@ def dma_transfer(ops, st, g, udma, b, when):
     # lgread of the source: if it is outside memory the sender dies and the
     # struct reads as zeros, i.e. an empty (ping) send.
     src_ok = lguest_address_ok(ops, st, g, udma, C.DMA_SIZE)
-    effects.append(Effect("kill", ops.And(when, ops.Not(src_ok)), guest=g, reason="bad read address", args=(udma,)))
+    _add(effects, "kill", ops.And(when, ops.Not(src_ok)), guest=g, reason="bad read address", args=(udma,))
 
     found = ops.FALSE
     failed = ops.FALSE
@@ -213,15 +228,7 @@ def dma_transfer(ops, st, g, udma, b, when):
         addr = ops.Add(b.dmas, ops.Mul(idx, C.DMA_SIZE))
         readable = lguest_address_ok(ops, st, h, addr, C.DMA_SIZE)
         unreadable = ops.And(active, ops.Not(readable))
-        effects.append(
-            Effect(
-                "kill",
-                ops.And(when, unreadable),
-                guest=h,
-                reason="bad address in registered DMA struct",
-                args=(),
-            )
-        )
+        _add(effects, "kill", ops.And(when, unreadable), guest=h, reason="bad address in registered DMA struct", args=())
         failed = ops.Or(failed, unreadable)
         if _known_false(ops.And(active, readable)):
             continue
@@ -236,43 +243,21 @@ def dma_transfer(ops, st, g, udma, b, when):
 
     go = ops.And(when, found)
     if not _known_false(go):
-        dst_ok, dlen, daddr = check_dma_list(ops, st, h, True, entry)
-        effects.append(
-            Effect("kill", ops.And(go, ops.Not(dst_ok)), guest=h, reason="bad DMA entry", args=(dlen, daddr))
-        )
-        src_checked, slen, saddr = check_dma_list(ops, st, g, src_ok, udma)
-        effects.append(
-            Effect(
-                "kill",
-                ops.And(go, dst_ok, ops.Not(src_checked)),
-                guest=g,
-                reason="bad DMA entry",
-                args=(slen, saddr),
-            )
-        )
-        both = ops.And(dst_ok, src_checked)
-        if _known_false(both):
-            ret = 0
-        else:
-            ret = ops.If(both, copy_data(ops, st, g, src_ok, udma, h, entry), 0)
-        src_empty = ops.Eq(first_len(ops, st, g, src_ok, udma), 0)
+        dst = check_dma_list(ops, st, h, True, entry)
+        _add(effects, "kill", ops.And(go, ops.Not(dst.ok)), guest=h, reason="bad DMA entry",
+             args=(dst.bad_len, dst.bad_addr))
+        src = check_dma_list(ops, st, g, src_ok, udma)
+        _add(effects, "kill", ops.And(go, dst.ok, ops.Not(src.ok)), guest=g, reason="bad DMA entry",
+             args=(src.bad_len, src.bad_addr))
+        both = ops.And(dst.ok, src.ok)
+        ret = 0 if _known_false(both) else ops.If(both, copy_data(ops, st, src, dst), 0)
         # "Transferring 0 bytes is OK if the source buffer was empty": else the
         # transfer fails with no interrupt and nothing but the kills recorded.
-        delivered = ops.And(go, ops.Or(ops.Ne(ret, 0), src_empty))
-        effects.append(
-            Effect(
-                "deliver",
-                delivered,
-                src=(g, udma),
-                dst=(h, entry),
-                len=ret,
-                irq=b.interrupt,
-                binding=b,
-                used_before=used_at,
-            )
-        )
+        delivered = ops.And(go, ops.Or(ops.Ne(ret, 0), ops.Eq(src.first, 0)))
+        _add(effects, "deliver", delivered, src=(g, udma), dst=(h, entry), len=ret, irq=b.interrupt,
+             binding=b, used_before=used_at, cap=ops.If(dst.ok, dst.total, 0))
     full = ops.And(when, ops.Not(found), ops.Not(failed))
-    effects.append(Effect("full", full, src=g, dst=h, irq=b.interrupt, binding=b))
+    _add(effects, "full", full, src=g, dst=h, irq=b.interrupt, binding=b)
     return effects, full
 
 
@@ -286,10 +271,10 @@ def send_attempt(ops, st, g, ukey, udma, when=True):
         return [], False
     effects = []
     ok, owner, off = get_futex_key(ops, st, g, ukey)
-    effects.append(Effect("kill", ops.And(when, ops.Not(ok)), guest=g, reason="bad sending DMA key", args=(ukey,)))
+    _add(effects, "kill", ops.And(when, ops.Not(ok)), guest=g, reason="bad sending DMA key", args=(ukey,))
     live = ops.And(when, ok)
     shared = ops.UGE(owner, C.SHARED_OWNER)
-    effects.append(Effect("pending", ops.And(live, ops.Not(shared)), guest=g, key=ukey, dma=udma))
+    _add(effects, "pending", ops.And(live, ops.Not(shared)), guest=g, key=ukey, dma=udma)
     if _known_false(ops.And(live, shared)):
         return effects, False
 
@@ -298,7 +283,7 @@ def send_attempt(ops, st, g, ukey, udma, when=True):
     match = [_live_match(ops, b, owner, off) for b in cands]
     chosen = _newest(ops, st, cands, match)
     anyone = ops.Or(*match) if match else ops.FALSE
-    effects.append(Effect("drop", ops.And(live, shared, ops.Not(anyone)), guest=g, key=ukey))
+    _add(effects, "drop", ops.And(live, shared, ops.Not(anyone)), guest=g, key=ukey)
     full = ops.FALSE
     for b, c in zip(cands, chosen):
         w = ops.And(live, shared, c)

@@ -31,20 +31,19 @@ def watches(st, g):
 
 @rule("Documentation/lguest/lguest.c: handle_output")
 def handle_output(ops, st, g, key, dma, when=True):
-    """The pending send's used_len: what the first device watching the key returns, or 0 when none does."""
+    """The pending send's used_len: what the first device watching the key returns, or 0 when none does.
+
+    dma2iov reads the descriptor's sections before any device is looked for,
+    so they are read (and must have been written) whatever the key.
+    """
     length = 0
     matched = ops.FALSE
-    total = None
+    total = total_len(ops, st, g, True, dma)
     for _, watch, returns in watches(st, g):
         hit = ops.And(ops.Not(matched), ops.Eq(key, watch))
         if hit is False:
             continue
-        if returns == "total":
-            if total is None:
-                total = total_len(ops, st, g, True, dma)
-            value = total
-        else:
-            value = 0
+        value = total if returns == "total" else 0
         length = ops.If(hit, value, length)
         matched = ops.Or(matched, hit)
     return [Effect("output", when, guest=g, key=key, dma=dma, len=length)]

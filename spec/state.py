@@ -40,7 +40,7 @@ class Binding:
     def __init__(self, guest: int, slot: int):
         self.guest = guest
         self.slot = slot
-        self.owner = 0
+        self.owner = C.NO_OWNER
         self.off = 0
         self.dmas = 0
         self.num_dmas = 0
