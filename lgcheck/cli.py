@@ -46,17 +46,24 @@ def _replay(args) -> int:
     if args.emit and len(files) != 1:
         print("lgcheck replay: error: --emit writes one completed trace: give exactly one input file", file=sys.stderr)
         return 2
+    from lgcheck.checker.cli import FAULTS
+
+    for f in args.fault:
+        if f not in FAULTS:
+            print(f"lgcheck replay: error: unknown fault {f!r}: `lgcheck prove --list-faults` lists them", file=sys.stderr)
+            return 2
+    model = {"launcher": args.launcher, "faults": tuple(args.fault)}
     results = []
     for path in files:
         if args.emit:
             try:
                 with open(args.emit, "w", encoding="utf-8") as out:
-                    results.append(replay_file(path, partial=args.partial, emit=out))
+                    results.append(replay_file(path, partial=args.partial, emit=out, **model))
             except OSError as e:
                 print(f"lgcheck replay: error: cannot write {args.emit}: {e.strerror}", file=sys.stderr)
                 return 2
         else:
-            results.append(replay_file(path, partial=args.partial))
+            results.append(replay_file(path, partial=args.partial, **model))
     sys.stdout.write(report.json_text(results) if args.json else report.text(results, show_notes=not args.no_notes))
     return report.exit_status(results)
 
@@ -110,6 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--emit", metavar="FILE", help="write the completed full trace (input + computed answers)")
     r.add_argument("--no-notes", action="store_true", help="do not print notes (remarks that are not findings)")
+    r.add_argument(
+        "--launcher",
+        default="2.6.23",
+        choices=["2.6.23", "checked"],
+        help="the Launcher to compare with: the real one (default) or the checked one of `lgcheck prove`",
+    )
+    r.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="replay against a model with this injected Host fault (as `lgcheck prove --fault`); repeatable",
+    )
     r.add_argument(
         "--manifest",
         metavar="TOML",

@@ -43,6 +43,23 @@ def to_record(eff: Effect, value=lambda x: x, line=0) -> Record | None:
     return None
 
 
+_FIELDS = {
+    "deliver": ("host.deliver", ("src", "dst", "len", "irq")),
+    "full": ("host.full", ("src", "dst", "key", "irq")),
+    "pending": ("host.pending", ("guest", "key", "dma")),
+    "drop": ("host.drop", ("guest", "key")),
+}
+
+
+def matches(eff: Effect, rec: Record) -> bool:
+    """Does a recorded Host record say exactly what a decided (non-kill) effect does?"""
+    spec = _FIELDS.get(eff.kind)
+    if spec is None or rec.kind != spec[0]:
+        return False
+    f, r = eff.f, rec.fields
+    return all(f[k] == r.get(k) for k in spec[1])
+
+
 def same(a: Record, b: Record) -> bool:
     """Do two answer records say the same thing?  A kill's wording is not compared."""
     if a.kind != b.kind:

@@ -131,20 +131,21 @@ class ConcreteState:
         return gs
 
     def slots(self, g):
-        return self.guest(g).slots
+        return (self.guests.get(g) or self.guest(g)).slots
 
     def bucket(self, owner, off):
         return tuple(self._index.get((owner, off), ()))
 
     def maps(self, g):
-        return self.guest(g).maps
+        return (self.guests.get(g) or self.guest(g)).maps
 
     def devices(self, g):
         # Device index order is the Launcher's creation order (new_dev_desc).
         return sorted(self.guest(g).devices.items())
 
     def pfn_limit(self, g):
-        return self.guest(g).limit
+        gs = self.guests.get(g)
+        return gs.limit if gs is not None else None
 
     def which_guest(self, g):
         return ((g, True),)
@@ -183,7 +184,8 @@ class ConcreteState:
         return (g, addr) in self.doubtful
 
     def rd_used_len(self, g, addr):
-        d = self.guest(g).mem.get(addr)
+        gs = self.guests.get(g) or self.guest(g)
+        d = gs.mem.get(addr)
         v = None if d is None else d.used_len
         if v is None:
             return self._unknown(g, addr, "used_len")
@@ -192,7 +194,8 @@ class ConcreteState:
         return v
 
     def rd_section(self, g, addr, i):
-        d = self.guest(g).mem.get(addr)
+        gs = self.guests.get(g) or self.guest(g)
+        d = gs.mem.get(addr)
         ln = None if d is None else d.lens[i]
         if ln is None:
             return 0, self._unknown(g, addr, f"len[{i}]")
@@ -213,7 +216,7 @@ class ConcreteState:
             d.used_len = value
 
     def _desc_for_write(self, g, addr):
-        mem = self.guest(g).mem
+        mem = (self.guests.get(g) or self.guest(g)).mem
         d = mem.get(addr)
         if d is None:
             d = mem[addr] = Desc()
