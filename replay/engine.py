@@ -568,7 +568,7 @@ class Replay:
         kills = [e for e in effects if e.when is True and e.kind == "kill"]
         if comp.kind == "nobuf" and "dma" not in f:
             # The trace left the answer to the model: GETDMA finds nothing, the input is discarded.
-            self.emit(Record("l.nobuf", g, {"key": f["key"]}))
+            self.emit(Record("l.nobuf", g, {"key": f["key"]}, ts=rec.ts))
             self.st.note(f"line {rec.line}: GETDMA finds no usable buffer on key {_hexs(f['key'])} for g{g}: "
                          "the Launcher discards the input (as `nobuf`)")
             self.answer(rec, kills, terminal=False)
@@ -590,7 +590,7 @@ class Replay:
         if "dma" in f and "irq" in f:
             self.emit_input(rec)
         else:
-            self.emit(Record("l.fill", g, {"key": f["key"], "dma": dma, "len": f["len"], "irq": irq}))
+            self.emit(Record("l.fill", g, {"key": f["key"], "dma": dma, "len": f["len"], "irq": irq}, ts=rec.ts))
         self.answer(rec, kills, terminal=False)
         apply_effect(ops, self.st, Effect("fill", True, guest=g, key=f["key"], dma=dma, len=f["len"], irq=irq,
                                           used_before=used))
