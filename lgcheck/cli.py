@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser(
         "replay",
         help="check .lgt traces against the 2.6.23 model",
-        description="Replay .lgt traces on the model of the 2.6.23 Host and Launcher and report, "
+        description="Replay .lgt traces (of the lguest I/O protocol) on the model of the 2.6.23 Host and Launcher and report, "
         "record by record, where a run broke the protocol. Each finding names file, line, "
         "rule and what was expected against what happened.",
         epilog=EPILOG_REPLAY,

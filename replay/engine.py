@@ -209,7 +209,16 @@ class Replay:
 
     def complete_output(self, g, rec):
         key, dma = self.st.guest(g).pending
-        effs = handle_output(ops, self.st, g, key, dma)
+        try:
+            effs = handle_output(ops, self.st, g, key, dma)
+        except UnknownValue as e:
+            # Partial mode: the Launcher's answer depends on an unrecorded value, so is unknown too.
+            self.st.note(f"g{g}'s send of {dma:#x}: the Launcher's output is not computed: it depends on a "
+                         f"value the trace left unrecorded ({e})")
+            self.st.set_pending(g, None)
+            self.st.write_desc(g, dma, used_len=UNKNOWN)
+            self.pending_recorded.pop(g, None)
+            return
         for e in effs:
             apply_effect(ops, self.st, e)
             self.emit(to_record(e))

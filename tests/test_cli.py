@@ -1,0 +1,118 @@
+"""The `lgcheck` command as a user meets it: exit statuses, JSON, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from lgcheck.cli import main
+
+TRACES = os.path.join(os.path.dirname(__file__), "..", "traces")
+OK = os.path.join(TRACES, "console-boot.lgt")
+BAD = os.path.join(TRACES, "bad-status-cleared.lgt")
+INPUT_ERROR = os.path.join(TRACES, "bad-input-header.lgt")
+
+
+def test_exit_status_is_the_worst_file(capsys):
+    assert main(["replay", OK]) == 0
+    assert main(["replay", OK, BAD]) == 1
+    assert main(["replay", OK, BAD, INPUT_ERROR]) == 2
+    out = capsys.readouterr().out
+    assert f"{BAD}:" in out and "status-cleared" in out
+    assert "input error, nothing checked" in out
+
+
+def test_json_is_one_document_with_the_documented_keys(capsys):
+    assert main(["replay", "--json", OK, BAD, INPUT_ERROR]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    files = doc["files"]
+    assert [f["verdict"] for f in files] == ["ok", "violation", "error"]
+    for f in files:
+        assert set(f) == {"file", "verdict", "records", "findings", "notes", "error"}
+    assert files[0]["error"] is None and files[0]["findings"] == []
+    finding = files[1]["findings"][0]
+    assert set(finding) == {"rule", "line", "record", "message"} and finding["rule"] == "status-cleared"
+    assert set(files[2]["error"]) == {"line", "column", "message"}
+    assert files[2]["findings"] == []
+
+
+def test_missing_file_is_a_clean_error(tmp_path, capsys):
+    missing = str(tmp_path / "nope.lgt")
+    assert main(["replay", missing]) == 2
+    out = capsys.readouterr().out
+    assert missing in out and "Traceback" not in out
+
+
+def test_a_folder_means_its_lgt_files(tmp_path, capsys):
+    (tmp_path / "a.lgt").write_text(open(OK).read())
+    (tmp_path / "notes.txt").write_text("not a trace")
+    assert main(["replay", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "a.lgt" in out and "notes.txt" not in out
+
+
+def test_emit_needs_exactly_one_input(tmp_path, capsys):
+    assert main(["replay", "--emit", str(tmp_path / "x.lgt"), OK, BAD]) == 2
+    assert "exactly one input" in capsys.readouterr().err
+
+
+def test_emit_completes_an_input_only_trace(tmp_path, capsys):
+    out = tmp_path / "full.lgt"
+    assert main(["replay", "--emit", str(out), os.path.join(TRACES, "console-boot.input.lgt")]) == 0
+    text = out.read_text()
+    assert "host pending" in text and "l0 output" in text
+    capsys.readouterr()
+    assert main(["replay", str(out)]) == 0
+
+
+def test_partial_mode_skips_with_a_note_and_checks_the_rest(tmp_path, capsys):
+    trace = tmp_path / "p.lgt"
+    trace.write_text(
+        "lguest-trace 1\n"
+        "guest 0 pages=256\n"
+        "device 0.0 type=console pfn=0 pages=0\n"
+        "g0 dma 0x1000 used_len=0 addr=[0x2000] len=[?]\n"
+        "g0 send_dma key=0 dma=0x1000\n"
+        "g0 status dev=0 value=ACKNOWLEDGE\n"
+        "g0 status dev=0 value=0\n"
+    )
+    assert main(["replay", str(trace)]) == 2  # `?` outside partial mode
+    capsys.readouterr()
+    assert main(["replay", "--partial", "--json", str(trace)]) == 1
+    doc = json.loads(capsys.readouterr().out)["files"][0]
+    assert [(f["rule"], f["line"]) for f in doc["findings"]] == [("status-cleared", 7)]
+    assert any("0x1000" in n and "unrecorded" in n for n in doc["notes"])
+
+
+def test_manifest_of_the_bundled_traces_passes(capsys):
+    assert main(["replay", "--manifest", os.path.join(TRACES, "manifest.toml")]) == 0
+    assert "all got their expected verdicts" in capsys.readouterr().out
+
+
+def test_rules_lists_every_finding_and_rule(capsys):
+    from lgcheck.spec.registry import FINDINGS, RULES
+
+    assert main(["rules"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in FINDINGS)
+    assert all(r.linux in out for r in RULES.values())
+
+
+@pytest.mark.parametrize("argv", [["replay", "--help"], ["prove", "--help"], ["--help"]])
+def test_help_explains(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 0
+    assert "lguest" in capsys.readouterr().out
+
+
+def test_console_script_runs_without_traceback_on_bad_bytes(tmp_path):
+    bad = tmp_path / "bytes.lgt"
+    bad.write_bytes(b"lguest-trace 1\ng0 status dev=0 value=\xff\n")
+    proc = subprocess.run([sys.executable, "-m", "lgcheck", "replay", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert ":2:" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
