@@ -219,23 +219,26 @@ def dma_transfer(ops, st, g, udma, b, when):
     # (next_dma + i) % num_dmas, with the one division done once: start < num
     # and i < num, so start + i needs at most one subtraction.
     start = ops.URem(b.next_dma, num)
+    skips_check = st.fault("host-skips-used-len-check")
     for i in range(st.bound(num)):
         if _known_true(found) or _known_true(failed):
             break
-        active = ops.And(ops.ULT(i, num), ops.Not(found), ops.Not(failed))
+        active = ops.ULT(i, num)
+        if found is not False or failed is not False:  # (both known false: nothing to add)
+            active = ops.And(active, ops.Not(found), ops.Not(failed))
         idx = ops.Add(start, i)
         idx = ops.If(ops.UGE(idx, num), ops.Sub(idx, num), idx)
         addr = ops.Add(b.dmas, ops.Mul(idx, C.DMA_SIZE))
         readable = lguest_address_ok(ops, st, h, addr, C.DMA_SIZE)
         unreadable = ops.And(active, ops.Not(readable))
-        _add(effects, "kill", ops.And(when, unreadable), guest=h, reason="bad address in registered DMA struct", args=())
-        failed = ops.Or(failed, unreadable)
-        if _known_false(ops.And(active, readable)):
-            continue
+        if not _known_false(unreadable):
+            _add(effects, "kill", ops.And(when, unreadable), guest=h, reason="bad address in registered DMA struct",
+                 args=())
+            failed = ops.Or(failed, unreadable)
+            if _known_false(ops.And(active, readable)):
+                continue
         used = st.rd_used_len(h, addr)
-        free = ops.Eq(used, 0)
-        if st.fault("host-skips-used-len-check"):
-            free = ops.TRUE
+        free = ops.TRUE if skips_check else ops.Eq(used, 0)
         hit = ops.And(active, readable, free)
         entry = ops.If(hit, addr, entry)
         used_at = ops.If(hit, used, used_at)
