@@ -120,8 +120,17 @@ def run_prove(args) -> int:
 
     def progress(depth, seconds, results):
         if show:
-            parts = " ".join(f"{n}:{r.status[0]}" for n, r in results.items())
-            sys.stderr.write(f"\rdepth {depth}/{cfg.depth}  {seconds:6.1f}s  {parts}\x1b[K")
+            every = sum(1 for r in results.values() if r.inductive)
+            violated = [n for n, r in results.items() if r.status == "violated"]
+            open_ = [n for n, r in results.items() if r.status == "holds" and not r.inductive]
+            parts = [f"depth {depth}/{cfg.depth}", f"{seconds:.1f}s"]
+            if every:
+                parts.append(f"{every} proved for every depth")
+            if violated:
+                parts.append("violated: " + ", ".join(violated))
+            if open_:
+                parts.append("searching: " + ", ".join(open_))
+            sys.stderr.write("\r" + "  ".join(parts) + "\x1b[K")
             sys.stderr.flush()
 
     started = time.monotonic()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..replay.records import Record, format_record
-from ..spec.apply import bits
+from ..spec.apply import plural_bytes, bits
 from .config import Config
 
 
@@ -37,7 +37,7 @@ def describe(cfg: Config, r: Record) -> str:
         return f"l{g} writes status {bits(f['value'])} to device {f['dev']}"
     if k == "host.deliver":
         (sg, sa), (dg, da) = f["src"], f["dst"]
-        return f"  Host: copies {f['len']} bytes from g{sg}:{sa:#x} into g{dg}:{da:#x}, raises irq {f['irq']}"
+        return f"  Host: copies {plural_bytes(f['len'])} from g{sg}:{sa:#x} into g{dg}:{da:#x}, raises irq {f['irq']}"
     if k == "host.full":
         return f"  Host: g{f['dst']} has no free buffer on the key; raises irq {f['irq']} anyway"
     if k == "host.pending":
@@ -50,7 +50,7 @@ def describe(cfg: Config, r: Record) -> str:
         return f"  l{g}: handles the send, writes used_len={f['len']}"
     if k == "l.fill":
         return (f"l{g} gets input on {key_name(cfg, f['key'])}: GETDMA returns {f['dma']:#x}; it writes "
-                f"{f['len']} bytes there and raises irq {f['irq']}")
+                f"{plural_bytes(f['len'])} there and raises irq {f['irq']}")
     if k == "l.nobuf":
         return f"l{g} gets input on {key_name(cfg, f['key'])}: GETDMA finds no buffer; discarded"
     return format_record(r)

@@ -32,7 +32,7 @@ def kill_reason(f, value=lambda x: x) -> str:
     return reason
 
 
-def _bytes(n) -> str:
+def plural_bytes(n) -> str:
     return f"{n} byte" if n == 1 else f"{n} bytes"
 
 
@@ -100,7 +100,7 @@ def _write_data(ops, st, w, g, dma, length, used_before, who, why="", cap=None):
     st.check(
         "write-to-used-buffer",
         ops.Implies(w, ops.Eq(used_before, 0)),
-        lambda: f"{who} writes {_bytes(length)} into g{g}'s descriptor {dma:#x}, whose used_len was "
+        lambda: f"{who} writes {plural_bytes(length)} into g{g}'s descriptor {dma:#x}, whose used_len was "
         f"{used_before}, not 0: the Guest has not handed it back, and its data is overwritten{why}",
     )
     if st.is_doubtful(g, dma):
@@ -110,7 +110,7 @@ def _write_data(ops, st, w, g, dma, length, used_before, who, why="", cap=None):
     st.check(
         "buffer-overflow",
         ops.Implies(w, ops.ULE(length, cap)),
-        lambda: f"{who} writes {_bytes(length)} into g{g}'s descriptor {dma:#x}, whose sections hold only {_bytes(cap)}",
+        lambda: f"{who} writes {plural_bytes(length)} into g{g}'s descriptor {dma:#x}, whose sections hold only {plural_bytes(cap)}",
     )
 
 

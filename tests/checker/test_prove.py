@@ -114,3 +114,12 @@ def test_list_faults(capsys):
     assert main(["prove", "--list-faults"]) == 0
     out = capsys.readouterr().out
     assert all(f in out for f in FAULTS)
+
+
+def test_a_timeout_is_unknown_never_holds(tmp_path, capsys):
+    status = main(["prove", "--json", "--launcher", "checked", "--no-induction", "--depth", "50",
+                   "--timeout", "0.5", "--out", str(tmp_path), "--no-progress"])
+    doc = json.loads(capsys.readouterr().out)
+    assert status == 3
+    assert {r["status"] for r in doc["results"]} == {"unknown"}
+    assert all(r["depth"] < 50 for r in doc["results"])
