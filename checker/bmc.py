@@ -34,6 +34,7 @@ class Result:
     steps: int = 0
     reason: str = ""
     inductive: bool = False  # proved for every depth, not only up to the bound
+    literal: object = None  # the assumption that makes the solver's model a counterexample
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Unrolling:
     cfg: Config
     initial: SymState
     infos: list[StepInfo] = field(default_factory=list)
+    solver: object = None
     states: list[SymState] = field(default_factory=list)
 
 
@@ -66,7 +68,7 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
     deadline = None if cfg.timeout is None else start + cfg.timeout
     solver = z3.SolverFor("QF_BV")
     st = SymState(cfg)
-    unrolling = Unrolling(cfg, st.copy())
+    unrolling = Unrolling(cfg, st.copy(), solver=solver)
     names = rule_names(cfg)
     results = {n: Result(n) for n in names}
     for n in proved:
@@ -144,5 +146,6 @@ def _ask(solver, info, k, open_names, results, start, deadline):
             if z3.is_true(model.eval(lits[name], model_completion=True)):
                 res = results[name]
                 res.status, res.depth, res.model, res.steps, res.seconds = "violated", k + 1, model, k + 1, now
+                res.literal = lits[name]
                 open_names.remove(name)
                 del lits[name]

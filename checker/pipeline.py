@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..replay.engine import replay_records
 from ..replay.records import format_record
-from . import bmc, induction
+from . import bmc, induction, shrink
 from .config import Config
 from .decode import setup_records, step_records, evaluator
 from .explain import explain
@@ -157,7 +157,15 @@ def write(run: Run) -> Run:
     return run
 
 
-PASSES = [induct, solve, decode, replay_check, write]
+def simplify(run: Run) -> Run:
+    """Smaller values in each counterexample, same steps (checker/shrink.py)."""
+    for name, res in run.results.items():
+        if res.status == "violated":
+            res.model = shrink.shrink(run.unrolling, res)
+    return run
+
+
+PASSES = [induct, solve, simplify, decode, replay_check, write]
 
 
 def prove(cfg: Config, out_dir: str = "counterexamples", progress=None) -> Run:
