@@ -157,8 +157,9 @@ def _loop(rng: random.Random, full: bool) -> Iterator[str]:
         r = rx[b]
         entry = r.deliver(length)
         if full:
-            yield (f"host deliver from=g{a}:{tx:#x} to=g{b}:{RX_ARRAY + entry * DMA_SIZE:#x} "
-                   f"len={length} irq={net_irq(b)}")
+            yield (
+                f"host deliver from=g{a}:{tx:#x} to=g{b}:{RX_ARRAY + entry * DMA_SIZE:#x} len={length} irq={net_irq(b)}"
+            )
         # -- B hands a filled entry back (any of them), keeping at most 6 filled
         if r.filled and len(r.filled) >= rng.randrange(1, NUM_RX):
             idx = r.filled.pop(rng.randrange(len(r.filled)))

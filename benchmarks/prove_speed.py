@@ -87,8 +87,9 @@ def main() -> int:
             print()
 
         if not args.quick:
-            wall, doc = prove(["--launcher", "checked", "--no-induction", "--depth", "1000",
-                               "--timeout", str(args.budget)], tmp)
+            wall, doc = prove(
+                ["--launcher", "checked", "--no-induction", "--depth", "1000", "--timeout", str(args.budget)], tmp
+            )
             print(f"BMC alone, --launcher checked, {args.budget:.0f}s budget ({wall:.1f}s wall):")
             for r in doc["results"]:
                 print(f"  {r['invariant']:22} {r['status']:9} proved to depth {r['depth']}")
@@ -96,14 +97,19 @@ def main() -> int:
 
         print("faults (--launcher checked, the fault's invariant only; wall time includes start-up):")
         for fault, inv in FAULT_INVARIANT.items():
-            wall, doc = prove(["--launcher", "checked", "--fault", fault, "--inv", inv, "--depth", "10"],
-                              os.path.join(tmp, fault))
+            wall, doc = prove(
+                ["--launcher", "checked", "--fault", fault, "--inv", inv, "--depth", "10"], os.path.join(tmp, fault)
+            )
             (r,) = [r for r in doc["results"] if r["invariant"] == inv]
-            verdict = "ok" if r["status"] == "violated" and wall <= 5.0 else "SLOW" if r["status"] == "violated" else "MISSED"
+            verdict = (
+                "ok" if r["status"] == "violated" and wall <= 5.0 else "SLOW" if r["status"] == "violated" else "MISSED"
+            )
             if verdict != "ok":
                 ok = False
-            print(f"  {fault:28} {inv:22} {r['status']:9} {r['depth']} steps  {wall:5.2f}s "
-                  f"({wall / base:.0f}x baseline)  {verdict}")
+            print(
+                f"  {fault:28} {inv:22} {r['status']:9} {r['depth']} steps  {wall:5.2f}s "
+                f"({wall / base:.0f}x baseline)  {verdict}"
+            )
     print("\nall targets met" if ok else "\nsome target missed")
     return 0 if ok else 1
 

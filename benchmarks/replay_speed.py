@@ -171,7 +171,9 @@ print(json.dumps({
 def measure_memory(path: str, use_tracemalloc: bool) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", _MEM_CHILD, path, "1" if use_tracemalloc else "0"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -179,11 +181,16 @@ def measure_memory(path: str, use_tracemalloc: bool) -> dict:
 # ------------------------------------------------------------------ profile
 
 _GROUPS = [
-    ("replay/parser.py", "parser"), ("replay/lgt_", "parser"), ("lark", "parser (lark)"),
-    ("replay/engine.py", "engine"), ("replay/answers.py", "engine (answers)"),
+    ("replay/parser.py", "parser"),
+    ("replay/lgt_", "parser"),
+    ("lark", "parser (lark)"),
+    ("replay/engine.py", "engine"),
+    ("replay/answers.py", "engine (answers)"),
     ("replay/records.py", "engine (records)"),
-    ("spec/ops.py", "spec ops (Concrete.*)"), ("spec/state.py", "spec state"),
-    ("spec/apply.py", "spec apply"), ("spec/effects.py", "spec effects"),
+    ("spec/ops.py", "spec ops (Concrete.*)"),
+    ("spec/state.py", "spec state"),
+    ("spec/apply.py", "spec apply"),
+    ("spec/effects.py", "spec effects"),
     ("spec/", "spec rules (host/launcher/...)"),
 ]
 
@@ -208,8 +215,10 @@ def profile(path: str, top: int = 25) -> None:
     check_clean(os.path.basename(path), result)
     st = pstats.Stats(prof, stream=io.StringIO())
     total = sum(v[2] for v in st.stats.values())
-    print(f"cProfile of replay_file({os.path.basename(path)}): {result.records} records, "
-          f"{total:.2f} s of tottime under the profiler\n")
+    print(
+        f"cProfile of replay_file({os.path.basename(path)}): {result.records} records, "
+        f"{total:.2f} s of tottime under the profiler\n"
+    )
     buf = io.StringIO()
     pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("tottime").print_stats(top)
     text = buf.getvalue()
@@ -262,8 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     small, gs = make_trace(args.dir, SMALL)
     large, gl = make_trace(args.dir, LARGE)
     large_in, gi = make_trace(args.dir, LARGE, input_only=True)
-    print(f"  generated {SMALL:,} + {LARGE:,} + {LARGE:,} (input-only) records in {gs + gl + gi:.1f} s "
-          f"({(SMALL + 2 * LARGE) / (gs + gl + gi):,.0f} records/s)", flush=True)
+    print(
+        f"  generated {SMALL:,} + {LARGE:,} + {LARGE:,} (input-only) records in {gs + gl + gi:.1f} s "
+        f"({(SMALL + 2 * LARGE) / (gs + gl + gi):,.0f} records/s)",
+        flush=True,
+    )
     try:
         return _measure(args, small, large, large_in)
     finally:
@@ -308,9 +320,9 @@ def _measure(args, small: str, large: str, large_in: str) -> int:
     if not check_clean("1M input-only trace", r):
         return 2
     rows.append(("input", "replay_file, 1M input-only trace", r.records, t))
-    recs = list(read_trace(small))
-    t, r = best_of(1, lambda: replay_records(iter(recs), small))
-    del recs
+    parsed = list(read_trace(small))
+    t, r = best_of(1, lambda: replay_records(iter(parsed), small))
+
     rows.append(("engine", "replay_records, 100k pre-parsed", r.records, t))
     # the baseline again, to see how much the machine drifted during the run
     t, n = best_of(args.repeat, lambda: run_split(large))
@@ -325,11 +337,15 @@ def _measure(args, small: str, large: str, large_in: str) -> int:
     scaled_lark = TARGET_RATE * lark_rate / ISSUE_LARK_RATE
     per_rec_us = 1e6 / end_to_end
     parse_us = 1e6 / parse_rate
-    print(f"\nper record: replay {per_rec_us:.2f} us = parse {parse_us:.2f} us + engine/spec "
-          f"{per_rec_us - parse_us:.2f} us (split {1e6 / base:.3f} us)")
-    print(f"target {TARGET_RATE:,} records/s = {TARGET_RATE / ISSUE_SPLIT_RATE:.3f}x split "
-          f"({ISSUE_SPLIT_RATE:,}/s in the issue) = {TARGET_RATE / ISSUE_LARK_RATE:.1f}x lark ({ISSUE_LARK_RATE:,}/s); "
-          f"scaled to this run: {scaled:,.0f} records/s by split, {scaled_lark:,.0f} by lark")
+    print(
+        f"\nper record: replay {per_rec_us:.2f} us = parse {parse_us:.2f} us + engine/spec "
+        f"{per_rec_us - parse_us:.2f} us (split {1e6 / base:.3f} us)"
+    )
+    print(
+        f"target {TARGET_RATE:,} records/s = {TARGET_RATE / ISSUE_SPLIT_RATE:.3f}x split "
+        f"({ISSUE_SPLIT_RATE:,}/s in the issue) = {TARGET_RATE / ISSUE_LARK_RATE:.1f}x lark ({ISSUE_LARK_RATE:,}/s); "
+        f"scaled to this run: {scaled:,.0f} records/s by split, {scaled_lark:,.0f} by lark"
+    )
 
     print("\nmemory (fresh subprocess per size; KiB)", flush=True)
     mem = {}
@@ -341,10 +357,12 @@ def _measure(args, small: str, large: str, large_in: str) -> int:
             print(f"!! {label}: the subprocess replay was not clean: {m}")
             return 2
         tm = f"  tracemalloc peak {m['tracemalloc_peak'] / 1024:,.0f}" if m["tracemalloc_peak"] is not None else ""
-        print(f"  {label:5} peak RSS {m['maxrss_kib']:>9,}  after imports {m['import_rss_kib']:>9,}  "
-              f"growth {m['maxrss_kib'] - m['import_rss_kib']:>8,}{tm}  "
-              f"(replay there{', under tracemalloc' if args.tracemalloc else ''}: "
-              f"{m['records'] / m['seconds']:,.0f} records/s)")
+        print(
+            f"  {label:5} peak RSS {m['maxrss_kib']:>9,}  after imports {m['import_rss_kib']:>9,}  "
+            f"growth {m['maxrss_kib'] - m['import_rss_kib']:>8,}{tm}  "
+            f"(replay there{', under tracemalloc' if args.tracemalloc else ''}: "
+            f"{m['records'] / m['seconds']:,.0f} records/s)"
+        )
     mem_ratio = mem["1M"]["maxrss_kib"] / mem["100k"]["maxrss_kib"]
     g_small = max(1, mem["100k"]["maxrss_kib"] - mem["100k"]["import_rss_kib"])
     g_large = mem["1M"]["maxrss_kib"] - mem["1M"]["import_rss_kib"]
@@ -358,10 +376,12 @@ def _measure(args, small: str, large: str, large_in: str) -> int:
     print("\ntargets:")
     print(f"  {'PASS' if ok_rate else 'FAIL'}  end to end {end_to_end:,.0f} records/s >= {TARGET_RATE:,}")
     fair = min(scaled, scaled_lark)
-    print(f"  {'pass' if end_to_end >= fair else 'fail'}  (scaled) {end_to_end / base:.4f}x split "
-          f"(target {TARGET_RATE / ISSUE_SPLIT_RATE:.3f}x), {end_to_end / lark_rate:.2f}x lark "
-          f"(target {TARGET_RATE / ISSUE_LARK_RATE:.1f}x): {end_to_end / fair:.2f} of the lower scaled target "
-          f"{fair:,.0f} records/s (informational)")
+    print(
+        f"  {'pass' if end_to_end >= fair else 'fail'}  (scaled) {end_to_end / base:.4f}x split "
+        f"(target {TARGET_RATE / ISSUE_SPLIT_RATE:.3f}x), {end_to_end / lark_rate:.2f}x lark "
+        f"(target {TARGET_RATE / ISSUE_LARK_RATE:.1f}x): {end_to_end / fair:.2f} of the lower scaled target "
+        f"{fair:,.0f} records/s (informational)"
+    )
     print(f"  {'PASS' if ok_mem else 'FAIL'}  peak memory 1M/100k = {mem_ratio:.3f} <= {TARGET_MEM_RATIO}")
     return 0 if ok_rate and ok_mem else 1
 

@@ -74,8 +74,9 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
     for n in proved:
         results[n].depth, results[n].inductive = cfg.depth, True
     open_names = [n for n in names if n not in proved]
+
     def take_proofs():
-        for n in (poll() if poll is not None else ()):
+        for n in poll() if poll is not None else ():
             if n in open_names:
                 open_names.remove(n)
                 results[n].depth, results[n].inductive = cfg.depth, True

@@ -48,27 +48,49 @@ def add_prove_parser(sub, run):
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--guests", default="conforming", choices=["conforming", "any"],
-                   help="what Guests may do: follow the drivers' conventions (default) or any hypercall and write")
-    p.add_argument("--launcher", default="2.6.23", choices=["2.6.23", "checked"],
-                   help="the real Launcher (default) or one that discards input rather than fill a used buffer")
+    p.add_argument(
+        "--guests",
+        default="conforming",
+        choices=["conforming", "any"],
+        help="what Guests may do: follow the drivers' conventions (default) or any hypercall and write",
+    )
+    p.add_argument(
+        "--launcher",
+        default="2.6.23",
+        choices=["2.6.23", "checked"],
+        help="the real Launcher (default) or one that discards input rather than fill a used buffer",
+    )
     p.add_argument("--guest-count", type=int, default=2, metavar="N", help="number of Guests (default 2)")
     p.add_argument("--slots", type=int, default=2, metavar="N", help="binding slots per Guest (default 2; real: 32)")
     p.add_argument("--buffers", type=int, default=2, metavar="N", help="descriptors per bound array (default 2)")
     p.add_argument("--sections", type=int, default=2, metavar="N", help="sections per descriptor (default 2; real: 16)")
     p.add_argument("--depth", type=int, default=20, metavar="K", help="steps to explore (default 20)")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                   help="give up after this long; what is not settled is reported unknown")
-    p.add_argument("--inv", action="append", default=None, metavar="NAME",
-                   help="check only this invariant (a rule name or group); repeatable")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="give up after this long; what is not settled is reported unknown",
+    )
+    p.add_argument(
+        "--inv",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="check only this invariant (a rule name or group); repeatable",
+    )
     p.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a named defect; repeatable")
     p.add_argument("--list-faults", action="store_true", help="list the faults and exit")
-    p.add_argument("--out", default="counterexamples", metavar="DIR",
-                   help="where counterexamples go (default ./counterexamples)")
+    p.add_argument(
+        "--out", default="counterexamples", metavar="DIR", help="where counterexamples go (default ./counterexamples)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
-    p.add_argument("--no-induction", action="store_true",
-                   help="bounded model checking only: do not also try to prove invariants for every depth")
+    p.add_argument(
+        "--no-induction",
+        action="store_true",
+        help="bounded model checking only: do not also try to prove invariants for every depth",
+    )
     p.set_defaults(run=run)
 
 
@@ -156,24 +178,33 @@ def run_prove(args) -> int:
         print(json.dumps(doc, indent=2))
     else:
         faults = f", faults: {', '.join(cfg.faults)}" if cfg.faults else ""
-        print(f"model: {cfg.guests} Guests ({cfg.guest_mode}), Launcher {cfg.launcher}, {cfg.slots} slots, "
-              f"{cfg.buffers} buffers, {cfg.sections} sections{faults}")
+        print(
+            f"model: {cfg.guests} Guests ({cfg.guest_mode}), Launcher {cfg.launcher}, {cfg.slots} slots, "
+            f"{cfg.buffers} buffers, {cfg.sections} sections{faults}"
+        )
         for n, r in results.items():
             if r.status == "holds" and r.inductive:
-                print(f"{n}: holds at every depth: no step from a state that keeps the lemmas breaks it "
-                      f"(1-induction) ({r.seconds:.1f}s)")
+                print(
+                    f"{n}: holds at every depth: no step from a state that keeps the lemmas breaks it "
+                    f"(1-induction) ({r.seconds:.1f}s)"
+                )
             elif r.status == "holds":
                 print(f"{n}: holds for every run of up to {r.depth} steps ({r.seconds:.1f}s)")
             elif r.status == "unknown":
-                print(f"{n}: unknown: proved up to {r.depth} steps, then the solver gave up ({r.reason}) ({r.seconds:.1f}s)")
+                print(
+                    f"{n}: unknown: proved up to {r.depth} steps, then the solver gave up "
+                    f"({r.reason}) ({r.seconds:.1f}s)"
+                )
             else:
                 cx = run.counterexamples[n]
                 print(f"{n}: VIOLATED by a run of {r.depth} steps ({r.seconds:.1f}s):")
                 for line in cx.explanation:
                     print(line)
                 if cx.finding is None:
-                    print(f"  (warning: replaying the trace did not report {n} at its last record; "
-                          f"it reported {cx.replay_rules_at_last or 'nothing'} there)")
+                    print(
+                        f"  (warning: replaying the trace did not report {n} at its last record; "
+                        f"it reported {cx.replay_rules_at_last or 'nothing'} there)"
+                    )
                 print(f"  written: {cx.lgt}, {cx.itf}")
         print(f"total {time.monotonic() - started:.1f}s")
     statuses = {r.status for r in results.values()}

@@ -39,7 +39,9 @@ def setup_records(cfg: Config) -> list[Record]:
         recs.append(Record("guest", g, {"pages": cfg.ram_pages}))
         for i, typ, pfn, pages, feat in cfg.devices(g):
             recs.append(Record("device", g, {"dev": i, "type": typ, "pfn": pfn, "pages": pages, "features": feat}))
-    recs.append(Record("share", None, {"name": "net", "pages": 1, "map": [(g, cfg.net_pfn) for g in range(cfg.guests)]}))
+    recs.append(
+        Record("share", None, {"name": "net", "pages": 1, "map": [(g, cfg.net_pfn) for g in range(cfg.guests)]})
+    )
     zeros = [0] * cfg.sections
     for g in range(cfg.guests):
         for addr in cfg.cells:
@@ -67,7 +69,9 @@ def step_records(info, value) -> tuple[str, int, list[Record]]:
         if a == "dma":
             addrs, lens = _trim([value(x) for x in p["addrs"]], [value(x) for x in p["lens"]])
             recs.append(
-                Record("g.dma", g, {"addr": value(p["dma"]), "used_len": value(p["used"]), "addrs": addrs, "lens": lens})
+                Record(
+                    "g.dma", g, {"addr": value(p["dma"]), "used_len": value(p["used"]), "addrs": addrs, "lens": lens}
+                )
             )
         elif a == "bind":
             recs.append(

@@ -27,8 +27,10 @@ def describe(cfg: Config, r: Record) -> str:
     if k == "g.bind_dma":
         if f["irq"] == 0:
             return f"g{g} unbinds {key_name(cfg, f['key'])} from {f['dmas']:#x} -> {f['result']}"
-        return (f"g{g} binds {key_name(cfg, f['key'])} to {f['num']} descriptor(s) at {f['dmas']:#x}, "
-                f"irq {f['irq']} -> {f['result']}")
+        return (
+            f"g{g} binds {key_name(cfg, f['key'])} to {f['num']} descriptor(s) at {f['dmas']:#x}, "
+            f"irq {f['irq']} -> {f['result']}"
+        )
     if k == "g.send_dma":
         return f"g{g} sends descriptor {f['dma']:#x} on {key_name(cfg, f['key'])}"
     if k == "g.status":
@@ -49,8 +51,10 @@ def describe(cfg: Config, r: Record) -> str:
     if k == "l.output":
         return f"  l{g}: handles the send, writes used_len={f['len']}"
     if k == "l.fill":
-        return (f"l{g} gets input on {key_name(cfg, f['key'])}: GETDMA returns {f['dma']:#x}; it writes "
-                f"{plural_bytes(f['len'])} there and raises irq {f['irq']}")
+        return (
+            f"l{g} gets input on {key_name(cfg, f['key'])}: GETDMA returns {f['dma']:#x}; it writes "
+            f"{plural_bytes(f['len'])} there and raises irq {f['irq']}"
+        )
     if k == "l.nobuf":
         return f"l{g} gets input on {key_name(cfg, f['key'])}: GETDMA finds no buffer; discarded"
     return format_record(r)

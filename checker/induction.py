@@ -45,15 +45,23 @@ def lemmas(cfg: Config, st: SymState) -> list[tuple[str, object]]:
             for key, _ in bindable(cfg, g):
                 _, owner, off = get_futex_key(ops, st, g, key)
                 own.append(ops.And(ops.Eq(b.owner, owner), ops.Eq(b.off, off)))
-            out.append((f"g{g}.slot{b.slot}: a live binding holds one of g{g}'s own keys",
-                        ops.Implies(ops.Ne(b.interrupt, 0), ops.Or(*own))))
+            out.append(
+                (
+                    f"g{g}.slot{b.slot}: a live binding holds one of g{g}'s own keys",
+                    ops.Implies(ops.Ne(b.interrupt, 0), ops.Or(*own)),
+                )
+            )
     ids = [b for g in range(cfg.guests) for b in st.slots(g)]
     for i, b in enumerate(ids):
-        for c in ids[i + 1:]:
+        for c in ids[i + 1 :]:
             both = ops.And(ops.Ne(b.interrupt, 0), ops.Ne(c.interrupt, 0))
             one = ops.Ne(st.newer(b, c), st.newer(c, b))
-            out.append((f"g{b.guest}.slot{b.slot}, g{c.guest}.slot{c.slot}: one of two live bindings is the newer",
-                        ops.Implies(both, one)))
+            out.append(
+                (
+                    f"g{b.guest}.slot{b.slot}, g{c.guest}.slot{c.slot}: one of two live bindings is the newer",
+                    ops.Implies(both, one),
+                )
+            )
     return out
 
 

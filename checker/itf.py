@@ -32,8 +32,10 @@ def itf_document(cfg, unrolling, model, steps: int, invariant: str) -> dict:
     states = [{"#meta": {"index": 0}, "action": "init", "records": [], **_enc(state_values(unrolling.initial, value))}]
     for i, info in enumerate(unrolling.infos[:steps]):
         action, g, recs = step_records(info, value)
-        state = {"#meta": {"index": i + 1}, "action": f"g{g}.{action}" if action in ("dma", "bind", "send", "status")
-                 else f"l{g}.{action}"}
+        state = {
+            "#meta": {"index": i + 1},
+            "action": f"g{g}.{action}" if action in ("dma", "bind", "send", "status") else f"l{g}.{action}",
+        }
         state["records"] = [format_record(r) for r in recs]
         state.update(_enc(state_values(unrolling.states[i], value)))
         states.append(state)

@@ -159,7 +159,7 @@ def write(run: Run) -> Run:
 
 def simplify(run: Run) -> Run:
     """Smaller values in each counterexample, same steps (checker/shrink.py)."""
-    for name, res in run.results.items():
+    for res in run.results.values():
         if res.status == "violated":
             res.model = shrink.shrink(run.unrolling, res)
     return run

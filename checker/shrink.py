@@ -56,7 +56,7 @@ def shrink(unrolling, result, budget: float = 2.0):
                 for var in vars_:
                     kept = value(var)
 
-                    def holds_with(cand):
+                    def holds_with(cand, var=var):
                         left = deadline - time.monotonic()
                         if left <= 0:
                             return False

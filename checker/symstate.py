@@ -77,7 +77,7 @@ class SymState:
             for b in self.bindings[g]:
                 for f in SymBinding.FIELDS:
                     out.append((f"g{g}.slot{b.slot}.{f}", b, f, None))
-            for i, c in enumerate(self.cells[g]):
+            for c in self.cells[g]:
                 out.append((f"g{g}.{c.addr:#x}.used_len", c, "used_len", None))
                 for j in range(self.sections):
                     out.append((f"g{g}.{c.addr:#x}.addr{j}", c, "addrs", j))
@@ -89,7 +89,7 @@ class SymState:
             out.append((f"g{g}.pending", self.pending, None, g))
             out.append((f"g{g}.pkey", self.pkey, None, g))
             out.append((f"g{g}.pdma", self.pdma, None, g))
-        for (b, c) in self.order:
+        for b, c in self.order:
             out.append((f"g{b[0]}.slot{b[1]}-after-g{c[0]}.slot{c[1]}", self.order, None, (b, c)))
         return out
 
@@ -205,7 +205,7 @@ class SymState:
         if when is False:
             return
         me = (b.guest, b.slot)
-        for (x, y) in self.order:
+        for x, y in self.order:
             if x == me:
                 self.order[(x, y)] = ops.Or(when, self.order[(x, y)])
             elif y == me:

@@ -200,7 +200,9 @@ def _run(cfg, st, g, action, p, when, case, conforming):
             set_bit = ops.Eq(value, ops.BitOr(old, bit))
             if "guest-clears-status" in cfg.faults:
                 set_bit = ops.Or(set_bit, ops.Eq(value, ops.BitAnd(old, ops.BitNot(bit))))
-            dom = ops.And(_one_of(dev, [0, 1, 2]), _one_of(bit, [C.ACKNOWLEDGE, C.DRIVER, C.DRIVER_OK, C.FAILED]), set_bit)
+            dom = ops.And(
+                _one_of(dev, [0, 1, 2]), _one_of(bit, [C.ACKNOWLEDGE, C.DRIVER, C.DRIVER_OK, C.FAILED]), set_bit
+            )
         else:
             dom = ops.And(_one_of(dev, [0, 1, 2]), ops.ULE(value, 0xFFFF))
         effects = []

@@ -50,7 +50,9 @@ def _replay(args) -> int:
 
     for f in args.fault:
         if f not in FAULTS:
-            print(f"lgcheck replay: error: unknown fault {f!r}: `lgcheck prove --list-faults` lists them", file=sys.stderr)
+            print(
+                f"lgcheck replay: error: unknown fault {f!r}: `lgcheck prove --list-faults` lists them", file=sys.stderr
+            )
             return 2
     model = {"launcher": args.launcher, "faults": tuple(args.fault)}
     results = []
@@ -102,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser(
         "replay",
         help="check .lgt traces against the 2.6.23 model",
-        description="Replay .lgt traces (of the lguest I/O protocol) on the model of the 2.6.23 Host and Launcher and report, "
+        description="Replay .lgt traces (of the lguest I/O protocol) on the model of the 2.6.23 Host and "
+        "Launcher and report, "
         "record by record, where a run broke the protocol. Each finding names file, line, "
         "rule and what was expected against what happened.",
         epilog=EPILOG_REPLAY,
@@ -166,4 +169,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

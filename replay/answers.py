@@ -27,7 +27,9 @@ def to_record(eff: Effect, value=lambda x: x, line=0) -> Record | None:
             "host.deliver", None, {"src": (sg, v(sa)), "dst": (dg, v(da)), "len": v(f["len"]), "irq": v(f["irq"])}, line
         )
     if k == "full":
-        return Record("host.full", None, {"src": f["src"], "dst": f["dst"], "key": v(f["key"]), "irq": v(f["irq"])}, line)
+        return Record(
+            "host.full", None, {"src": f["src"], "dst": f["dst"], "key": v(f["key"]), "irq": v(f["irq"])}, line
+        )
     if k == "pending":
         return Record("host.pending", None, {"guest": f["guest"], "key": v(f["key"]), "dma": v(f["dma"])}, line)
     if k == "drop":

@@ -183,12 +183,20 @@ class Replay:
             return
         if gs.closed:
             self.reported_gone.add(g)
-            self.find(rec, "divergence", f"g{g} acts after its Launcher closed /dev/lguest (l{g} close); "
-                      "a Guest whose Launcher closed never runs again (followed anyway; not reported again)")
+            self.find(
+                rec,
+                "divergence",
+                f"g{g} acts after its Launcher closed /dev/lguest (l{g} close); "
+                "a Guest whose Launcher closed never runs again (followed anyway; not reported again)",
+            )
         elif gs.dead is not None:
             self.reported_gone.add(g)
-            self.find(rec, "divergence", f"g{g} acts after the Host killed it ({gs.dead}); a killed Guest "
-                      "never runs again (followed anyway; not reported again)")
+            self.find(
+                rec,
+                "divergence",
+                f"g{g} acts after the Host killed it ({gs.dead}); a killed Guest "
+                "never runs again (followed anyway; not reported again)",
+            )
 
     def settle_pending(self, rec: Record):
         """A record of Guest N while N's send waits for its Launcher: complete the output first."""
@@ -213,8 +221,10 @@ class Replay:
             effs = handle_output(ops, self.st, g, key, dma)
         except UnknownValue as e:
             # Partial mode: the Launcher's answer depends on an unrecorded value, so is unknown too.
-            self.st.note(f"g{g}'s send of {dma:#x}: the Launcher's output is not computed: it depends on a "
-                         f"value the trace left unrecorded ({e})")
+            self.st.note(
+                f"g{g}'s send of {dma:#x}: the Launcher's output is not computed: it depends on a "
+                f"value the trace left unrecorded ({e})"
+            )
             self.st.set_pending(g, None)
             self.st.write_desc(g, dma, used_len=UNKNOWN)
             self.pending_recorded.pop(g, None)
@@ -249,7 +259,7 @@ class Replay:
                 self.st.findings.clear()
 
     def resolve_binding(self, eff: Effect, computed: Effect | None):
-        """Which binding a recorded deliver used: the model's if they agree, else the one whose array holds the entry."""
+        """Which binding a recorded deliver used: the model's if they agree, else one whose array holds the entry."""
         if eff.kind != "deliver":
             return
         if computed is not None and computed.kind == "deliver" and computed.f["dst"] == eff.f["dst"]:
@@ -267,7 +277,8 @@ class Replay:
         why = {
             "bad dma key": "BIND_DMA's key must be 4-aligned (get_futex_key)",
             "bad sending DMA key": "SEND_DMA's key must be 4-aligned (get_futex_key)",
-            "bad registered DMA buffer": "GETDMA's key must be 4-aligned (get_futex_key); the Guest dies for the Launcher's key",
+            "bad registered DMA buffer": "GETDMA's key must be 4-aligned (get_futex_key); the Guest dies "
+            "for its Launcher's key",
             "bad read address": "the descriptor must lie inside the Guest's memory (lguest_address_ok)",
             "bad address in registered DMA struct": "a bound descriptor must lie inside the receiving Guest's memory",
         }.get(eff.f["reason"])
@@ -283,15 +294,22 @@ class Replay:
         if length > C.PAGE_SIZE:
             return f"check_dma_list: a section of {length} bytes is longer than a page (4096)"
         if addr % C.PAGE_SIZE + length > C.PAGE_SIZE:
-            return (f"check_dma_list: the section {addr:#x}+{length} crosses a page boundary "
-                    f"(at {(addr // C.PAGE_SIZE + 1) * C.PAGE_SIZE:#x})")
+            return (
+                f"check_dma_list: the section {addr:#x}+{length} crosses a page boundary "
+                f"(at {(addr // C.PAGE_SIZE + 1) * C.PAGE_SIZE:#x})"
+            )
         limit = self.st.pfn_limit(g)
         end = addr + length
         if limit is not None and end // C.PAGE_SIZE >= limit:
-            extra = (" (lguest_address_ok rejects a range whose end is exactly the limit, though every byte "
-                     "lies below it)" if end == limit * C.PAGE_SIZE else "")
-            return (f"check_dma_list: the section ends at {end:#x}, but lguest_address_ok needs "
-                    f"(addr+len)/4096 below pfn_limit {limit:#x}{extra}")
+            extra = (
+                " (lguest_address_ok rejects a range whose end is exactly the limit, though every byte lies below it)"
+                if end == limit * C.PAGE_SIZE
+                else ""
+            )
+            return (
+                f"check_dma_list: the section ends at {end:#x}, but lguest_address_ok needs "
+                f"(addr+len)/4096 below pfn_limit {limit:#x}{extra}"
+            )
         return "check_dma_list: the section's address wraps around"
 
     def answer(self, rec: Record, effects, terminal=True) -> list[Effect]:
@@ -348,16 +366,28 @@ class Replay:
                 if match is not None:
                     comp_kills.remove(match)
                 else:
-                    self.find(r, "divergence", f"the trace says the Host killed g{r.fields['guest']} here; "
-                              f"the model kills no one at this point ({self.expected_text(computed)})")
+                    self.find(
+                        r,
+                        "divergence",
+                        f"the trace says the Host killed g{r.fields['guest']} here; "
+                        f"the model kills no one at this point ({self.expected_text(computed)})",
+                    )
             else:
                 exp = to_record(comp_term) if comp_term is not None else None
                 if exp is None:
-                    self.find(r, "divergence", f"the trace records `{r.text.strip()}`; the model expects "
-                              f"no such Host answer here ({self.expected_text(computed)})")
+                    self.find(
+                        r,
+                        "divergence",
+                        f"the trace records `{r.text.strip()}`; the model expects "
+                        f"no such Host answer here ({self.expected_text(computed)})",
+                    )
                 elif not same(exp, r):
-                    self.find(r, "divergence", f"the model expects `{format_record(exp)}`; the trace has "
-                              f"`{r.text.strip()}`{self.explain(comp_term, r)}")
+                    self.find(
+                        r,
+                        "divergence",
+                        f"the model expects `{format_record(exp)}`; the trace has "
+                        f"`{r.text.strip()}`{self.explain(comp_term, r)}",
+                    )
                 self.resolve_binding(eff, comp_term)
                 comp_term = None
             if not _has_unknown(r.fields):
@@ -367,11 +397,18 @@ class Replay:
                 applied.append(eff)
             self.flush(r)
         for e in comp_kills:
-            self.find(rec, "divergence", f"the model's Host kills g{e.f['guest']} ({kill_reason(e.f)}); "
-                      "the trace records no kill")
+            self.find(
+                rec,
+                "divergence",
+                f"the model's Host kills g{e.f['guest']} ({kill_reason(e.f)}); the trace records no kill",
+            )
         if comp_term is not None:
-            self.find(rec, "divergence", f"the model expects `{format_record(to_record(comp_term))}` "
-                      "after this record; the trace records no such Host answer")
+            self.find(
+                rec,
+                "divergence",
+                f"the model expects `{format_record(to_record(comp_term))}` "
+                "after this record; the trace records no such Host answer",
+            )
         return applied
 
     def expected_text(self, computed) -> str:
@@ -384,10 +421,12 @@ class Replay:
             (dg, da), (rg, ra) = comp.f["dst"], r.fields["dst"]
             if (dg, da) != (rg, ra):
                 b = comp.f["binding"]
-                return (f": g{dg}'s binding (dmas {b.dmas:#x}, num {b.num_dmas}) has cursor next_dma={b.next_dma}, "
-                        f"and the first entry from there with used_len 0 is {da:#x}")
+                return (
+                    f": g{dg}'s binding (dmas {b.dmas:#x}, num {b.num_dmas}) has cursor next_dma={b.next_dma}, "
+                    f"and the first entry from there with used_len 0 is {da:#x}"
+                )
             if comp.f["len"] != r.fields["len"]:
-                return (f": copy_data moves min(source total, destination total) = {comp.f['len']} bytes")
+                return f": copy_data moves min(source total, destination total) = {comp.f['len']} bytes"
         return ""
 
     # ----------------------------------------------------------- setup
@@ -430,9 +469,13 @@ class Replay:
                 others += [(f"device {g}.{j}", a, b) for j, a, b in devs if j != i]
             for name, a, b in others:
                 if lo < b and a < hi:
-                    self.find(rec, "key-collision", f"device {g}.{i}'s pages (pfn {lo:#x}-{hi - 1:#x}) overlap "
-                              f"{name} (pfn {a:#x}-{b - 1:#x}): the same memory, and so the same keys, "
-                              "would belong to both")
+                    self.find(
+                        rec,
+                        "key-collision",
+                        f"device {g}.{i}'s pages (pfn {lo:#x}-{hi - 1:#x}) overlap "
+                        f"{name} (pfn {a:#x}-{b - 1:#x}): the same memory, and so the same keys, "
+                        "would belong to both",
+                    )
 
     def on_share(self, rec):
         self.emit_input(rec)
@@ -457,7 +500,9 @@ class Replay:
                 if 0 <= j < len(known) and abs(known[j] - addr) < C.DMA_SIZE:
                     col = rec.text.find("dma") + 5
                     raise TraceError(
-                        self.path, rec.line, max(col, 1),
+                        self.path,
+                        rec.line,
+                        max(col, 1),
                         f"descriptor at {addr:#x} overlaps g{g}'s descriptor at {known[j]:#x} "
                         f"(a struct lguest_dma is {C.DMA_SIZE} bytes)",
                         rec.text,
@@ -477,12 +522,17 @@ class Replay:
         self.answer(rec, effects, terminal=False)
         state_effects = [e for e in effects if e.when is True and e.kind in ("bind", "unbind")]
         if recorded is not None and recorded != result:
-            self.find(rec, "divergence", f"BIND_DMA returns {result} here ({self.bind_why(rec, result)}); "
-                      f"the trace says -> {recorded}")
+            self.find(
+                rec,
+                "divergence",
+                f"BIND_DMA returns {result} here ({self.bind_why(rec, result)}); the trace says -> {recorded}",
+            )
             if recorded == 0:
                 state_effects = []
             else:
-                self.st.note(f"line {rec.line}: the trace's successful bind cannot be followed: {self.bind_why(rec, result)}")
+                self.st.note(
+                    f"line {rec.line}: the trace's successful bind cannot be followed: {self.bind_why(rec, result)}"
+                )
         for e in state_effects:
             apply_effect(ops, self.st, e)
 
@@ -528,8 +578,12 @@ class Replay:
     # ----------------------------------------------------------- Host (out of place)
     def _on_host(self, rec):
         self.emit_input(rec)
-        self.find(rec, "divergence", "a Host record that answers no hypercall: Host records follow the Guest "
-                  "hypercall (or Launcher request) they answer (followed anyway)")
+        self.find(
+            rec,
+            "divergence",
+            "a Host record that answers no hypercall: Host records follow the Guest "
+            "hypercall (or Launcher request) they answer (followed anyway)",
+        )
         eff = from_record(rec)
         self.resolve_binding(eff, None)
         apply_effect(ops, self.st, eff)
@@ -544,18 +598,30 @@ class Replay:
         g, f = rec.guest, rec.fields
         gs = self.st.guest(g)
         if gs.pending is None:
-            self.find(rec, "divergence", f"l{g} output: no send of g{g} waits for its Launcher "
-                      "(every output ends one `host pending`); its used_len write is followed anyway")
+            self.find(
+                rec,
+                "divergence",
+                f"l{g} output: no send of g{g} waits for its Launcher "
+                "(every output ends one `host pending`); its used_len write is followed anyway",
+            )
             apply_effect(ops, self.st, Effect("output", True, guest=g, key=f["key"], dma=f["dma"], len=f["len"]))
             return
         key, dma = gs.pending
         if (key, dma) != (f["key"], f["dma"]):
-            self.find(rec, "divergence", f"l{g} output names key {f['key']:#x} and descriptor {f['dma']:#x}, "
-                      f"but the pending send is {dma:#x} on key {key:#x}")
+            self.find(
+                rec,
+                "divergence",
+                f"l{g} output names key {f['key']:#x} and descriptor {f['dma']:#x}, "
+                f"but the pending send is {dma:#x} on key {key:#x}",
+            )
         (eff,) = handle_output(ops, self.st, g, key, dma)
         if eff.f["len"] != f["len"]:
-            self.find(rec, "divergence", f"the Launcher writes {eff.f['len']} into used_len "
-                      f"({self.output_why(g, key, dma)}); the trace says {f['len']}")
+            self.find(
+                rec,
+                "divergence",
+                f"the Launcher writes {eff.f['len']} into used_len "
+                f"({self.output_why(g, key, dma)}); the trace says {f['len']}",
+            )
         self.pending_recorded.pop(g, None)
         apply_effect(ops, self.st, Effect("output", True, guest=g, key=key, dma=f["dma"], len=f["len"]))
 
@@ -578,21 +644,31 @@ class Replay:
         if comp.kind == "nobuf" and "dma" not in f:
             # The trace left the answer to the model: GETDMA finds nothing, the input is discarded.
             self.emit(Record("l.nobuf", g, {"key": f["key"]}, ts=rec.ts))
-            self.st.note(f"line {rec.line}: GETDMA finds no usable buffer on key {_hexs(f['key'])} for g{g}: "
-                         "the Launcher discards the input (as `nobuf`)")
+            self.st.note(
+                f"line {rec.line}: GETDMA finds no usable buffer on key {_hexs(f['key'])} for g{g}: "
+                "the Launcher discards the input (as `nobuf`)"
+            )
             self.answer(rec, kills, terminal=False)
             return
         if comp.kind == "nobuf":
-            self.find(rec, "divergence", f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}; "
-                      f"the trace says the Launcher filled {f['dma']:#x} (followed)")
+            self.find(
+                rec,
+                "divergence",
+                f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}; "
+                f"the trace says the Launcher filled {f['dma']:#x} (followed)",
+            )
             dma, irq = f["dma"], f.get("irq", 0)
             used = self.st.rd_used_len(g, dma)
         else:
             dma, irq, used = comp.f["dma"], comp.f["irq"], comp.f["used_before"]
             rdma, rirq = f.get("dma", dma), f.get("irq", irq)
             if (rdma, rirq) != (dma, irq):
-                self.find(rec, "divergence", f"GETDMA on key {f['key']:#x} returns {dma:#x} with irq {irq} "
-                          f"(the first entry with used_len 0, else the last); the trace says {rdma:#x} with irq {rirq}")
+                self.find(
+                    rec,
+                    "divergence",
+                    f"GETDMA on key {f['key']:#x} returns {dma:#x} with irq {irq} "
+                    f"(the first entry with used_len 0, else the last); the trace says {rdma:#x} with irq {rirq}",
+                )
                 if rdma != dma:
                     used = self.st.rd_used_len(g, rdma)
                 dma, irq = rdma, rirq
@@ -601,8 +677,9 @@ class Replay:
         else:
             self.emit(Record("l.fill", g, {"key": f["key"], "dma": dma, "len": f["len"], "irq": irq}, ts=rec.ts))
         self.answer(rec, kills, terminal=False)
-        apply_effect(ops, self.st, Effect("fill", True, guest=g, key=f["key"], dma=dma, len=f["len"], irq=irq,
-                                          used_before=used))
+        apply_effect(
+            ops, self.st, Effect("fill", True, guest=g, key=f["key"], dma=dma, len=f["len"], irq=irq, used_before=used)
+        )
 
     def on_l_nobuf(self, rec):
         self.emit_input(rec)
@@ -610,9 +687,13 @@ class Replay:
         effects = fill(ops, self.st, g, f["key"], 0, checked=self.checked)
         for e in effects:
             if e.when is True and e.kind == "fill":
-                self.find(rec, "divergence", f"GETDMA on key {f['key']:#x} returns g{g}'s descriptor "
-                          f"{e.f['dma']:#x} (used_len {e.f['used_before']}), so the Launcher would fill it; "
-                          "the trace says no buffer was found")
+                self.find(
+                    rec,
+                    "divergence",
+                    f"GETDMA on key {f['key']:#x} returns g{g}'s descriptor "
+                    f"{e.f['dma']:#x} (used_len {e.f['used_before']}), so the Launcher would fill it; "
+                    "the trace says no buffer was found",
+                )
         self.answer(rec, [e for e in effects if e.when is True and e.kind == "kill"], terminal=False)
 
     def on_l_irq(self, rec):
@@ -620,8 +701,11 @@ class Replay:
         g, q = rec.guest, rec.fields["irq"]
         effects = send_irq(ops, self.st, g, q)
         if q >= C.LGUEST_IRQS:
-            self.find(rec, "divergence", f"LHREQ_IRQ refuses irq {q} (-EINVAL: not below 32), and the "
-                      "Launcher exits when a write fails")
+            self.find(
+                rec,
+                "divergence",
+                f"LHREQ_IRQ refuses irq {q} (-EINVAL: not below 32), and the Launcher exits when a write fails",
+            )
         for e in effects:
             apply_effect(ops, self.st, e)
 

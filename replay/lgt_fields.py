@@ -229,8 +229,7 @@ class Builder:
             if spec.max_items is not None and len(node.items) > spec.max_items:
                 raise LineError(
                     node.items[spec.max_items].pos,
-                    f"{spec.syntax} has {len(node.items)} entries:"
-                    f" a descriptor has at most {spec.max_items} sections",
+                    f"{spec.syntax} has {len(node.items)} entries: a descriptor has at most {spec.max_items} sections",
                 )
             if spec.attr == "map":
                 return [self.pair(item, spec.limit) for item in node.items]
@@ -261,7 +260,9 @@ class Builder:
         value = names.values.get(leaf.text)
         if value is None:
             allowed = ", ".join(names.values)
-            raise LineError(leaf.pos, f'unknown {names.label} "{_shown(leaf.text)}": the names are {allowed}, or a number')
+            raise LineError(
+                leaf.pos, f'unknown {names.label} "{_shown(leaf.text)}": the names are {allowed}, or a number'
+            )
         return value
 
     # ---- the two places where a number's value matters (see lgt_shapes)
@@ -278,7 +279,9 @@ class Builder:
                 raise LineError(leaf.pos, PARTIAL_ONLY)
             return UNKNOWN
         # BAD_HEX: the grammar recognises 0X only so that we can say this
-        raise LineError(leaf.pos, f'upper-case "0X" in {_shown(leaf.text)}: hexadecimal numbers start with a lower-case 0x')
+        raise LineError(
+            leaf.pos, f'upper-case "0X" in {_shown(leaf.text)}: hexadecimal numbers start with a lower-case 0x'
+        )
 
     def combine(self, bits: int, numbers: list) -> int:
         """The value of a flag field: its named bits or'ed with its numbers."""

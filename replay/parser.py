@@ -152,7 +152,9 @@ def _records(lines: Iterable[tuple[int, str]], path: str, partial: bool) -> Iter
                 continue
             if header_line == 0:
                 if record.kind != "header":
-                    raise _at(path, lineno, text, _record_pos(text), f"a trace must start with the header {HEADER_TEXT}")
+                    raise _at(
+                        path, lineno, text, _record_pos(text), f"a trace must start with the header {HEADER_TEXT}"
+                    )
                 header_line = lineno
             elif record.kind == "header":
                 raise _at(

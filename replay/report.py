@@ -31,9 +31,7 @@ def as_dict(r: FileResult) -> dict:
         "file": r.file,
         "verdict": r.verdict,
         "records": r.records,
-        "findings": [
-            {"rule": f.rule, "line": f.line, "record": f.record, "message": f.message} for f in r.findings
-        ],
+        "findings": [{"rule": f.rule, "line": f.line, "record": f.record, "message": f.message} for f in r.findings],
         "notes": list(r.notes),
         "error": None
         if r.error is None

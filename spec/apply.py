@@ -59,19 +59,23 @@ def _bind(ops, st, f, w):
             st.check(
                 "key-collision",
                 ops.Implies(ww, ops.Not(clash)),
-                lambda c=c: f"g{g} binds key {key:#x}, which g{c.guest}'s live binding (slot {c.slot}, "
-                f"dmas {c.dmas:#x}) already holds: "
-                + (
-                    "a send on a shared key reaches only the newest other Guest's binding"
-                    if owner >= C.SHARED_OWNER
-                    else "GETDMA and unbind find only one of the two"
+                lambda c=c: (
+                    f"g{g} binds key {key:#x}, which g{c.guest}'s live binding (slot {c.slot}, "
+                    f"dmas {c.dmas:#x}) already holds: "
+                    + (
+                        "a send on a shared key reaches only the newest other Guest's binding"
+                        if owner >= C.SHARED_OWNER
+                        else "GETDMA and unbind find only one of the two"
+                    )
                 ),
             )
         st.check(
             "key-outside-device",
             ops.Implies(ww, key_inside_device(ops, st, g, key)),
-            lambda: f"g{g} binds key {key:#x}, which lies in no page of its devices "
-            f"({_device_pages(st, g)}); by convention a key is an address in its device's page",
+            lambda: (
+                f"g{g} binds key {key:#x}, which lies in no page of its devices "
+                f"({_device_pages(st, g)}); by convention a key is an address in its device's page"
+            ),
         )
         st.set_binding(
             b,
@@ -100,8 +104,10 @@ def _write_data(ops, st, w, g, dma, length, used_before, who, why="", cap=None):
     st.check(
         "write-to-used-buffer",
         ops.Implies(w, ops.Eq(used_before, 0)),
-        lambda: f"{who} writes {plural_bytes(length)} into g{g}'s descriptor {dma:#x}, whose used_len was "
-        f"{used_before}, not 0: the Guest has not handed it back, and its data is overwritten{why}",
+        lambda: (
+            f"{who} writes {plural_bytes(length)} into g{g}'s descriptor {dma:#x}, whose used_len was "
+            f"{used_before}, not 0: the Guest has not handed it back, and its data is overwritten{why}"
+        ),
     )
     if st.is_doubtful(g, dma):
         return  # its lengths were never written: replay already said so
@@ -110,7 +116,10 @@ def _write_data(ops, st, w, g, dma, length, used_before, who, why="", cap=None):
     st.check(
         "buffer-overflow",
         ops.Implies(w, ops.ULE(length, cap)),
-        lambda: f"{who} writes {plural_bytes(length)} into g{g}'s descriptor {dma:#x}, whose sections hold only {plural_bytes(cap)}",
+        lambda: (
+            f"{who} writes {plural_bytes(length)} into g{g}'s descriptor {dma:#x}, "
+            f"whose sections hold only {plural_bytes(cap)}"
+        ),
     )
 
 
@@ -121,8 +130,10 @@ def _status(ops, st, f, w):
     st.check(
         "status-cleared",
         ops.Implies(w, ops.Eq(cleared, 0)),
-        lambda: f"{'g' if by == 'guest' else 'l'}{g} writes status {bits(new)} to device {dev}, clearing "
-        f"{bits(cleared)} (was {bits(old)}): status bits are only ever set",
+        lambda: (
+            f"{'g' if by == 'guest' else 'l'}{g} writes status {bits(new)} to device {dev}, clearing "
+            f"{bits(cleared)} (was {bits(old)}): status bits are only ever set"
+        ),
     )
     newly = ops.BitAnd(new, ops.BitNot(old))
     if by == "guest":
@@ -176,7 +187,14 @@ def apply(ops, st, eff):
     elif k == "fill":
         g = f["guest"]
         _write_data(
-            ops, st, w, g, f["dma"], f["len"], f["used_before"], f"l{g}'s fill",
+            ops,
+            st,
+            w,
+            g,
+            f["dma"],
+            f["len"],
+            f["used_before"],
+            f"l{g}'s fill",
             " (GETDMA returned it because no entry of the binding was free: get_dma_buffer then "
             "gives the last entry, and user_get_dma stamps the irq over its used_len)",
         )

@@ -70,7 +70,10 @@ def _newest(ops, st, cands, match):
 
 @rule("drivers/lguest/io.c: bind_dma")
 def bind_dma(ops, st, g, ukey, dmas, num, irq, when=True):
-    """BIND_DMA: irq >= 32 fails; a bad key kills; irq 0 unbinds; else the lowest free slot. Returns (effects, result)."""
+    """BIND_DMA: irq >= 32 fails; a bad key kills; irq 0 unbinds; else the lowest free slot.
+
+    Returns (effects, result).
+    """
     effects = []
     irq_ok = ops.ULT(irq, C.LGUEST_IRQS)
     ok, owner, off = get_futex_key(ops, st, g, ukey)
@@ -232,8 +235,14 @@ def dma_transfer(ops, st, g, udma, b, when):
         readable = lguest_address_ok(ops, st, h, addr, C.DMA_SIZE)
         unreadable = ops.And(active, ops.Not(readable))
         if not _known_false(unreadable):
-            _add(effects, "kill", ops.And(when, unreadable), guest=h, reason="bad address in registered DMA struct",
-                 args=())
+            _add(
+                effects,
+                "kill",
+                ops.And(when, unreadable),
+                guest=h,
+                reason="bad address in registered DMA struct",
+                args=(),
+            )
             failed = ops.Or(failed, unreadable)
             if _known_false(ops.And(active, readable)):
                 continue
@@ -247,18 +256,40 @@ def dma_transfer(ops, st, g, udma, b, when):
     go = ops.And(when, found)
     if not _known_false(go):
         dst = check_dma_list(ops, st, h, True, entry)
-        _add(effects, "kill", ops.And(go, ops.Not(dst.ok)), guest=h, reason="bad DMA entry",
-             args=(dst.bad_len, dst.bad_addr))
+        _add(
+            effects,
+            "kill",
+            ops.And(go, ops.Not(dst.ok)),
+            guest=h,
+            reason="bad DMA entry",
+            args=(dst.bad_len, dst.bad_addr),
+        )
         src = check_dma_list(ops, st, g, src_ok, udma)
-        _add(effects, "kill", ops.And(go, dst.ok, ops.Not(src.ok)), guest=g, reason="bad DMA entry",
-             args=(src.bad_len, src.bad_addr))
+        _add(
+            effects,
+            "kill",
+            ops.And(go, dst.ok, ops.Not(src.ok)),
+            guest=g,
+            reason="bad DMA entry",
+            args=(src.bad_len, src.bad_addr),
+        )
         both = ops.And(dst.ok, src.ok)
         ret = 0 if _known_false(both) else ops.If(both, copy_data(ops, st, src, dst), 0)
         # "Transferring 0 bytes is OK if the source buffer was empty": else the
         # transfer fails with no interrupt and nothing but the kills recorded.
         delivered = ops.And(go, ops.Or(ops.Ne(ret, 0), ops.Eq(src.first, 0)))
-        _add(effects, "deliver", delivered, src=(g, udma), dst=(h, entry), len=ret, irq=b.interrupt,
-             binding=b, used_before=used_at, cap=ops.If(dst.ok, dst.total, 0))
+        _add(
+            effects,
+            "deliver",
+            delivered,
+            src=(g, udma),
+            dst=(h, entry),
+            len=ret,
+            irq=b.interrupt,
+            binding=b,
+            used_before=used_at,
+            cap=ops.If(dst.ok, dst.total, 0),
+        )
     full = ops.And(when, ops.Not(found), ops.Not(failed))
     _add(effects, "full", full, src=g, dst=h, irq=b.interrupt, binding=b)
     return effects, full

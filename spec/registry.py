@@ -62,8 +62,7 @@ FINDINGS: dict[str, Finding] = {
         ),
         Finding(
             "key-outside-device",
-            "A bind succeeds on a key in no page of the binding Guest's devices (key 0, the "
-            "console's, is allowed).",
+            "A bind succeeds on a key in no page of the binding Guest's devices (key 0, the console's, is allowed).",
             "keys",
         ),
         Finding(
