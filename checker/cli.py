@@ -8,17 +8,7 @@ import sys
 import time
 
 from ..spec.registry import FINDINGS, INVARIANTS
-
-FAULTS = {
-    "host-skips-used-len-check": "the Host copies into the entry at its cursor without looking at used_len (buffers)",
-    "host-copies-source-length": "copy_data copies the whole source, not min(source, destination) (buffers)",
-    "guest-rebinds-key": "a Guest binds a key it already holds (keys)",
-    "two-guests-one-slot": "both Guests get net slot 0, so both bind the same shared key (keys)",
-    "guest-binds-outside-device": "a Guest binds a key in its RAM, outside every device page (keys)",
-    "guest-clears-status": "a Guest may clear a status bit instead of setting it (status)",
-    "launcher-sets-driver-ok": "the Launcher sets DRIVER_OK itself (status)",
-    "launcher-ignores-iov-length": "the Launcher writes more input than the buffer's sections hold (buffers)",
-}
+from .faults import FAULTS
 
 EPILOG = """\
 invariants (--inv, repeatable; a group name selects both of its rules):
@@ -114,8 +104,8 @@ def run_prove(args) -> int:
     from .pipeline import prove
 
     if args.list_faults:
-        for name, what in FAULTS.items():
-            print(f"{name:30} {what}")
+        for f in FAULTS.values():
+            print(f"{f.name:30} {f.what} (breaks {f.breaks})")
         return 0
     try:
         for f in args.fault:

@@ -46,7 +46,7 @@ def _replay(args) -> int:
     if args.emit and len(files) != 1:
         print("lgcheck replay: error: --emit writes one completed trace: give exactly one input file", file=sys.stderr)
         return 2
-    from lgcheck.checker.cli import FAULTS
+    from lgcheck.checker.faults import FAULTS
 
     for f in args.fault:
         if f not in FAULTS:
