@@ -33,6 +33,7 @@ import z3
 
 from lgcheck.checker.faults import FAULTS
 
+
 def baseline() -> float:
     """Seconds for a fixed QF_BV job: factor 3001 * 3989 with 24-bit bit-vectors."""
     t = time.monotonic()

@@ -45,7 +45,7 @@ class Config:
     def __post_init__(self):
         problems = []
         if not 1 <= self.guests <= 16:
-            problems.append(f"--guests-count must be 1..16 (MAX_LGUEST_GUESTS), not {self.guests}")
+            problems.append(f"--guest-count must be 1..16 (MAX_LGUEST_GUESTS), not {self.guests}")
         if not 1 <= self.slots <= C.LGUEST_MAX_DMA:
             problems.append(f"--slots must be 1..32 (LGUEST_MAX_DMA), not {self.slots}")
         if not 1 <= self.buffers <= 8:

@@ -221,7 +221,7 @@ def dma_transfer(ops, st, g, udma, b, when):
     num = b.num_dmas
     # (next_dma + i) % num_dmas, with the one division done once: start < num
     # and i < num, so start + i needs at most one subtraction.
-    start = ops.URem(b.next_dma, num)
+    start = ops.URemBounded(b.next_dma, num, st.bound(num))
     skips_check = st.fault("host-skips-used-len-check")
     for i in range(st.bound(num)):
         if _known_true(found) or _known_true(failed):

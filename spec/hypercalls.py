@@ -15,9 +15,15 @@ def hcall_send_dma(ops, st, g, key, dma, apply, when=True):
     only if a `full` happened.
     """
     st.wr_used_len(g, dma, 0, when)
-    effects, _ = send_attempt(ops, st, g, key, dma, when)
+    effects, decided_full = send_attempt(ops, st, g, key, dma, when)
+    # The retry is decided on the state the first attempt saw: a `full`
+    # attempt changes nothing a lookup or a transfer reads (only an irq bit,
+    # or a dead flag), so it is the state the retry sees too; deciding it
+    # before applying keeps the symbolic terms of the two attempts shared.
+    retry, _ = send_attempt(ops, st, g, key, dma, decided_full)
     happened = apply(effects)
     full = ops.Or(*[e.when for e in happened if e.kind == "full"])
     if full is not False:
-        effects, _ = send_attempt(ops, st, g, key, dma, full)
-        apply(effects)
+        if decided_full is False:  # replay followed a recorded `full` the model did not decide
+            retry, _ = send_attempt(ops, st, g, key, dma, full)
+        apply(retry)

@@ -121,6 +121,11 @@ class Concrete:
         return a if b == 0 else a % b
 
     @staticmethod
+    def URemBounded(a, b, bound):
+        """a % b for a divisor known to be at most `bound` (exact in this reading for any b)."""
+        return a if b == 0 else a % b
+
+    @staticmethod
     def BitAnd(a, b):
         return a & b
 
@@ -270,6 +275,21 @@ class Symbolic:
     @staticmethod
     def URem(a, b):
         return Concrete.URem(a, b) if _concrete(a, b) else z3.URem(_bv(a), _bv(b))
+
+    @staticmethod
+    def URemBounded(a, b, bound):
+        """a % b as a case split over the divisors 1..bound: remainders by constants, no divider circuit.
+
+        Exact when b <= bound (the checker keeps num_dmas within its buffers: a
+        domain constraint, and a lemma of the induction); b = 0 gives a, as z3.
+        """
+        if _concrete(a, b):
+            return Concrete.URemBounded(a, b, bound)
+        out = a
+        for n in range(bound, 0, -1):
+            r = _bv(a) & (n - 1) if n & (n - 1) == 0 else z3.URem(_bv(a), n)
+            out = Symbolic.If(Symbolic.Eq(b, n), r, out)
+        return out
 
     @staticmethod
     def BitAnd(a, b):
