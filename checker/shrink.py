@@ -57,11 +57,17 @@ def shrink(unrolling, result, budget: float = 2.0):
                     kept = value(var)
 
                     def holds_with(cand, var=var):
+                        nonlocal value
                         left = deadline - time.monotonic()
                         if left <= 0:
                             return False
                         solver.set("timeout", max(1, int(left * 1000)))
-                        return solver.check(lit, *fixed, var == cand) == z3.sat
+                        if solver.check(lit, *fixed, var == cand) != z3.sat:
+                            return False
+                        # Later values are read from this model: a kept
+                        # change may have forced others (a key, its irq).
+                        value = evaluator(solver.model())
+                        return True
 
                     for cand in _candidates(kept):
                         if holds_with(cand):

@@ -75,7 +75,19 @@ def test_real_launcher_overwrites_a_used_buffer(tmp_path):
     res = run.results["write-to-used-buffer"]
     assert res.status == "violated" and res.steps == 4
     _round_trip(run, "write-to-used-buffer", cfg)
-    assert any("fill" in line for line in run.counterexamples["write-to-used-buffer"].explanation)
+    cx = run.counterexamples["write-to-used-buffer"]
+    assert any("GETDMA" in line for line in cx.explanation)
+    # Shrunk: the smallest values that still break it (checker/shrink.py).
+    steps = [r for s in cx.steps for r in s]
+    assert all(r.fields["len"] <= 1 for r in steps if r.kind == "l.fill")
+    assert all(n <= 1 for r in steps if r.kind == "g.dma" for n in r.fields["lens"])
+
+
+def test_shrinking_keeps_only_the_bits_that_matter(tmp_path):
+    cfg = Config(guest_mode="any", invariants=("status-forbidden-bit",), depth=3)
+    run = prove(cfg, str(tmp_path))
+    (step,) = run.counterexamples["status-forbidden-bit"].steps
+    assert step[0].kind == "g.status" and step[0].fields["value"] == 8  # REMOVED, nothing else
 
 
 def test_cli_json_and_exit_status(tmp_path, capsys):
