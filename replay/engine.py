@@ -69,6 +69,10 @@ def _has_unknown(fields) -> bool:
     return False
 
 
+def _pfns(lo, hi) -> str:
+    return f"pfn {lo:#x}" if hi == lo + 1 else f"pfn {lo:#x}-{hi - 1:#x}"
+
+
 def _hexs(v) -> str:
     return f"{v:#x}" if isinstance(v, int) else str(v)
 
@@ -472,9 +476,8 @@ class Replay:
                     self.find(
                         rec,
                         "key-collision",
-                        f"device {g}.{i}'s pages (pfn {lo:#x}-{hi - 1:#x}) overlap "
-                        f"{name} (pfn {a:#x}-{b - 1:#x}): the same memory, and so the same keys, "
-                        "would belong to both",
+                        f"device {g}.{i}'s pages ({_pfns(lo, hi)}) overlap {name} ({_pfns(a, b)}): "
+                        "the same memory, and so the same keys, would belong to both",
                     )
 
     def on_share(self, rec):
