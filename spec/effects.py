@@ -27,14 +27,3 @@ class Effect:
     def __repr__(self) -> str:
         return f"Effect({self.kind!r}, when={self.when!r}, {self.f!r})"
 
-
-def guard(ops, effects, when):
-    """The same effects, each to happen only when `when` holds too."""
-    if when is True:
-        return effects
-    out = []
-    for e in effects:
-        w = ops.And(when, e.when)
-        if w is not False:
-            out.append(Effect(e.kind, w, **e.f))
-    return out

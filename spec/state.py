@@ -8,7 +8,6 @@ symbolic state (checker/symstate.py) implements too:
     maps(g)                   (share index, base address, size) of the Guest's shared mappings
     devices(g)                (index, Device) pairs of the Guest's device table, in index order
     pfn_limit(g)              first pfn above the Guest's memory, or None if unknown
-    which_guest(t)            (guest, guard) pairs a Guest-number value may be
     bound(n)                  a Python upper bound for a loop over n array entries
     sections                  how many sections a descriptor has (16)
     rd_used_len / rd_section  read a descriptor field (reports an unknown one)
@@ -146,12 +145,6 @@ class ConcreteState:
     def pfn_limit(self, g):
         gs = self.guests.get(g)
         return gs.limit if gs is not None else None
-
-    def which_guest(self, g):
-        return ((g, True),)
-
-    def guest_ids(self):
-        return list(self.guests)
 
     @staticmethod
     def bound(n):
