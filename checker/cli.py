@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -99,6 +100,20 @@ def _invariants(names) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _unwritable(path: str) -> str | None:
+    """Why counterexamples could not be written under `path`, checked before any solving."""
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            return "exists and is not a folder"
+        return None if os.access(path, os.W_OK) else "is not writable"
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        return f"{parent} is not a folder"
+    return None if os.access(parent, os.W_OK) else f"{parent} is not writable"
+
+
 def run_prove(args) -> int:
     from .config import Config
     from .pipeline import prove
@@ -128,6 +143,10 @@ def run_prove(args) -> int:
         print(f"lgcheck prove: error: {e}", file=sys.stderr)
         return 2
 
+    problem = _unwritable(args.out)
+    if problem:
+        print(f"lgcheck prove: error: --out {args.out}: {problem}", file=sys.stderr)
+        return 2
     show = not args.no_progress and sys.stderr.isatty()
 
     def progress(depth, seconds, results):

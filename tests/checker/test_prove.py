@@ -130,3 +130,10 @@ def test_a_timeout_is_unknown_never_holds(tmp_path, capsys):
     assert status == 3
     assert {r["status"] for r in doc["results"]} == {"unknown"}
     assert all(r["depth"] < 50 for r in doc["results"])
+
+
+def test_an_unwritable_out_folder_is_a_usage_error_before_solving(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["prove", "--out", str(blocker / "cx"), "--no-progress"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
