@@ -37,8 +37,9 @@ class Config:
     ram_pages: int = 4
     # The solver's bit width (None: chosen below).  Every address, key and
     # length of this model's memory (7 pages) fits in 16 bits, and the u32
-    # wrap and page checks give the same answers there; a sum of sections
-    # needs 4 more bits when any Guest may write lengths up to 0xFFFF.
+    # wrap and page checks give the same answers there; a descriptor's total
+    # needs more when it has many sections or any Guest may write lengths up
+    # to 0xFFFF.
     width: int | None = None
     induction: bool = True  # try to prove invariants for every depth before BMC
 
@@ -59,7 +60,9 @@ class Config:
         if self.launcher not in LAUNCHERS:
             problems.append(f"--launcher must be one of {', '.join(LAUNCHERS)}, not {self.launcher!r}")
         if self.width is None:
-            object.__setattr__(self, "width", 16 if self.guest_mode == "conforming" else 20)
+            # A descriptor's total (sections x the longest section) must not wrap, nor may any address.
+            longest = C.PAGE_SIZE if self.guest_mode == "conforming" else 0xFFFF
+            object.__setattr__(self, "width", max(16, (longest * self.sections).bit_length() + 1))
         if not 16 <= self.width <= 32:
             problems.append(f"width must be 16..32, not {self.width}")
         if problems:
