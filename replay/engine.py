@@ -19,11 +19,12 @@ from ..spec.apply import apply as apply_effect
 from ..spec.apply import kill_reason
 from ..spec.devices import status_write
 from ..spec.effects import Effect
-from ..spec.host import bind_dma, total_len
+from ..spec.host import bind_dma
 from ..spec.hypercalls import hcall_send_dma
-from ..spec.launcher import fill, handle_output, release_all_dma, send_irq, watches
+from ..spec.launcher import fill, handle_output, release_all_dma, send_irq
 from ..spec.ops import Concrete as ops
 from ..spec.state import ConcreteState, Device, UnknownValue
+from . import why
 from .answers import HOST_EFFECTS, from_record, matches, same, to_record
 from .errors import TraceError
 from .findings import FileResult, Finding, InputError
@@ -276,45 +277,7 @@ class Replay:
                 return
 
     def bad_dma(self, rec: Record, eff: Effect):
-        reason = kill_reason(eff.f)
-        g = eff.f["guest"]
-        why = {
-            "bad dma key": "BIND_DMA's key must be 4-aligned (get_futex_key)",
-            "bad sending DMA key": "SEND_DMA's key must be 4-aligned (get_futex_key)",
-            "bad registered DMA buffer": "GETDMA's key must be 4-aligned (get_futex_key); the Guest dies "
-            "for its Launcher's key",
-            "bad read address": "the descriptor must lie inside the Guest's memory (lguest_address_ok)",
-            "bad address in registered DMA struct": "a bound descriptor must lie inside the receiving Guest's memory",
-        }.get(eff.f["reason"])
-        if why is None:
-            why = self.section_why(g, eff.f.get("args", ()))
-        self.find(rec, "bad-dma", f"the Host kills g{g}: {reason}: {why}")
-
-    def section_why(self, g, args) -> str:
-        """Which of check_dma_list's three conditions the section fails."""
-        if len(args) != 2:
-            return "check_dma_list rejects one of its sections"
-        length, addr = args
-        if length > C.PAGE_SIZE:
-            return f"check_dma_list: a section of {length} bytes is longer than a page (4096)"
-        if addr % C.PAGE_SIZE + length > C.PAGE_SIZE:
-            return (
-                f"check_dma_list: the section {addr:#x}+{length} crosses a page boundary "
-                f"(at {(addr // C.PAGE_SIZE + 1) * C.PAGE_SIZE:#x})"
-            )
-        limit = self.st.pfn_limit(g)
-        end = addr + length
-        if limit is not None and end // C.PAGE_SIZE >= limit:
-            extra = (
-                " (lguest_address_ok rejects a range whose end is exactly the limit, though every byte lies below it)"
-                if end == limit * C.PAGE_SIZE
-                else ""
-            )
-            return (
-                f"check_dma_list: the section ends at {end:#x}, but lguest_address_ok needs "
-                f"(addr+len)/4096 below pfn_limit {limit:#x}{extra}"
-            )
-        return "check_dma_list: the section's address wraps around"
+        self.find(rec, "bad-dma", why.kill(self.st, eff.f))
 
     def answer(self, rec: Record, effects, terminal=True) -> list[Effect]:
         """Compare one Host attempt's decided effects with the records that follow, and apply.
@@ -374,7 +337,7 @@ class Replay:
                         r,
                         "divergence",
                         f"the trace says the Host killed g{r.fields['guest']} here; "
-                        f"the model kills no one at this point ({self.expected_text(computed)})",
+                        f"the model kills no one at this point ({why.expected(computed)})",
                     )
             else:
                 exp = to_record(comp_term) if comp_term is not None else None
@@ -383,14 +346,14 @@ class Replay:
                         r,
                         "divergence",
                         f"the trace records `{r.text.strip()}`; the model expects "
-                        f"no such Host answer here ({self.expected_text(computed)})",
+                        f"no such Host answer here ({why.expected(computed)})",
                     )
                 elif not same(exp, r):
                     self.find(
                         r,
                         "divergence",
                         f"the model expects `{format_record(exp)}`; the trace has "
-                        f"`{r.text.strip()}`{self.explain(comp_term, r)}",
+                        f"`{r.text.strip()}`{why.deliver_mismatch(comp_term, r)}",
                     )
                 self.resolve_binding(eff, comp_term)
                 comp_term = None
@@ -414,24 +377,6 @@ class Replay:
                 "after this record; the trace records no such Host answer",
             )
         return applied
-
-    def expected_text(self, computed) -> str:
-        if not computed:
-            return "it expects no Host record"
-        return "it expects " + ", ".join(f"`{format_record(to_record(e))}`" for e in computed)
-
-    def explain(self, comp: Effect, r: Record) -> str:
-        if comp.kind == "deliver" and r.kind == "host.deliver":
-            (dg, da), (rg, ra) = comp.f["dst"], r.fields["dst"]
-            if (dg, da) != (rg, ra):
-                b = comp.f["binding"]
-                return (
-                    f": g{dg}'s binding (dmas {b.dmas:#x}, num {b.num_dmas}) has cursor next_dma={b.next_dma}, "
-                    f"and the first entry from there with used_len 0 is {da:#x}"
-                )
-            if comp.f["len"] != r.fields["len"]:
-                return f": copy_data moves min(source total, destination total) = {comp.f['len']} bytes"
-        return ""
 
     # ----------------------------------------------------------- setup
     def on_header(self, rec):
@@ -528,31 +473,16 @@ class Replay:
             self.find(
                 rec,
                 "divergence",
-                f"BIND_DMA returns {result} here ({self.bind_why(rec, result)}); the trace says -> {recorded}",
+                f"BIND_DMA returns {result} here ({why.bind(rec, result)}); the trace says -> {recorded}",
             )
             if recorded == 0:
                 state_effects = []
             else:
                 self.st.note(
-                    f"line {rec.line}: the trace's successful bind cannot be followed: {self.bind_why(rec, result)}"
+                    f"line {rec.line}: the trace's successful bind cannot be followed: {why.bind(rec, result)}"
                 )
         for e in state_effects:
             apply_effect(ops, self.st, e)
-
-    def bind_why(self, rec, result) -> str:
-        f = rec.fields
-        g = rec.guest
-        if f["irq"] >= C.LGUEST_IRQS:
-            return f"irq {f['irq']} is not below LGUEST_IRQS (32), so bind_dma fails at once"
-        if f["key"] % 4:
-            return f"key {f['key']:#x} is not 4-aligned: get_futex_key fails and the Host kills g{g}"
-        if f["irq"] == 0:
-            if result:
-                return "irq 0 unbinds, and a slot with this key and dmas exists"
-            return f"irq 0 unbinds, but no slot of g{g} has key {f['key']:#x} with dmas {f['dmas']:#x}"
-        if result:
-            return f"g{g} has a free slot in its table of {C.LGUEST_MAX_DMA}"
-        return f"all {C.LGUEST_MAX_DMA} of g{g}'s binding slots are in use"
 
     def on_g_send_dma(self, rec):
         self.emit_input(rec)
@@ -623,21 +553,10 @@ class Replay:
                 rec,
                 "divergence",
                 f"the Launcher writes {eff.f['len']} into used_len "
-                f"({self.output_why(g, key, dma)}); the trace says {f['len']}",
+                f"({why.output(self.st, g, key, dma)}); the trace says {f['len']}",
             )
         self.pending_recorded.pop(g, None)
         apply_effect(ops, self.st, Effect("output", True, guest=g, key=key, dma=f["dma"], len=f["len"]))
-
-    def output_why(self, g, key, dma) -> str:
-        for idx, watch, returns in watches(self.st, g):
-            if watch == key:
-                dev = self.st.guest(g).devices[idx]
-                name = {C.CONSOLE: "console", C.BLOCK: "block", C.NET: "tun net"}.get(dev.type, "device")
-                if returns == "zero":
-                    return f"device {g}.{idx} ({name}) watches key {key:#x}, and its handler always returns 0"
-                total = total_len(ops, self.st, g, True, dma)
-                return f"device {g}.{idx} ({name}) watches key {key:#x} and writes the sections' {total} bytes"
-        return f"no device of g{g} with an output handler watches key {key:#x}"
 
     def on_l_fill(self, rec):
         g, f = rec.guest, rec.fields
