@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import tomllib
 import time
 
 from ..spec.registry import FINDINGS, INVARIANTS
@@ -40,22 +41,30 @@ def add_prove_parser(sub, run):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
+        "--config",
+        metavar="TOML",
+        help="read settings from a TOML file (keys as the flags: guests, launcher, guest-count, slots, buffers, "
+        "sections, depth, timeout, inv, fault, induction); flags given on the command line win",
+    )
+    p.add_argument(
         "--guests",
-        default="conforming",
+        default=None,
         choices=["conforming", "any"],
         help="what Guests may do: follow the drivers' conventions (default) or any hypercall and write",
     )
     p.add_argument(
         "--launcher",
-        default="2.6.23",
+        default=None,
         choices=["2.6.23", "checked"],
         help="the real Launcher (default) or one that discards input rather than fill a used buffer",
     )
-    p.add_argument("--guest-count", type=int, default=2, metavar="N", help="number of Guests (default 2)")
-    p.add_argument("--slots", type=int, default=2, metavar="N", help="binding slots per Guest (default 2; real: 32)")
-    p.add_argument("--buffers", type=int, default=2, metavar="N", help="descriptors per bound array (default 2)")
-    p.add_argument("--sections", type=int, default=2, metavar="N", help="sections per descriptor (default 2; real: 16)")
-    p.add_argument("--depth", type=int, default=20, metavar="K", help="steps to explore (default 20)")
+    p.add_argument("--guest-count", type=int, default=None, metavar="N", help="number of Guests (default 2)")
+    p.add_argument("--slots", type=int, default=None, metavar="N", help="binding slots per Guest (default 2; real: 32)")
+    p.add_argument("--buffers", type=int, default=None, metavar="N", help="descriptors per bound array (default 2)")
+    p.add_argument(
+        "--sections", type=int, default=None, metavar="N", help="sections per descriptor (default 2; real: 16)"
+    )
+    p.add_argument("--depth", type=int, default=None, metavar="K", help="steps to explore (default 20)")
     p.add_argument(
         "--timeout",
         type=float,
@@ -70,7 +79,7 @@ def add_prove_parser(sub, run):
         metavar="NAME",
         help="check only this invariant (a rule name or group); repeatable",
     )
-    p.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a named defect; repeatable")
+    p.add_argument("--fault", action="append", default=None, metavar="NAME", help="inject a named defect; repeatable")
     p.add_argument("--list-faults", action="store_true", help="list the faults and exit")
     p.add_argument(
         "--out", default="counterexamples", metavar="DIR", help="where counterexamples go (default ./counterexamples)"
@@ -79,7 +88,10 @@ def add_prove_parser(sub, run):
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     p.add_argument(
         "--no-induction",
-        action="store_true",
+        action="store_const",
+        const=False,
+        dest="induction",
+        default=None,
         help="bounded model checking only: do not also try to prove invariants for every depth",
     )
     p.set_defaults(run=run)
@@ -114,6 +126,57 @@ def _unwritable(path: str) -> str | None:
     return None if os.access(parent, os.W_OK) else f"{parent} is not writable"
 
 
+DEFAULTS = {
+    "guests": "conforming",
+    "launcher": "2.6.23",
+    "guest-count": 2,
+    "slots": 2,
+    "buffers": 2,
+    "sections": 2,
+    "depth": 20,
+    "timeout": None,
+    "inv": None,
+    "fault": [],
+    "induction": True,
+}
+TYPES = {"timeout": (int, float), "inv": list, "fault": list, "induction": bool, "guests": str, "launcher": str}
+
+
+def _settings(args) -> dict:
+    """Built-in defaults, then the --config file, then the flags given."""
+    s = dict(DEFAULTS)
+    if args.config:
+        try:
+            with open(args.config, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as e:
+            raise ValueError(f"cannot read --config {args.config}: {e.strerror}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"--config {args.config}: {e}") from None
+        for key, value in data.items():
+            if key not in DEFAULTS:
+                raise ValueError(f"--config {args.config}: unknown setting {key!r}; known: {', '.join(DEFAULTS)}")
+            want = TYPES.get(key, int)
+            if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+                raise ValueError(f"--config {args.config}: {key} = {value!r} is not of the right type")
+            s[key] = value
+    flags = {
+        "guests": args.guests,
+        "launcher": args.launcher,
+        "guest-count": args.guest_count,
+        "slots": args.slots,
+        "buffers": args.buffers,
+        "sections": args.sections,
+        "depth": args.depth,
+        "timeout": args.timeout,
+        "inv": args.inv,
+        "fault": args.fault,
+        "induction": args.induction,
+    }
+    s.update({k: v for k, v in flags.items() if v is not None})
+    return s
+
+
 def run_prove(args) -> int:
     from .config import Config
     from .pipeline import prove
@@ -123,21 +186,22 @@ def run_prove(args) -> int:
             print(f"{f.name:30} {f.what} (breaks {f.breaks})")
         return 0
     try:
-        for f in args.fault:
+        s = _settings(args)
+        for f in s["fault"]:
             if f not in FAULTS:
                 raise ValueError(f"unknown fault {f!r}: `lgcheck prove --list-faults` lists them")
         cfg = Config(
-            guests=args.guest_count,
-            slots=args.slots,
-            buffers=args.buffers,
-            sections=args.sections,
-            depth=args.depth,
-            timeout=args.timeout,
-            guest_mode=args.guests,
-            launcher=args.launcher,
-            faults=tuple(args.fault),
-            invariants=_invariants(args.inv),
-            induction=not args.no_induction,
+            guests=s["guest-count"],
+            slots=s["slots"],
+            buffers=s["buffers"],
+            sections=s["sections"],
+            depth=s["depth"],
+            timeout=s["timeout"],
+            guest_mode=s["guests"],
+            launcher=s["launcher"],
+            faults=tuple(s["fault"]),
+            invariants=_invariants(s["inv"]),
+            induction=s["induction"],
         )
     except ValueError as e:
         print(f"lgcheck prove: error: {e}", file=sys.stderr)

@@ -3,9 +3,9 @@
 Each function reads the state through `st` and computes with `ops`, and
 returns the `Effect`s of the step; none of them writes the state (apply.py
 does).  They are written once for both readings: a Python `if` here only ever
-tests configuration (a fault, a static loop bound) or `ops.is_true/is_false`
-shortcuts that never change the result, only skip work whose guard is
-already known false.
+tests configuration (a fault, a static loop bound) or is a `_known_false` /
+`_known_true` shortcut, which never changes the result, only skips work
+whose guard is already a plain False (or True).
 """
 
 from __future__ import annotations

@@ -137,3 +137,26 @@ def test_an_unwritable_out_folder_is_a_usage_error_before_solving(tmp_path, caps
     blocker.write_text("")
     assert main(["prove", "--out", str(blocker / "cx"), "--no-progress"]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_config_file_then_flags(tmp_path, capsys):
+    conf = tmp_path / "model.toml"
+    conf.write_text('launcher = "checked"\ndepth = 4\ninv = ["status"]\nfault = ["guest-clears-status"]\n')
+    out = tmp_path / "cx"
+    assert main(["prove", "--json", "--config", str(conf), "--out", str(out), "--no-progress"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["config"]["launcher"] == "checked" and doc["config"]["depth"] == 4
+    assert {r["invariant"]: r["status"] for r in doc["results"]}["status-cleared"] == "violated"
+    # A flag given on the command line wins over the file.
+    assert main(["prove", "--json", "--config", str(conf), "--depth", "2", "--out", str(out), "--no-progress"]) == 1
+    assert json.loads(capsys.readouterr().out)["config"]["depth"] == 2
+
+
+def test_config_file_errors_are_usage_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("slots = \"two\"\n")
+    assert main(["prove", "--config", str(bad), "--no-progress"]) == 2
+    assert "slots" in capsys.readouterr().err
+    bad.write_text("colour = 1\n")
+    assert main(["prove", "--config", str(bad), "--no-progress"]) == 2
+    assert "unknown setting 'colour'" in capsys.readouterr().err
