@@ -16,7 +16,7 @@ import z3
 from ..spec import constants as C
 from ..spec.apply import apply
 from ..spec.devices import status_write
-from ..spec.host import bind_dma, get_futex_key, total_len
+from ..spec.host import bind_dma, get_futex_key, live_match, total_len
 from ..spec.hypercalls import hcall_send_dma
 from ..spec.launcher import fill, handle_output
 from ..spec.ops import SYM_WIDTH
@@ -155,15 +155,9 @@ def _run(cfg, st, g, action, p, when, case, conforming):
         if conforming:
             devices = bindable(cfg, g)
             _, owner, off = get_futex_key(ops, st, g, key)
-            held = ops.Or(
-                *[
-                    ops.And(ops.Ne(b.interrupt, 0), ops.Eq(b.owner, owner), ops.Eq(b.off, off), ops.Eq(b.dmas, dmas))
-                    for b in st.slots(g)
-                ]
-            )
-            key_live = ops.Or(
-                *[ops.And(ops.Ne(b.interrupt, 0), ops.Eq(b.owner, owner), ops.Eq(b.off, off)) for b in st.slots(g)]
-            )
+            live = [(b, live_match(ops, b, owner, off)) for b in st.slots(g)]
+            held = ops.Or(*[ops.And(m, ops.Eq(b.dmas, dmas)) for b, m in live])
+            key_live = ops.Or(*[m for _, m in live])
             bind_new = ops.And(
                 ops.Or(*[ops.And(ops.Eq(key, kk), ops.Eq(irq, q)) for kk, q in devices]),
                 _one_of(dmas, cfg.arrays),

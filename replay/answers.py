@@ -62,15 +62,6 @@ def matches(eff: Effect, rec: Record) -> bool:
     return all(f[k] == r.get(k) for k in spec[1])
 
 
-def same(a: Record, b: Record) -> bool:
-    """Do two answer records say the same thing?  A kill's wording is not compared."""
-    if a.kind != b.kind:
-        return False
-    if a.kind == "host.kill":
-        return a.fields["guest"] == b.fields["guest"]
-    return a.fields == b.fields
-
-
 def from_record(rec: Record) -> Effect:
     """The effect a recorded Host record describes (its binding is resolved by the engine)."""
     f = rec.fields

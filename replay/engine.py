@@ -25,7 +25,7 @@ from ..spec.launcher import fill, handle_output, release_all_dma, send_irq
 from ..spec.ops import Concrete as ops
 from ..spec.state import ConcreteState, Device, UnknownValue
 from . import why
-from .answers import HOST_EFFECTS, from_record, matches, same, to_record
+from .answers import HOST_EFFECTS, from_record, matches, to_record
 from .errors import TraceError
 from .findings import FileResult, Finding, InputError
 from .parser import read_trace
@@ -348,7 +348,7 @@ class Replay:
                         f"the trace records `{r.text.strip()}`; the model expects "
                         f"no such Host answer here ({why.expected(computed)})",
                     )
-                elif not same(exp, r):
+                elif not matches(comp_term, r):
                     self.find(
                         r,
                         "divergence",

@@ -38,6 +38,8 @@ line left out are simply absent from `fields`.
 
 from __future__ import annotations
 
+from ..spec import constants as C
+
 
 class _Unknown:
     """The value `?`: the capture did not record it (partial mode only)."""
@@ -57,16 +59,8 @@ def _unknown() -> "_Unknown":
 
 UNKNOWN = _Unknown.__new__(_Unknown)
 
-STATUS_BITS = {
-    "ACKNOWLEDGE": 1,
-    "DRIVER": 2,
-    "DRIVER_OK": 4,
-    "REMOVED": 8,
-    "REMOVED_ACK": 16,
-    "FAILED": 128,
-}
-FEATURE_BITS = {"NOCSUM": 0x4000, "RANDOMNESS": 0x8000}
-DEVICE_TYPES = {"console": 1, "net": 2, "block": 3}
+# The format's names for status bits, features and device types (spec/constants.py).
+STATUS_BITS, FEATURE_BITS, DEVICE_TYPES = C.STATUS_BITS, C.FEATURE_BITS, C.DEVICE_TYPES
 
 GUEST_KINDS = ("g.dma", "g.bind_dma", "g.send_dma", "g.status")
 HOST_KINDS = ("host.deliver", "host.full", "host.pending", "host.drop", "host.kill")

@@ -9,14 +9,13 @@ things.  Messages are built lazily, from concrete values only.
 from __future__ import annotations
 
 from . import constants as C
-from .host import total_len
-
-STATUS_NAMES = {1: "ACKNOWLEDGE", 2: "DRIVER", 4: "DRIVER_OK", 8: "REMOVED", 16: "REMOVED_ACK", 128: "FAILED"}
+from .host import live_match, total_len
 
 
 def bits(v: int) -> str:
-    names = [n for b, n in STATUS_NAMES.items() if v & b]
-    rest = v & ~sum(STATUS_NAMES)
+    """A status value in words: ACKNOWLEDGE|DRIVER, with any unnamed bits in hex."""
+    names = [n for n, b in C.STATUS_BITS.items() if v & b]
+    rest = v & ~sum(C.STATUS_BITS.values())
     if rest or not names:
         names.append(hex(rest) if rest else "0")
     return "|".join(names)
@@ -55,10 +54,9 @@ def _bind(ops, st, f, w):
         for c in st.bucket(owner, off):
             if c is b:
                 continue
-            clash = ops.And(ops.Ne(c.interrupt, 0), ops.Eq(c.owner, owner), ops.Eq(c.off, off))
             st.check(
                 "key-collision",
-                ops.Implies(ww, ops.Not(clash)),
+                ops.Implies(ww, ops.Not(live_match(ops, c, owner, off))),
                 lambda c=c: (
                     f"g{g} binds key {key:#x}, which g{c.guest}'s live binding (slot {c.slot}, "
                     f"dmas {c.dmas:#x}) already holds: "

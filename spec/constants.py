@@ -22,6 +22,18 @@ CONSOLE = 1
 NET = 2
 BLOCK = 3
 
+# The names the trace format and the messages give them (one table each).
+STATUS_BITS = {
+    "ACKNOWLEDGE": ACKNOWLEDGE,
+    "DRIVER": DRIVER,
+    "DRIVER_OK": DRIVER_OK,
+    "REMOVED": REMOVED,
+    "REMOVED_ACK": REMOVED_ACK,
+    "FAILED": FAILED,
+}
+FEATURE_BITS = {"NOCSUM": 0x4000, "RANDOMNESS": 0x8000}
+DEVICE_TYPES = {"console": CONSOLE, "net": NET, "block": BLOCK}
+
 # A futex key's owner: a Guest number for a private key (mm, address); a
 # shared key (inode, offset) gets SHARED_OWNER + the share's index.  The Host
 # tells the two apart by bit 0 of the futex offset; we by owner >= SHARED_OWNER.

@@ -26,4 +26,3 @@ class Effect:
 
     def __repr__(self) -> str:
         return f"Effect({self.kind!r}, when={self.when!r}, {self.f!r})"
-

@@ -49,7 +49,8 @@ def get_futex_key(ops, st, g, ukey):
     return ok, owner, off
 
 
-def _live_match(ops, b, owner, off):
+def live_match(ops, b, owner, off):
+    """A live binding (interrupt != 0) whose futex key is (owner, off): key_eq on a linked dma_info."""
     return ops.And(ops.Ne(b.interrupt, 0), ops.Eq(b.owner, owner), ops.Eq(b.off, off))
 
 
@@ -314,7 +315,7 @@ def send_attempt(ops, st, g, ukey, udma, when=True):
 
     # "Don't send to ourselves": the sender's own bindings are skipped.
     cands = [b for b in st.bucket(owner, off) if b.guest != g]
-    match = [_live_match(ops, b, owner, off) for b in cands]
+    match = [live_match(ops, b, owner, off) for b in cands]
     chosen = _newest(ops, st, cands, match)
     anyone = ops.Or(*match) if match else ops.FALSE
     _add(effects, "drop", ops.And(live, shared, ops.Not(anyone)), guest=g, key=ukey)
@@ -346,7 +347,7 @@ def get_dma_buffer(ops, st, g, ukey, when=True):
     )
     live = ops.And(when, ok)
     cands = [b for b in st.bucket(owner, off) if b.guest == g]
-    match = [_live_match(ops, b, owner, off) for b in cands]
+    match = [live_match(ops, b, owner, off) for b in cands]
     chosen = _newest(ops, st, cands, match)
     udma, irq, used_before, found = 0, 0, 0, ops.FALSE
     for b, c in zip(cands, chosen):

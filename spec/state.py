@@ -124,19 +124,21 @@ class ConcreteState:
 
     # ------------------------------------------------------------ guests
     def guest(self, g: int) -> Guest:
-        gs = self.guests.get(g)
-        if gs is None:
+        """Guest g's state; a Guest first named by a record gets one (with RAM size unknown)."""
+        try:
+            return self.guests[g]
+        except KeyError:
             gs = self.guests[g] = Guest(g)
-        return gs
+            return gs
 
     def slots(self, g):
-        return (self.guests.get(g) or self.guest(g)).slots
+        return self.guest(g).slots
 
     def bucket(self, owner, off):
         return tuple(self._index.get((owner, off), ()))
 
     def maps(self, g):
-        return (self.guests.get(g) or self.guest(g)).maps
+        return self.guest(g).maps
 
     def devices(self, g):
         # Device index order is the Launcher's creation order (new_dev_desc).
@@ -151,9 +153,6 @@ class ConcreteState:
         return n
 
     # ------------------------------------------------------------ memory
-    def desc(self, g, addr) -> Desc | None:
-        return self.guest(g).mem.get(addr)
-
     def _unknown(self, g, addr, field):
         if self.partial:
             raise UnknownValue(f"g{g} descriptor {addr:#x} {field}")
@@ -177,8 +176,7 @@ class ConcreteState:
         return (g, addr) in self.doubtful
 
     def rd_used_len(self, g, addr):
-        gs = self.guests.get(g) or self.guest(g)
-        d = gs.mem.get(addr)
+        d = self.guest(g).mem.get(addr)
         v = None if d is None else d.used_len
         if v is None:
             return self._unknown(g, addr, "used_len")
@@ -187,8 +185,7 @@ class ConcreteState:
         return v
 
     def rd_section(self, g, addr, i):
-        gs = self.guests.get(g) or self.guest(g)
-        d = gs.mem.get(addr)
+        d = self.guest(g).mem.get(addr)
         ln = None if d is None else d.lens[i]
         if ln is None:
             return 0, self._unknown(g, addr, f"len[{i}]")
@@ -209,7 +206,7 @@ class ConcreteState:
             d.used_len = value
 
     def _desc_for_write(self, g, addr):
-        mem = (self.guests.get(g) or self.guest(g)).mem
+        mem = self.guest(g).mem
         d = mem.get(addr)
         if d is None:
             d = mem[addr] = Desc()
