@@ -279,6 +279,12 @@ class Replay:
     def bad_dma(self, rec: Record, eff: Effect):
         self.find(rec, "bad-dma", why.kill(self.st, eff.f))
 
+    def apply_answer(self, eff: Effect, recorded: bool):
+        """Apply a Host answer; a pending send remembers whether the trace recorded it (see settle_pending)."""
+        apply_effect(ops, self.st, eff)
+        if eff.kind == "pending":
+            self.pending_recorded[eff.f["guest"]] = recorded
+
     def answer(self, rec: Record, effects, terminal=True) -> list[Effect]:
         """Compare one Host attempt's decided effects with the records that follow, and apply.
 
@@ -292,10 +298,8 @@ class Replay:
         nxt = self.recs.peek()
         if nxt is None or nxt.kind[0] != "h":
             for e in computed:
-                apply_effect(ops, self.st, e)
+                self.apply_answer(e, recorded=False)
                 self.emit(lambda e=e: to_record(e))
-                if e.kind == "pending":
-                    self.pending_recorded[e.f["guest"]] = False
             self.flush(rec)
             return computed
         self.flush(rec)
@@ -303,10 +307,7 @@ class Replay:
             # The usual full-trace case: one recorded answer, the model's own.
             r = next(self.recs)
             self.emit_input(r)
-            e = computed[0]
-            apply_effect(ops, self.st, e)
-            if e.kind == "pending":
-                self.pending_recorded[e.f["guest"]] = True
+            self.apply_answer(computed[0], recorded=True)
             if self.st.findings:
                 self.flush(r)
             return computed
@@ -358,9 +359,7 @@ class Replay:
                 self.resolve_binding(eff, comp_term)
                 comp_term = None
             if not _has_unknown(r.fields):
-                apply_effect(ops, self.st, eff)
-                if eff.kind == "pending":
-                    self.pending_recorded[eff.f["guest"]] = True
+                self.apply_answer(eff, recorded=True)
                 applied.append(eff)
             self.flush(r)
         for e in comp_kills:
@@ -519,9 +518,7 @@ class Replay:
         )
         eff = from_record(rec)
         self.resolve_binding(eff, None)
-        apply_effect(ops, self.st, eff)
-        if eff.kind == "pending":
-            self.pending_recorded[eff.f["guest"]] = True
+        self.apply_answer(eff, recorded=True)
 
     on_host_deliver = on_host_full = on_host_pending = on_host_drop = on_host_kill = _on_host
 
