@@ -20,6 +20,7 @@ import z3
 from ..spec.ops import SYM_WIDTH
 from ..spec.registry import INVARIANTS
 from .config import Config
+from .induction import NoCheck
 from .symstate import SymState
 from .transition import StepInfo, encode_step
 
@@ -34,6 +35,9 @@ class Result:
     steps: int = 0
     reason: str = ""
     inductive: bool = False  # proved for every depth, not only up to the bound
+    vacuous: str = ""  # "rules" / "environment": no step from any state can fail it (induction.Verdict)
+    lemmas: list = field(default_factory=list)  # the lemmas the inductive proof needed
+    conflict: str = ""  # two engines disagreed: an internal error, never a verdict
     literal: object = None  # the assumption that makes the solver's model a counterexample
 
 
@@ -58,10 +62,12 @@ def rule_names(cfg: Config) -> list[str]:
 def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = None, proved=(), start=None, poll=None):
     """Run BMC for the invariants not in `proved`; return ({rule name: Result}, Unrolling).
 
-    Invariants in `proved` (by induction) hold at every depth: they are
-    reported as holding to the full depth without being asked again.
-    `poll()`, called between depths, may return more such invariants (an
-    induction running beside BMC).
+    Invariants in `proved` (by induction) hold at every depth.  `poll()`,
+    called between depths, may return more such verdicts ({name: Verdict}, an
+    induction running beside BMC).  A proved invariant is still asked at the
+    depths BMC goes on to for the others (in the same query, at no extra
+    call), so the two engines cross-check: a BMC counterexample to an
+    invariant induction proved is a conflict, reported as an internal error.
     """
     SYM_WIDTH[0] = cfg.width
     start = time.monotonic() if start is None else start
@@ -73,33 +79,46 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
     results = {n: Result(n) for n in names}
     for n in proved:
         results[n].depth, results[n].inductive = cfg.depth, True
-    open_names = [n for n in names if n not in proved]
+    asked = list(names)
 
     def take_proofs():
-        for n in poll() if poll is not None else ():
-            if n in open_names:
-                open_names.remove(n)
-                results[n].depth, results[n].inductive = cfg.depth, True
-                results[n].seconds = time.monotonic() - start
+        for n, v in (poll() if poll is not None else {}).items():
+            r = results.get(n)
+            if r is None or not v.proved:
+                continue
+            r.inductive, r.vacuous, r.lemmas = True, v.vacuous, v.lemmas
+            if r.status == "violated":
+                r.conflict = f"induction proved {n} for every depth, but BMC found a run of {r.steps} steps that breaks it"
+            else:
+                r.seconds = time.monotonic() - start
 
     for k in range(cfg.depth):
         take_proofs()
-        if not open_names:
+        if all(results[n].inductive for n in asked):
             break
         constraints: list = []
         st = st.copy()
         info = encode_step(cfg, st, k, constraints)
+        if k == 0:
+            missing = [n for n in names if n not in info.filed]
+            if missing:
+                raise NoCheck(f"no check of the model speaks of {', '.join(missing)}")
         st.snapshot(k + 1, constraints)
         solver.add(*constraints)
         unrolling.infos.append(info)
         unrolling.states.append(st)
-        _ask(solver, info, k, open_names, results, start, deadline)
-        for name in open_names:
-            results[name].seconds = time.monotonic() - start
+        _ask(solver, info, k, asked, results, start, deadline)
+        for name in asked:
+            if not results[name].inductive:
+                results[name].seconds = time.monotonic() - start
         if progress is not None:
             progress(k + 1, time.monotonic() - start, results)
-        if not open_names:
+        if not asked:
             break
+    take_proofs()
+    for r in results.values():
+        if r.inductive and r.status == "holds":
+            r.depth = cfg.depth
     return results, unrolling
 
 
@@ -122,9 +141,7 @@ def _ask(solver, info, k, open_names, results, start, deadline):
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
-                for name in lits:
-                    results[name].status, results[name].reason = "unknown", "time limit reached"
-                    open_names.remove(name)
+                _give_up(lits, open_names, results, "time limit reached", time.monotonic() - start)
                 return
             solver.set("timeout", max(1, int(left * 1000)))
         any_lit = z3.Bool(f"violates-any:{len(lits)}@{k}")
@@ -133,14 +150,13 @@ def _ask(solver, info, k, open_names, results, start, deadline):
         now = time.monotonic() - start
         if answer == z3.unsat:
             for name, lit in lits.items():
-                results[name].depth, results[name].seconds = k + 1, now
+                results[name].depth = k + 1
+                if not results[name].inductive:
+                    results[name].seconds = now
                 solver.add(z3.Not(lit))
             return
         if answer == z3.unknown:
-            for name in lits:
-                results[name].status, results[name].reason = "unknown", solver.reason_unknown()
-                results[name].seconds = now
-                open_names.remove(name)
+            _give_up(lits, open_names, results, solver.reason_unknown(), now)
             return
         model = solver.model()
         for name in list(lits):
@@ -148,5 +164,17 @@ def _ask(solver, info, k, open_names, results, start, deadline):
                 res = results[name]
                 res.status, res.depth, res.model, res.steps, res.seconds = "violated", k + 1, model, k + 1, now
                 res.literal = lits[name]
+                if res.inductive:
+                    res.conflict = (
+                        f"induction proved {name} for every depth, but BMC found a run of {k + 1} steps that breaks it"
+                    )
                 open_names.remove(name)
                 del lits[name]
+
+
+def _give_up(lits, open_names, results, reason, now):
+    """The solver or the clock stopped: what induction has not proved is unknown, never holds."""
+    for name in lits:
+        open_names.remove(name)
+        if not results[name].inductive:
+            results[name].status, results[name].reason, results[name].seconds = "unknown", reason, now

@@ -58,6 +58,15 @@ def add_prove_parser(sub, run):
         choices=["2.6.23", "checked"],
         help="the real Launcher (default) or one that discards input rather than fill a used buffer",
     )
+    p.add_argument(
+        "--no-sysfs",
+        action="store_const",
+        const=False,
+        dest="sysfs",
+        default=None,
+        help="Guest userspace does not write device status through sysfs (lguest_bus.c status_store, "
+        "which 2.6.23 allows and the model includes by default): only the bus and drivers set bits",
+    )
     p.add_argument("--guest-count", type=int, default=None, metavar="N", help="number of Guests (default 2)")
     p.add_argument("--slots", type=int, default=None, metavar="N", help="binding slots per Guest (default 2; real: 32)")
     p.add_argument("--buffers", type=int, default=None, metavar="N", help="descriptors per bound array (default 2)")
@@ -138,8 +147,17 @@ DEFAULTS = {
     "inv": None,
     "fault": [],
     "induction": True,
+    "sysfs": True,
 }
-TYPES = {"timeout": (int, float), "inv": list, "fault": list, "induction": bool, "guests": str, "launcher": str}
+TYPES = {
+    "timeout": (int, float),
+    "inv": list,
+    "fault": list,
+    "induction": bool,
+    "sysfs": bool,
+    "guests": str,
+    "launcher": str,
+}
 
 
 def _settings(args) -> dict:
@@ -172,9 +190,28 @@ def _settings(args) -> dict:
         "inv": args.inv,
         "fault": args.fault,
         "induction": args.induction,
+        "sysfs": args.sysfs,
     }
     s.update({k: v for k, v in flags.items() if v is not None})
     return s
+
+
+def how_it_holds(r) -> str:
+    """One line on what an every-depth proof rests on."""
+    if r.vacuous == "rules":
+        return "no step from any state, with any parameters, breaks it: the model's rules keep it by themselves"
+    if r.vacuous == "environment":
+        return (
+            "VACUOUS: no step from any state breaks it only because the Guests never try "
+            "(the environment's domain rules it out; ask with --guests any, or without --no-sysfs)"
+        )
+    if not r.lemmas:
+        return "no step from a reachable state breaks it (1-induction)"
+    return (
+        f"an inductive invariant found Houdini-style: no step from a state that keeps "
+        f"{len(r.lemmas)} lemma{'s' if len(r.lemmas) != 1 else ''} breaks it, and every step keeps them "
+        f"({'; '.join(r.lemmas[:2])}{'; ...' if len(r.lemmas) > 2 else ''})"
+    )
 
 
 def run_prove(args) -> int:
@@ -202,6 +239,7 @@ def run_prove(args) -> int:
             faults=tuple(s["fault"]),
             invariants=_invariants(s["inv"]),
             induction=s["induction"],
+            sysfs=s["sysfs"],
         )
     except ValueError as e:
         print(f"lgcheck prove: error: {e}", file=sys.stderr)
@@ -228,11 +266,28 @@ def run_prove(args) -> int:
             sys.stderr.write("\r" + "  ".join(parts) + "\x1b[K")
             sys.stderr.flush()
 
+    from .induction import NoCheck
+
     started = time.monotonic()
-    run = prove(cfg, args.out, progress)
+    try:
+        run = prove(cfg, args.out, progress)
+    except NoCheck as e:
+        if show:
+            sys.stderr.write("\n")
+        print(f"lgcheck prove: error: {e}: it would hold without being checked", file=sys.stderr)
+        return 2
     if show:
         sys.stderr.write("\n")
     results = run.results
+    conflicts = [r for r in results.values() if r.conflict]
+    if conflicts:
+        for r in conflicts:
+            print(
+                f"lgcheck prove: internal error: {r.invariant}: {r.conflict}; neither answer is given. "
+                "Please report this with the command line.",
+                file=sys.stderr,
+            )
+        return 4
     if args.json:
         doc = {
             "config": cfg.describe(),
@@ -243,6 +298,8 @@ def run_prove(args) -> int:
                     "depth": r.depth,
                     "seconds": round(r.seconds, 3),
                     "every_depth": r.inductive,
+                    "vacuous": r.vacuous,
+                    "lemmas": r.lemmas,
                     "counterexample": run.counterexamples[n].lgt if n in run.counterexamples else None,
                 }
                 for n, r in results.items()
@@ -253,14 +310,12 @@ def run_prove(args) -> int:
         faults = f", faults: {', '.join(cfg.faults)}" if cfg.faults else ""
         print(
             f"model: {cfg.guests} Guests ({cfg.guest_mode}), Launcher {cfg.launcher}, {cfg.slots} slots, "
-            f"{cfg.buffers} buffers, {cfg.sections} sections{faults}"
+            f"{cfg.buffers} buffers, {cfg.sections} sections, "
+            f"sysfs status writes {'on' if cfg.sysfs else 'off'}{faults}"
         )
         for n, r in results.items():
             if r.status == "holds" and r.inductive:
-                print(
-                    f"{n}: holds at every depth: no step from a state that keeps the lemmas breaks it "
-                    f"(1-induction) ({r.seconds:.1f}s)"
-                )
+                print(f"{n}: holds at every depth ({r.seconds:.1f}s): {how_it_holds(r)}")
             elif r.status == "holds":
                 print(f"{n}: holds for every run of up to {r.depth} steps ({r.seconds:.1f}s)")
             elif r.status == "unknown":

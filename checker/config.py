@@ -42,6 +42,9 @@ class Config:
     # to 0xFFFF.
     width: int | None = None
     induction: bool = True  # try to prove invariants for every depth before BMC
+    # Guest userspace may write a device's whole status through sysfs
+    # (lguest_bus.c: status_store), as 2.6.23 allows; False: only the bus and drivers write it.
+    sysfs: bool = True
 
     def __post_init__(self):
         problems = []
@@ -106,6 +109,16 @@ class Config:
 
     NET_IRQ, BLOCK_IRQ, CONSOLE_IRQ = 1, 2, 3  # lgdev_irq: device index + 1
 
+    def bindable(self, g: int) -> list[tuple[int, int]]:
+        """(key, irq) of each device a conforming Guest's drivers bind: console, block page, net slot.
+
+        The index in this list is the driver's number in SymState.drv_bound.
+        """
+        out = [(0, self.CONSOLE_IRQ), (self.block_key, self.BLOCK_IRQ), (self.net_key(g), self.NET_IRQ)]
+        if "guest-binds-outside-device" in self.faults:
+            out.append((0x2000, self.NET_IRQ))  # a page of its RAM
+        return out
+
     @property
     def arrays(self) -> list[int]:
         """Base addresses of the two descriptor arrays a Guest may bind."""
@@ -142,4 +155,5 @@ class Config:
             "invariants": list(self.invariants),
             "ram_pages": self.ram_pages,
             "width": self.width,
+            "sysfs": self.sysfs,
         }

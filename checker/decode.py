@@ -89,7 +89,7 @@ def step_records(info, value) -> tuple[str, int, list[Record]]:
             )
         elif a == "send":
             recs.append(Record("g.send_dma", g, {"key": value(p["key"]), "dma": value(p["dma"])}))
-        elif a == "status":
+        elif a in ("status", "sysfs"):
             recs.append(Record("g.status", g, {"dev": value(p["dev"]), "value": value(p["value"])}))
         elif a == "lstatus":
             dev = value(p["dev"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..replay.records import Record, format_record
-from ..spec.apply import plural_bytes, bits
+from ..spec.monitors import bits, plural_bytes
 from .config import Config
 
 

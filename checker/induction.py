@@ -13,15 +13,16 @@ set is stable (Houdini).  Whatever is not proved this way is left to BMC.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 import z3
 
-from ..spec.host import get_futex_key
+from ..spec.monitors import futex_identity
 from ..spec.ops import SYM_WIDTH
 from ..spec.ops import Symbolic as ops
 from .config import Config
 from .symstate import SymState
-from .transition import bindable, encode_step
+from .transition import encode_step
 
 
 def free_state(cfg: Config, tag: str) -> SymState:
@@ -35,22 +36,64 @@ def free_state(cfg: Config, tag: str) -> SymState:
 
 
 def lemmas(cfg: Config, st: SymState) -> list[tuple[str, object]]:
-    """Candidate lemmas over a state, by name."""
+    """Candidate lemmas over a state, by name (Houdini keeps those that are inductive together)."""
     out = []
     for g in range(cfg.guests):
-        for b in st.slots(g):
+        keys = cfg.bindable(g)
+        slots = st.slots(g)
+        for b in slots:
+            live = ops.Ne(b.interrupt, 0)
             out.append((f"g{g}.slot{b.slot}: num_dmas <= buffers", ops.ULE(b.num_dmas, cfg.buffers)))
-            # A conforming Guest binds only its own device keys (console, block, its net slot).
-            own = []
-            for key, _ in bindable(cfg, g):
-                _, owner, off = get_futex_key(ops, st, g, key)
-                own.append(ops.And(ops.Eq(b.owner, owner), ops.Eq(b.off, off)))
+            own = [ops.Eq(b.key, kk) for kk, _ in keys]
+            out.append(
+                (f"g{g}.slot{b.slot}: a live binding holds one of g{g}'s device keys", ops.Implies(live, ops.Or(*own)))
+            )
+            owner, off = futex_identity(ops, st.maps(g), g, b.key)
             out.append(
                 (
-                    f"g{g}.slot{b.slot}: a live binding holds one of g{g}'s own keys",
-                    ops.Implies(ops.Ne(b.interrupt, 0), ops.Or(*own)),
+                    f"g{g}.slot{b.slot}: a live binding's stored identity is what its key names",
+                    ops.Implies(
+                        live,
+                        ops.And(
+                            ops.Eq(b.owner, owner), ops.Eq(b.off, off), ops.Eq(b.nowner, owner), ops.Eq(b.noff, off)
+                        ),
+                    ),
                 )
             )
+            for d, (kk, _) in enumerate(keys):
+                out.append(
+                    (
+                        f"g{g}.slot{b.slot}: live on driver {d}'s key means driver {d} bound it, with this array",
+                        ops.Implies(
+                            ops.And(live, ops.Eq(b.key, kk)),
+                            ops.And(st.drv_bound[g][d], ops.Eq(b.dmas, st.drv_dmas[g][d])),
+                        ),
+                    )
+                )
+        for i, b in enumerate(slots):
+            for c in slots[i + 1 :]:
+                # unbind_dma takes the first slot with the key and array, live or not (io.c):
+                # a driver's unbind reaches its live binding only if no freed slot before it matches.
+                out.append(
+                    (
+                        f"g{g}.slot{b.slot} freed before live g{g}.slot{c.slot}: not the same key and array",
+                        ops.Not(
+                            ops.And(
+                                ops.Eq(b.interrupt, 0),
+                                ops.Ne(c.interrupt, 0),
+                                ops.Eq(b.owner, c.owner),
+                                ops.Eq(b.off, c.off),
+                                ops.Eq(b.dmas, c.dmas),
+                            )
+                        ),
+                    )
+                )
+                out.append(
+                    (
+                        f"g{g}.slot{b.slot}, g{g}.slot{c.slot}: two live bindings of one Guest hold different keys",
+                        ops.Implies(ops.And(ops.Ne(b.interrupt, 0), ops.Ne(c.interrupt, 0)), ops.Ne(b.key, c.key)),
+                    )
+                )
     ids = [b for g in range(cfg.guests) for b in st.slots(g)]
     for i, b in enumerate(ids):
         for c in ids[i + 1 :]:
@@ -65,15 +108,46 @@ def lemmas(cfg: Config, st: SymState) -> list[tuple[str, object]]:
     return out
 
 
-def prove(cfg: Config, names: list[str], deadline: float | None = None) -> tuple[dict[str, bool], list[str]]:
-    """({invariant: proved for every depth}, the lemmas used)."""
+@dataclass
+class Verdict:
+    """How induction settled one invariant."""
+
+    proved: bool = False
+    # No step from ANY state can fail its checks: "rules" when the model's rules
+    # keep it whatever the parameters, "environment" when only the domain of the
+    # Guests' choices does ("" otherwise).
+    vacuous: str = ""
+    lemmas: list = field(default_factory=list)  # the kept lemmas the proof needed (an unsat core)
+    unknown: bool = False
+
+
+class NoCheck(ValueError):
+    """An invariant that no check of the step encoding speaks of: it would be 'proved' vacuously."""
+
+
+def unchecked(cfg: Config, names) -> list[str]:
+    """The invariants among `names` for which one step of the model files no check at all."""
+    SYM_WIDTH[0] = cfg.width
+    st = free_state(cfg, "probe")
+    info = encode_step(cfg, st, "probe", [])
+    return [n for n in names if n not in info.filed]
+
+
+def prove(cfg: Config, names: list[str], deadline: float | None = None) -> tuple[dict[str, Verdict], list[str]]:
+    """({invariant: Verdict}, the lemmas Houdini kept)."""
     SYM_WIDTH[0] = cfg.width
     s0 = free_state(cfg, "ind0")
     s1 = s0.copy()
     constraints: list = []
     info = encode_step(cfg, s1, "ind", constraints)
+    missing = [n for n in names if n not in info.filed]
+    if missing:
+        raise NoCheck(f"no check of the model speaks of {', '.join(missing)}")
     solver = z3.SolverFor("QF_BV")
-    solver.add(*constraints)
+    env = z3.Bool("environment")  # the Guests' and inputs' domains, assumed except to ask what they rule out
+    env_terms = {id(t) for t in info.domains}
+    solver.add(*[c for c in constraints if id(c) not in env_terms])
+    solver.add(*[z3.Implies(env, _b(t)) for t in info.domains])
 
     init = SymState(cfg)
     cands = [(n, t0) for (n, t0) in lemmas(cfg, s0)]
@@ -89,44 +163,47 @@ def prove(cfg: Config, names: list[str], deadline: float | None = None) -> tuple
             solver.set("timeout", max(1, int(left * 1000)))
         return solver.check(*assumptions)
 
+    verdicts = {n: Verdict() for n in names}
+    # Vacuity first: can the step fail the check from any state at all?  And
+    # if not, is it the rules that keep it, or the environment never trying?
+    viol = {n: _lit(solver, f"induct:{n}", _b(info.violation((n,)))) for n in names}
+    for n in names:
+        answer = timed_check(env, viol[n])
+        if answer == z3.unsat:
+            verdicts[n].proved = True
+            verdicts[n].vacuous = "rules" if timed_check(viol[n]) == z3.unsat else "environment"
+        elif answer == z3.unknown:
+            verdicts[n].unknown = True
+
     # Houdini, batched: ask whether any active lemma can break; drop those
     # the counterexample breaks, and ask again until none can.
     while active:
         assume = [_lit(solver, f"lemma:{n}", t) for n, t in active.items()]
         broken = {n: _lit(solver, f"breaks:{n}", ops.Not(post[n])) for n in active}
-        answer = timed_check(*assume, _lit(solver, f"breaks-any:{len(active)}", ops.Or(*broken.values())))
+        answer = timed_check(env, *assume, _lit(solver, f"breaks-any:{len(active)}", ops.Or(*broken.values())))
         if answer == z3.unsat:
             break
         if answer == z3.unknown:
-            return {name: False for name in names}, []
+            for v in verdicts.values():
+                v.unknown = v.unknown or not v.proved
+            return verdicts, []
         model = solver.model()
         for n, lit in broken.items():
             if z3.is_true(model.eval(lit, model_completion=True)):
                 del active[n]
     assume = [_lit(solver, f"lemma:{n}", t) for n, t in active.items()]
-    proved = {}
-    open_lits = {}
-    for name in names:
-        viol = info.violation((name,))
-        if viol is False:
-            proved[name] = True
-        else:
-            open_lits[name] = _lit(solver, f"induct:{name}", viol)
-    while open_lits:
-        answer = timed_check(*assume, _lit(solver, f"induct-any:{len(open_lits)}", ops.Or(*open_lits.values())))
+    for n in names:
+        v = verdicts[n]
+        if v.proved or v.unknown:
+            continue
+        answer = timed_check(env, *assume, viol[n])
         if answer == z3.unsat:
-            proved.update({n: True for n in open_lits})
-            break
-        if answer == z3.unknown:
-            break
-        model = solver.model()
-        for n, lit in list(open_lits.items()):
-            if z3.is_true(model.eval(lit, model_completion=True)):
-                proved[n] = False
-                del open_lits[n]
-    for name in names:
-        proved.setdefault(name, False)
-    return proved, sorted(active)
+            v.proved = True
+            core = {str(x) for x in solver.unsat_core()}
+            v.lemmas = sorted(m for m in active if f"lemma:{m}" in core)
+        elif answer == z3.unknown:
+            v.unknown = True
+    return verdicts, sorted(active)
 
 
 def _b(t):

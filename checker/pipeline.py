@@ -39,6 +39,7 @@ class Run:
     progress: object = None
     started: float = field(default_factory=time.monotonic)
     proved: list = field(default_factory=list)
+    verdicts: dict = field(default_factory=dict)
     inductor: object = None
     induction_pipe: object = None
     lemmas: list = field(default_factory=list)
@@ -48,8 +49,11 @@ class Run:
 
 
 def _induct_child(cfg, deadline, conn):
-    proved, lemmas = induction.prove(cfg, bmc.rule_names(cfg), deadline)
-    conn.send(([n for n, ok in proved.items() if ok], lemmas))
+    try:
+        verdicts, lemmas = induction.prove(cfg, bmc.rule_names(cfg), deadline)
+    except induction.NoCheck:
+        verdicts, lemmas = {}, []  # BMC's first step refuses the same invariants
+    conn.send((verdicts, lemmas))
     conn.close()
 
 
@@ -57,8 +61,9 @@ def induct(run: Run) -> Run:
     """Start 1-induction (checker/induction.py) in a second process, beside BMC.
 
     Induction proves invariants for every depth; BMC finds shortest
-    counterexamples.  On two cores the two run at once, and BMC drops an
-    invariant as soon as induction has proved it.
+    counterexamples.  On two cores the two run at once, and BMC stops asking
+    for an invariant's counterexample once induction has proved it (it still
+    cross-checks it at the depths it goes on to for the others).
     """
     if run.cfg.induction:
         deadline = None if run.cfg.timeout is None else run.started + run.cfg.timeout
@@ -71,35 +76,47 @@ def induct(run: Run) -> Run:
     return run
 
 
-def _poll(run: Run, wait: float = 0.0):
+def _poll(run: Run, wait: float = 0.0) -> dict:
+    """Induction's verdicts ({name: Verdict}) once it has finished; {} before (or if it died)."""
     pipe = run.induction_pipe
     if pipe is None:
-        return []
+        return {}
     try:
         if not pipe.poll(wait):
-            return []
-        run.proved, run.lemmas = pipe.recv()
+            return {}
+        verdicts, run.lemmas = pipe.recv()
     except (EOFError, OSError):
-        run.proved = []
+        verdicts = {}  # a dead worker proves nothing
     run.induction_pipe = None
-    return run.proved
+    run.verdicts = verdicts
+    run.proved = [n for n, v in verdicts.items() if v.proved]
+    return verdicts
 
 
 def solve(run: Run) -> Run:
     """Bounded model checking for the rest: a shortest counterexample, or the depth reached."""
-    run.results, run.unrolling = bmc.check(run.cfg, run.progress, (), run.started, lambda: _poll(run))
-    if run.induction_pipe is not None:
-        # BMC reached its depth first: wait (within the time limit) for the proofs of every depth.
-        settled = all(r.status == "violated" or r.inductive for r in run.results.values())
-        if not settled:
-            left = None if run.cfg.timeout is None else max(0.0, run.started + run.cfg.timeout - time.monotonic())
-            for n in _poll(run, wait=left if left is not None else 3600):
-                r = run.results.get(n)
-                if r is not None and r.status == "holds":
-                    r.inductive, r.depth = True, run.cfg.depth
-    if run.inductor is not None:
-        run.inductor.kill()
-        run.inductor.join()
+    try:
+        run.results, run.unrolling = bmc.check(run.cfg, run.progress, (), run.started, lambda: _poll(run))
+        if run.induction_pipe is not None:
+            # BMC reached its depth first: wait (within the time limit) for the proofs of every depth.
+            settled = all(r.status == "violated" or r.inductive for r in run.results.values())
+            if not settled:
+                left = None if run.cfg.timeout is None else max(0.0, run.started + run.cfg.timeout - time.monotonic())
+                for n, v in _poll(run, wait=left if left is not None else 3600).items():
+                    r = run.results.get(n)
+                    if r is None or not v.proved:
+                        continue
+                    if r.status == "violated":
+                        r.conflict = (
+                            f"induction proved {n} for every depth, but BMC found a run of {r.steps} steps "
+                            "that breaks it"
+                        )
+                    elif r.status == "holds":
+                        r.inductive, r.vacuous, r.lemmas, r.depth = True, v.vacuous, v.lemmas, run.cfg.depth
+    finally:
+        if run.inductor is not None:
+            run.inductor.kill()
+            run.inductor.join()
     return run
 
 

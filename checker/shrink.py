@@ -23,6 +23,7 @@ CHOSEN = {
     "bind": ("key", "num", "irq"),
     "send": ("key",),
     "status": ("value", "bit"),
+    "sysfs": ("value", "dev"),
     "fill": ("len", "key"),
 }
 

@@ -14,20 +14,24 @@ from __future__ import annotations
 import z3
 
 from ..spec import constants as C
+from ..spec.monitors import Write
+from ..spec.registry import FINDINGS
 from ..spec.ops import SYM_WIDTH
 from ..spec.ops import Symbolic as ops
 from .config import Config
 
 
 class SymBinding:
-    FIELDS = ("owner", "off", "dmas", "num_dmas", "next_dma", "interrupt")
+    # key: the key as the Guest passed it (not in lguest_dma_info: the monitors' record of it)
+    # nowner, noff: what that key names (monitors.futex_identity), recorded at the bind
+    FIELDS = ("owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "key", "nowner", "noff")
     __slots__ = ("guest", "slot") + FIELDS
 
     def __init__(self, guest, slot):
         self.guest, self.slot = guest, slot
         for f in self.FIELDS:
             setattr(self, f, 0)
-        self.owner = C.NO_OWNER
+        self.owner = self.nowner = C.NO_OWNER
 
 
 class Cell:
@@ -63,10 +67,16 @@ class SymState:
         self.pending = [False] * n
         self.pkey = [0] * n
         self.pdma = [0] * n
+        # The environment's own memory: which devices each Guest's drivers have
+        # bound, and with which array (what a driver unbinds with).  Not Host state.
+        self.drv_bound = [[False] * len(cfg.bindable(g)) for g in range(n)]
+        self.drv_dmas = [[0] * len(cfg.bindable(g)) for g in range(n)]
         # order[(b, c)]: binding b was bound after c (it comes first in the hash bucket).
         ids = [(g, s) for g in range(n) for s in range(cfg.slots)]
         self.order = {(b, c): False for b in ids for c in ids if b != c}
         self.checks: list[tuple[str, object]] = []
+        self.filed: set[str] = set()  # every invariant a check was filed for, even one that folded to True
+        self.log: list[Write] = []
         self.faults = frozenset(cfg.faults)
 
     # ------------------------------------------------------------ fields
@@ -89,6 +99,9 @@ class SymState:
             out.append((f"g{g}.pending", self.pending, None, g))
             out.append((f"g{g}.pkey", self.pkey, None, g))
             out.append((f"g{g}.pdma", self.pdma, None, g))
+            for d in range(len(self.drv_bound[g])):
+                out.append((f"g{g}.driver{d}.bound", self.drv_bound[g], None, d))
+                out.append((f"g{g}.driver{d}.dmas", self.drv_dmas[g], None, d))
         for b, c in self.order:
             out.append((f"g{b[0]}.slot{b[1]}-after-g{c[0]}.slot{c[1]}", self.order, None, (b, c)))
         return out
@@ -118,7 +131,9 @@ class SymState:
         new.irqs, new.dead = list(self.irqs), list(self.dead)
         new.pending, new.pkey, new.pdma = list(self.pending), list(self.pkey), list(self.pdma)
         new.order = dict(self.order)
-        new.checks = []
+        new.drv_bound = [list(r) for r in self.drv_bound]
+        new.drv_dmas = [list(r) for r in self.drv_dmas]
+        new.checks, new.filed, new.log = [], set(), []
         return new
 
     def snapshot(self, k: int, constraints: list):
@@ -163,26 +178,45 @@ class SymState:
     def _cells(self, g, addr):
         return [(c, ops.Eq(addr, c.addr)) for c in self.cells[g]]
 
-    def rd_used_len(self, g, addr):
+    def _read(self, g, addr, get):
+        """A field of the descriptor at `addr`: an If-chain over the cells (zeros outside them).
+
+        A read at If(c, a, b) is If(c, read a, read b), so a monitor reading
+        the entry a rule chose builds the very terms the rule read (z3 shares
+        them), not a second chain over every cell.
+        """
+        if isinstance(addr, int):
+            for c in self.cells[g]:
+                if c.addr == addr:
+                    return get(c)
+            return 0
+        if z3.is_app_of(addr, z3.Z3_OP_ITE):
+            cond, a, b = addr.children()
+            return ops.If(cond, self._read(g, a, get), self._read(g, b, get))
         v = 0
         for c, hit in self._cells(g, addr):
-            v = ops.If(hit, c.used_len, v)
+            v = ops.If(hit, get(c), v)
         return v
+
+    def rd_used_len(self, g, addr):
+        return self._read(g, addr, lambda c: c.used_len)
 
     def rd_section(self, g, addr, i):
         if i >= self.sections:
             return 0, 0
-        a = ln = 0
-        for c, hit in self._cells(g, addr):
-            a = ops.If(hit, c.addrs[i], a)
-            ln = ops.If(hit, c.lens[i], ln)
-        return a, ln
+        return self._read(g, addr, lambda c: c.addrs[i]), self._read(g, addr, lambda c: c.lens[i])
 
     def wr_used_len(self, g, addr, value, when=True):
         if when is False:
             return
         for c, hit in self._cells(g, addr):
             c.used_len = ops.If(ops.And(when, hit), value, c.used_len)
+
+    def write_data(self, g, addr, nbytes, who, why="", when=True):
+        if when is False:
+            return
+        self.log.append(Write("data", when, g, addr, self.rd_used_len(g, addr), nbytes, who, why))
+        self.wr_used_len(g, addr, nbytes, when)
 
     def write_cell(self, g, addr, used_len, addrs, lens, when):
         for c, hit in self._cells(g, addr):
@@ -226,10 +260,18 @@ class SymState:
     def status(self, g, dev):
         return self.devs[g][dev].status
 
-    def set_status(self, g, dev, value, when=True):
+    def set_status(self, g, dev, value, who="guest", when=True):
         d = self.devs[g].get(dev)
         if d is not None and when is not False:
+            self.log.append(Write("status", when, g, dev, d.status, value, who))
             d.status = ops.If(when, value, d.status)
+
+    def log_bind(self, g, b, when=True):
+        if when is not False:
+            self.log.append(Write("bind", when, g, b))
+
+    def holders(self, b, owner, off):
+        return [c for row in self.bindings for c in row if c is not b]
 
     def set_pending(self, g, value, when=True):
         if when is False:
@@ -243,6 +285,9 @@ class SymState:
             self.pdma[g] = ops.If(when, dma, self.pdma[g])
 
     def check(self, name, ok, message):
+        if name not in FINDINGS:
+            raise ValueError(f"a check filed under {name!r}, which is no finding of spec/registry.py")
+        self.filed.add(name)
         if ok is not True:
             self.checks.append((name, ok))
 

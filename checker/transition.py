@@ -16,7 +16,7 @@ import z3
 from ..spec import constants as C
 from ..spec.apply import apply
 from ..spec.devices import status_write
-from ..spec.host import bind_dma, get_futex_key, live_match, total_len
+from ..spec.host import bind_dma
 from ..spec.hypercalls import hcall_send_dma
 from ..spec.launcher import fill, handle_output
 from ..spec.ops import SYM_WIDTH
@@ -24,7 +24,7 @@ from ..spec.ops import Symbolic as ops
 from .config import Config
 from .symstate import SymState
 
-GUEST_ACTIONS = ("dma", "bind", "send", "status")
+GUEST_ACTIONS = ("dma", "bind", "send", "status", "sysfs")
 LAUNCHER_ACTIONS = ("output", "fill", "lstatus")
 ACTIONS = GUEST_ACTIONS + LAUNCHER_ACTIONS
 BAD_ADDR = 0xF000  # an address far above every Guest's memory
@@ -47,6 +47,8 @@ class StepInfo:
     params: dict
     cases: list[Case]
     checks: list[tuple[str, object]]
+    filed: set = field(default_factory=set)  # invariants some check was filed for (even a check folded to True)
+    domains: list = field(default_factory=list)  # the environment's choices (also in the step's constraints)
 
     def violation(self, names) -> object:
         bad = [ops.Not(ok) for n, ok in self.checks if n in names]
@@ -59,7 +61,7 @@ def _one_of(x, values):
 
 def _params(cfg: Config, k: int) -> dict:
     bv = lambda n: z3.BitVec(f"{n}@{k}", SYM_WIDTH[0])  # noqa: E731
-    p = {n: bv(n) for n in ("sel", "dma", "used", "key", "dmas", "num", "irq", "dev", "value", "len", "bit")}
+    p = {n: bv(n) for n in ("sel", "dma", "used", "key", "dmas", "num", "irq", "dev", "value", "len", "bit", "drv")}
     p["addrs"] = [bv(f"addr{j}") for j in range(cfg.sections)]
     p["lens"] = [bv(f"len{j}") for j in range(cfg.sections)]
     return p
@@ -96,14 +98,6 @@ def _any_sections(cfg, p):
     return ops.And(*conds)
 
 
-def bindable(cfg: Config, g: int) -> list[tuple[int, int]]:
-    """(key, irq) pairs a conforming Guest binds: its console, block page and net slot."""
-    out = [(0, cfg.CONSOLE_IRQ), (cfg.block_key, cfg.BLOCK_IRQ), (cfg.net_key(g), cfg.NET_IRQ)]
-    if "guest-binds-outside-device" in cfg.faults:
-        out.append((0x2000, cfg.NET_IRQ))  # a page of its RAM
-    return out
-
-
 def encode_step(cfg: Config, st: SymState, k: int, constraints: list) -> StepInfo:
     """Apply one step to `st` (in place) and return what decoding needs."""
     p = _params(cfg, k)
@@ -112,10 +106,13 @@ def encode_step(cfg: Config, st: SymState, k: int, constraints: list) -> StepInf
     cases = []
     code = 0
     guards = []
+    domains = []
     for g in range(cfg.guests):
         running = ops.And(ops.Not(st.dead[g]), ops.Not(st.pending[g]))
         for action in ACTIONS:
-            if action == "lstatus" and "launcher-sets-driver-ok" not in cfg.faults:
+            if (action == "lstatus" and "launcher-sets-driver-ok" not in cfg.faults) or (
+                action == "sysfs" and not cfg.sysfs
+            ):
                 code += 1
                 continue
             enabled = st.pending[g] if action == "output" else running
@@ -124,11 +121,13 @@ def encode_step(cfg: Config, st: SymState, k: int, constraints: list) -> StepInf
             case = Case(g, action, guard)
             domain = _run(cfg, st, g, action, p, guard, case, conforming)
             constraints.append(ops.Implies(guard, domain))
+            domains.append(constraints[-1])
             cases.append(case)
             guards.append(guard)
     constraints.append(ops.Or(*guards))
     checks, st.checks = st.checks, []
-    return StepInfo(k, sel, p, cases, checks)
+    filed, st.filed = st.filed, set()
+    return StepInfo(k, sel, p, cases, checks, filed, domains)
 
 
 def _apply_all(st, effects):
@@ -152,28 +151,34 @@ def _run(cfg, st, g, action, p, when, case, conforming):
 
     if action == "bind":
         key, dmas, num, irq = p["key"], p["dmas"], p["num"], p["irq"]
-        if conforming:
-            devices = bindable(cfg, g)
-            _, owner, off = get_futex_key(ops, st, g, key)
-            live = [(b, live_match(ops, b, owner, off)) for b in st.slots(g)]
-            held = ops.Or(*[ops.And(m, ops.Eq(b.dmas, dmas)) for b, m in live])
-            key_live = ops.Or(*[m for _, m in live])
-            bind_new = ops.And(
-                ops.Or(*[ops.And(ops.Eq(key, kk), ops.Eq(irq, q)) for kk, q in devices]),
-                _one_of(dmas, cfg.arrays),
-                ops.UGE(num, 1),
-                ops.ULE(num, cfg.buffers),
-            )
-            if "guest-rebinds-key" not in cfg.faults:
-                bind_new = ops.And(bind_new, ops.Not(key_live))
-            unbind = ops.And(ops.Eq(irq, 0), held, ops.Eq(num, 0), _one_of(key, [kk for kk, _ in devices]))
-            dom = ops.Or(bind_new, unbind)
-        else:
-            dom = ops.And(_one_of(dmas, cfg.arrays + cells + [BAD_ADDR]), ops.ULE(num, cfg.buffers), ops.ULE(irq, 255))
         effects, result = bind_dma(ops, st, g, key, dmas, num, irq, when)
         case.effects = _apply_all(st, effects)
         case.result = result
-        return dom
+        if not conforming:
+            return ops.And(
+                _one_of(dmas, cfg.arrays + cells + [BAD_ADDR]), ops.ULE(num, cfg.buffers), ops.ULE(irq, 255)
+            )
+        # A driver binds its device's key once (probe) and unbinds it with the
+        # array it bound (close): it decides by its own record of what it
+        # bound, never by the Host's futex identity of the key.
+        drv = p["drv"]
+        choices = []
+        for d, (kk, q) in enumerate(cfg.bindable(g)):
+            mine = ops.And(ops.Eq(drv, d), ops.Eq(key, kk))
+            bound = st.drv_bound[g][d]
+            bind_new = ops.And(
+                ops.Eq(irq, q), _one_of(dmas, cfg.arrays), ops.UGE(num, 1), ops.ULE(num, cfg.buffers)
+            )
+            if "guest-rebinds-key" not in cfg.faults:
+                bind_new = ops.And(bind_new, ops.Not(bound))
+            unbind = ops.And(bound, ops.Eq(irq, 0), ops.Eq(num, 0), ops.Eq(dmas, st.drv_dmas[g][d]))
+            choices.append(ops.And(mine, ops.Or(bind_new, unbind)))
+            here = ops.And(when, ops.Eq(drv, d))
+            # An unbind forgets the device; a bind that returned 1 remembers it.
+            now = ops.If(ops.Eq(irq, 0), False, ops.Or(bound, ops.Eq(result, 1)))
+            st.drv_bound[g][d] = ops.If(here, now, bound)
+            st.drv_dmas[g][d] = ops.If(ops.And(here, ops.Ne(irq, 0), ops.Eq(result, 1)), dmas, st.drv_dmas[g][d])
+        return ops.Or(*choices)
 
     if action == "send":
         key, dma = p["key"], p["dma"]
@@ -187,18 +192,20 @@ def _run(cfg, st, g, action, p, when, case, conforming):
         case.effects = attempts
         return dom
 
-    if action == "status":
+    if action in ("status", "sysfs"):
         dev, value, bit = p["dev"], p["value"], p["bit"]
         old = ops.If(ops.Eq(dev, 0), st.status(g, 0), ops.If(ops.Eq(dev, 1), st.status(g, 1), st.status(g, 2)))
-        if conforming:
+        if action == "sysfs" or not conforming:
+            # lguest_bus.c status_store: Guest userspace writes the whole field.
+            dom = ops.And(_one_of(dev, [0, 1, 2]), ops.ULE(value, 0xFFFF))
+        else:
+            # The bus and drivers only OR in ACKNOWLEDGE, DRIVER, DRIVER_OK or FAILED.
             set_bit = ops.Eq(value, ops.BitOr(old, bit))
             if "guest-clears-status" in cfg.faults:
                 set_bit = ops.Or(set_bit, ops.Eq(value, ops.BitAnd(old, ops.BitNot(bit))))
             dom = ops.And(
                 _one_of(dev, [0, 1, 2]), _one_of(bit, [C.ACKNOWLEDGE, C.DRIVER, C.DRIVER_OK, C.FAILED]), set_bit
             )
-        else:
-            dom = ops.And(_one_of(dev, [0, 1, 2]), ops.ULE(value, 0xFFFF))
         effects = []
         for d in range(3):
             effects += status_write(ops, st, g, d, value, "guest", ops.And(when, ops.Eq(dev, d)))
@@ -210,18 +217,10 @@ def _run(cfg, st, g, action, p, when, case, conforming):
         return True
 
     if action == "fill":
+        # The input waiting is the environment's; how much of it lands is the Launcher's (spec/launcher.fill).
         key, length = p["key"], p["len"]
-        effects = fill(ops, st, g, key, length, when, checked=cfg.launcher == "checked")
-        filled = next(e for e in effects if e.kind == "fill")
-        cap = total_len(ops, st, g, True, filled.f["dma"])
-        if "launcher-ignores-iov-length" in cfg.faults:
-            fits = ops.ULE(length, 0xFFFF)
-        else:
-            # readv stops at the iovec's end: the Launcher writes at most what the sections hold.
-            fits = ops.Implies(filled.when, ops.ULE(length, cap))
-        dom = ops.And(_one_of(key, [0, cfg.block_key]), fits, ops.ULE(length, 0xFFFF))
-        case.effects = _apply_all(st, effects)
-        return dom
+        case.effects = _apply_all(st, fill(ops, st, g, key, length, when, checked=cfg.launcher == "checked"))
+        return ops.And(_one_of(key, [0, cfg.block_key]), ops.ULE(length, 0xFFFF))
 
     if action == "lstatus":
         dev = p["dev"]

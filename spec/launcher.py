@@ -53,16 +53,22 @@ def handle_output(ops, st, g, key, dma, when=True):
 def fill(ops, st, g, key, length, when=True, checked=False):
     """Input for the Guest: GETDMA, readv into the buffer, used_len := len, LHREQ_IRQ; no buffer: discard.
 
-    The same pattern serves handle_tun_input and handle_block_output's reply.
-    A `checked` Launcher (not 2.6.23) also discards when the buffer GETDMA gave
-    was not free, as the Launcher's own comment expects.
+    `length` is the input waiting (the environment's choice); readv into the
+    iovec that dma2iov built from the buffer's sections stops at the iovec's
+    end, so at most the sections' total lands.  The same pattern serves
+    handle_tun_input and handle_block_output's reply.  A `checked` Launcher
+    (not 2.6.23) also discards when the buffer GETDMA gave was not free, as
+    the Launcher's own comment expects.
     """
     effects, found, udma, irq, used_before = get_dma_buffer(ops, st, g, key, when)
     usable = found
     if checked:
         usable = ops.And(found, ops.Eq(used_before, 0))
+    got = length
+    if usable is not False and not st.fault("launcher-ignores-iov-length"):
+        got = ops.Min(length, total_len(ops, st, g, True, udma))  # dma2iov + readv
     effects.append(
-        Effect("fill", ops.And(when, usable), guest=g, key=key, dma=udma, len=length, irq=irq, used_before=used_before)
+        Effect("fill", ops.And(when, usable), guest=g, key=key, dma=udma, len=got, irq=irq, used_before=used_before)
     )
     effects.append(Effect("nobuf", ops.And(when, ops.Not(usable)), guest=g, key=key))
     return effects

@@ -12,8 +12,12 @@ symbolic state (checker/symstate.py) implements too:
     sections                  how many sections a descriptor has (16)
     rd_used_len / rd_section  read a descriptor field (reports an unknown one)
     wr_used_len               write a descriptor's used_len, when a guard holds
+    write_data                the Host's or a Launcher's copy into a descriptor (used_len := bytes), logged
+    holders(b, owner, off)    bindings that may share b's key (by stored identity or by what the key names)
+    log                       the writes the monitors have not yet seen (spec/monitors.py)
     set_binding               change binding fields, when a guard holds
-    raise_irq, kill, set_status, set_pending
+    raise_irq, kill, set_pending
+    set_status                a status store, logged with the value it replaces
     newer(b, c), mark_newest  the bucket order: list_add puts a new binding first
     check(name, ok, message)  an invariant the step must keep
     note(text)                a remark that is not a finding
@@ -25,6 +29,8 @@ False guard changes nothing.
 from __future__ import annotations
 
 from . import constants as C
+from .monitors import Write
+from .registry import FINDINGS
 
 
 class UnknownValue(Exception):
@@ -34,7 +40,7 @@ class UnknownValue(Exception):
 class Binding:
     """struct lguest_dma_info: one slot of a Guest's binding table."""
 
-    __slots__ = ("guest", "slot", "owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "stamp")
+    __slots__ = ("guest", "slot", "owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "stamp", "key", "nowner", "noff")
 
     def __init__(self, guest: int, slot: int):
         self.guest = guest
@@ -46,6 +52,8 @@ class Binding:
         self.next_dma = 0
         self.interrupt = 0  # 0: the slot is free (io.c: unlink_dma)
         self.stamp = 0  # bind order: a bucket walk meets newer bindings first
+        self.key = 0  # the key as the Guest passed it (not in lguest_dma_info: the monitors' record)
+        self.nowner, self.noff = C.NO_OWNER, 0  # what that key names (monitors.futex_identity)
 
     def __repr__(self) -> str:
         return (
@@ -116,6 +124,8 @@ class ConcreteState:
         self.stamp = 0
         self.partial = partial
         self._index: dict[tuple[int, int], dict[Binding, None]] = {}
+        self._named: dict[tuple[int, int], dict[Binding, None]] = {}
+        self.log: list[Write] = []
         self.findings: list[tuple[str, str]] = []
         self.notes: list[str] = []
         self._noted: set[str] = set()
@@ -205,6 +215,15 @@ class ConcreteState:
             d = self._desc_for_write(g, addr)
             d.used_len = value
 
+    def write_data(self, g, addr, nbytes, who, why="", when=True):
+        if when is True:
+            try:
+                old = self.rd_used_len(g, addr)
+            except UnknownValue:  # partial mode: the monitor cannot tell
+                old = None
+            self.log.append(Write("data", True, g, addr, old, nbytes, who, why))
+            self._desc_for_write(g, addr).used_len = nbytes
+
     def _desc_for_write(self, g, addr):
         mem = self.guest(g).mem
         d = mem.get(addr)
@@ -235,6 +254,18 @@ class ConcreteState:
             setattr(b, k, v)
         if "owner" in fields or "off" in fields:
             self._index.setdefault((b.owner, b.off), {})[b] = None
+        if "nowner" in fields:
+            self._named.setdefault((b.nowner, b.noff), {})[b] = None
+
+    def log_bind(self, g, b, when=True):
+        if when is True:
+            self.log.append(Write("bind", True, g, b))
+
+    def holders(self, b, owner, off):
+        out = dict(self._index.get((b.owner, b.off), {}))
+        out.update(self._named.get((owner, off), {}))
+        out.pop(b, None)
+        return tuple(out)
 
     @staticmethod
     def newer(b, c) -> bool:
@@ -264,10 +295,11 @@ class ConcreteState:
         d = self.guest(g).devices.get(dev)
         return 0 if d is None else d.status
 
-    def set_status(self, g, dev, value, when=True):
+    def set_status(self, g, dev, value, who="guest", when=True):
         if when is True:
             d = self.guest(g).devices.get(dev)
             if d is not None:
+                self.log.append(Write("status", True, g, dev, d.status, value, who))
                 d.status = value
 
     def set_pending(self, g, value, when=True):
@@ -275,6 +307,8 @@ class ConcreteState:
             self.guest(g).pending = value
 
     def check(self, name, ok, message):
+        if name not in FINDINGS:
+            raise ValueError(f"a check filed under {name!r}, which is no finding of spec/registry.py")
         if ok is False:
             self.findings.append((name, message() if callable(message) else message))
         elif ok is not True:

@@ -1,0 +1,259 @@
+"""The six invariants, as monitors that observe the state, never the rules' own numbers.
+
+A rule decides effects and `apply` performs them; every performed write that an
+invariant speaks of is logged by the state as a `Write` (what kind, under which
+guard, where, the value there *before* as the state held it, the value written
+and who wrote it).  After each effect, `observe` hands the new writes to the
+monitors registered for their kind.  A monitor reads only the log and the state:
+the `used_len` of the descriptor actually written, the section lengths stored in
+that descriptor (summed here, by our own walk, not by the Host's total_len or
+check_dma_list), the status value before and after, the raw key a Guest passed
+and the live bindings now in the table.  So a rule that checks one entry and
+writes another, miscounts a length or aliases two keys is caught, in replay and
+in prove alike (both readings run this same code).
+
+Declared like hypothesis' `@invariant`: one function per invariant, registered
+under its finding name; `lgcheck rules` and the tests read the registry.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from . import constants as C
+from .registry import FINDINGS
+
+
+class Write:
+    """One observed write: kind is "data", "status" or "bind"."""
+
+    __slots__ = ("kind", "when", "guest", "where", "old", "new", "who", "why")
+
+    def __init__(self, kind, when, guest, where, old=None, new=None, who="", why=""):
+        self.kind, self.when, self.guest, self.where = kind, when, guest, where
+        self.old, self.new, self.who, self.why = old, new, who, why
+
+    def __repr__(self) -> str:
+        return f"Write({self.kind}, g{self.guest}, {self.where!r}, old={self.old!r}, new={self.new!r}, when={self.when!r})"
+
+
+MONITORS: dict[str, tuple[str, Callable]] = {}  # finding name -> (write kind, monitor)
+
+
+def monitor(name: str, kind: str):
+    """Register the monitor of invariant `name` over writes of `kind`."""
+    f = FINDINGS.get(name)
+    if f is None or f.invariant is None:
+        raise ValueError(f"monitor {name!r} is not an invariant of spec/registry.py FINDINGS")
+
+    def mark(fn):
+        if name in MONITORS:
+            raise ValueError(f"invariant {name} has two monitors")
+        MONITORS[name] = (kind, fn)
+        return fn
+
+    return mark
+
+
+def observe(ops, st):
+    """Run the monitors over the writes logged since the last call."""
+    log = st.log
+    if not log:
+        return
+    writes = list(log)
+    log.clear()
+    for w in writes:
+        for kind, fn in _BY_KIND.get(w.kind, ()):
+            fn(ops, st, w)
+
+
+def plural_bytes(n) -> str:
+    return f"{n} byte" if n == 1 else f"{n} bytes"
+
+
+def bits(v: int) -> str:
+    """A status value in words: ACKNOWLEDGE|DRIVER, with any unnamed bits in hex."""
+    names = [n for n, b in C.STATUS_BITS.items() if v & b]
+    rest = v & ~sum(C.STATUS_BITS.values())
+    if rest or not names:
+        names.append(hex(rest) if rest else "0")
+    return "|".join(names)
+
+
+# ---------------------------------------------------------------- buffers
+def capacity(ops, st, g, addr):
+    """Bytes the descriptor's stored sections hold: len[0] + len[1] + ... up to the first 0.
+
+    The monitor's own walk over the state (not the Host's total_len or
+    check_dma_list, which it is there to check).
+    """
+    total = 0
+    ended = False
+    for i in range(st.sections):
+        _, ln = st.rd_section(g, addr, i)
+        ended = ops.Or(ended, ops.Eq(ln, 0))
+        if ended is True:
+            break
+        total = ops.Add(total, ops.If(ended, 0, ln))
+    return total
+
+
+@monitor("write-to-used-buffer", "data")
+def write_to_used_buffer(ops, st, w):
+    """Data lands only in a descriptor whose used_len (as stored just before the write) is 0."""
+    if w.old is None:
+        return  # a partial trace left it unrecorded
+    st.check(
+        "write-to-used-buffer",
+        ops.Implies(w.when, ops.Eq(w.old, 0)),
+        lambda: (
+            f"{w.who} writes {plural_bytes(w.new)} into g{w.guest}'s descriptor {w.where:#x}, whose used_len was "
+            f"{w.old}, not 0: the Guest has not handed it back, and its data is overwritten{w.why}"
+        ),
+    )
+
+
+@monitor("buffer-overflow", "data")
+def buffer_overflow(ops, st, w):
+    """No more bytes land in a descriptor than its stored sections hold."""
+    if st.is_doubtful(w.guest, w.where):
+        return  # its lengths were never written: replay already said so
+    cap = capacity(ops, st, w.guest, w.where)
+    st.check(
+        "buffer-overflow",
+        ops.Implies(w.when, ops.ULE(w.new, cap)),
+        lambda: (
+            f"{w.who} writes {plural_bytes(w.new)} into g{w.guest}'s descriptor {w.where:#x}, "
+            f"whose sections hold only {plural_bytes(cap)}"
+        ),
+    )
+
+
+# ---------------------------------------------------------------- status
+def _actor(w) -> str:
+    return f"{'l' if w.who == 'launcher' else 'g'}{w.guest}"
+
+
+@monitor("status-cleared", "status")
+def status_cleared(ops, st, w):
+    """A status write keeps every bit that was set."""
+    cleared = ops.BitAnd(w.old, ops.BitNot(w.new))
+    st.check(
+        "status-cleared",
+        ops.Implies(w.when, ops.Eq(cleared, 0)),
+        lambda: (
+            f"{_actor(w)} writes status {bits(w.new)} to device {w.where}, clearing "
+            f"{bits(cleared)} (was {bits(w.old)}): status bits are only ever set"
+        ),
+    )
+
+
+@monitor("status-forbidden-bit", "status")
+def status_forbidden_bit(ops, st, w):
+    """A Guest never newly sets REMOVED; a Launcher newly sets nothing but REMOVED."""
+    newly = ops.BitAnd(w.new, ops.BitNot(w.old))
+    if w.who == "launcher":
+        bad = ops.BitAnd(newly, ops.BitNot(C.REMOVED))
+        text = "a Launcher may set only REMOVED; the rest belong to the Guest"
+    else:
+        bad = ops.BitAnd(newly, C.REMOVED)
+        text = "only the Host or Launcher may set REMOVED"
+    st.check(
+        "status-forbidden-bit",
+        ops.Implies(w.when, ops.Eq(bad, 0)),
+        lambda: f"{_actor(w)} newly sets {bits(bad)} on device {w.where}: {text}",
+    )
+
+
+# ---------------------------------------------------------------- keys
+def futex_identity(ops, maps, g, key):
+    """What a key names, by the memory: (share, offset) inside a shared mapping, else (Guest, address).
+
+    The monitor's own reading of the trace format's rule ("addresses inside a
+    shared mapping have the same key in every Guest that maps it; all other
+    keys are private"), kept apart from the Host's get_futex_key.
+    """
+    owner, off = g, key
+    for sid, base, size in maps:
+        inside = ops.And(ops.ULE(base, key), ops.ULT(ops.Sub(key, base), size))
+        owner = ops.If(inside, C.SHARED_OWNER + sid, owner)
+        off = ops.If(inside, ops.Sub(key, base), off)
+    return owner, off
+
+
+def _live(ops, b):
+    return ops.Ne(b.interrupt, 0)
+
+
+@monitor("key-collision", "bind")
+def key_collision(ops, st, w):
+    """A new live binding shares its key with no other live binding: by the Host's stored identity, or by what the keys name.
+
+    What a key names (futex_identity) is recorded with the binding when it is
+    made (nowner, noff), so each comparison here is two equalities.
+    """
+    b = w.where
+    clashes = []
+    for c in st.holders(b, b.nowner, b.noff):
+        same_stored = ops.And(ops.Eq(c.owner, b.owner), ops.Eq(c.off, b.off))
+        same_named = ops.And(ops.Eq(c.nowner, b.nowner), ops.Eq(c.noff, b.noff))
+        clash = ops.And(_live(ops, c), ops.Or(same_stored, same_named))
+        if clash is not False:
+            clashes.append((c, clash))
+    ok = ops.And(*[ops.Implies(ops.And(w.when, _live(ops, b)), ops.Not(x)) for _, x in clashes])
+
+    def message():
+        held = [c for c, x in clashes if x is True]
+        shared = b.nowner >= C.SHARED_OWNER
+        names = ", ".join(f"g{c.guest} slot {c.slot} (dmas {c.dmas:#x})" for c in held[:3])
+        more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+        count = "a live binding" if len(held) == 1 else f"{len(held)} live bindings"
+        return (
+            f"g{w.guest} binds key {b.key:#x}, which {count} already hold{'s' if len(held) == 1 else ''}: "
+            f"{names}{more}: "
+            + (
+                "a send on a shared key reaches only the newest other Guest's binding"
+                if shared
+                else "GETDMA and unbind find only one of them"
+            )
+        )
+
+    st.check("key-collision", ok, message)
+
+
+def key_inside_device(ops, st, g, key):
+    """Key 0 (the console's) or inside a page of one of the Guest's devices with pages."""
+    inside = ops.Eq(key, 0)
+    for _, d in st.devices(g):
+        if d.pages:
+            lo = d.pfn * C.PAGE_SIZE
+            inside = ops.Or(inside, ops.And(ops.UGE(key, lo), ops.ULT(key, lo + d.pages * C.PAGE_SIZE)))
+    return inside
+
+
+def device_pages(st, g) -> str:
+    spans = [
+        f"dev {i}: {d.pfn * C.PAGE_SIZE:#x}-{(d.pfn + d.pages) * C.PAGE_SIZE - 1:#x}"
+        for i, d in st.devices(g)
+        if d.pages
+    ]
+    return ", ".join(spans) if spans else "it has no device pages"
+
+
+@monitor("key-outside-device", "bind")
+def key_outside_device(ops, st, w):
+    """A new live binding's key (as the Guest passed it) lies in a page of its devices, or is 0."""
+    b = w.where
+    st.check(
+        "key-outside-device",
+        ops.Implies(ops.And(w.when, _live(ops, b)), key_inside_device(ops, st, w.guest, b.key)),
+        lambda: (
+            f"g{w.guest} binds key {b.key:#x}, which lies in no page of its devices "
+            f"({device_pages(st, w.guest)}); by convention a key is an address in its device's page"
+        ),
+    )
+
+
+_BY_KIND: dict[str, list] = {}
+for _name, (_kind, _fn) in MONITORS.items():
+    _BY_KIND.setdefault(_kind, []).append((_kind, _fn))
