@@ -222,7 +222,7 @@ class ConcreteState:
             except UnknownValue:  # partial mode: the monitor cannot tell
                 old = None
             self.log.append(Write("data", True, g, addr, old, nbytes, who, why))
-            self._desc_for_write(g, addr).used_len = nbytes
+            self.wr_used_len(g, addr, nbytes)
 
     def _desc_for_write(self, g, addr):
         mem = self.guest(g).mem

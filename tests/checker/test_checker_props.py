@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from lgcheck.checker.config import Config
 from lgcheck.checker.decode import evaluator, setup_records, step_records
 from lgcheck.checker.symstate import SymState
-from lgcheck.checker.transition import ACTIONS, bindable, encode_step
+from lgcheck.checker.transition import ACTIONS, encode_step
 from lgcheck.replay.engine import replay_records
 from lgcheck.replay.records import format_record
 from lgcheck.spec.ops import SYM_WIDTH
@@ -43,7 +43,7 @@ def _step(draw, g):
         lens = [draw(st.sampled_from([0, 1, 100, 4096])) for _ in range(CFG.sections)]
         pins["lens"] = lens
     elif action == "bind":
-        key, irq = draw(st.sampled_from(bindable(CFG, g) + [(None, 0)]))
+        key, irq = draw(st.sampled_from(CFG.bindable(g) + [(None, 0)]))
         if key is None:  # an unbind of whatever the model finds bound
             pins["irq"] = 0
         else:
@@ -66,7 +66,7 @@ def runs(draw):
     n = draw(st.integers(1, CFG.depth))
     if draw(st.booleans()):
         g = draw(st.integers(0, CFG.guests - 1))
-        key, irq = draw(st.sampled_from(bindable(CFG, g)))
+        key, irq = draw(st.sampled_from(CFG.bindable(g)))
         first = (g, "bind", {"key": key, "irq": irq, "dmas": CFG.arrays[0], "num": 1})
         return [first] + [_step(draw, g) for _ in range(n - 1)]
     return [_step(draw, draw(st.integers(0, CFG.guests - 1))) for _ in range(n)]

@@ -52,17 +52,34 @@ def test_fault_is_found_and_replays(fault, tmp_path):
     _round_trip(run, EXPECTED[fault], cfg)
 
 
-def test_checked_launcher_and_conforming_guests_hold_at_every_depth(tmp_path):
-    cfg = Config(launcher="checked", depth=20)
+def test_checked_launcher_and_drivers_alone_hold_at_every_depth_and_say_how(tmp_path):
+    cfg = Config(launcher="checked", depth=20, sysfs=False)
     run = prove(cfg, str(tmp_path))
     for name, res in run.results.items():
         assert res.status == "holds", (name, res)
-        assert res.depth == 20
+        assert res.depth == 20 and res.inductive
     assert not os.listdir(tmp_path)
+    how = {n: r.vacuous for n, r in run.results.items()}
+    # Drivers never bind outside their devices, nor clear or set forbidden bits: those hold only because
+    # the environment never tries, and prove says so; the Host's min() keeps buffer-overflow by itself.
+    assert how["key-outside-device"] == how["status-cleared"] == how["status-forbidden-bit"] == "environment"
+    assert how["buffer-overflow"] == "rules"
+    assert how["key-collision"] == how["write-to-used-buffer"] == ""
+    assert run.results["key-collision"].lemmas and run.results["write-to-used-buffer"].lemmas
+
+
+def test_sysfs_status_store_clears_bits_and_sets_removed(tmp_path):
+    """lguest_bus.c status_store lets Guest userspace write the whole status field (on by default, as in 2.6.23)."""
+    cfg = Config(launcher="checked", depth=4, invariants=("status",))
+    run = prove(cfg, str(tmp_path))
+    assert run.results["status-cleared"].status == "violated" and run.results["status-cleared"].steps == 2
+    assert run.results["status-forbidden-bit"].status == "violated" and run.results["status-forbidden-bit"].steps == 1
+    for name in ("status-cleared", "status-forbidden-bit"):
+        _round_trip(run, name, cfg)
 
 
 def test_bmc_alone_agrees_to_a_small_depth(tmp_path):
-    cfg = Config(launcher="checked", depth=3, induction=False)
+    cfg = Config(launcher="checked", depth=3, induction=False, sysfs=False)
     run = prove(cfg, str(tmp_path))
     assert {r.status for r in run.results.values()} == {"holds"}
     assert all(r.depth == 3 and not r.inductive for r in run.results.values())
@@ -92,7 +109,7 @@ def test_shrinking_keeps_only_the_bits_that_matter(tmp_path):
 
 def test_cli_json_and_exit_status(tmp_path, capsys):
     out = tmp_path / "cx"
-    status = main(["prove", "--json", "--fault", "launcher-sets-driver-ok", "--launcher", "checked",
+    status = main(["prove", "--json", "--fault", "launcher-sets-driver-ok", "--launcher", "checked", "--no-sysfs",
                    "--inv", "status", "--depth", "4", "--out", str(out), "--no-progress"])
     assert status == 1
     doc = json.loads(capsys.readouterr().out)
@@ -124,7 +141,7 @@ def test_list_faults(capsys):
 
 
 def test_a_timeout_is_unknown_never_holds(tmp_path, capsys):
-    status = main(["prove", "--json", "--launcher", "checked", "--no-induction", "--depth", "50",
+    status = main(["prove", "--json", "--launcher", "checked", "--no-sysfs", "--no-induction", "--depth", "50",
                    "--timeout", "0.5", "--out", str(tmp_path), "--no-progress"])
     doc = json.loads(capsys.readouterr().out)
     assert status == 3

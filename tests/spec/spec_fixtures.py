@@ -53,7 +53,7 @@ from lgcheck.spec.ops import SYM_WIDTH, Concrete, Symbolic
 from lgcheck.spec.state import ConcreteState, Device
 
 READINGS = ("concrete", "symbolic")
-BINDING_FIELDS = SymBinding.FIELDS  # owner, off, dmas, num_dmas, next_dma, interrupt
+BINDING_FIELDS = SymBinding.FIELDS[:6]  # owner, off, dmas, num_dmas, next_dma, interrupt (the Host's; key, nowner, noff are the monitors')
 PAD_OFF = 0xFFFF0000  # offsets of the padding bindings: no 32-bit key of the scenarios reaches them
 
 

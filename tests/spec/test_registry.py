@@ -130,7 +130,7 @@ SOURCES = sorted(p for d in ("spec", "replay", "checker") for p in (REPO / d).gl
 
 def test_the_sources_are_found():
     names = {p.relative_to(REPO).as_posix() for p in SOURCES}
-    assert {"spec/apply.py", "replay/engine.py", "spec/state.py"} <= names
+    assert {"spec/monitors.py", "replay/engine.py", "spec/state.py"} <= names
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(REPO).as_posix())
@@ -141,7 +141,7 @@ def test_every_finding_a_source_reports_is_registered(path):
 
 def test_apply_and_the_engine_report_findings():
     """The grep above must see something, or it would pass vacuously."""
-    assert finding_names(REPO / "spec" / "apply.py") == INVARIANT_FINDINGS
+    assert finding_names(REPO / "spec" / "monitors.py") == INVARIANT_FINDINGS
     assert {"bad-dma", "divergence", "key-collision"} <= finding_names(REPO / "replay" / "engine.py")
     assert "unknown-descriptor" in finding_names(REPO / "spec" / "state.py")
 

@@ -593,9 +593,20 @@ def test_checked_launcher_discards_instead(reading):
     assert w.used_len(0, E1) == 3 and w.failed() == set()
 
 
-def test_fill_longer_than_the_sections_is_a_buffer_overflow(reading):
+def test_fill_stops_at_the_end_of_the_sections(reading):
+    """readv into the iovec dma2iov built stops at its end: 101 bytes waiting, 100 land."""
     w = _own(reading)
     assert w.fill(0, BLOCK_KEY, 101) == ["fill"]
+    assert w.used_len(0, E0) == 100
+    assert w.failed() == set()
+
+
+def test_fill_longer_than_the_sections_is_a_buffer_overflow(reading):
+    """A Launcher that ignores the iovec's length (fault) writes past the sections: the monitor sees it."""
+    w = _own(reading)
+    w.st.faults = frozenset({"launcher-ignores-iov-length"})
+    assert w.fill(0, BLOCK_KEY, 101) == ["fill"]
+    assert w.used_len(0, E0) == 101
     assert w.failed() == {"buffer-overflow"}
 
 
