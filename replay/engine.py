@@ -113,7 +113,7 @@ class Replay:
                 self.step(rec)
             self.finish()
         except TraceError as e:
-            self.result.findings = []
+            self.result.findings.clear()
             self.result.error = InputError(e.line, e.column, e.message, str(e))
         if self.recs is not None:
             self.result.records = self.recs.taken
