@@ -222,7 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     r.add_argument(
-        "files", nargs="*", metavar="FILE", help="trace files (regular files, or - for standard input), or folders of .lgt files"
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="trace files (regular files, or - for standard input), or folders of .lgt files",
     )
     r.add_argument(
         "--follow-links",
