@@ -297,6 +297,7 @@ class ConcreteState:
         base = dmas // C.DMA_SIZE
         k = gs.used.next_free(dmas % C.DMA_SIZE, base + lo) - base
         return min(k, hi_r) if k < hi_r else hi_r
+
     def devices(self, g):
         # Device index order is the Launcher's creation order (new_dev_desc).
         return sorted(self.guest(g).devices.items())
