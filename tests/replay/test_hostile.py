@@ -79,7 +79,7 @@ def many_shares(n):
     yield "guest 1 pages=16"
     for i in range(n):
         yield f"share s{i} pages=1 map=[0:{0x10000 + i}, 1:{0x10000 + i}]"
-    yield f"g0 dma 0x1000 used_len=0 addr=[0x2000] len=[8]"
+    yield "g0 dma 0x1000 used_len=0 addr=[0x2000] len=[8]"
     for i in range(n):
         yield f"g0 send_dma key={(0x10000 + i) * 4096:#x} dma=0x1000"
 
