@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tomllib
 import time
 
+from ..replay.errors import TraceError
+from ..replay.escape import shown
+from ..replay.parser import open_trace
 from ..spec.registry import FINDINGS, INVARIANTS
 from .faults import FAULTS
 
@@ -94,6 +98,12 @@ def add_prove_parser(sub, run):
         "--out", default="counterexamples", metavar="DIR", help="where counterexamples go (default ./counterexamples)"
     )
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--max-memory",
+        type=_mib,
+        metavar="MIB",
+        help="end the run cleanly (exit 2) if it needs more than this much memory (address space, in MiB)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     p.add_argument(
         "--no-induction",
@@ -104,6 +114,50 @@ def add_prove_parser(sub, run):
         help="bounded model checking only: do not also try to prove invariants for every depth",
     )
     p.set_defaults(run=run)
+
+
+def _mib(text):
+    from lgcheck.cli import _mib as mib
+
+    return mib(text)
+
+
+# The encoding of one step grows as guests^2 x slots x buffers x sections
+# (every send tries every other Guest's bindings, entries and sections).  The
+# default model is 32 units; 16 Guests (2048) take some 40 s and 1 GB to
+# encode the first steps; past MAX_MODEL_UNITS the encoding alone runs for
+# many minutes and gigabytes, which no time limit can stop once begun (the
+# deadline is checked between steps and solver calls), so it is refused.
+MAX_MODEL_UNITS = 4096
+SECONDS_PER_UNIT = 0.02  # measured: the first step's encoding, per unit, on the 2-core machine
+HOPELESS = 10  # refuse a --timeout only when the estimate is this many times longer (it is rough)
+
+
+def model_units(s: dict) -> int:
+    return s["guest-count"] ** 2 * s["slots"] * s["buffers"] * s["sections"]
+
+
+def _check_limits(s: dict) -> None:
+    """Usage errors for limits that cannot be met: a bad timeout, a model too large to encode."""
+    t = s["timeout"]
+    if t is not None and (isinstance(t, bool) or not math.isfinite(t) or t <= 0):
+        raise ValueError(f"--timeout must be a finite number of seconds above 0, not {t!r}")
+    for key in ("guest-count", "slots", "buffers", "sections", "depth"):
+        if not isinstance(s[key], int) or isinstance(s[key], bool):
+            raise ValueError(f"--{key} must be a whole number, not {s[key]!r}")
+    units = model_units(s)
+    if units > MAX_MODEL_UNITS:
+        raise ValueError(
+            f"the model is too large to encode in bounded time and memory: guest-count^2 x slots x buffers x "
+            f"sections = {units:,} (at most {MAX_MODEL_UNITS:,}; the default model is 32); give fewer Guests, "
+            "slots, buffers or sections"
+        )
+    if t is not None and units * SECONDS_PER_UNIT > HOPELESS * t:
+        raise ValueError(
+            f"--timeout {t:g}: encoding one step of this model takes about {units * SECONDS_PER_UNIT:.0f} s "
+            f"(guest-count^2 x slots x buffers x sections = {units:,}), longer than the time limit; give a "
+            "longer --timeout or a smaller model"
+        )
 
 
 def _invariants(names) -> tuple[str, ...]:
@@ -122,13 +176,19 @@ def _invariants(names) -> tuple[str, ...]:
 
 
 def _unwritable(path: str) -> str | None:
-    """Why counterexamples could not be written under `path`, checked before any solving."""
-    if os.path.exists(path):
+    """Why counterexamples could not be written under `path`, checked before any solving.
+
+    A symbolic link is refused (lgcheck did not make it, and writing through
+    it could reach any folder); so is anything that is not a folder.
+    """
+    if os.path.islink(path):
+        return "is a symbolic link; give the folder itself"
+    if os.path.lexists(path):
         if not os.path.isdir(path):
             return "exists and is not a folder"
         return None if os.access(path, os.W_OK) else "is not writable"
     parent = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(parent):
+    while not os.path.lexists(parent):
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
         return f"{parent} is not a folder"
@@ -165,18 +225,24 @@ def _settings(args) -> dict:
     s = dict(DEFAULTS)
     if args.config:
         try:
-            with open(args.config, "rb") as fh:
+            with open_trace(args.config) as fh:  # a regular file only: a FIFO or device is refused
                 data = tomllib.load(fh)
+        except TraceError as e:
+            raise ValueError(f"cannot read --config {args.config}: {e.message}") from None
         except OSError as e:
             raise ValueError(f"cannot read --config {args.config}: {e.strerror}") from None
+        except UnicodeDecodeError as e:
+            raise ValueError(f"--config {args.config}: not UTF-8 ({e.reason})") from None
         except tomllib.TOMLDecodeError as e:
             raise ValueError(f"--config {args.config}: {e}") from None
         for key, value in data.items():
             if key not in DEFAULTS:
                 raise ValueError(f"--config {args.config}: unknown setting {key!r}; known: {', '.join(DEFAULTS)}")
             want = TYPES.get(key, int)
-            if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            if not isinstance(value, want) or isinstance(value, bool) and want is not bool:
                 raise ValueError(f"--config {args.config}: {key} = {value!r} is not of the right type")
+            if want is list and not all(isinstance(v, str) for v in value):
+                raise ValueError(f"--config {args.config}: {key} = {value!r} must be a list of names")
             s[key] = value
     flags = {
         "guests": args.guests,
@@ -216,7 +282,7 @@ def how_it_holds(r) -> str:
 
 def run_prove(args) -> int:
     from .config import Config
-    from .pipeline import prove
+    from .pipeline import OutError, prove
 
     if args.list_faults:
         for f in FAULTS.values():
@@ -224,6 +290,7 @@ def run_prove(args) -> int:
         return 0
     try:
         s = _settings(args)
+        _check_limits(s)
         for f in s["fault"]:
             if f not in FAULTS:
                 raise ValueError(f"unknown fault {f!r}: `lgcheck prove --list-faults` lists them")
@@ -242,12 +309,12 @@ def run_prove(args) -> int:
             sysfs=s["sysfs"],
         )
     except ValueError as e:
-        print(f"lgcheck prove: error: {e}", file=sys.stderr)
+        print(f"lgcheck prove: error: {shown(str(e))}", file=sys.stderr)
         return 2
 
     problem = _unwritable(args.out)
     if problem:
-        print(f"lgcheck prove: error: --out {args.out}: {problem}", file=sys.stderr)
+        print(f"lgcheck prove: error: --out {shown(args.out)}: {problem}", file=sys.stderr)
         return 2
     show = not args.no_progress and sys.stderr.isatty()
 
@@ -271,6 +338,11 @@ def run_prove(args) -> int:
     started = time.monotonic()
     try:
         run = prove(cfg, args.out, progress)
+    except OutError as e:
+        print(f"lgcheck prove: error: {shown(str(e))}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"lgcheck prove: error: --out {shown(args.out)}: cannot write: {e.strerror or e}", file=sys.stderr)
     except NoCheck as e:
         if show:
             sys.stderr.write("\n")
@@ -334,6 +406,8 @@ def run_prove(args) -> int:
                         f"it reported {cx.replay_rules_at_last or 'nothing'} there)"
                     )
                 print(f"  written: {cx.lgt}, {cx.itf}")
+                if cx.replaced:
+                    print(f"  (replacing the files of an earlier run: {', '.join(cx.replaced)})")
         print(f"total {time.monotonic() - started:.1f}s")
     statuses = {r.status for r in results.values()}
     if "violated" in statuses:

@@ -6,8 +6,12 @@ runner is the loop at the bottom.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import signal
+import stat
+import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -17,7 +21,7 @@ from . import bmc, induction, shrink
 from .config import Config
 from .decode import setup_records, step_records, evaluator
 from .explain import explain
-from .itf import itf_document, write_itf
+from .itf import itf_document
 
 
 @dataclass
@@ -30,6 +34,7 @@ class Counterexample:
     replay_rules_at_last: list = field(default_factory=list)
     finding: object = None
     explanation: list = field(default_factory=list)
+    replaced: list = field(default_factory=list)  # files of an earlier run this one replaced
 
 
 @dataclass
@@ -93,11 +98,46 @@ def _poll(run: Run, wait: float = 0.0) -> dict:
     return verdicts
 
 
+class _Deadline(Exception):
+    """The time limit passed while BMC was encoding a step (no solver call was running to time out)."""
+
+
+GRACE = 0.5  # seconds past --timeout before an encoding in progress is stopped
+
+
 def solve(run: Run) -> Run:
-    """Bounded model checking for the rest: a shortest counterexample, or the depth reached."""
+    """Bounded model checking for the rest: a shortest counterexample, or the depth reached.
+
+    With a time limit, an alarm stops BMC when the deadline (plus GRACE) passes
+    while it builds a step's encoding (bmc checks the deadline only around
+    solver calls): what is open is then unknown.  While a counterexample is
+    already found the alarm lets BMC finish, since decoding needs its unrolling.
+    """
+    seen: dict = {}
+
+    def progress(depth, seconds, results):
+        seen["results"], seen["depth"] = results, depth
+        if run.progress is not None:
+            run.progress(depth, seconds, results)
+
+    def alarm(signum, frame):
+        if not any(r.status == "violated" for r in seen.get("results", {}).values()):
+            raise _Deadline()
+
+    use_alarm = run.cfg.timeout is not None and hasattr(signal, "setitimer")
+    old = None
     try:
-        run.results, run.unrolling = bmc.check(run.cfg, run.progress, (), run.started, lambda: _poll(run))
-        if run.induction_pipe is not None:
+        if use_alarm:
+            left = run.started + run.cfg.timeout + GRACE - time.monotonic()
+            old = signal.signal(signal.SIGALRM, alarm)
+            signal.setitimer(signal.ITIMER_REAL, max(0.01, left))
+        try:
+            run.results, run.unrolling = bmc.check(run.cfg, progress, (), run.started, lambda: _poll(run))
+        except _Deadline:
+            _stopped(run, seen)
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        if run.induction_pipe is not None and run.unrolling is not None:
             # BMC reached its depth first: wait (within the time limit) for the proofs of every depth.
             settled = all(r.status == "violated" or r.inductive for r in run.results.values())
             if not settled:
@@ -114,10 +154,24 @@ def solve(run: Run) -> Run:
                     elif r.status == "holds":
                         r.inductive, r.vacuous, r.lemmas, r.depth = True, v.vacuous, v.lemmas, run.cfg.depth
     finally:
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old if old is not None else signal.SIG_DFL)
         if run.inductor is not None:
             run.inductor.kill()
             run.inductor.join()
     return run
+
+
+def _stopped(run: Run, seen: dict) -> None:
+    """The results when the deadline stopped BMC inside an encoding: what was open is unknown."""
+    results = seen.get("results") or {n: bmc.Result(n) for n in bmc.rule_names(run.cfg)}
+    depth = seen.get("depth", 0)
+    for r in results.values():
+        if r.status == "holds" and not r.inductive:
+            r.status, r.reason = "unknown", f"time limit reached while encoding step {depth + 1}"
+            r.seconds = time.monotonic() - run.started
+    run.results, run.unrolling = results, None
 
 
 def decode(run: Run) -> Run:
@@ -157,20 +211,63 @@ def _numbered(records, first):
         yield r
 
 
+class OutError(Exception):
+    """--out cannot be written safely (a usage error, exit 2)."""
+
+
+def _out_folder(path: str) -> None:
+    """Make the folder (not through a symlink) and check it is a real folder, not a link planted since."""
+    os.makedirs(path, exist_ok=True)
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise OutError(f"--out {path}: is not a folder lgcheck can write into (a symbolic link, or a file)")
+
+
+def _write_new(path: str, write) -> bool:
+    """Write a file through a temporary one in the same folder, renamed over `path`.
+
+    A link at `path` is replaced, never followed; on an error nothing is left.
+    Returns whether an earlier file was replaced.
+    """
+    folder, name = os.path.split(path)
+    existed = os.path.lexists(path)
+    fd, tmp = tempfile.mkstemp(dir=folder or ".", prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            write(fh)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return existed
+
+
 def write(run: Run) -> Run:
     if not run.counterexamples:
         return run
-    os.makedirs(run.out_dir, exist_ok=True)
+    _out_folder(run.out_dir)
     for name, cx in run.counterexamples.items():
         res = run.results[name]
         cx.lgt = os.path.join(run.out_dir, f"{name}.lgt")
-        with open(cx.lgt, "w", encoding="utf-8") as fh:
+
+        def lgt(fh, cx=cx, res=res, name=name):
             fh.write(f"# lgcheck prove: a shortest run ({res.steps} steps) that breaks {name}\n")
             fh.write(f"# config: {run.cfg.describe()}\n")
             for r in cx.records:
                 fh.write(format_record(r) + "\n")
+
+        if _write_new(cx.lgt, lgt):
+            cx.replaced.append(cx.lgt)
         cx.itf = os.path.join(run.out_dir, f"{name}.itf.json")
-        write_itf(cx.itf, itf_document(run.cfg, run.unrolling, res.model, res.steps, name))
+        doc = itf_document(run.cfg, run.unrolling, res.model, res.steps, name)
+        if _write_new(cx.itf, lambda fh, doc=doc: (json.dump(doc, fh, indent=1), fh.write("\n"))):
+            cx.replaced.append(cx.itf)
     return run
 
 

@@ -9,7 +9,7 @@ import sys
 EPILOG_REPLAY = """\
 exit status: 0 every file kept the protocol; 1 a finding in some file;
 2 some file could not be read (its error names line and column; nothing in it
-is checked).
+is checked), or a usage error; 4 an internal error (a bug: please report it).
 
 examples:
   lgcheck replay run.lgt                  one trace, findings as text
@@ -21,14 +21,54 @@ examples:
 """
 
 
-def _trace_files(paths: list[str]) -> list[str]:
+def _trace_files(paths: list[str], follow_links: bool = False) -> list[str]:
+    """The files to replay: each path given, or a folder's .lgt files (sorted).
+
+    Inside a folder only regular files count, and a symlink is followed only
+    with --follow-links: a planted `x.lgt -> /etc/shadow` is skipped.  A path
+    given by name is read as given (the reader refuses what is not a regular
+    file, and `-` is standard input).
+    """
     out = []
     for p in paths:
-        if os.path.isdir(p):
-            out.extend(sorted(os.path.join(p, n) for n in os.listdir(p) if n.endswith(".lgt")))
+        if p != "-" and os.path.isdir(p):
+            try:
+                entries = sorted(os.scandir(p), key=lambda e: e.name)
+            except OSError as e:
+                out.append(p)  # the reader reports it
+                del e
+                continue
+            for e in entries:
+                if not e.name.endswith(".lgt"):
+                    continue
+                try:
+                    if e.is_symlink() and not follow_links:
+                        continue
+                    if e.is_file(follow_symlinks=follow_links):
+                        out.append(e.path)
+                except OSError:
+                    continue
         else:
             out.append(p)
     return out
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Do two paths name one file (or would writing `a` replace `b`)?"""
+    if b == "-":
+        return False
+    try:
+        if os.path.samefile(a, b):
+            return True
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _err(text: str) -> None:
+    from lgcheck.replay.escape import shown
+
+    print(f"lgcheck replay: error: {shown(text)}", file=sys.stderr)
 
 
 def _replay(args) -> int:
@@ -39,35 +79,105 @@ def _replay(args) -> int:
         from lgcheck.replay.manifest import check_manifest
 
         return check_manifest(args.manifest, json_out=args.json, out=sys.stdout)
-    files = _trace_files(args.files)
+    files = _trace_files(args.files, args.follow_links)
     if not files:
-        print("lgcheck replay: error: no trace files given (or no .lgt file in the folders given)", file=sys.stderr)
+        _err("no trace files given (or no .lgt file in the folders given)")
         return 2
     if args.emit and len(files) != 1:
-        print("lgcheck replay: error: --emit writes one completed trace: give exactly one input file", file=sys.stderr)
+        _err("--emit writes one completed trace: give exactly one input file")
+        return 2
+    if files.count("-") > 1:
+        _err("standard input (-) can be read only once")
         return 2
     from lgcheck.checker.faults import FAULTS
 
     for f in args.fault:
         if f not in FAULTS:
-            print(
-                f"lgcheck replay: error: unknown fault {f!r}: `lgcheck prove --list-faults` lists them", file=sys.stderr
-            )
+            _err(f"unknown fault {f!r}: `lgcheck prove --list-faults` lists them")
             return 2
     model = {"launcher": args.launcher, "faults": tuple(args.fault)}
+    if args.emit:
+        return _replay_emit(args, files[0], model)
     results = []
+    json_out = report.JsonWriter(sys.stdout) if args.json else None
     for path in files:
-        if args.emit:
-            try:
-                with open(args.emit, "w", encoding="utf-8") as out:
-                    results.append(replay_file(path, partial=args.partial, emit=out, **model))
-            except OSError as e:
-                print(f"lgcheck replay: error: cannot write {args.emit}: {e.strerror}", file=sys.stderr)
-                return 2
+        r = replay_file(path, partial=args.partial, **model)
+        if json_out is not None:
+            json_out.file(r)
         else:
-            results.append(replay_file(path, partial=args.partial, **model))
-    sys.stdout.write(report.json_text(results) if args.json else report.text(results, show_notes=not args.no_notes))
+            sys.stdout.writelines(report.file_text(r, show_notes=not args.no_notes))
+            sys.stdout.flush()
+        results.append(report.Outcome(r))
+    if json_out is not None:
+        json_out.close()
     return report.exit_status(results)
+
+
+def _replay_emit(args, path: str, model: dict) -> int:
+    """Replay one file and write its completed trace, never harming a file.
+
+    The output must not be the input; it is written to a temporary file in
+    the output's folder and renamed over the output only when the replay read
+    the whole input (and, in partial mode, when the completed trace replays
+    clean); on any error nothing is left behind and the output is untouched.
+    """
+    import tempfile
+
+    from lgcheck.replay import report
+    from lgcheck.replay.engine import replay_file
+
+    target = args.emit
+    if _same_file(target, path):
+        _err(f"--emit {target}: that is the input file; the completed trace goes to another file")
+        return 2
+    if os.path.isdir(target):
+        _err(f"--emit {target}: is a folder; give a file name")
+        return 2
+    folder = os.path.dirname(os.path.abspath(target))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
+    except OSError as e:
+        _err(f"cannot write {target}: {e.strerror}")
+        return 2
+    written = False
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            result = replay_file(path, partial=args.partial, emit=out, **model)
+        problem = None
+        if result.error is not None:
+            problem = "the input has an error, so there is no completed trace"
+        elif args.partial and result.verdict == "ok":
+            again = replay_file(tmp, partial=True, **model)
+            if again.verdict != "ok":
+                problem = (
+                    "the completed trace would not replay clean (an answer depends on a value the capture "
+                    "left unrecorded)"
+                )
+        if problem is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, target)
+            written = True
+    except OSError as e:
+        _err(f"cannot write {target}: {e.strerror}")
+        return 2
+    finally:
+        if not written:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    if args.json:
+        w = report.JsonWriter(sys.stdout)
+        w.file(result)
+        w.close()
+    else:
+        sys.stdout.writelines(report.file_text(result, show_notes=not args.no_notes))
+    if problem is not None:
+        _err(f"--emit {target}: not written: {problem}")
+        return 2
+    return report.exit_status([report.Outcome(result)])
 
 
 def _rules(args) -> int:
@@ -111,7 +221,17 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_REPLAY,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    r.add_argument("files", nargs="*", metavar="FILE", help="trace files, or folders of .lgt files")
+    r.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="trace files (regular files, or - for standard input), or folders of .lgt files",
+    )
+    r.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="in folders, also read .lgt entries that are symbolic links (skipped by default)",
+    )
     r.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     r.add_argument(
         "--partial",
@@ -138,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOML",
         help="replay every trace a manifest lists and compare with its expected verdict, rules and lines",
     )
+    r.add_argument(
+        "--max-memory",
+        type=_mib,
+        metavar="MIB",
+        help="end the run cleanly (exit 2) if it needs more than this much memory (address space, in MiB)",
+    )
     r.set_defaults(run=_replay)
 
     ru = sub.add_parser("rules", help="list the finding names and the model's rules")
@@ -158,6 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    max_memory = getattr(args, "max_memory", None)
+    if max_memory is not None:
+        problem = _limit_memory(max_memory)
+        if problem:
+            print(f"lgcheck: error: --max-memory {max_memory}: {problem}", file=sys.stderr)
+            return 2
     try:
         return args.run(args)
     except KeyboardInterrupt:
@@ -165,6 +297,50 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        print(
+            "lgcheck: error: out of memory"
+            + (f" (--max-memory {max_memory} MiB)" if max_memory else "")
+            + ": the input's live state (bindings, descriptors, pending sends) is too large; nothing more was checked",
+            file=sys.stderr,
+        )
+        return 2
+    except Exception as exc:  # a bug: no traceback for the user, a request for a report
+        print(
+            f"lgcheck: internal error ({type(exc).__name__}: {str(exc)[:200]!r}): this is a bug in lgcheck; "
+            "please report it with the command line and the input that caused it",
+            file=sys.stderr,
+        )
+        if os.environ.get("LGCHECK_TRACEBACK"):
+            raise
+        return 4
+
+
+def _limit_memory(mib) -> str | None:
+    """Cap this process's address space at `mib` MiB: an allocation past it ends the run cleanly."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return "not supported on this system"
+    limit = int(mib) * 1024 * 1024
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY and limit > hard:
+            return f"above the hard limit of {hard // (1024 * 1024)} MiB"
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError) as e:
+        return str(e)
+    return None
+
+
+def _mib(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB") from None
+    if v < 64:
+        raise argparse.ArgumentTypeError(f"{v} MiB is too little to run at all (at least 64)")
+    return v
 
 
 if __name__ == "__main__":

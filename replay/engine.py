@@ -11,7 +11,6 @@ bounded by the model's state and the findings, never by the trace's length.
 
 from __future__ import annotations
 
-import bisect
 from typing import Iterator, TextIO
 
 from ..spec import constants as C
@@ -101,7 +100,7 @@ class Replay:
         self.recs: _Peekable | None = None
         self.pending_recorded: dict[int, bool] = {}
         self.reported_gone: set[int] = set()
-        self.desc_addrs: dict[int, list[int]] = {}
+        self.desc_addrs: dict[int, dict[int, int]] = {}  # Guest -> address // 100 -> descriptor address
 
     # ----------------------------------------------------------- driver
     def run(self, records: Iterator[Record] | None = None) -> FileResult:
@@ -113,11 +112,11 @@ class Replay:
                 self.step(rec)
             self.finish()
         except TraceError as e:
-            self.result.findings = []
+            self.result.findings.clear()
             self.result.error = InputError(e.line, e.column, e.message, str(e))
         if self.recs is not None:
             self.result.records = self.recs.taken
-        self.result.notes.extend(self.st.notes)
+        self.take_notes()
         return self.result
 
     def step(self, rec: Record):
@@ -144,6 +143,13 @@ class Replay:
                 self.follow_recorded(rec)
         if self.st.findings:
             self.flush(rec)
+        if self.st.notes:
+            self.take_notes()
+
+    def take_notes(self):
+        """Move the state's notes to the result as they come (the result spills them past a bound)."""
+        self.result.notes.extend(self.st.notes)
+        self.st.notes.clear()
 
     def finish(self):
         for g, gs in sorted(self.st.guests.items()):
@@ -430,7 +436,7 @@ class Replay:
         sid = len(self.st.shares)
         self.st.shares.append((f["name"], f["pages"], f["map"]))
         for g, pfn in f["map"]:
-            self.st.guest(g).maps.append((sid, pfn * C.PAGE_SIZE, f["pages"] * C.PAGE_SIZE))
+            self.st.add_map(g, sid, pfn * C.PAGE_SIZE, f["pages"] * C.PAGE_SIZE)
 
     # ----------------------------------------------------------- Guest
     def on_g_dma(self, rec):
@@ -440,21 +446,25 @@ class Replay:
         if addr is UNKNOWN:
             self.st.note(f"line {rec.line}: not checked: descriptor address is `?`")
             return
-        known = self.desc_addrs.setdefault(g, [])
-        i = bisect.bisect_left(known, addr)
-        if i == len(known) or known[i] != addr:
-            for j in (i - 1, i):
-                if 0 <= j < len(known) and abs(known[j] - addr) < C.DMA_SIZE:
+        # Descriptors are 100 bytes and may not overlap: at most one starts in
+        # each 100-byte bucket, and an overlap can only be in this bucket or
+        # a neighbour (a dict of buckets: no sorted insert, O(1) a record).
+        known = self.desc_addrs.setdefault(g, {})
+        bucket = addr // C.DMA_SIZE
+        if known.get(bucket) != addr:
+            for j in (bucket - 1, bucket, bucket + 1):
+                other = known.get(j)
+                if other is not None and abs(other - addr) < C.DMA_SIZE:
                     col = rec.text.find("dma") + 5
                     raise TraceError(
                         self.path,
                         rec.line,
                         max(col, 1),
-                        f"descriptor at {addr:#x} overlaps g{g}'s descriptor at {known[j]:#x} "
+                        f"descriptor at {addr:#x} overlaps g{g}'s descriptor at {other:#x} "
                         f"(a struct lguest_dma is {C.DMA_SIZE} bytes)",
                         rec.text,
                     )
-            known.insert(i, addr)
+            known[bucket] = addr
         self.st.write_desc(g, addr, f.get("used_len"), f.get("addrs"), f.get("lens"))
 
     def on_g_bind_dma(self, rec):

@@ -9,6 +9,8 @@ parser: they are all turned into this one.
 
 from __future__ import annotations
 
+from .escape import shown
+
 
 class TraceError(Exception):
     """An input error at `path:line:column` (1-based), with the line itself.
@@ -30,17 +32,30 @@ class TraceError(Exception):
         self.source_line = source_line
 
     def __str__(self) -> str:
+        # Everything that came from the trace (or its name) is escaped: a
+        # trace must not be able to act on the terminal (replay/escape.py).
+        path, message = shown(self.path), shown(self.message)
         if self.line == 0:
-            return f"{self.path}: error: {self.message}"
-        head = f"{self.path}:{self.line}:{self.column}: error: {self.message}"
+            return f"{path}: error: {message}"
+        head = f"{path}:{self.line}:{self.column}: error: {message}"
         if self.source_line is None:
             return head
-        before = self.source_line[: self.column - 1]
+        line = self.source_line
+        if len(line) > _SHOWN_MAX:
+            # A long line is shown around the column, not whole.
+            lo = max(0, self.column - 1 - _SHOWN_MAX // 2)
+            line, column = line[lo : lo + _SHOWN_MAX], self.column - lo
+        else:
+            column = self.column
+        before = line[: column - 1]
         # Keep the tabs of the line so that the caret lines up in a terminal;
         # a column past the end (an error at end of line) is padded with spaces.
-        pad = "".join("\t" if c == "\t" else " " for c in before)
-        pad += " " * (self.column - 1 - len(before))
-        return f"{head}\n    {self.source_line}\n    {pad}^"
+        pad = "".join("\t" if c == "\t" else " " * len(shown(c)) for c in before)
+        pad += " " * (column - 1 - len(before))
+        return f"{head}\n    {shown(line)}\n    {pad}^"
+
+
+_SHOWN_MAX = 240  # characters of the source line an error shows
 
 
 class LineError(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -11,6 +13,80 @@ class Finding(NamedTuple):
     line: int
     record: str  # the record's text as written in the trace
     message: str
+
+
+class SpillLog:
+    """A list that only grows (findings, notes): the first KEEP items in memory, the rest in a temporary file.
+
+    Memory stays bounded whatever a trace provokes (a million findings take
+    KEEP items of memory and the rest on disk, as the output they become
+    would); len(), iteration, truth, comparison with a list and indexing work
+    as on a list.  `make` rebuilds an item from its JSON form.
+    """
+
+    KEEP = 1000
+
+    def __init__(self, items=(), make=None):
+        self._mem: list = []
+        self._spill = None
+        self._count = 0
+        self._make = make
+        for x in items:
+            self.append(x)
+
+    def append(self, x) -> None:
+        self._count += 1
+        if len(self._mem) < self.KEEP:
+            self._mem.append(x)
+            return
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._spill.seek(0, 2)
+        self._spill.write(json.dumps(x) + "\n")
+
+    def extend(self, xs) -> None:
+        for x in xs:
+            self.append(x)
+
+    def clear(self) -> None:
+        self._mem = []
+        self._count = 0
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __iter__(self):
+        yield from self._mem
+        if self._spill is not None:
+            self._spill.flush()
+            with open(self._spill.fileno(), encoding="utf-8", closefd=False) as fh:
+                fh.seek(0)
+                for line in fh:
+                    v = json.loads(line)
+                    yield self._make(*v) if self._make is not None else v
+
+    def __getitem__(self, i):
+        if isinstance(i, int) and 0 <= i < len(self._mem):
+            return self._mem[i]
+        return list(self)[i]
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (list, tuple, SpillLog)):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"SpillLog({self._mem!r}{', ...' if self._spill is not None else ''}; {self._count} items)"
+
+
+def _findings() -> SpillLog:
+    return SpillLog(make=Finding)
 
 
 @dataclass
@@ -25,9 +101,19 @@ class InputError:
 class FileResult:
     file: str
     records: int = 0
-    findings: list[Finding] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    findings: SpillLog = field(default_factory=_findings)
+    notes: SpillLog = field(default_factory=SpillLog)
     error: InputError | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.findings, SpillLog):
+            self.findings = SpillLog(self.findings, make=Finding)
+        if not isinstance(self.notes, SpillLog):
+            self.notes = SpillLog(self.notes)
+
+    @property
+    def finding_count(self) -> int:
+        return len(self.findings)
 
     @property
     def verdict(self) -> str:

@@ -163,7 +163,10 @@ TOO_LARGE = 1 << 160
 def to_int(text: str) -> int:
     """A NUMBER token's value (decimal, or hexadecimal after a lower-case 0x)."""
     if text.startswith("0x"):
-        return int(text, 16) if len(text) <= _MAX_DIGITS else TOO_LARGE
+        # Leading zeros do not count, as for decimal: 0x000...01 is 1 (the shape
+        # cache's int() agrees, so both parse paths accept the same lines).
+        digits = text[2:].lstrip("0")
+        return int(digits or "0", 16) if len(digits) <= _MAX_DIGITS else TOO_LARGE
     digits = text.lstrip("0")
     return int(digits or "0") if len(digits) <= _MAX_DIGITS else TOO_LARGE
 

@@ -44,6 +44,11 @@ from .records import GUEST_KINDS, HOST_KINDS, LAUNCHER_KINDS, Record
 # must not grow with the trace, and real traces have a few dozen shapes.
 MAX_SHAPES = 2048
 MAX_PER_KEY = 8
+# A line whose shaped part is longer than this is not learnt (lark reads it,
+# in time linear in its length): a template holds its line's text, so 2,048
+# templates of long lines that differ only in spacing would hold gigabytes
+# of patterns.  Real records are shorter (a 16-section `dma` is about 330).
+MAX_TEMPLATE_CHARS = 512
 
 # Kinds worth a template.  Setup records are rare, and host.kill carries a
 # quoted string (whose text the shape would need to keep): both take lark.
@@ -282,6 +287,8 @@ class ShapeCache:
 
     def _learn(self, key, text, line, path, start, stop) -> Record | None:
         record, draft = self.slow(text, line, path)  # raises if the line is bad
+        if stop - start > MAX_TEMPLATE_CHARS:
+            return record
         try:
             template = compile_template(draft, text, start, stop, self.partial)
         except Exception:  # a template is an optimisation: never fail a line over it
@@ -298,4 +305,4 @@ class ShapeCache:
         return record
 
 
-__all__ = ["ShapeCache", "compile_template", "HOT_KINDS", "MAX_SHAPES", "BLANK", "NOMATCH"]
+__all__ = ["ShapeCache", "compile_template", "HOT_KINDS", "MAX_SHAPES", "MAX_TEMPLATE_CHARS", "BLANK", "NOMATCH"]

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from . import report
+from .escape import shown
 from .engine import replay_file
+from .errors import TraceError
 from .findings import FileResult
+from .parser import open_trace
 
 
 @dataclass
@@ -32,19 +36,58 @@ class Expectation:
     why: str = ""
 
 
+class ManifestError(ValueError):
+    """A manifest that is not what the format above says: one clear message."""
+
+
+VERDICTS = ("ok", "violation", "error")
+
+
+def _typed(t: dict, key: str, want, where: str, required: bool = False):
+    if key not in t:
+        if required:
+            raise ManifestError(f"{where}: missing {key!r}")
+        return None
+    v = t[key]
+    if not isinstance(v, want) or (want is int and isinstance(v, bool)):
+        name = want.__name__ if isinstance(want, type) else " or ".join(w.__name__ for w in want)
+        raise ManifestError(f"{where}: {key} = {v!r} is not of type {name}")
+    return v
+
+
 def load(path: str) -> list[Expectation]:
-    with open(path, "rb") as fh:
+    with open_trace(path) as fh:  # a regular file only: a FIFO or device is refused, not waited on
         data = tomllib.load(fh)
     base = os.path.dirname(path)
+    traces = data.get("trace", [])
+    if not isinstance(traces, list):
+        raise ManifestError("`trace` must be an array of tables ([[trace]])")
     out = []
-    for t in data.get("trace", []):
+    for i, t in enumerate(traces, 1):
+        where = f"trace {i}"
+        if not isinstance(t, dict):
+            raise ManifestError(f"{where}: must be a table ([[trace]]), not {t!r}")
+        unknown = set(t) - {"file", "verdict", "findings", "error_line", "why"}
+        if unknown:
+            raise ManifestError(f"{where}: unknown key(s) {', '.join(sorted(map(repr, unknown)))}")
+        file = _typed(t, "file", str, where, required=True)
+        where = f"trace {i} ({file})"
+        verdict = _typed(t, "verdict", str, where, required=True)
+        if verdict not in VERDICTS:
+            raise ManifestError(f"{where}: verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
+        findings = _typed(t, "findings", list, where) or []
+        pairs = []
+        for f in findings:
+            if not isinstance(f, dict):
+                raise ManifestError(f"{where}: each finding must be a table {{rule = ..., line = ...}}, not {f!r}")
+            pairs.append((_typed(f, "rule", str, where, True), _typed(f, "line", int, where, True)))
         out.append(
             Expectation(
-                os.path.join(base, t["file"]),
-                t["verdict"],
-                sorted((f["rule"], f["line"]) for f in t.get("findings", [])),
-                t.get("error_line"),
-                t.get("why", ""),
+                os.path.join(base, file),
+                verdict,
+                sorted(pairs),
+                _typed(t, "error_line", int, where),
+                _typed(t, "why", str, where) or "",
             )
         )
     return out
@@ -66,8 +109,14 @@ def mismatch(exp: Expectation, got: FileResult) -> str | None:
 def check_manifest(path: str, *, json_out: bool = False, out: TextIO) -> int:
     try:
         expectations = load(path)
-    except (OSError, tomllib.TOMLDecodeError, KeyError) as e:
-        out.write(f"lgcheck replay: error: cannot read manifest {path}: {e}\n")
+    except OSError as e:
+        print(f"lgcheck replay: error: cannot read manifest {shown(path)}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except TraceError as e:
+        print(f"lgcheck replay: error: manifest {shown(path)}: {shown(e.message)}", file=sys.stderr)
+        return 2
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ManifestError) as e:
+        print(f"lgcheck replay: error: manifest {shown(path)}: {shown(str(e))}", file=sys.stderr)
         return 2
     results, bad = [], []
     for exp in expectations:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+import sys
 from functools import partial as _bind
 from typing import Iterable, Iterator
 
@@ -31,7 +33,7 @@ from .lgt_shapes import ShapeCache
 from .lgt_syntax import Draft, parse_draft, syntax_error
 from .records import Record
 
-__all__ = ["read_trace", "parse_text", "parse_line", "parse_line_lark", "TraceError"]
+__all__ = ["MAX_LINE", "open_trace", "read_trace", "parse_text", "parse_line", "parse_line_lark", "TraceError"]
 
 HEADER_TEXT = '"lguest-trace 1"'
 
@@ -87,56 +89,126 @@ def parse_line(text: str, lineno: int, path: str = "<string>", *, partial: bool 
 # ------------------------------------------------------------- many lines
 
 
-def read_trace(path, *, partial: bool = False) -> Iterator[Record]:
-    """Stream the records of the trace file at `path`.
+MAX_LINE = 65536  # characters; a longer line is an input error (trace-format.md)
 
-    The file is opened now (a missing file raises here, with line 0) and read
-    one line at a time as it is iterated, so memory does not grow with its
-    length.  Lines are decoded one by one, so a byte that is not UTF-8 is
-    reported at its line and column.  Raises TraceError at the first input
-    error; records before it have been yielded.
+
+def open_trace(path):
+    """Open a trace for reading: `-` is standard input, anything else must be a regular file.
+
+    The file is opened without blocking (a FIFO or a device never hangs the
+    open) and without becoming a controlling terminal, then checked with
+    fstat on the descriptor itself, so what is checked is what is read.
+    Returns a binary file object; raises TraceError (line 0).
     """
     name = os.fsdecode(path)
+    if name == "-":
+        return sys.stdin.buffer
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
     try:
-        f = open(path, "rb")
+        fd = os.open(path, flags)
     except OSError as exc:
         raise TraceError(name, 0, 0, f"cannot open trace: {exc.strerror or exc}") from None
-    return _read(f, name, bool(partial))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO, device or socket)"
+            raise TraceError(name, 0, 0, f"cannot read trace: {what}")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
-def _read(f, name: str, partial: bool) -> Iterator[Record]:
-    with f:
+def read_trace(path, *, partial: bool = False) -> Iterator[Record]:
+    """Stream the records of the trace file at `path` (`-`: standard input).
+
+    The file is opened now (a missing file, or one that is not a regular file,
+    raises here, with line 0) and read in bounded chunks as it is iterated, so
+    memory does not grow with its length nor with the length of one line.
+    Lines are decoded one by one, so a byte that is not UTF-8 is reported at
+    its line and column.  Raises TraceError at the first input error; records
+    before it have been yielded.
+    """
+    name = os.fsdecode(path)
+    f = open_trace(path)
+    return _read(f, name, bool(partial), close=name != "-")
+
+
+def _read(f, name: str, partial: bool, close: bool = True) -> Iterator[Record]:
+    try:
         yield from _records(_file_lines(f, name), name, partial)
+    finally:
+        if close:
+            f.close()
 
 
 def parse_text(text: str, path: str = "<string>", *, partial: bool = False) -> list[Record]:
     """All records of a whole trace given as a string (tests and tools)."""
-    return list(_records(_text_lines(text), path, bool(partial)))
+    return list(_records(_text_lines(text, path), path, bool(partial)))
+
+
+def _raw_lines(f) -> Iterator[bytes]:
+    """The file's lines (with their line ending), each read with a bounded readline.
+
+    A line longer than MAX_LINE characters (4 bytes each at most in UTF-8) is
+    cut short: the caller sees a line that is too long and reports it, having
+    held at most 4 * MAX_LINE bytes of it.
+    """
+    limit = 4 * MAX_LINE + 3
+    readline = f.readline
+    while True:
+        raw = readline(limit)
+        if not raw:
+            return
+        yield raw
+        if len(raw) == limit and raw[-1:] != b"\n":
+            return  # too long: the caller refuses it; the rest is never read
 
 
 def _file_lines(f, name: str) -> Iterator[tuple[int, str]]:
     lineno = 0
     try:
-        for raw in f:
+        for raw in _raw_lines(f):
             lineno += 1
             # A line ends with \n or \r\n; any other \r is text (and an error).
             if raw[-1:] == b"\n":
                 raw = raw[:-2] if raw[-2:-1] == b"\r" else raw[:-1]
+            if len(raw) > MAX_LINE:
+                _check_length(name, lineno, raw)
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise _utf8_error(name, lineno, raw, exc) from None
+                raise _utf8_error(name, lineno, raw[: 4 * MAX_LINE], exc) from None
             yield lineno, text
     except OSError as exc:
         raise TraceError(name, 0, 0, f"cannot read trace: {exc.strerror or exc}") from None
 
 
-def _text_lines(text: str) -> Iterator[tuple[int, str]]:
+def _check_length(name: str, lineno: int, raw: bytes) -> None:
+    """A line of more than MAX_LINE characters is an input error, at the first character past the limit."""
+    text = raw[: 4 * MAX_LINE + 4].decode("utf-8", "replace")
+    if len(text) > MAX_LINE:
+        raise TraceError(
+            name,
+            lineno,
+            MAX_LINE + 1,
+            f"line longer than {MAX_LINE:,} characters (the format's limit); nothing after it is read",
+        )
+
+
+def _text_lines(text: str, path: str) -> Iterator[tuple[int, str]]:
     lines = text.split("\n")  # not splitlines(): \v, \x1c or U+2028 do not end a line
     if lines[-1] == "":
         lines.pop()  # the text ends with a line ending, or is empty
     for lineno, line in enumerate(lines, 1):
-        yield lineno, line[:-1] if line[-1:] == "\r" else line
+        line = line[:-1] if line[-1:] == "\r" else line
+        if len(line) > MAX_LINE:
+            raise TraceError(
+                path, lineno, MAX_LINE + 1, f"line longer than {MAX_LINE:,} characters (the format's limit)"
+            )
+        yield lineno, line
 
 
 def _records(lines: Iterable[tuple[int, str]], path: str, partial: bool) -> Iterator[Record]:

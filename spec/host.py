@@ -42,7 +42,9 @@ def get_futex_key(ops, st, g, ukey):
     """
     ok = ops.Eq(ops.BitAnd(ukey, 3), 0)
     owner, off = g, ukey
-    for sid, base, size in st.maps(g):
+    # The concrete state finds the one mapping that decides by bisection (maps_at); the loop gives the same.
+    maps_at = getattr(st, "maps_at", None)
+    for sid, base, size in st.maps(g) if maps_at is None else maps_at(g, ukey):
         inside = ops.And(ops.UGE(ukey, base), ops.ULT(ukey, ops.Add(base, size)))
         owner = ops.If(inside, C.SHARED_OWNER + sid, owner)
         off = ops.If(inside, ops.Sub(ukey, base), off)
@@ -55,7 +57,19 @@ def live_match(ops, b, owner, off):
 
 
 def _newest(ops, st, cands, match):
-    """One-hot choice of the newest matching binding: the first a bucket walk meets (list_add at the head)."""
+    """One-hot choice of the newest matching binding: the first a bucket walk meets (list_add at the head).
+
+    Binding i is chosen when it matches and no other matching binding is
+    newer.  When every match is a plain bool (the concrete reading), that is
+    "matches, and the newest match is not newer than it", found in one pass;
+    otherwise (symbolic) each pair is compared.  Both give the same list.
+    """
+    if all(m is True or m is False for m in match):
+        best = None
+        for b, m in zip(cands, match):
+            if m and (best is None or st.newer(b, best)):
+                best = b
+        return [bool(m) and not st.newer(best, b) for b, m in zip(cands, match)]
     chosen = []
     for i, b in enumerate(cands):
         c = match[i]
@@ -224,9 +238,18 @@ def dma_transfer(ops, st, g, udma, b, when):
     # and i < num, so start + i needs at most one subtraction.
     start = ops.URemBounded(b.next_dma, num, st.bound(num))
     skips_check = st.fault("host-skips-used-len-check")
-    for i in range(st.bound(num)):
+    # The concrete state can jump over entries that are readable and used
+    # (the loop would move on past each with no effect): skip_used.
+    skip = None if skips_check else getattr(st, "skip_used", None)
+    n = st.bound(num)
+    i = 0
+    while i < n:
         if _known_true(found) or _known_true(failed):
             break
+        if skip is not None:
+            i = _skip_circular(ops, st, skip, h, b.dmas, start, num, i)
+            if i >= n:
+                break
         active = ops.ULT(i, num)
         if found is not False or failed is not False:  # (both known false: nothing to add)
             active = ops.And(active, ops.Not(found), ops.Not(failed))
@@ -246,6 +269,7 @@ def dma_transfer(ops, st, g, udma, b, when):
             )
             failed = ops.Or(failed, unreadable)
             if _known_false(ops.And(active, readable)):
+                i += 1
                 continue
         used = st.rd_used_len(h, addr)
         free = ops.TRUE if skips_check else ops.Eq(used, 0)
@@ -253,6 +277,7 @@ def dma_transfer(ops, st, g, udma, b, when):
         entry = ops.If(hit, addr, entry)
         used_at = ops.If(hit, used, used_at)
         found = ops.Or(found, hit)
+        i += 1
 
     go = ops.And(when, found)
     if not _known_false(go):
@@ -294,6 +319,21 @@ def dma_transfer(ops, st, g, udma, b, when):
     full = ops.And(when, ops.Not(found), ops.Not(failed))
     _add(effects, "full", full, src=g, dst=h, irq=b.interrupt, binding=b)
     return effects, full
+
+
+def _skip_circular(ops, st, skip, h, dmas, start, num, i):
+    """dma_transfer's walk visits entries start, start+1, ..., num-1, 0, ..., start-1: skip used ones from step i."""
+    if start + i < num:
+        k = skip(h, dmas, start + i, num)
+        if k > start + i:
+            lguest_address_ok(ops, st, h, ops.Add(dmas, (start + i) * C.DMA_SIZE), C.DMA_SIZE)  # its note
+        if k < num:
+            return k - start
+        i = num - start
+    k = skip(h, dmas, i - (num - start), start)
+    if k > i - (num - start):
+        lguest_address_ok(ops, st, h, ops.Add(dmas, (i - (num - start)) * C.DMA_SIZE), C.DMA_SIZE)
+    return k + (num - start)
 
 
 @rule("drivers/lguest/io.c: send_dma")
@@ -355,9 +395,22 @@ def get_dma_buffer(ops, st, g, ukey, when=True):
         if _known_false(w):
             continue
         ret, used_at, done = 0, 0, ops.FALSE
-        for j in range(st.bound(b.num_dmas)):
+        skip = getattr(st, "skip_used", None)  # concrete: jump over readable, used entries (see dma_transfer)
+        n = st.bound(b.num_dmas)
+        j = 0
+        while j < n:
             if _known_true(done):
                 break
+            if skip is not None:
+                k = skip(g, b.dmas, j, n)
+                if k > j:
+                    # entries j..k-1 are readable and used: the walk passes them, keeping the last one
+                    last = ops.Add(b.dmas, (k - 1) * C.DMA_SIZE)
+                    lguest_address_ok(ops, st, g, last, C.DMA_SIZE)  # its note, if the RAM size is unknown
+                    ret, used_at = last, st.rd_used_len(g, last)
+                    j = k
+                    if j >= n:
+                        break
             active = ops.And(ops.ULT(j, b.num_dmas), ops.Not(done))
             addr = ops.Add(b.dmas, j * C.DMA_SIZE)
             readable = lguest_address_ok(ops, st, g, addr, C.DMA_SIZE)
@@ -371,6 +424,7 @@ def get_dma_buffer(ops, st, g, ukey, when=True):
             ret = ops.If(active, addr, ret)
             used_at = ops.If(active, used, used_at)
             done = ops.Or(done, ops.And(active, ops.Eq(used, 0)))
+            j += 1
         udma = ops.If(w, ret, udma)
         irq = ops.If(w, b.interrupt, irq)
         used_before = ops.If(w, used_at, used_before)

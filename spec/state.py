@@ -28,6 +28,8 @@ False guard changes nothing.
 
 from __future__ import annotations
 
+import bisect
+
 from . import constants as C
 from .monitors import Write
 from .registry import FINDINGS
@@ -40,7 +42,10 @@ class UnknownValue(Exception):
 class Binding:
     """struct lguest_dma_info: one slot of a Guest's binding table."""
 
-    __slots__ = ("guest", "slot", "owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "stamp", "key", "nowner", "noff")
+    __slots__ = (
+        "guest", "slot", "owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "stamp", "indexed",
+        "key", "nowner", "noff", "named",
+    )
 
     def __init__(self, guest: int, slot: int):
         self.guest = guest
@@ -52,8 +57,10 @@ class Binding:
         self.next_dma = 0
         self.interrupt = 0  # 0: the slot is free (io.c: unlink_dma)
         self.stamp = 0  # bind order: a bucket walk meets newer bindings first
+        self.indexed = None  # the key under which ConcreteState's index lists it (live bindings only)
         self.key = 0  # the key as the Guest passed it (not in lguest_dma_info: the monitors' record)
         self.nowner, self.noff = C.NO_OWNER, 0  # what that key names (monitors.futex_identity)
+        self.named = None  # the identity under which the named index lists it (live bindings only)
 
     def __repr__(self) -> str:
         return (
@@ -86,8 +93,122 @@ class Device:
         self.status = status
 
 
+class IntervalMap:
+    """Disjoint intervals of u32 keys, each with a value; painting a range overrides what was there.
+
+    Key translation (get_futex_key) takes the last shared mapping that holds a
+    key; painting each mapping as it is added gives that mapping by one
+    bisection, whatever the number of shares.  Memory: two entries a mapping.
+    """
+
+    __slots__ = ("starts", "vals", "painted")
+
+    def __init__(self):
+        self.starts = [0]
+        self.vals = [None]
+        self.painted = 0  # how many of the Guest's mappings are painted
+
+    def _cut(self, x: int) -> None:
+        i = bisect.bisect_right(self.starts, x) - 1
+        if self.starts[i] != x:
+            self.starts.insert(i + 1, x)
+            self.vals.insert(i + 1, self.vals[i])
+
+    def paint(self, lo: int, hi: int, value) -> None:
+        if hi <= lo:
+            return
+        self._cut(lo)
+        self._cut(hi)
+        i = bisect.bisect_left(self.starts, lo)
+        j = bisect.bisect_left(self.starts, hi)
+        del self.starts[i + 1 : j]
+        del self.vals[i + 1 : j]
+        self.vals[i] = value
+
+    def at(self, x: int):
+        return self.vals[bisect.bisect_right(self.starts, x) - 1]
+
+
+_FULL = (1 << 64) - 1
+
+
+class UsedIndex:
+    """The descriptors of one Guest whose used_len is a known non-zero number, for skipping them fast.
+
+    A binding's entries are at dmas + 100*i: one residue r = address mod 100
+    and consecutive indices address // 100.  Per residue, a 64-ary tree of
+    bitmaps: level 0 bit p is set when the descriptor at index p is used;
+    level l+1 bit q is set when the 64 bits of level-l word q are all set.
+    `next_free` finds the first index at or after p that is not used in
+    O(levels) dictionary lookups (5 levels of 64 cover the 2^32 / 100 indices), however
+    many used entries it skips; `set` is O(levels).  Memory: at most one word
+    per level per used descriptor.
+    """
+
+    __slots__ = ("trees",)
+    LEVELS = 5
+
+    def __init__(self):
+        self.trees: dict[int, list[dict[int, int]]] = {}
+
+    def set(self, addr: int, used: bool) -> None:
+        tree = self.trees.get(addr % 100)
+        if tree is None:
+            if not used:
+                return
+            tree = self.trees[addr % 100] = [{} for _ in range(self.LEVELS)]
+        p = addr // 100
+        for level in tree:
+            w, bit = p >> 6, 1 << (p & 63)
+            old = level.get(w, 0)
+            new = old | bit if used else old & ~bit
+            if new == old:
+                return
+            if new:
+                level[w] = new
+            else:
+                del level[w]
+            if (old == _FULL) == (new == _FULL):
+                return
+            used = new == _FULL
+            p = w
+
+    def next_free(self, residue: int, p: int) -> int:
+        """The first index >= p (of this residue) whose descriptor is not known used."""
+        tree = self.trees.get(residue)
+        if tree is None:
+            return p
+        return self._next_zero(tree, 0, p)
+
+    def _next_zero(self, tree, lv: int, p: int) -> int:
+        level = tree[lv]
+        w = p >> 6
+        m = level.get(w, 0) | ((1 << (p & 63)) - 1)
+        if m != _FULL:
+            return (w << 6) | ((~m & (m + 1)).bit_length() - 1)
+        if lv + 1 == len(tree):
+            return (w + 1) << 6  # beyond every index a u32 address has
+        w = self._next_zero(tree, lv + 1, w + 1)
+        m = level.get(w, 0)
+        return (w << 6) | ((~m & (m + 1)).bit_length() - 1)
+
+
 class Guest:
-    __slots__ = ("gid", "pages", "devices", "maps", "slots", "mem", "irqs", "dead", "closed", "pending", "limit")
+    __slots__ = (
+        "gid",
+        "pages",
+        "devices",
+        "maps",
+        "slots",
+        "mem",
+        "irqs",
+        "dead",
+        "closed",
+        "pending",
+        "limit",
+        "map_index",
+        "used",
+    )
 
     def __init__(self, gid: int):
         self.gid = gid
@@ -101,6 +222,8 @@ class Guest:
         self.closed = False
         self.pending = None  # (key, dma) of a send waiting for the Launcher
         self.limit = None
+        self.map_index = IntervalMap()  # key -> the shared mapping that translates it (the last one added)
+        self.used = UsedIndex()  # which descriptors hold a used_len known to be non-zero
 
     def recompute_limit(self):
         if self.pages is None:
@@ -126,9 +249,10 @@ class ConcreteState:
         self._index: dict[tuple[int, int], dict[Binding, None]] = {}
         self._named: dict[tuple[int, int], dict[Binding, None]] = {}
         self.log: list[Write] = []
-        self.findings: list[tuple[str, str]] = []
-        self.notes: list[str] = []
-        self._noted: set[str] = set()
+        self.findings: list[tuple[str, str]] = []  # of the current record; replay takes them after each
+        self.notes: list[str] = []  # replay takes them as they come (take_notes)
+        self._noted: set[str] = set()  # notes without a line number, said once (bounded: few texts)
+        self._noted_line: tuple[str, set[str]] = ("", set())  # notes of the latest line, said once
         self.faults: frozenset[str] = frozenset()
         self.doubtful: set[tuple[int, int]] = set()
 
@@ -149,6 +273,44 @@ class ConcreteState:
 
     def maps(self, g):
         return self.guest(g).maps
+
+    def add_map(self, g, sid, base, size):
+        """Guest g maps shared region `sid` at `base`: later mappings win where they overlap (get_futex_key)."""
+        self.guest(g).maps.append((sid, base, size))
+
+    def maps_at(self, g, key):
+        """The shared mappings that get_futex_key must look at for this key: the last one holding it, or none."""
+        gs = self.guest(g)
+        index = gs.map_index
+        while index.painted < len(gs.maps):  # mappings added since: painted in order, each once
+            m = gs.maps[index.painted]
+            # get_futex_key tests ukey >= base and ukey < (base + size) mod 2^32.
+            index.paint(m[1], (m[1] + m[2]) & 0xFFFF_FFFF, m)
+            index.painted += 1
+        m = index.at(key)
+        return () if m is None else (m,)
+
+    def skip_used(self, g, dmas, lo, hi):
+        """The first entry index in [lo, hi) of the array at `dmas` that is not readable-and-known-used, or hi.
+
+        An entry is skipped only when lguest_address_ok accepts its 100 bytes
+        and its used_len is a known non-zero number: exactly the entries on
+        which the search of a free entry (dma_transfer, get_dma_buffer) moves
+        on without any effect.
+        """
+        if lo >= hi:
+            return hi
+        gs = self.guest(g)
+        # lguest_address_ok(addr, 100): addr + 100 < 2^32 and (addr + 100) >> 12 < limit.
+        bound = 1 << 32 if gs.limit is None else min(1 << 32, gs.limit << C.PAGE_SHIFT)
+        room = bound - dmas - C.DMA_SIZE  # entry i readable iff 100*i < room
+        readable = 0 if room <= 0 else (room + C.DMA_SIZE - 1) // C.DMA_SIZE
+        hi_r = min(hi, readable)
+        if lo >= hi_r:
+            return lo
+        base = dmas // C.DMA_SIZE
+        k = gs.used.next_free(dmas % C.DMA_SIZE, base + lo) - base
+        return min(k, hi_r) if k < hi_r else hi_r
 
     def devices(self, g):
         # Device index order is the Launcher's creation order (new_dev_desc).
@@ -174,7 +336,7 @@ class ConcreteState:
         # Taken as 0 from now on, so one unwritten field is reported once.
         d = self._desc_for_write(g, addr)
         if field == "used_len":
-            d.used_len = 0
+            self._set_used(g, addr, 0)
         else:
             name, i = field[:-1].split("[")
             (d.lens if name == "len" else d.addrs)[int(i)] = 0
@@ -212,8 +374,11 @@ class ConcreteState:
 
     def wr_used_len(self, g, addr, value, when=True):
         if when is True:
-            d = self._desc_for_write(g, addr)
-            d.used_len = value
+            self._set_used(g, addr, value)
+
+    def _set_used(self, g, addr, value):
+        self._desc_for_write(g, addr).used_len = value
+        self.guest(g).used.set(addr, type(value) is int and value != 0)
 
     def write_data(self, g, addr, nbytes, who, why="", when=True):
         if when is True:
@@ -235,7 +400,7 @@ class ConcreteState:
         """The Guest's own store into a struct lguest_dma (a `gN dma` record)."""
         d = self._desc_for_write(g, addr)
         if used_len is not None:
-            d.used_len = used_len
+            self._set_used(g, addr, used_len)
         if lens is not None:
             n = len(lens)
             d.lens[:n] = lens
@@ -252,10 +417,29 @@ class ConcreteState:
             return
         for k, v in fields.items():
             setattr(b, k, v)
-        if "owner" in fields or "off" in fields:
-            self._index.setdefault((b.owner, b.off), {})[b] = None
-        if "nowner" in fields:
-            self._named.setdefault((b.nowner, b.noff), {})[b] = None
+        # The index lists live bindings only, each under its current key:
+        # every reader of a bucket looks for live ones (live_match), and
+        # memory stays bounded by the live bindings, not by the binds made.
+        key = (b.owner, b.off) if b.interrupt != 0 else None
+        if key != b.indexed:
+            if b.indexed is not None:
+                bucket = self._index[b.indexed]
+                del bucket[b]
+                if not bucket:
+                    del self._index[b.indexed]
+            if key is not None:
+                self._index.setdefault(key, {})[b] = None
+            b.indexed = key
+        named = (b.nowner, b.noff) if b.interrupt != 0 else None
+        if named != b.named:
+            if b.named is not None:
+                bucket = self._named[b.named]
+                del bucket[b]
+                if not bucket:
+                    del self._named[b.named]
+            if named is not None:
+                self._named.setdefault(named, {})[b] = None
+            b.named = named
 
     def log_bind(self, g, b, when=True):
         if when is True:
@@ -315,8 +499,17 @@ class ConcreteState:
             raise TypeError(f"concrete check {name} got {ok!r}")
 
     def note(self, text):
-        if text not in self._noted:
-            self._noted.add(text)
+        # A note about one line ("line N: ...") is said once for that line;
+        # the other notes (a few texts per Guest or descriptor) once per trace.
+        if text.startswith("line "):
+            head = text.split(":", 1)[0]
+            if head != self._noted_line[0]:
+                self._noted_line = (head, set())
+            seen = self._noted_line[1]
+        else:
+            seen = self._noted
+        if text not in seen:
+            seen.add(text)
             self.notes.append(text)
 
     def fault(self, name) -> bool:
