@@ -9,7 +9,7 @@ import sys
 EPILOG_REPLAY = """\
 exit status: 0 every file kept the protocol; 1 a finding in some file;
 2 some file could not be read (its error names line and column; nothing in it
-is checked).
+is checked), or a usage error; 4 an internal error (a bug: please report it).
 
 examples:
   lgcheck replay run.lgt                  one trace, findings as text
@@ -18,6 +18,9 @@ examples:
   lgcheck replay --manifest traces/manifest.toml
                                           the bundled traces against their
                                           expected verdicts
+  lgcheck replay --format sarif traces/ > lgcheck.sarif
+                                          for code scanning (also junit, github)
+  lgcheck replay --jobs 2 --quiet corpus/  a corpus on 2 cores, only what failed
 """
 
 
@@ -54,20 +57,44 @@ def _replay(args) -> int:
                 f"lgcheck replay: error: unknown fault {f!r}: `lgcheck prove --list-faults` lists them", file=sys.stderr
             )
             return 2
+    from lgcheck.spec.registry import FINDINGS
+
+    for rule in args.select + args.ignore:
+        if rule not in FINDINGS:
+            print(f"lgcheck replay: error: unknown rule {rule!r}: `lgcheck rules` lists them", file=sys.stderr)
+            return 2
+    if args.max_findings is not None and args.max_findings < 0:
+        print("lgcheck replay: error: --max-findings must be 0 or more", file=sys.stderr)
+        return 2
+    if args.jobs < 1:
+        print("lgcheck replay: error: --jobs must be 1 or more", file=sys.stderr)
+        return 2
     model = {"launcher": args.launcher, "faults": tuple(args.fault)}
-    results = []
-    for path in files:
-        if args.emit:
-            try:
-                with open(args.emit, "w", encoding="utf-8") as out:
-                    results.append(replay_file(path, partial=args.partial, emit=out, **model))
-            except OSError as e:
-                print(f"lgcheck replay: error: cannot write {args.emit}: {e.strerror}", file=sys.stderr)
-                return 2
-        else:
-            results.append(replay_file(path, partial=args.partial, **model))
-    sys.stdout.write(report.json_text(results) if args.json else report.text(results, show_notes=not args.no_notes))
-    return report.exit_status(results)
+    if args.emit:
+        try:
+            with open(args.emit, "w", encoding="utf-8") as out:
+                results = iter([replay_file(files[0], partial=args.partial, emit=out, **model)])
+        except OSError as e:
+            print(f"lgcheck replay: error: cannot write {args.emit}: {e.strerror}", file=sys.stderr)
+            return 2
+    else:
+        from lgcheck.replay.corpus import replay_many
+
+        results = replay_many(files, jobs=args.jobs, partial=args.partial, **model)
+    rep = report.reporter(
+        "json" if args.json else args.format,
+        sys.stdout,
+        max_findings=args.max_findings,
+        quiet=args.quiet,
+        show_notes=not args.no_notes,
+    )
+    select, ignore = set(args.select), set(args.ignore)
+    for r in results:
+        if select or ignore:
+            r.findings = [f for f in r.findings if (not select or f.rule in select) and f.rule not in ignore]
+        rep.file(r)
+    rep.end()
+    return rep.totals.exit_status()
 
 
 def _rules(args) -> int:
@@ -100,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
         "faithful model of the Host and Launcher, prove invariants with z3, and write "
         "counterexamples as replayable traces.",
     )
+    from lgcheck.replay.report import version
+
+    p.add_argument("--version", action="version", version=f"lgcheck {version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     r = sub.add_parser(
         "replay",
@@ -112,7 +142,32 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     r.add_argument("files", nargs="*", metavar="FILE", help="trace files, or folders of .lgt files")
-    r.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    r.add_argument(
+        "--format",
+        default="text",
+        choices=["text", "json", "sarif", "junit", "github"],
+        help="text for people (default); json (docs/json-schemas/replay.schema.json); sarif 2.1.0 for code "
+        "scanning; junit, one testcase per trace; github, workflow annotations",
+    )
+    r.add_argument("--json", action="store_true", help="short for --format json")
+    r.add_argument(
+        "--max-findings",
+        type=int,
+        default=None,
+        metavar="N",
+        help="print at most N findings per file (text and github; the counts still count all)",
+    )
+    r.add_argument("-q", "--quiet", action="store_true", help="print only the files that are not ok, and the total")
+    r.add_argument("--select", action="append", default=[], metavar="RULE", help="report only this rule; repeatable")
+    r.add_argument("--ignore", action="append", default=[], metavar="RULE", help="do not report this rule; repeatable")
+    r.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="replay N files at once in worker processes (results stay in input order)",
+    )
     r.add_argument(
         "--partial",
         action="store_true",
@@ -165,6 +220,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception:  # a bug: say so, and exit with the table's status for it
+        import traceback
+
+        traceback.print_exc()
+        print(
+            "lgcheck: internal error (a bug in lgcheck, not in your trace): please report it with the "
+            "traceback above and the command line",
+            file=sys.stderr,
+        )
+        return 4
 
 
 if __name__ == "__main__":

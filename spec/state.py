@@ -34,7 +34,7 @@ class UnknownValue(Exception):
 class Binding:
     """struct lguest_dma_info: one slot of a Guest's binding table."""
 
-    __slots__ = ("guest", "slot", "owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "stamp")
+    __slots__ = ("guest", "slot", "owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "stamp", "line")
 
     def __init__(self, guest: int, slot: int):
         self.guest = guest
@@ -46,6 +46,7 @@ class Binding:
         self.next_dma = 0
         self.interrupt = 0  # 0: the slot is free (io.c: unlink_dma)
         self.stamp = 0  # bind order: a bucket walk meets newer bindings first
+        self.line = None  # the trace line that last bound it (replay's related locations)
 
     def __repr__(self) -> str:
         return (
@@ -57,18 +58,20 @@ class Binding:
 class Desc:
     """struct lguest_dma at one address; None marks a field never written."""
 
-    __slots__ = ("used_len", "addrs", "lens")
+    __slots__ = ("used_len", "addrs", "lens", "used_line", "lens_line")
 
     def __init__(self):
         self.used_len = None
         self.addrs = [None] * C.LGUEST_MAX_DMA_SECTIONS
         self.lens = [None] * C.LGUEST_MAX_DMA_SECTIONS
+        self.used_line = None  # trace lines that last set used_len / the section lengths
+        self.lens_line = None
 
 
 class Device:
     """struct lguest_device_desc, as the Launcher's new_dev_desc wrote it."""
 
-    __slots__ = ("type", "features", "pfn", "pages", "status")
+    __slots__ = ("type", "features", "pfn", "pages", "status", "line")
 
     def __init__(self, type: int, features: int, pfn: int, pages: int, status=0):
         self.type = type
@@ -76,6 +79,7 @@ class Device:
         self.pfn = pfn
         self.pages = pages
         self.status = status
+        self.line = None  # the trace line that last wrote the status
 
 
 class Guest:
@@ -105,10 +109,22 @@ class Guest:
         self.limit = top
 
 
+class _NoCursor:
+    line = None
+
+
 class ConcreteState:
-    """Replay's state: Python ints, any number of Guests, memory by address."""
+    """Replay's state: Python ints, any number of Guests, memory by address.
+
+    `cursor.line` is the trace line being applied (replay sets `cursor` to its
+    record stream): each write remembers it, so that a finding can name the
+    earlier line that set what it reads (`related`, filled by the `relate`
+    hook when a check fails).  O(1) per write.
+    """
 
     sections = C.LGUEST_MAX_DMA_SECTIONS
+    cursor = _NoCursor
+    relate = None
 
     def __init__(self, partial: bool = False):
         self.guests: dict[int, Guest] = {}
@@ -121,6 +137,7 @@ class ConcreteState:
         self._noted: set[str] = set()
         self.faults: frozenset[str] = frozenset()
         self.doubtful: set[tuple[int, int]] = set()
+        self.related: dict[tuple[str, str], tuple] = {}
 
     # ------------------------------------------------------------ guests
     def guest(self, g: int) -> Guest:
@@ -204,6 +221,7 @@ class ConcreteState:
         if when is True:
             d = self._desc_for_write(g, addr)
             d.used_len = value
+            d.used_line = self.cursor.line
 
     def _desc_for_write(self, g, addr):
         mem = self.guest(g).mem
@@ -217,7 +235,9 @@ class ConcreteState:
         d = self._desc_for_write(g, addr)
         if used_len is not None:
             d.used_len = used_len
+            d.used_line = self.cursor.line
         if lens is not None:
+            d.lens_line = self.cursor.line
             n = len(lens)
             d.lens[:n] = lens
             d.lens[n:] = [0] * (C.LGUEST_MAX_DMA_SECTIONS - n)
@@ -235,6 +255,7 @@ class ConcreteState:
             setattr(b, k, v)
         if "owner" in fields or "off" in fields:
             self._index.setdefault((b.owner, b.off), {})[b] = None
+            b.line = self.cursor.line
 
     @staticmethod
     def newer(b, c) -> bool:
@@ -269,6 +290,7 @@ class ConcreteState:
             d = self.guest(g).devices.get(dev)
             if d is not None:
                 d.status = value
+                d.line = self.cursor.line
 
     def set_pending(self, g, value, when=True):
         if when is True:
@@ -276,7 +298,10 @@ class ConcreteState:
 
     def check(self, name, ok, message):
         if ok is False:
-            self.findings.append((name, message() if callable(message) else message))
+            text = message() if callable(message) else message
+            self.findings.append((name, text))
+            if self.relate is not None:
+                self.related[(name, text)] = self.relate(self, name, text)
         elif ok is not True:
             raise TypeError(f"concrete check {name} got {ok!r}")
 
