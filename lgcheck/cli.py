@@ -114,6 +114,28 @@ def _rules(args) -> int:
     return 0
 
 
+def _show(args) -> int:
+    from lgcheck.replay import show
+
+    if args.markdown:
+        text = show.markdown(args.trace, limit=args.max_records)
+        out = args.output
+    else:
+        text = show.html(args.trace, limit=args.max_records)
+        out = args.output or os.path.splitext(os.path.basename(args.trace))[0] + ".html"
+    if out in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as e:
+        print(f"lgcheck show: error: cannot write {out}: {e.strerror}", file=sys.stderr)
+        return 2
+    print(f"written: {out}")
+    return 0
+
+
 def _prove(args) -> int:
     from lgcheck.checker.cli import run_prove
 
@@ -194,6 +216,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="replay every trace a manifest lists and compare with its expected verdict, rules and lines",
     )
     r.set_defaults(run=_replay)
+
+    sh = sub.add_parser(
+        "show",
+        help="draw one trace as an HTML sequence diagram (or a Markdown summary with Mermaid)",
+        description="Replay one trace and draw it: a self-contained HTML page with an SVG sequence diagram "
+        "(a lifeline per Guest, Host and Launcher; each record an arrow or a mark; descriptors' used_len over "
+        "time; findings in red), or with --markdown a summary with a Mermaid diagram for a CI job page.",
+    )
+    sh.add_argument("trace", metavar="TRACE", help="the .lgt file")
+    sh.add_argument("-o", "--output", metavar="FILE", help="where to write (default TRACE.html here; - for stdout)")
+    sh.add_argument("--markdown", action="store_true", help="write a Markdown summary (to stdout unless -o)")
+    sh.add_argument("--max-records", type=int, default=5000, metavar="N", help="draw at most N records (default 5000)")
+    sh.set_defaults(run=_show)
 
     ru = sub.add_parser("rules", help="list the finding names and the model's rules")
     ru.set_defaults(run=_rules)
