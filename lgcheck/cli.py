@@ -18,6 +18,9 @@ examples:
   lgcheck replay --manifest traces/manifest.toml
                                           the bundled traces against their
                                           expected verdicts
+  lgcheck replay --format sarif traces/ > lgcheck.sarif
+                                          for code scanning (also junit, github)
+  lgcheck replay --jobs 2 --quiet corpus/  a corpus on 2 cores, only what failed
 """
 
 
@@ -72,8 +75,6 @@ def _err(text: str) -> None:
 
 
 def _replay(args) -> int:
-    from lgcheck.replay import report
-    from lgcheck.replay.engine import replay_file
 
     if args.manifest:
         from lgcheck.replay.manifest import check_manifest
@@ -95,22 +96,48 @@ def _replay(args) -> int:
         if f not in FAULTS:
             _err(f"unknown fault {f!r}: `lgcheck prove --list-faults` lists them")
             return 2
+    from lgcheck.spec.registry import FINDINGS
+
+    for rule in args.select + args.ignore:
+        if rule not in FINDINGS:
+            print(f"lgcheck replay: error: unknown rule {rule!r}: `lgcheck rules` lists them", file=sys.stderr)
+            return 2
+    if args.max_findings is not None and args.max_findings < 0:
+        print("lgcheck replay: error: --max-findings must be 0 or more", file=sys.stderr)
+        return 2
+    if args.jobs < 1:
+        print("lgcheck replay: error: --jobs must be 1 or more", file=sys.stderr)
+        return 2
     model = {"launcher": args.launcher, "faults": tuple(args.fault)}
     if args.emit:
         return _replay_emit(args, files[0], model)
-    results = []
-    json_out = report.JsonWriter(sys.stdout) if args.json else None
-    for path in files:
-        r = replay_file(path, partial=args.partial, **model)
-        if json_out is not None:
-            json_out.file(r)
-        else:
-            sys.stdout.writelines(report.file_text(r, show_notes=not args.no_notes))
-            sys.stdout.flush()
-        results.append(report.Outcome(r))
-    if json_out is not None:
-        json_out.close()
-    return report.exit_status(results)
+    from lgcheck.replay.corpus import replay_many
+
+    results = replay_many(files, jobs=args.jobs, partial=args.partial, **model)
+    rep = _reporter(args)
+    for r in results:
+        rep.file(_selected(args, r))
+    rep.end()
+    return rep.totals.exit_status()
+
+
+def _reporter(args):
+    from lgcheck.replay import report
+
+    return report.reporter(
+        "json" if args.json else args.format,
+        sys.stdout,
+        max_findings=args.max_findings,
+        quiet=args.quiet,
+        show_notes=not args.no_notes,
+    )
+
+
+def _selected(args, r):
+    select, ignore = set(args.select), set(args.ignore)
+    if select or ignore:
+        r.findings = [f for f in r.findings if (not select or f.rule in select) and f.rule not in ignore]
+    return r
 
 
 def _replay_emit(args, path: str, model: dict) -> int:
@@ -123,7 +150,6 @@ def _replay_emit(args, path: str, model: dict) -> int:
     """
     import tempfile
 
-    from lgcheck.replay import report
     from lgcheck.replay.engine import replay_file
 
     target = args.emit
@@ -168,16 +194,13 @@ def _replay_emit(args, path: str, model: dict) -> int:
                 os.unlink(tmp)
             except OSError:
                 pass
-    if args.json:
-        w = report.JsonWriter(sys.stdout)
-        w.file(result)
-        w.close()
-    else:
-        sys.stdout.writelines(report.file_text(result, show_notes=not args.no_notes))
+    rep = _reporter(args)
+    rep.file(_selected(args, result))
+    rep.end()
     if problem is not None:
         _err(f"--emit {target}: not written: {problem}")
         return 2
-    return report.exit_status([report.Outcome(result)])
+    return rep.totals.exit_status()
 
 
 def _rules(args) -> int:
@@ -197,6 +220,28 @@ def _rules(args) -> int:
     return 0
 
 
+def _show(args) -> int:
+    from lgcheck.replay import show
+
+    if args.markdown:
+        text = show.markdown(args.trace, limit=args.max_records)
+        out = args.output
+    else:
+        text = show.html(args.trace, limit=args.max_records)
+        out = args.output or os.path.splitext(os.path.basename(args.trace))[0] + ".html"
+    if out in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as e:
+        print(f"lgcheck show: error: cannot write {out}: {e.strerror}", file=sys.stderr)
+        return 2
+    print(f"written: {out}")
+    return 0
+
+
 def _prove(args) -> int:
     from lgcheck.checker.cli import run_prove
 
@@ -210,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
         "faithful model of the Host and Launcher, prove invariants with z3, and write "
         "counterexamples as replayable traces.",
     )
+    from lgcheck.replay.report import version
+
+    p.add_argument("--version", action="version", version=f"lgcheck {version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     r = sub.add_parser(
         "replay",
@@ -232,7 +280,32 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="in folders, also read .lgt entries that are symbolic links (skipped by default)",
     )
-    r.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    r.add_argument(
+        "--format",
+        default="text",
+        choices=["text", "json", "sarif", "junit", "github"],
+        help="text for people (default); json (docs/json-schemas/replay.schema.json); sarif 2.1.0 for code "
+        "scanning; junit, one testcase per trace; github, workflow annotations",
+    )
+    r.add_argument("--json", action="store_true", help="short for --format json")
+    r.add_argument(
+        "--max-findings",
+        type=int,
+        default=None,
+        metavar="N",
+        help="print at most N findings per file (text and github; the counts still count all)",
+    )
+    r.add_argument("-q", "--quiet", action="store_true", help="print only the files that are not ok, and the total")
+    r.add_argument("--select", action="append", default=[], metavar="RULE", help="report only this rule; repeatable")
+    r.add_argument("--ignore", action="append", default=[], metavar="RULE", help="do not report this rule; repeatable")
+    r.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="replay N files at once in worker processes (results stay in input order)",
+    )
     r.add_argument(
         "--partial",
         action="store_true",
@@ -265,6 +338,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="end the run cleanly (exit 2) if it needs more than this much memory (address space, in MiB)",
     )
     r.set_defaults(run=_replay)
+
+    sh = sub.add_parser(
+        "show",
+        help="draw one trace as an HTML sequence diagram (or a Markdown summary with Mermaid)",
+        description="Replay one trace and draw it: a self-contained HTML page with an SVG sequence diagram "
+        "(a lifeline per Guest, Host and Launcher; each record an arrow or a mark; descriptors' used_len over "
+        "time; findings in red), or with --markdown a summary with a Mermaid diagram for a CI job page.",
+    )
+    sh.add_argument("trace", metavar="TRACE", help="the .lgt file")
+    sh.add_argument("-o", "--output", metavar="FILE", help="where to write (default TRACE.html here; - for stdout)")
+    sh.add_argument("--markdown", action="store_true", help="write a Markdown summary (to stdout unless -o)")
+    sh.add_argument("--max-records", type=int, default=5000, metavar="N", help="draw at most N records (default 5000)")
+    sh.set_defaults(run=_show)
 
     ru = sub.add_parser("rules", help="list the finding names and the model's rules")
     ru.set_defaults(run=_rules)
@@ -341,6 +427,8 @@ def _mib(text: str) -> int:
     if v < 64:
         raise argparse.ArgumentTypeError(f"{v} MiB is too little to run at all (at least 64)")
     return v
+
+
 
 
 if __name__ == "__main__":

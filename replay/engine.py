@@ -23,7 +23,7 @@ from ..spec.hypercalls import hcall_send_dma
 from ..spec.launcher import fill, handle_output, release_all_dma, send_irq
 from ..spec.ops import Concrete as ops
 from ..spec.state import ConcreteState, Device, UnknownValue
-from . import why
+from . import related, why
 from .answers import HOST_EFFECTS, from_record, matches, to_record
 from .errors import TraceError
 from .findings import FileResult, Finding, InputError
@@ -34,7 +34,9 @@ _END = object()
 
 
 class _Peekable:
-    """An iterator over records with one record of look-ahead."""
+    """An iterator over records with one record of look-ahead; `line` is the last one taken's."""
+
+    line = None
 
     def __init__(self, it: Iterator[Record]):
         self._it = it
@@ -52,6 +54,7 @@ class _Peekable:
         else:
             r = next(self._it)
         self.taken += 1
+        self.line = r.line
         return r
 
     def peek(self) -> Record | None:
@@ -108,6 +111,7 @@ class Replay:
         try:
             source = records if records is not None else read_trace(self.path, partial=self.partial)
             self.recs = _Peekable(iter(source))
+            self.st.cursor, self.st.relate = self.recs, related.lookup
             for rec in self.recs:
                 self.step(rec)
             self.finish()
@@ -173,8 +177,8 @@ class Replay:
         if self.out is not None:
             self.out.write(rec.text.rstrip("\r\n") + "\n")
 
-    def find(self, rec: Record, rule: str, message: str):
-        self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message))
+    def find(self, rec: Record, rule: str, message: str, rel=()):
+        self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message, rel))
 
     def flush(self, rec: Record):
         if not self.st.findings:
@@ -183,8 +187,9 @@ class Replay:
         for rule, message in self.st.findings:
             if (rule, message) not in seen:
                 seen.add((rule, message))
-                self.find(rec, rule, message)
+                self.find(rec, rule, message, self.st.related.get((rule, message), ()))
         self.st.findings.clear()
+        self.st.related.clear()
 
     # ----------------------------------------------------------- helpers
     def check_alive(self, rec: Record):

@@ -13,6 +13,7 @@ class Finding(NamedTuple):
     line: int
     record: str  # the record's text as written in the trace
     message: str
+    related: tuple = ()  # replay.related.Related: earlier lines that set what the check read
 
 
 class SpillLog:

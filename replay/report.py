@@ -1,102 +1,305 @@
-"""Formatters: FileResults to text for people, or to one JSON document for programs."""
+"""Formatters: FileResults to text for people, JSON for programs, and (replay/sarif.py,
+replay/junit.py, replay/annotations.py) the formats CI systems read.
+
+Every format is a *reporter*: `file(result)` writes one file's part as soon as
+its result is known, `end()` writes the grand total.  A reporter holds only
+the totals (and, for formats whose header needs them, one small entry per
+file), so a corpus is reported while it is replayed.
+
+Findings of one cause are *grouped*: a message reads "what happened: why
+that is wrong", and findings of one rule with the same "why" form a group.
+Text gives the "why" once per group (at its first finding); the machine
+formats keep every message whole and name its group.
+"""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from typing import TextIO
 
-from .escape import shown
-from .findings import FileResult
+from .escape import shown as esc
+from .findings import FileResult, Finding
+from .related import descriptor_of
+
+JSON_SCHEMA_VERSION = 2
+FORMATS = ("text", "json", "sarif", "junit", "github")
 
 
-def text(results: list[FileResult], *, show_notes: bool = True) -> str:
-    return "".join(text_lines(results, show_notes=show_notes))
+def version() -> str:
+    try:
+        from importlib.metadata import version as v
+
+        return v("lgcheck")
+    except Exception:  # pragma: no cover - not installed: running from a checkout
+        return "0+unknown"
 
 
-def text_lines(results, *, show_notes: bool = True):
-    """The text report, line by line (each with its newline), every trace-borne text escaped."""
+# ---------------------------------------------------------------- groups
+def split(message: str) -> tuple[str, str]:
+    """("what happened", "why it is wrong") at the first ': ' outside brackets and backquotes."""
+    depth, quoted = 0, False
+    for i, c in enumerate(message):
+        if c == "`":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == ":" and depth == 0 and message[i + 1 : i + 2] == " ":
+            return message[:i], message[i + 2 :]
+    return message, ""
+
+
+def related_text(f: Finding) -> str:
+    return "".join(f" [{r.what} at line {r.line}]" for r in f.related)
+
+
+def full_message(f: Finding) -> str:
+    """The message with its related lines, after the 'what happened' part."""
+    if not f.related:
+        return f.message
+    what, why = split(f.message)
+    return f"{what}{related_text(f)}" + (f": {why}" if why else "")
+
+
+class Groups:
+    """Findings of one file, grouped by (rule, why)."""
+
+    def __init__(self, findings: list[Finding]):
+        self.index: dict[tuple[str, str], int] = {}
+        self.groups: list[dict] = []
+        self.of: list[int] = []
+        for f in findings:
+            what, why = split(f.message)
+            key = (f.rule, why or f.message)
+            g = self.index.get(key)
+            if g is None:
+                g = self.index[key] = len(self.groups)
+                self.groups.append({"rule": f.rule, "explanation": why, "count": 0, "first_line": f.line})
+            self.groups[g]["count"] += 1
+            self.of.append(g)
+
+
+def counts(r: FileResult) -> dict:
+    by_desc = Counter(d for d in (descriptor_of(f.message) for f in r.findings) if d)
+    return {
+        "by_rule": dict(Counter(f.rule for f in r.findings).most_common()),
+        "by_descriptor": dict(by_desc.most_common()),
+    }
+
+
+def _listing(counter: dict, limit: int = 10) -> str:
+    items = list(counter.items())
+    text = ", ".join(f"{k} {v}" for k, v in items[:limit])
+    if len(items) > limit:
+        text += f", and {len(items) - limit} more"
+    return text
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class Totals:
+    """The grand total over files: verdicts, records, findings by rule."""
+
+    def __init__(self):
+        self.files = 0
+        self.verdicts: Counter = Counter()
+        self.records = 0
+        self.by_rule: Counter = Counter()
+
+    def add(self, r: FileResult):
+        self.files += 1
+        self.verdicts[r.verdict] += 1
+        self.records += r.records
+        self.by_rule.update(f.rule for f in r.findings)
+
+    @property
+    def findings(self) -> int:
+        return sum(self.by_rule.values())
+
+    def as_dict(self) -> dict:
+        return {
+            "files": self.files,
+            "ok": self.verdicts["ok"],
+            "violation": self.verdicts["violation"],
+            "error": self.verdicts["error"],
+            "records": self.records,
+            "findings": self.findings,
+            "by_rule": dict(self.by_rule.most_common()),
+        }
+
+    def line(self) -> str:
+        v = ", ".join(f"{self.verdicts[k]} {k}" for k in ("ok", "violation", "error") if self.verdicts[k])
+        by = f" ({_listing(dict(self.by_rule.most_common()))})" if self.by_rule else ""
+        return (
+            f"total: {_plural(self.files, 'file')} ({v}), {_plural(self.records, 'record')}, "
+            f"{_plural(self.findings, 'finding')}{by}"
+        )
+
+    def exit_status(self) -> int:
+        return 2 if self.verdicts["error"] else 1 if self.verdicts["violation"] else 0
+
+
+# ---------------------------------------------------------------- reporters
+class Reporter:
+    def __init__(self, out: TextIO, *, max_findings: int | None = None, quiet: bool = False, show_notes=True):
+        self.out = out
+        self.max_findings = max_findings
+        self.quiet = quiet
+        self.show_notes = show_notes and not quiet
+        self.totals = Totals()
+
+    def file(self, r: FileResult):
+        self.totals.add(r)
+
+    def end(self):
+        pass
+
+
+def _safe(text: str) -> str:
+    """Every line of a text report escaped for the terminal (escape.shown): traces are untrusted."""
+    return "\n".join(esc(line) for line in text.split("\n"))
+
+
+class TextReporter(Reporter):
+    def file(self, r: FileResult):
+        super().file(r)
+        text = file_text(r, max_findings=self.max_findings, quiet=self.quiet, show_notes=self.show_notes)
+        self.out.write(_safe(text))
+        self.out.flush()
+
+    def end(self):
+        if self.totals.files > 1:
+            self.out.write(self.totals.line() + "\n")
+
+
+def file_text(r: FileResult, *, max_findings: int | None = None, quiet: bool = False, show_notes=True) -> str:
+    lines = []
+    if r.error is not None:
+        lines.append(r.error.text.split("\n", 1)[0] if quiet else r.error.text)
+        if not quiet:
+            lines.append(f"{r.file}: input error, nothing checked: error")
+        return "\n".join(lines) + "\n"
+    n = len(r.findings)
+    if not quiet:
+        groups = Groups(r.findings)
+        shown = r.findings if max_findings is None else r.findings[:max_findings]
+        explained = set()
+        for i, f in enumerate(shown):
+            gi = groups.of[i]
+            what, why = split(f.message)
+            if gi in explained and why:
+                msg = f"{what}{related_text(f)} (why: see line {groups.groups[gi]['first_line']})"
+            else:
+                explained.add(gi)
+                msg = full_message(f)
+            lines.append(f"{r.file}:{f.line}: {f.rule}: {msg}")
+            lines.append(f"    {f.record}")
+        if len(shown) < n:
+            lines.append(f"{r.file}: {n - len(shown)} more findings not shown (--max-findings {max_findings})")
+        if show_notes:
+            for note in r.notes:
+                lines.append(f"{r.file}: note: {note}")
+        if n > 1:
+            c = counts(r)
+            lines.append(f"{r.file}: by rule: {_listing(c['by_rule'])}")
+            if c["by_descriptor"]:
+                lines.append(f"{r.file}: by descriptor: {_listing(c['by_descriptor'])}")
+    if not quiet or r.verdict != "ok":
+        lines.append(f"{r.file}: {_plural(r.records, 'record')}, {_plural(n, 'finding')}: {r.verdict}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def text(results: list[FileResult], *, show_notes: bool = True, max_findings=None, quiet=False) -> str:
+    import io
+
+    buf = io.StringIO()
+    rep = TextReporter(buf, max_findings=max_findings, quiet=quiet, show_notes=show_notes)  # escaped, as printed
     for r in results:
-        yield from file_text(r, show_notes=show_notes)
+        rep.file(r)
+    rep.end()
+    return buf.getvalue()
 
 
-def finding_text(file: str, f) -> str:
-    return f"{shown(file)}:{f.line}: {f.rule}: {shown(f.message)}\n    {shown(f.record)}\n"
-
-
-def file_text(r: FileResult, *, show_notes: bool = True, findings: bool = True):
-    """One file's lines: its error, findings (unless already streamed), notes and summary."""
-    name = shown(r.file)
-    if r.error is not None:
-        yield r.error.text + "\n"
-    if findings:
-        for f in r.findings:
-            yield finding_text(r.file, f)
-    if show_notes:
-        for n in r.notes:
-            yield f"{name}: note: {shown(n)}\n"
-    n = r.finding_count
-    summary = f"{name}: {r.records} records, {n} finding{'' if n == 1 else 's'}: {r.verdict}"
-    if r.error is not None:
-        summary = f"{name}: input error, nothing checked: error"
-    yield summary + "\n"
-
-
-def as_dict(r: FileResult, body: bool = True) -> dict:
+def as_dict(r: FileResult) -> dict:
+    groups = Groups(r.findings)
     return {
         "file": r.file,
         "verdict": r.verdict,
         "records": r.records,
-        "findings": [{"rule": f.rule, "line": f.line, "record": f.record, "message": f.message} for f in r.findings]
-        if body
-        else [],
-        "notes": list(r.notes) if body else [],
+        "findings": [
+            {
+                "rule": f.rule,
+                "line": f.line,
+                "record": f.record,
+                "message": f.message,
+                "related": [{"line": x.line, "what": x.what} for x in f.related],
+                "group": groups.of[i],
+                "descriptor": descriptor_of(f.message),
+            }
+            for i, f in enumerate(r.findings)
+        ],
+        "groups": groups.groups,
+        "counts": counts(r),
+        "notes": list(r.notes),
         "error": None
         if r.error is None
         else {"line": r.error.line, "column": r.error.column, "message": r.error.message},
     }
 
 
+class JsonReporter(Reporter):
+    """One JSON document, written file by file: {"schema_version", "tool", "files": [...], "total"}."""
+
+    def __init__(self, out, **kw):
+        super().__init__(out, **kw)
+        self.first = True
+        head = json.dumps({"schema_version": JSON_SCHEMA_VERSION, "tool": {"name": "lgcheck", "version": version()}})
+        out.write(head[:-1] + ', "files": [')
+
+    def file(self, r: FileResult):
+        super().file(r)
+        self.out.write(("\n" if self.first else ",\n") + json.dumps(as_dict(r), indent=2))
+        self.first = False
+
+    def end(self):
+        self.out.write('\n], "total": ' + json.dumps(self.totals.as_dict()) + "}\n")
+
+
 def json_text(results: list[FileResult]) -> str:
-    return json.dumps({"files": [as_dict(r) for r in results]}, indent=2) + "\n"
+    import io
+
+    buf = io.StringIO()
+    rep = JsonReporter(buf)
+    for r in results:
+        rep.file(r)
+    rep.end()
+    return buf.getvalue()
 
 
-class Outcome:
-    """What the exit status needs of a file's result, without its findings."""
+def reporter(fmt: str, out: TextIO, **kw) -> Reporter:
+    if fmt == "text":
+        return TextReporter(out, **kw)
+    if fmt == "json":
+        return JsonReporter(out, **kw)
+    if fmt == "sarif":
+        from .sarif import SarifReporter
 
-    __slots__ = ("verdict",)
+        return SarifReporter(out, **kw)
+    if fmt == "junit":
+        from .junit import JUnitReporter
 
-    def __init__(self, r: FileResult):
-        self.verdict = r.verdict
+        return JUnitReporter(out, **kw)
+    if fmt == "github":
+        from .annotations import GitHubReporter
 
-
-class JsonWriter:
-    """The JSON document of json_text(), written file by file and finding by finding as results come."""
-
-    def __init__(self, out):
-        self.out = out
-        self.n = 0
-        out.write('{\n  "files": [')
-
-    def file(self, r: FileResult) -> None:
-        w = self.out.write
-        w(("," if self.n else "") + "\n    {\n")
-        self.n += 1
-        w(f'      "file": {json.dumps(r.file)},\n      "verdict": {json.dumps(r.verdict)},\n')
-        w(f'      "records": {r.records},\n      "findings": [')
-        for i, f in enumerate(r.findings):
-            d = {"rule": f.rule, "line": f.line, "record": f.record, "message": f.message}
-            w(("," if i else "") + "\n        " + json.dumps(d))
-        w("\n      ],\n" if r.findings else "],\n")
-        w('      "notes": [')
-        for i, n in enumerate(r.notes):
-            w(("," if i else "") + "\n        " + json.dumps(n))
-        w("\n      ],\n" if r.notes else "],\n")
-        err = as_dict(r, body=False)["error"]
-        w(f'      "error": {json.dumps(err)}\n    }}')
-        self.out.flush()
-
-    def close(self) -> None:
-        self.out.write("\n  ]\n}\n" if self.n else "]\n}\n")
-        self.out.flush()
+        return GitHubReporter(out, **kw)
+    raise ValueError(f"unknown format {fmt!r}")
 
 
 def exit_status(results: list[FileResult]) -> int:

@@ -34,7 +34,9 @@ class Write:
         self.old, self.new, self.who, self.why = old, new, who, why
 
     def __repr__(self) -> str:
-        return f"Write({self.kind}, g{self.guest}, {self.where!r}, old={self.old!r}, new={self.new!r}, when={self.when!r})"
+        return (
+            f"Write({self.kind}, g{self.guest}, {self.where!r}, old={self.old!r}, new={self.new!r}, when={self.when!r})"
+        )
 
 
 MONITORS: dict[str, tuple[str, Callable]] = {}  # finding name -> (write kind, monitor)
@@ -204,19 +206,17 @@ def key_collision(ops, st, w):
 
     def message():
         held = [c for c, x in clashes if x is True]
-        shared = b.nowner >= C.SHARED_OWNER
-        names = ", ".join(f"g{c.guest} slot {c.slot} (dmas {c.dmas:#x})" for c in held[:3])
-        more = f" and {len(held) - 3} more" if len(held) > 3 else ""
-        count = "a live binding" if len(held) == 1 else f"{len(held)} live bindings"
-        return (
-            f"g{w.guest} binds key {b.key:#x}, which {count} already hold{'s' if len(held) == 1 else ''}: "
-            f"{names}{more}: "
-            + (
-                "a send on a shared key reaches only the newest other Guest's binding"
-                if shared
-                else "GETDMA and unbind find only one of them"
-            )
+        why = (
+            "a send on a shared key reaches only the newest other Guest's binding"
+            if b.nowner >= C.SHARED_OWNER
+            else "GETDMA and unbind find only one of the two"
         )
+        if len(held) == 1:
+            c = held[0]
+            return f"g{w.guest} binds key {b.key:#x}, which g{c.guest}'s live binding (slot {c.slot}, dmas {c.dmas:#x}) already holds: {why}"
+        names = ", ".join(f"g{c.guest} slot {c.slot}" for c in held[:3])
+        more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+        return f"g{w.guest} binds key {b.key:#x}, which {len(held)} live bindings ({names}{more}) already hold: {why}"
 
     st.check("key-collision", ok, message)
 

@@ -44,7 +44,7 @@ class Binding:
 
     __slots__ = (
         "guest", "slot", "owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "stamp", "indexed",
-        "key", "nowner", "noff", "named",
+        "key", "nowner", "noff", "named", "line",
     )
 
     def __init__(self, guest: int, slot: int):
@@ -61,6 +61,7 @@ class Binding:
         self.key = 0  # the key as the Guest passed it (not in lguest_dma_info: the monitors' record)
         self.nowner, self.noff = C.NO_OWNER, 0  # what that key names (monitors.futex_identity)
         self.named = None  # the identity under which the named index lists it (live bindings only)
+        self.line = None  # the trace line that last bound it (replay's related locations)
 
     def __repr__(self) -> str:
         return (
@@ -72,18 +73,21 @@ class Binding:
 class Desc:
     """struct lguest_dma at one address; None marks a field never written."""
 
-    __slots__ = ("used_len", "addrs", "lens")
+    __slots__ = ("used_len", "addrs", "lens", "used_line", "lens_line", "prev_used_line")
 
     def __init__(self):
         self.used_len = None
         self.addrs = [None] * C.LGUEST_MAX_DMA_SECTIONS
         self.lens = [None] * C.LGUEST_MAX_DMA_SECTIONS
+        self.used_line = None  # trace lines that last set used_len / the section lengths
+        self.lens_line = None
+        self.prev_used_line = None  # used_line before the latest write (what a monitor after it relates to)
 
 
 class Device:
     """struct lguest_device_desc, as the Launcher's new_dev_desc wrote it."""
 
-    __slots__ = ("type", "features", "pfn", "pages", "status")
+    __slots__ = ("type", "features", "pfn", "pages", "status", "line", "prev_line")
 
     def __init__(self, type: int, features: int, pfn: int, pages: int, status=0):
         self.type = type
@@ -91,6 +95,8 @@ class Device:
         self.pfn = pfn
         self.pages = pages
         self.status = status
+        self.line = None  # the trace line that last wrote the status
+        self.prev_line = None  # line before the latest write (what a monitor after it relates to)
 
 
 class IntervalMap:
@@ -236,10 +242,22 @@ class Guest:
         self.limit = top
 
 
+class _NoCursor:
+    line = None
+
+
 class ConcreteState:
-    """Replay's state: Python ints, any number of Guests, memory by address."""
+    """Replay's state: Python ints, any number of Guests, memory by address.
+
+    `cursor.line` is the trace line being applied (replay sets `cursor` to its
+    record stream): each write remembers it, so that a finding can name the
+    earlier line that set what it reads (`related`, filled by the `relate`
+    hook when a check fails).  O(1) per write.
+    """
 
     sections = C.LGUEST_MAX_DMA_SECTIONS
+    cursor = _NoCursor
+    relate = None
 
     def __init__(self, partial: bool = False):
         self.guests: dict[int, Guest] = {}
@@ -255,6 +273,7 @@ class ConcreteState:
         self._noted_line: tuple[str, set[str]] = ("", set())  # notes of the latest line, said once
         self.faults: frozenset[str] = frozenset()
         self.doubtful: set[tuple[int, int]] = set()
+        self.related: dict[tuple[str, str], tuple] = {}
 
     # ------------------------------------------------------------ guests
     def guest(self, g: int) -> Guest:
@@ -377,7 +396,9 @@ class ConcreteState:
             self._set_used(g, addr, value)
 
     def _set_used(self, g, addr, value):
-        self._desc_for_write(g, addr).used_len = value
+        d = self._desc_for_write(g, addr)
+        d.used_len = value
+        d.prev_used_line, d.used_line = d.used_line, self.cursor.line
         self.guest(g).used.set(addr, type(value) is int and value != 0)
 
     def write_data(self, g, addr, nbytes, who, why="", when=True):
@@ -402,6 +423,7 @@ class ConcreteState:
         if used_len is not None:
             self._set_used(g, addr, used_len)
         if lens is not None:
+            d.lens_line = self.cursor.line
             n = len(lens)
             d.lens[:n] = lens
             d.lens[n:] = [0] * (C.LGUEST_MAX_DMA_SECTIONS - n)
@@ -430,6 +452,8 @@ class ConcreteState:
             if key is not None:
                 self._index.setdefault(key, {})[b] = None
             b.indexed = key
+        if "owner" in fields or "off" in fields:
+            b.line = self.cursor.line
         named = (b.nowner, b.noff) if b.interrupt != 0 else None
         if named != b.named:
             if b.named is not None:
@@ -485,6 +509,7 @@ class ConcreteState:
             if d is not None:
                 self.log.append(Write("status", True, g, dev, d.status, value, who))
                 d.status = value
+                d.prev_line, d.line = d.line, self.cursor.line
 
     def set_pending(self, g, value, when=True):
         if when is True:
@@ -494,7 +519,10 @@ class ConcreteState:
         if name not in FINDINGS:
             raise ValueError(f"a check filed under {name!r}, which is no finding of spec/registry.py")
         if ok is False:
-            self.findings.append((name, message() if callable(message) else message))
+            text = message() if callable(message) else message
+            self.findings.append((name, text))
+            if self.relate is not None:
+                self.related[(name, text)] = self.relate(self, name, text)
         elif ok is not True:
             raise TypeError(f"concrete check {name} got {ok!r}")
 

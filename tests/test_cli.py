@@ -27,15 +27,22 @@ def test_exit_status_is_the_worst_file(capsys):
 
 
 def test_json_is_one_document_with_the_documented_keys(capsys):
+    import jsonschema
+
     assert main(["replay", "--json", OK, BAD, INPUT_ERROR]) == 2
     doc = json.loads(capsys.readouterr().out)
+    schema_path = os.path.join(os.path.dirname(__file__), "..", "docs", "json-schemas", "replay.schema.json")
+    with open(schema_path) as fh:
+        jsonschema.validate(doc, json.load(fh))
     files = doc["files"]
     assert [f["verdict"] for f in files] == ["ok", "violation", "error"]
     for f in files:
-        assert set(f) == {"file", "verdict", "records", "findings", "notes", "error"}
+        assert set(f) == {"file", "verdict", "records", "findings", "groups", "counts", "notes", "error"}
     assert files[0]["error"] is None and files[0]["findings"] == []
     finding = files[1]["findings"][0]
-    assert set(finding) == {"rule", "line", "record", "message"} and finding["rule"] == "status-cleared"
+    assert set(finding) == {"rule", "line", "record", "message", "related", "group", "descriptor"}
+    assert finding["rule"] == "status-cleared"
+    assert doc["total"]["files"] == 3 and doc["total"]["by_rule"] == {"status-cleared": 1}
     assert set(files[2]["error"]) == {"line", "column", "message"}
     assert files[2]["findings"] == []
 

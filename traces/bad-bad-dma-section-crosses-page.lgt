@@ -10,7 +10,7 @@
 # page boundary"); this sender's driver was changed to put skb->data in one
 # section. 0xc02 + 1514 = 0x11ec > 0x1000: the section crosses into the next
 # page, and the Host kills the SENDER with "bad DMA entry: 1514@0x1c52c02".
-# (Sends to the Launcher are not checked this way: lguest-io.md 2.3.)
+# (Sends to the Launcher are not checked this way: docs/protocol.md 2.3.)
 lguest-trace 1
 # Two Guests on one --sharenet file: A = g0 in slot 0, B = g1 in slot 1. Each
 # has 32 MB RAM, the descriptor page at pfn 0x2000, the net device at pfn

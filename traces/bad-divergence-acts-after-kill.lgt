@@ -3,7 +3,7 @@
 #
 # What breaks: bad-dma (the kill itself), then divergence. kill_guest sets
 # lg->dead and the Host's run_guest loop never enters the Guest again: read()
-# on /dev/lguest returns the death reason from then on (lguest-io.md 2.4,
+# on /dev/lguest returns the death reason from then on (docs/protocol.md 2.4,
 # 4.1). A trace in which the killed Guest makes another hypercall did not
 # come from a 2.6.23 Host. This one came from a Host patched so that
 # kill_guest only logs (a debugging aid that lets the Guest run on): the

@@ -2,7 +2,7 @@
 # not know.
 #
 # What breaks: the input, not the protocol (verdict error, exit status 2).
-# The first record must be exactly `lguest-trace 1` (trace-format.md,
+# The first record must be exactly `lguest-trace 1` (docs/trace-format.md,
 # "Records"); a writer that bumped the version for a format change must not
 # be read as version 1, so replay stops at the header and checks nothing.
 lguest-trace 2

@@ -5,7 +5,7 @@
 # Launcher's output record. `?` (a value the capture did not record) is
 # accepted only when the reader is asked for partial mode (`lgcheck replay
 # --partial`); a plain replay promises to check everything, so it refuses the
-# trace and says where the `?` is (trace-format.md, "Lexical rules").
+# trace and says where the `?` is (docs/trace-format.md, "Lexical rules").
 lguest-trace 1
 guest 0 pages=8192
 device 0.0 type=console pfn=0 pages=0

@@ -5,7 +5,7 @@
 # num and irq packed in one register, (num << 8) | irq (lguest.c
 # lguest_bind_dma), and the Host unpacks them (hypercalls.c do_hcall). This
 # capture printed the packed ecx, 0x801 for num 8 and irq 1, as irq=. An
-# interrupt is a u8 (trace-format.md, "Lexical rules"): 0x801 does not fit,
+# interrupt is a u8 (docs/trace-format.md, "Lexical rules"): 0x801 does not fit,
 # and a value that does not fit is an input error, not a wrap to 1 -- replay
 # must not guess what the writer meant.
 lguest-trace 1

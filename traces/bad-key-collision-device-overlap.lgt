@@ -3,7 +3,7 @@
 #
 # What breaks: key-collision (of the layout). The 2.6.23 Launcher maps the
 # descriptor page at `mem` and only then hands out device pages from
-# top = mem + PAGE_SIZE (lguest.c main, new_device; lguest-io.md 5.2). This
+# top = mem + PAGE_SIZE (lguest.c main, new_device; docs/protocol.md 5.2). This
 # Launcher forgot the `top += PAGE_SIZE`, so the block device's page is pfn
 # 0x2000, the very page that holds the device descriptors. The Guest reads
 # its device table there (lguest_bus.c lguest_bus_init maps max_pfn <<

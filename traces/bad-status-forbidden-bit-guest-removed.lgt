@@ -3,7 +3,7 @@
 # What breaks: status-forbidden-bit. REMOVED (8) is the Host's bit: "the Host
 # can set LGUEST_DEVICE_S_REMOVED to indicate removal", and the Guest answers
 # with REMOVED_ACK (16) (lguest_launcher.h, struct lguest_device_desc;
-# lguest-io.md 5.1, 8.4). No 2.6.23 code sets either, but lguest_bus.c
+# docs/protocol.md 5.1, 8.4). No 2.6.23 code sets either, but lguest_bus.c
 # status_store lets Guest root write any value: `echo 15 >
 # /sys/bus/lguest/devices/0/status` keeps ACKNOWLEDGE|DRIVER|DRIVER_OK and
 # adds REMOVED. A Host or Launcher that honoured REMOVED would now think it

@@ -4,7 +4,7 @@
 # What breaks: status-forbidden-bit. ACKNOWLEDGE, DRIVER and DRIVER_OK say
 # how far the Guest's own driver got; "the rest are only ever manipulated by
 # the Guest" (lguest_launcher.h). The 2.6.23 Launcher never writes status at
-# all (lguest.c new_dev_desc; lguest-io.md 5.1); a Launcher may at most set
+# all (lguest.c new_dev_desc; docs/protocol.md 5.1); a Launcher may at most set
 # REMOVED. This Launcher was patched to mark the console ready as soon as it
 # saw the Guest's driver attach (status ACKNOWLEDGE|DRIVER). If the probe then
 # fails (lguestcons_probe's bind returns -ENOMEM, status should stay 3), the

@@ -8,7 +8,7 @@
 # The Guest loses the first input (and sees the second with a stale
 # cons_offset). The driver admits it: "M:002 The console can be flooded:
 # while the Guest is processing input the Host can send more."
-# (lguest-io.md 3.9, 6.1.) This is what the real code does, so the recorded
+# (docs/protocol.md 3.9, 6.1.) This is what the real code does, so the recorded
 # fill agrees with the model: the finding is the protocol breaking, not the
 # trace disagreeing.
 lguest-trace 1

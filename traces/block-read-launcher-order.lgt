@@ -7,9 +7,9 @@
 # handle_block_output, that handler, first does GETDMA on the device page,
 # readv()s (or writev()s), stores the reply's used_len and sends LHREQ_IRQ --
 # the `fill` -- and only then returns 0, which becomes the sent descriptor's
-# used_len -- the `output` (lguest-io.md 8.2 steps 4.2-4.4). A capture taken
+# used_len -- the `output` (docs/protocol.md 8.2 steps 4.2-4.4). A capture taken
 # in the Launcher sees the fill first. The Guest does not run in between
-# either way (trace-format.md: until the output "Guest N does not run"; the
+# either way (docs/trace-format.md: until the output "Guest N does not run"; the
 # fill is the Launcher's, not the Guest's), so this trace keeps the protocol.
 lguest-trace 1
 # 32 MB RAM, descriptor page pfn 0x2000, block device 0 on pfn 0x2001 (key

@@ -10,7 +10,7 @@
 #          to the file and answers with a fill of 0 bytes into bd->dma.
 # Either way the Launcher's output handler returns 0 ("the block device uses
 # the result field instead"), and the Guest's interrupt handler lgb_irq hands
-# bd->dma back (used_len = 0). lguest-io.md 6.2 and 8.2.
+# bd->dma back (used_len = 0). docs/protocol.md 6.2 and 8.2.
 # block-read-write.input.lgt is the same run as an input-only trace.
 lguest-trace 1
 

@@ -5,7 +5,7 @@
 # with only the Guest's records and the Launcher's inputs; `lgcheck replay
 # --emit` turns it back into this file (without the comments).
 #
-# What happens (lguest-io.md 8.1):
+# What happens (docs/protocol.md 8.1):
 #   1. early printk output goes to the Launcher before any driver is probed;
 #   2. the Guest bus and the console driver set ACKNOWLEDGE, DRIVER, bind the
 #      input buffer on key 0, set DRIVER_OK;

@@ -6,7 +6,7 @@
 # with the promiscuous bit set (lguest.c setup_tun_net), so every packet the
 # Guest sends goes to key page + 0. The Guest is slot 1 and binds its receive
 # buffers on page + 4; the Launcher feeds tap input to them with GETDMA on
-# that key (lguest.c handle_tun_input). lguest-io.md 6.3 "tun mode".
+# that key (lguest.c handle_tun_input). docs/protocol.md 6.3 "tun mode".
 lguest-trace 1
 
 # ---- Launcher setup (lguest.c: main, setup_tun_net, setup_console) --------

@@ -3,7 +3,7 @@
 # Two Launchers were started with the same --sharenet=FILE. Each maps the
 # file's page MAP_SHARED over its net device page, so an address in that page
 # is the same futex key in both Guests: a SEND_DMA on it goes Guest to Guest,
-# through the Host, with no Launcher involved (lguest-io.md 6.3, 8.3).
+# through the Host, with no Launcher involved (docs/protocol.md 6.3, 8.3).
 #
 # The page holds an array of 6-byte MAC slots; Guest N binds its receive
 # buffers on key page + 4*slot and sends to a peer on page + 4*peer-slot

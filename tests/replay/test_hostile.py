@@ -360,7 +360,10 @@ def test_internal_errors_exit_4_without_traceback(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("a bug")
 
+    import lgcheck.replay.corpus as corpus
+
     monkeypatch.setattr(engine, "replay_file", boom)
+    monkeypatch.setattr(corpus, "replay_file", boom)
     code, out, err = run(["replay", write(tmp_path, "a.lgt", [])])
     assert code == 4 and "internal error" in err and "report" in err and "Traceback" not in out + err
 
@@ -478,4 +481,4 @@ def test_a_bind_on_a_crowded_key_is_one_finding(tmp_path):
     res = replay_file(write(tmp_path, "c.lgt", lines))
     collisions = [f for f in res.findings if f.rule == "key-collision"]
     assert len(collisions) == k - 1  # one per bind after the first; before: k (k - 1) / 2
-    assert f"{k - 1} live bindings already hold" in collisions[-1].message
+    assert f"which {k - 1} live bindings (" in collisions[-1].message

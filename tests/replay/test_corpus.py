@@ -1,0 +1,33 @@
+"""`lgcheck replay --jobs N`: the same report as one at a time, in input order."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from lgcheck.cli import main
+from lgcheck.replay.corpus import replay_many
+
+TRACES = os.path.join(os.path.dirname(__file__), "..", "..", "traces")
+
+
+def _key(r):
+    return (r.file, r.verdict, r.records, r.findings, r.notes, None if r.error is None else r.error.line)
+
+
+def test_parallel_results_equal_serial_ones_in_input_order():
+    files = sorted(glob.glob(os.path.join(TRACES, "*.lgt")))
+    files = files[::-1]  # not alphabetical: order must be the input's, not the finishing one
+    serial = [_key(r) for r in replay_many(files, jobs=1)]
+    parallel = [_key(r) for r in replay_many(files, jobs=2)]
+    assert [k[0] for k in parallel] == files
+    assert parallel == serial
+
+
+def test_cli_jobs_prints_the_same_report(capsys):
+    assert main(["replay", "--format", "json", TRACES]) == 2
+    one = capsys.readouterr().out
+    assert main(["replay", "--format", "json", "--jobs", "2", TRACES]) == 2
+    assert capsys.readouterr().out == one
+    assert main(["replay", "--jobs", "0", TRACES]) == 2
+    assert "--jobs" in capsys.readouterr().err

@@ -1,0 +1,55 @@
+"""The documentation a clone carries: complete, its links resolve, its examples are what lgcheck prints."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from lgcheck.spec.registry import FINDINGS
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
+DOCS = os.path.join(ROOT, "docs")
+
+
+def _markdown_files():
+    out = [os.path.join(ROOT, "README.md")]
+    for base, _, names in os.walk(DOCS):
+        out += [os.path.join(base, n) for n in names if n.endswith(".md")]
+    return out
+
+
+def test_every_rule_has_a_page_and_an_index_entry():
+    with open(os.path.join(DOCS, "rules", "README.md")) as fh:
+        index = fh.read()
+    for name in FINDINGS:
+        assert os.path.exists(os.path.join(DOCS, "rules", f"{name}.md")), name
+        assert f"({name}.md)" in index, name
+
+
+@pytest.mark.parametrize("path", _markdown_files(), ids=lambda p: os.path.relpath(p, ROOT))
+def test_relative_links_resolve_inside_the_clone(path):
+    with open(path) as fh:
+        text = fh.read()
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue
+        resolved = os.path.normpath(os.path.join(os.path.dirname(path), target))
+        assert resolved.startswith(ROOT + os.sep), f"{target} leaves the clone"
+        assert os.path.exists(resolved), f"{target} does not exist"
+    assert "../shared" not in text
+
+
+@pytest.mark.parametrize("name", sorted(FINDINGS))
+def test_rule_page_example_is_what_replay_prints(name):
+    with open(os.path.join(DOCS, "rules", f"{name}.md")) as fh:
+        page = fh.read()
+    m = re.search(r"```console\n\$ lgcheck replay (\S+)\n(.*?)```", page, re.S)
+    assert m, "the page shows a replay session"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lgcheck", "replay", m.group(1)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert m.group(2) in proc.stdout
