@@ -244,6 +244,7 @@ def run_prove(args) -> int:
                     "seconds": round(r.seconds, 3),
                     "every_depth": r.inductive,
                     "counterexample": run.counterexamples[n].lgt if n in run.counterexamples else None,
+                    "certificate": run.certificates.get(n),
                 }
                 for n, r in results.items()
             ],
@@ -261,6 +262,8 @@ def run_prove(args) -> int:
                     f"{n}: holds at every depth: no step from a state that keeps the lemmas breaks it "
                     f"(1-induction) ({r.seconds:.1f}s)"
                 )
+                if n in run.certificates:
+                    print(f"  certificate: {run.certificates[n]}")
             elif r.status == "holds":
                 print(f"{n}: holds for every run of up to {r.depth} steps ({r.seconds:.1f}s)")
             elif r.status == "unknown":
