@@ -112,7 +112,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as out:
             cmd = [sys.executable, "-m", "lgcheck", "prove", "--no-progress", "--out", out, *flags]
             subprocess.run(cmd, capture_output=True, check=False)
-            cfg, entries = C.read_manifest(C.find_manifest(out))
+            cfg, entries = C.read_manifest(C.find_manifest(out)[0])
             model = C.rebuild(cfg)
             print(f"\n{name}: {len(entries)} certificates")
             print(f"  {'query':34} " + " ".join(f"{s:>14}" for s in solvers) + "   cvc5/bitwuzla")

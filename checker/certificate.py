@@ -299,13 +299,19 @@ class Verdict:
     seconds: float = 0.0
 
 
-def find_manifest(path: str) -> str:
-    """The manifest for DIR: DIR itself if a file, DIR/manifest.json, or DIR/certificates/manifest.json."""
+def find_manifest(path: str) -> tuple[str, str | None]:
+    """(the manifest, the one certificate file asked for or None) for a folder, a manifest or a certificate.
+
+    A folder is `--out` (its certificates/ holds the manifest) or certificates/ itself; a .smt2 file is
+    one certificate, checked against the manifest beside it.
+    """
     if os.path.isfile(path):
-        return path
+        if path.endswith(".smt2"):
+            return os.path.join(os.path.dirname(path), MANIFEST), os.path.basename(path)
+        return path, None
     for cand in (os.path.join(path, MANIFEST), os.path.join(path, "certificates", MANIFEST)):
         if os.path.isfile(cand):
-            return cand
+            return cand, None
     if not os.path.exists(path):
         raise CertificateError(MALFORMED, f"{path}: no such file or folder")
     raise CertificateError(
@@ -445,8 +451,8 @@ def solver_name() -> str:
     return f"bitwuzla {bitwuzla.version()}"
 
 
-def second_solver(formulas, timeout: float | None = None) -> str:
-    """Ask bitwuzla, from z3's SMT-LIB 2 printing of `formulas`: 'sat', 'unsat' or 'unknown'."""
+def _bitwuzla(formulas, timeout: float | None):
+    """A bitwuzla instance holding `formulas`, read from z3's SMT-LIB 2 printing of them (not yet solved)."""
     import bitwuzla
 
     solver = z3.Solver()
@@ -457,6 +463,14 @@ def second_solver(formulas, timeout: float | None = None) -> str:
         opts.set(bitwuzla.Option.TIME_LIMIT_PER, max(1, int(timeout * 1000)))
     parser = bitwuzla.Parser(tm, opts, "smt2")
     parser.parse(solver.to_smt2(), True, False)
+    return tm, parser
+
+
+def second_solver(formulas, timeout: float | None = None) -> str:
+    """Ask bitwuzla whether `formulas` can all hold: 'sat', 'unsat' or 'unknown'."""
+    import bitwuzla
+
+    _tm, parser = _bitwuzla(formulas, timeout)
     answer = parser.bitwuzla().check_sat()
     return {bitwuzla.Result.SAT: "sat", bitwuzla.Result.UNSAT: "unsat"}.get(answer, "unknown")
 
@@ -469,7 +483,7 @@ def check_invariant(model: Rebuilt, invariant: str, body: str, timeout: float | 
             REFUSED, f"the model has no check of {invariant}: query (c) would hold without the invariant (vacuous)"
         )
     try:
-        second_solver([inv], timeout)
+        _bitwuzla([inv], timeout)
     except Exception as e:  # bitwuzla cannot read what z3 accepted: not a QF_BV formula
         raise CertificateError(REFUSED, f"the invariant is not a QF_BV formula bitwuzla reads: {e}") from None
     key = inv.sexpr()
@@ -491,10 +505,14 @@ def queries(model: Rebuilt, inv, invariant: str) -> dict[str, list]:
 
 
 def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
-    """Re-check every certificate of the manifest at `path` (a folder or the manifest itself)."""
+    """Re-check every certificate of the manifest at `path` (a folder, the manifest, or one .smt2)."""
     try:
-        manifest = find_manifest(path)
+        manifest, only = find_manifest(path)
         cfg, entries = read_manifest(manifest)
+        if only is not None:
+            entries = [e for e in entries if e["file"] == only]
+            if not entries:
+                raise CertificateError(MALFORMED, f"{path}: {manifest} lists no certificate {only}")
     except CertificateError as e:
         return [Verdict(path, "", "", e.status, str(e))]
     folder = os.path.dirname(manifest)

@@ -38,7 +38,7 @@ def add_certify_parser(sub, run):
         "dirs",
         nargs="+",
         metavar="DIR",
-        help="a folder `lgcheck prove --out` wrote (or its certificates/ folder, or a manifest.json)",
+        help="a folder `lgcheck prove --out` wrote (or its certificates/ folder, its manifest.json, or one .smt2)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument(

@@ -276,6 +276,15 @@ def test_a_folder_without_certificates_is_a_usage_error(tmp_path, capsys):
     assert status == 2 and "no such file or folder" in err
 
 
+def test_one_certificate_file_is_checked_against_the_manifest_beside_it(proved, tmp_path, capsys):
+    status, out, _ = certify(capsys, proved["checked"].certificates["key-outside-device"])
+    assert status == 0 and "1 certificate: 1 re-checked" in out
+    stray = tmp_path / "stray.smt2"
+    shutil.copy(proved["checked"].certificates["key-outside-device"], stray)
+    status, _, err = certify(capsys, str(stray))
+    assert status == 2 and "cannot read" in err  # no manifest beside it
+
+
 def test_several_folders_exit_with_the_highest_status(proved, tmp_path, capsys):
     bad = tampered(proved["checked"].folder, tmp_path / "t", "key-collision", "false")
     status, out, err = certify(capsys, proved["checked"].folder, bad, str(tmp_path / "missing"))
