@@ -14,10 +14,20 @@ this runs `lgcheck prove --out TMP`, then:
 Target (issue 6): each default configuration's certificates re-check within
 10 s including start-up.
 
-Measured when the solver was chosen (2-core machine, z3 4.15/5.4, bitwuzla
-0.10.0, cvc5 1.4.2; one run, the machine shared with other jobs): the sums over
-the queries of both configurations were bitwuzla 1.7 s, cvc5 8.7 s (5.1x),
-z3 5.0 s; bitwuzla was faster on 15 of the 16 queries.
+Measured when the solver was chosen (2-core machine shared with other jobs;
+bitwuzla 0.10.0, cvc5 1.4.2, z3 5.4.1; best of 3; baseline 0.058 s), parse +
+solve of the 15 distinct queries (seconds, bitwuzla / cvc5):
+
+    default   (a) 0.001 / 0.003   (b) 0.108 / 0.735
+              (c) key-collision 0.071 / 0.411, key-outside-device 0.032 / 0.241,
+                  buffer-overflow 0.119 / 1.042, status-cleared 0.133 / 0.295,
+                  status-forbidden-bit 0.103 / 0.377
+    checked   (a) 0.002 / 0.004   (b) 0.192 / 0.913
+              (c) key-collision 0.112 / 0.670, key-outside-device 0.048 / 0.379,
+                  write-to-used-buffer 0.153 / 0.139, buffer-overflow 0.109 / 1.517,
+                  status-cleared 0.203 / 0.542, status-forbidden-bit 0.216 / 0.582
+    totals    bitwuzla 1.60 s, cvc5 7.85 s (4.9x), z3 4.23 s; bitwuzla faster on 14 of 15
+    certify   1.5 s (default), 2.2 s (checked) end to end, start-up included
 
     .venv/bin/python benchmarks/certify_speed.py [--repeat 3]
 """
