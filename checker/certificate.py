@@ -531,12 +531,12 @@ def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
             if failed:
                 v.status = REFUSED
                 v.message = "; ".join(
-                    f"query ({q}) {QUERIES[q].format(inv=v.invariant)} fails: {FAILED[q].format(inv=v.invariant)}"
+                    f'query ({q}) "{QUERIES[q].format(inv=v.invariant)}" fails: {FAILED[q].format(inv=v.invariant)}'
                     for q in failed
                 )
             elif unknown:
                 v.status = UNKNOWN
-                v.message = "; ".join(f"query ({q}) {QUERIES[q].format(inv=v.invariant)}: unknown" for q in unknown)
+                v.message = "; ".join(f'query ({q}) "{QUERIES[q].format(inv=v.invariant)}": unknown' for q in unknown)
         except CertificateError as err:
             v.status, v.message = err.status, str(err)
         except Exception as err:  # a bug of the checker, not of the certificate
