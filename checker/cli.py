@@ -373,6 +373,7 @@ def run_prove(args) -> int:
                     "vacuous": r.vacuous,
                     "lemmas": r.lemmas,
                     "counterexample": run.counterexamples[n].lgt if n in run.counterexamples else None,
+                    "certificate": run.certificates.get(n),
                 }
                 for n, r in results.items()
             ],
@@ -388,6 +389,8 @@ def run_prove(args) -> int:
         for n, r in results.items():
             if r.status == "holds" and r.inductive:
                 print(f"{n}: holds at every depth ({r.seconds:.1f}s): {how_it_holds(r)}")
+                if n in run.certificates:
+                    print(f"  certificate: {run.certificates[n]}")
             elif r.status == "holds":
                 print(f"{n}: holds for every run of up to {r.depth} steps ({r.seconds:.1f}s)")
             elif r.status == "unknown":

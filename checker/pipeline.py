@@ -51,6 +51,7 @@ class Run:
     results: dict = field(default_factory=dict)
     unrolling: object = None
     counterexamples: dict = field(default_factory=dict)
+    certificates: dict = field(default_factory=dict)  # invariant -> its certificate (.smt2)
 
 
 def _induct_child(cfg, deadline, conn):
@@ -174,6 +175,15 @@ def _stopped(run: Run, seen: dict) -> None:
     run.results, run.unrolling = results, None
 
 
+def certify_write(run: Run) -> Run:
+    """A certificate for each invariant proved at every depth, under OUT/certificates (checker/certificate.py)."""
+    from .certificate import write_certificates
+
+    proved = [n for n, r in run.results.items() if r.status == "holds" and r.inductive]
+    run.certificates = write_certificates(run.cfg, proved, run.lemmas, os.path.join(run.out_dir, "certificates"))
+    return run
+
+
 def decode(run: Run) -> Run:
     for name, res in run.results.items():
         if res.status != "violated":
@@ -279,7 +289,7 @@ def simplify(run: Run) -> Run:
     return run
 
 
-PASSES = [induct, solve, simplify, decode, replay_check, write]
+PASSES = [induct, solve, certify_write, simplify, decode, replay_check, write]
 
 
 def prove(cfg: Config, out_dir: str = "counterexamples", progress=None) -> Run:

@@ -248,6 +248,12 @@ def _prove(args) -> int:
     return run_prove(args)
 
 
+def _certify(args) -> int:
+    from lgcheck.checker.certify_cli import run_certify
+
+    return run_certify(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lgcheck",
@@ -361,6 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_prove_parser = None
     if add_prove_parser is not None:
         add_prove_parser(sub, _prove)
+        from lgcheck.checker.certify_cli import add_certify_parser
+
+        add_certify_parser(sub, _certify)
     return p
 
 

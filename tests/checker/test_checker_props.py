@@ -153,6 +153,10 @@ def agree(cfg, run, break_last):
         first = len(records) + 1
         records.extend(recs)
         step_lines.append(set(range(first, len(records) + 1)))
+    if any(r.kind == "g.bind_dma" and r.fields["irq"] and r.fields["result"] == 0 for r in records):
+        # The model's table (cfg.slots) filled up; replay has the kernel's 32 slots, so the two
+        # readings are not of one state there (prove's counterexamples never need a full table).
+        return None
     for i, r in enumerate(records, 1):
         r.line, r.text = i, format_record(r)
     result = replay_records(iter(records), "generated.lgt", launcher=cfg.launcher, faults=cfg.faults)

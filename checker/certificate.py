@@ -1,0 +1,546 @@
+"""Certificates: each "holds at every depth" as SMT-LIB 2, re-checked by a second solver.
+
+A proof by 1-induction (checker/induction.py) rests on one formula, the
+inductive invariant I: the conjunction of the lemmas Houdini kept, over the
+variables of a free state.  Three queries, each unsatisfiable, make it a
+proof that the rule R holds at every depth:
+
+  (a) initial states imply it:                 initial(s) and not I(s)
+  (b) it and a step imply it after:            I(s) and step(s, t) and not I(t)
+  (c) it and a step imply no violation of R:   I(s) and step(s, t) and violation_R(s)
+
+`write_certificates` puts, for each such R, OUT/certificates/R.smt2: I and the
+three queries as one self-contained SMT-LIB 2 script (any solver answers
+`unsat` three times), and manifest.json: the configuration of the model.
+
+`check_folder` trusts nothing in a certificate but I.  It rebuilds the
+initial state, the step and the violation of R from this checker's model and
+the recorded configuration, reads I (the body of `(define-fun invariant ()
+Bool ...)`) against declarations rebuilt from the model's variable names
+(`name@s`), refuses any other symbol, and asks bitwuzla, a solver independent
+of z3, the three queries.  z3 only builds the terms and prints them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+
+import z3
+
+from ..spec.ops import SYM_WIDTH
+from ..spec.registry import FINDINGS
+from .config import Config
+from .induction import free_state, lemmas
+from .symstate import SymState
+from .transition import encode_step
+
+FORMAT = "lgcheck-certificate/1"
+MANIFEST = "manifest.json"
+PRE, POST, STEP = "s", "t", "step"  # the tags of the state before, after, and the step's choices
+
+QUERIES = {
+    "a": "initial states imply it",
+    "b": "it and a step imply it after",
+    "c": "it and a step imply no violation of {inv}",
+}
+FAILED = {
+    "a": "the initial state does not satisfy the invariant",
+    "b": "a step from a state that satisfies the invariant leaves it (it is not inductive)",
+    "c": "a step from a state that satisfies the invariant breaks {inv}",
+}
+
+# Exit statuses of `lgcheck certify` (shared/spec/trace-format.md).
+OK, REFUSED, MALFORMED, UNKNOWN, INTERNAL = 0, 1, 2, 3, 4
+
+
+class CertificateError(Exception):
+    """A certificate or manifest that cannot be checked: `status` says how (REFUSED or MALFORMED)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+# ---------------------------------------------------------------- the model's side of the queries
+
+
+@dataclass
+class Rebuilt:
+    """The parts of the three queries that come from the model, never from a certificate."""
+
+    cfg: Config
+    pre: dict  # name@s -> z3 constant: the only symbols an invariant may use
+    post: list  # [(pre constant, post constant)], to move I from s to t
+    initial: object  # s is the initial state
+    step: object  # t follows s by one step (the step's own choices are free)
+    info: object  # the StepInfo: violation(names)
+    cache: dict = field(default_factory=dict)
+
+
+def _val(x, like):
+    if isinstance(x, bool):
+        return z3.BoolVal(x)
+    if isinstance(x, int):
+        return z3.BitVecVal(x, like.size())
+    return x
+
+
+def rebuild(cfg: Config) -> Rebuilt:
+    """Initial state, step and violations of the model `cfg`, over a free state @s and its successor @t."""
+    SYM_WIDTH[0] = cfg.width
+    s = free_state(cfg, PRE)
+    nxt = s.copy()
+    constraints: list = []
+    info = encode_step(cfg, nxt, STEP, constraints)
+    t = free_state(cfg, POST)
+    init = SymState(cfg)
+    pre, post, init_eqs, step_eqs = {}, [], [], list(constraints)
+    for (name, obj, attr, idx), (_, tobj, tattr, tidx), (_, iobj, iattr, iidx), (_, nobj, nattr, nidx) in zip(
+        s.fields(), t.fields(), init.fields(), nxt.fields()
+    ):
+        sv, tv = s.get(obj, attr, idx), t.get(tobj, tattr, tidx)
+        pre[f"{name}@{PRE}"] = sv
+        post.append((sv, tv))
+        init_eqs.append(sv == _val(init.get(iobj, iattr, iidx), sv))
+        step_eqs.append(tv == _val(nxt.get(nobj, nattr, nidx), tv))
+    step = z3.And(*[_val(c, None) if isinstance(c, bool) else c for c in step_eqs])
+    return Rebuilt(cfg, pre, post, z3.And(*init_eqs), step, info)
+
+
+def _violation(model: Rebuilt, invariant: str):
+    v = model.info.violation((invariant,))
+    return z3.BoolVal(v) if isinstance(v, bool) else v
+
+
+def _after(model: Rebuilt, inv):
+    return z3.substitute(inv, *model.post)
+
+
+# ---------------------------------------------------------------- SMT-LIB text: a small reader
+
+
+_TOKEN = re.compile(r'\s+|;[^\n]*|\|[^|\\]*\||"(?:[^"]|"")*"|\(|\)|[^\s()|";]+')
+
+
+@dataclass
+class SExp:
+    items: list | None  # None for an atom
+    text: str  # the atom, or "" for a list
+    start: int
+    end: int
+
+
+def read_sexps(text: str) -> list[SExp]:
+    """The top-level s-expressions of an SMT-LIB text (comments and |quoted| symbols understood)."""
+    out: list[SExp] = []
+    stack: list[SExp] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise CertificateError(MALFORMED, f"{_where(text, pos)}: unreadable SMT-LIB text {text[pos : pos + 20]!r}")
+        tok, start, pos = m.group(), m.start(), m.end()
+        if tok[0].isspace() or tok[0] == ";":
+            continue
+        if tok == "(":
+            stack.append(SExp([], "", start, -1))
+            continue
+        if tok == ")":
+            if not stack:
+                raise CertificateError(MALFORMED, f"{_where(text, start)}: ')' closes nothing")
+            node = stack.pop()
+            node.end = pos
+        else:
+            node = SExp(None, tok[1:-1] if tok[0] == "|" else tok, start, pos)
+        (stack[-1].items if stack else out).append(node)
+    if stack:
+        raise CertificateError(MALFORMED, f"{_where(text, stack[-1].start)}: '(' is never closed")
+    return out
+
+
+def _where(text, pos):
+    line = text.count("\n", 0, pos) + 1
+    return f"line {line}, column {pos - (text.rfind(chr(10), 0, pos) + 1) + 1}"
+
+
+def _dump(formula) -> tuple[list[str], str]:
+    """z3's SMT-LIB printing of one formula: (its declarations, its text)."""
+    solver = z3.Solver()
+    solver.add(formula)
+    text = solver.to_smt2()
+    decls, body = [], None
+    for form in read_sexps(text):
+        head = form.items[0].text if form.items else ""
+        if head in ("declare-fun", "declare-const"):
+            decls.append(text[form.start : form.end])
+        elif head == "assert":
+            body = text[form.items[1].start : form.items[1].end]
+    return decls, body if body is not None else "true"
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_certificates(cfg: Config, proved: list[str], lemma_names: list[str], folder: str) -> dict[str, str]:
+    """Write a certificate for each invariant in `proved` (held at every depth with these lemmas).
+
+    Certificates an earlier run left in `folder` are removed first, so the
+    folder never holds a proof the last run did not make.  Returns
+    {invariant: path of its .smt2}.
+    """
+    _clear(folder)
+    if not proved:
+        return {}
+    os.makedirs(folder, exist_ok=True)
+    model = rebuild(cfg)
+    s = free_state(cfg, PRE)
+    kept = dict(lemmas(cfg, s))
+    missing = [n for n in lemma_names if n not in kept]
+    if missing:
+        raise RuntimeError(f"induction kept lemmas the model does not state: {missing}")
+    chosen = [(n, _val(kept[n], None) if isinstance(kept[n], bool) else kept[n]) for n in lemma_names]
+    inv = z3.And(*[t for _, t in chosen]) if chosen else z3.BoolVal(True)
+    shared = [_dump(f) for f in (_after(model, inv), model.initial, model.step)]
+    paths, entries = {}, []
+    for name in proved:
+        violation = _dump(_violation(model, name))
+        decls = list(dict.fromkeys(d for part in shared + [violation] for d in part[0]))
+        path = os.path.join(folder, f"{name}.smt2")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(_certificate_text(cfg, name, chosen, decls, [p[1] for p in shared], violation[1]))
+        paths[name] = path
+        entries.append({"invariant": name, "file": f"{name}.smt2", "lemmas": [n for n, _ in chosen]})
+    doc = {
+        "format": FORMAT,
+        "method": "1-induction; the inductive invariant is the conjunction of the lemmas found Houdini-style",
+        "config": cfg.describe(),
+        "variables": {"before": f"NAME@{PRE}", "after": f"NAME@{POST}", "step": f"NAME@{STEP}"},
+        "certificates": entries,
+    }
+    with open(os.path.join(folder, MANIFEST), "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=2)
+        fh.write("\n")
+    return paths
+
+
+def _clear(folder: str) -> None:
+    manifest = os.path.join(folder, MANIFEST)
+    try:
+        with open(manifest, encoding="utf-8") as fh:
+            old = json.load(fh)
+        files = [c["file"] for c in old.get("certificates", []) if isinstance(c, dict)]
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return
+    for f in files:
+        if isinstance(f, str) and os.path.basename(f) == f and f.endswith(".smt2"):
+            try:
+                os.remove(os.path.join(folder, f))
+            except OSError:
+                pass
+    os.remove(manifest)
+
+
+def _certificate_text(cfg, name, chosen, decls, shared, violation) -> str:
+    after, initial, step = shared
+    lines = [
+        f"; lgcheck certificate ({FORMAT}): {name} holds at every depth of the model that manifest.json describes:",
+        f";   {json.dumps(cfg.describe())}",
+        "; Proof by 1-induction.  The inductive invariant is the conjunction of the lemmas found Houdini-style;",
+        "; each of the three (check-sat) below must answer unsat.  `lgcheck certify` rebuilds `initial`, `step`",
+        "; and `violation` from the model and the configuration and reads only `invariant` from this file.",
+        "(set-logic QF_BV)",
+        f"; the state before the step (NAME@{PRE}), after it (NAME@{POST}), and the step's own choices (NAME@{STEP})",
+        *decls,
+        f"; the inductive invariant over the state before the step ({len(chosen)} lemmas)",
+        "(define-fun invariant () Bool",
+    ]
+    parts = [f"    ; {lemma}\n    " + term.sexpr().replace("\n", "\n    ") for lemma, term in chosen]
+    if not parts:
+        lines.append("  true)")
+    elif len(parts) == 1:
+        lines.append(parts[0] + ")")
+    else:
+        lines.append("  (and\n" + "\n".join(parts) + "))")
+    lines += [
+        "; the same over the state after the step",
+        f"(define-fun invariant-after () Bool\n  {after})",
+        "; the initial state",
+        f"(define-fun initial () Bool\n  {initial})",
+        "; one step of the model, from the state before to the state after",
+        f"(define-fun step () Bool\n  {step})",
+        f"; the step breaks {name}",
+        f"(define-fun violation () Bool\n  {violation})",
+        f"; (a) {QUERIES['a']}",
+        "(push 1)\n(assert initial)\n(assert (not invariant))\n(check-sat)\n(pop 1)",
+        f"; (b) {QUERIES['b']}",
+        "(push 1)\n(assert invariant)\n(assert step)\n(assert (not invariant-after))\n(check-sat)\n(pop 1)",
+        f"; (c) {QUERIES['c'].format(inv=name)}",
+        "(push 1)\n(assert invariant)\n(assert step)\n(assert violation)\n(check-sat)\n(pop 1)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- reading and re-checking
+
+
+@dataclass
+class Verdict:
+    manifest: str
+    file: str
+    invariant: str
+    status: int = OK
+    message: str = ""
+    queries: dict = field(default_factory=dict)  # "a" | "b" | "c" -> "unsat" | "sat" | "unknown"
+    seconds: float = 0.0
+
+
+def find_manifest(path: str) -> tuple[str, str | None]:
+    """(the manifest, the one certificate file asked for or None) for a folder, a manifest or a certificate.
+
+    A folder is `--out` (its certificates/ holds the manifest) or certificates/ itself; a .smt2 file is
+    one certificate, checked against the manifest beside it.
+    """
+    if os.path.isfile(path):
+        if path.endswith(".smt2"):
+            return os.path.join(os.path.dirname(path), MANIFEST), os.path.basename(path)
+        return path, None
+    for cand in (os.path.join(path, MANIFEST), os.path.join(path, "certificates", MANIFEST)):
+        if os.path.isfile(cand):
+            return cand, None
+    if not os.path.exists(path):
+        raise CertificateError(MALFORMED, f"{path}: no such file or folder")
+    raise CertificateError(
+        MALFORMED, f"{path}: no {MANIFEST} here or in {os.path.join(path, 'certificates')} (the folder --out names)"
+    )
+
+
+def config_from_dict(d) -> Config:
+    """The Config that `describe()` gave `d`; anything else is a malformed manifest."""
+    from .faults import FAULTS
+
+    if not isinstance(d, dict):
+        raise CertificateError(MALFORMED, "config is not a table")
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    kwargs = {}
+    for key, value in d.items():
+        f = fields.get(key)
+        if f is None:
+            continue  # a derived value: checked by the round trip below
+        default = f.default
+        if isinstance(default, tuple):
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            value = tuple(value) if ok else value
+        elif default is None:
+            ok = value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        elif isinstance(default, bool):
+            ok = isinstance(value, bool)
+        else:
+            ok = isinstance(value, type(default)) and not isinstance(value, bool)
+        if not ok:
+            raise CertificateError(MALFORMED, f"config: {key} = {value!r} is not of the right type")
+        kwargs[key] = value
+    for fault in kwargs.get("faults", ()):
+        if fault not in FAULTS:
+            raise CertificateError(MALFORMED, f"config: unknown fault {fault!r}")
+    try:
+        cfg = Config(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise CertificateError(MALFORMED, f"config: {e}") from None
+    if json.loads(json.dumps(cfg.describe())) != d:
+        diff = sorted(k for k in set(d) | set(cfg.describe()) if d.get(k) != cfg.describe().get(k))
+        raise CertificateError(MALFORMED, f"config does not describe a model of this checker (differs in {diff})")
+    return cfg
+
+
+def read_manifest(path: str) -> tuple[Config, list[dict]]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except OSError as e:
+        raise CertificateError(MALFORMED, f"{path}: cannot read: {e.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CertificateError(MALFORMED, f"{path}: not JSON: {e}") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        got = doc.get("format") if isinstance(doc, dict) else None
+        raise CertificateError(MALFORMED, f"{path}: not an lgcheck certificate manifest (format {got!r}, not {FORMAT})")
+    try:
+        cfg = config_from_dict(doc.get("config"))
+    except CertificateError as e:
+        raise CertificateError(e.status, f"{path}: {e}") from None
+    entries = doc.get("certificates")
+    if not isinstance(entries, list):
+        raise CertificateError(MALFORMED, f"{path}: `certificates` is not a list")
+    invariants = {n for n, f in FINDINGS.items() if f.invariant}
+    for i, e in enumerate(entries):
+        if not (isinstance(e, dict) and isinstance(e.get("invariant"), str) and isinstance(e.get("file"), str)):
+            raise CertificateError(MALFORMED, f"{path}: certificate {i + 1} needs an `invariant` and a `file`")
+        if e["invariant"] not in invariants:
+            raise CertificateError(
+                MALFORMED, f"{path}: unknown invariant {e['invariant']!r}: choose from {', '.join(sorted(invariants))}"
+            )
+        if os.path.basename(e["file"]) != e["file"] or e["file"] in ("", ".", ".."):
+            raise CertificateError(MALFORMED, f"{path}: certificate file {e['file']!r} must be a name in its folder")
+    return cfg, entries
+
+
+def read_invariant(path: str) -> str:
+    """The text of the body of `(define-fun invariant () Bool BODY)`, the one thing taken from a certificate."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as e:
+        raise CertificateError(MALFORMED, f"cannot read: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise CertificateError(MALFORMED, "not a text file (not UTF-8)") from None
+    found = []
+    for form in read_sexps(text):
+        items = form.items or []
+        named = len(items) >= 2 and items[0].text == "define-fun" and items[1].items is None
+        if named and items[1].text == "invariant":
+            if len(items) != 5 or items[2].items != [] or items[3].text != "Bool" or items[3].items is not None:
+                where = _where(text, form.start)
+                raise CertificateError(
+                    MALFORMED, f"{where}: `invariant` must be defined as (define-fun invariant () Bool TERM)"
+                )
+            found.append(text[items[4].start : items[4].end])
+    if len(found) != 1:
+        raise CertificateError(
+            MALFORMED, "no definition of `invariant`" if not found else f"{len(found)} definitions of `invariant`"
+        )
+    return found[0]
+
+
+def parse_invariant(model: Rebuilt, body: str):
+    """The invariant as a term over the model's free state @s; any other symbol is refused."""
+    try:
+        parsed = z3.parse_smt2_string(f"(assert {body})", decls=model.pre)
+    except z3.Z3Exception as e:
+        msg = e.value.decode() if isinstance(e.value, bytes) else str(e.value)
+        msg = re.sub(r'^\(error "line \d+ column \d+: (.*)"\)\s*$', r"\1", msg.strip(), flags=re.S)
+        raise CertificateError(REFUSED, f"the invariant is not a formula over this model's state: {msg}") from None
+    if len(parsed) != 1:
+        raise CertificateError(MALFORMED, "the invariant is not one formula")
+    inv = parsed[0]
+    if not z3.is_bool(inv):
+        raise CertificateError(REFUSED, "the invariant is not a Boolean formula")
+    allowed = {v.get_id() for v in model.pre.values()}
+    seen, todo = set(), [inv]
+    while todo:
+        t = todo.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if z3.is_quantifier(t):
+            raise CertificateError(REFUSED, "the invariant has a quantifier; it must be a quantifier-free formula")
+        if z3.is_app(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED and t.get_id() not in allowed:
+            name = t.decl().name()
+            raise CertificateError(REFUSED, f"the invariant uses {name!r}, which is no variable of this model")
+        if z3.is_app(t):
+            todo.extend(t.children())
+    return inv
+
+
+def solver_name() -> str:
+    import bitwuzla
+
+    return f"bitwuzla {bitwuzla.version()}"
+
+
+def _bitwuzla(formulas, timeout: float | None):
+    """A bitwuzla instance holding `formulas`, read from z3's SMT-LIB 2 printing of them (not yet solved)."""
+    import bitwuzla
+
+    solver = z3.Solver()
+    solver.add(*formulas)
+    tm = bitwuzla.TermManager()
+    opts = bitwuzla.Options()
+    if timeout is not None:
+        opts.set(bitwuzla.Option.TIME_LIMIT_PER, max(1, int(timeout * 1000)))
+    parser = bitwuzla.Parser(tm, opts, "smt2")
+    parser.parse(solver.to_smt2(), True, False)
+    return tm, parser
+
+
+def second_solver(formulas, timeout: float | None = None) -> str:
+    """Ask bitwuzla whether `formulas` can all hold: 'sat', 'unsat' or 'unknown'."""
+    import bitwuzla
+
+    _tm, parser = _bitwuzla(formulas, timeout)
+    answer = parser.bitwuzla().check_sat()
+    return {bitwuzla.Result.SAT: "sat", bitwuzla.Result.UNSAT: "unsat"}.get(answer, "unknown")
+
+
+def check_invariant(model: Rebuilt, invariant: str, body: str, timeout: float | None = None) -> dict[str, str]:
+    """The second solver's answers to queries (a), (b), (c) for this invariant text; unsat is a proof."""
+    inv = parse_invariant(model, body)
+    if z3.is_false(_violation(model, invariant)):
+        raise CertificateError(
+            REFUSED, f"the model has no check of {invariant}: query (c) would hold without the invariant (vacuous)"
+        )
+    try:
+        _bitwuzla([inv], timeout)
+    except Exception as e:  # bitwuzla cannot read what z3 accepted: not a QF_BV formula
+        raise CertificateError(REFUSED, f"the invariant is not a QF_BV formula bitwuzla reads: {e}") from None
+    key = inv.sexpr()
+    parts = queries(model, inv, invariant)
+    if key not in model.cache:  # (a) and (b) do not depend on the rule: asked once per invariant text
+        model.cache[key] = {q: second_solver(parts[q], timeout) for q in "ab"}
+    answers = dict(model.cache[key])
+    answers["c"] = second_solver(parts["c"], timeout)
+    return answers
+
+
+def queries(model: Rebuilt, inv, invariant: str) -> dict[str, list]:
+    """The three queries for `inv` as lists of formulas (each must be unsatisfiable)."""
+    return {
+        "a": [model.initial, z3.Not(inv)],
+        "b": [inv, model.step, z3.Not(_after(model, inv))],
+        "c": [inv, model.step, _violation(model, invariant)],
+    }
+
+
+def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
+    """Re-check every certificate of the manifest at `path` (a folder, the manifest, or one .smt2)."""
+    try:
+        manifest, only = find_manifest(path)
+        cfg, entries = read_manifest(manifest)
+        if only is not None:
+            entries = [e for e in entries if e["file"] == only]
+            if not entries:
+                raise CertificateError(MALFORMED, f"{path}: {manifest} lists no certificate {only}")
+    except CertificateError as e:
+        return [Verdict(path, "", "", e.status, str(e))]
+    folder = os.path.dirname(manifest)
+    model = None
+    out = []
+    for e in entries:
+        v = Verdict(manifest, os.path.join(folder, e["file"]), e["invariant"])
+        started = time.monotonic()
+        try:
+            body = read_invariant(v.file)
+            if model is None:
+                model = rebuild(cfg)
+            v.queries = check_invariant(model, v.invariant, body, timeout)
+            failed = [q for q in "abc" if v.queries[q] == "sat"]
+            unknown = [q for q in "abc" if v.queries[q] == "unknown"]
+            if failed:
+                v.status = REFUSED
+                v.message = "; ".join(
+                    f'query ({q}) "{QUERIES[q].format(inv=v.invariant)}" fails: {FAILED[q].format(inv=v.invariant)}'
+                    for q in failed
+                )
+            elif unknown:
+                v.status = UNKNOWN
+                v.message = "; ".join(f'query ({q}) "{QUERIES[q].format(inv=v.invariant)}": unknown' for q in unknown)
+        except CertificateError as err:
+            v.status, v.message = err.status, str(err)
+        except Exception as err:  # a bug of the checker, not of the certificate
+            v.status, v.message = INTERNAL, f"internal error: {type(err).__name__}: {err} (please report it)"
+        v.seconds = time.monotonic() - started
+        out.append(v)
+    return out

@@ -1,0 +1,312 @@
+"""Certificates: what `lgcheck prove` proves for every depth re-checks with bitwuzla; nothing else does.
+
+`lgcheck certify` rebuilds the three queries from the model and the recorded
+configuration and reads only the invariant from a certificate, so a file
+that is not a proof about this model is refused (exit 1, naming the query),
+and a file that cannot be read is a usage error (exit 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+
+import pytest
+
+from lgcheck.checker import certificate as C
+from lgcheck.checker.config import Config
+from lgcheck.checker.pipeline import prove
+from lgcheck.cli import main
+
+DEFAULTS = {"default": Config(), "checked": Config(launcher="checked", sysfs=False)}
+
+
+@dataclasses.dataclass
+class Proved:
+    every: list  # the invariants prove settled for every depth
+    certificates: dict  # invariant -> .smt2
+    folder: str  # --out
+
+
+@pytest.fixture(scope="module")
+def proved(tmp_path_factory):
+    """{name: Proved} for the two default configurations (no z3 objects: a failure's report stays short)."""
+    out = {}
+    for name, cfg in DEFAULTS.items():
+        folder = str(tmp_path_factory.mktemp(name))
+        run = prove(cfg, folder)
+        every = sorted(n for n, r in run.results.items() if r.status == "holds" and r.inductive)
+        out[name] = Proved(every, dict(run.certificates), folder)
+    return out
+
+
+def certify(capsys, *argv):
+    status = main(["certify", *argv])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    return status, captured.out, captured.err
+
+
+# ---------------------------------------------------------------- what prove writes re-checks
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULTS))
+def test_every_certificate_of_the_default_configurations_rechecks(proved, name, capsys):
+    every, folder = proved[name].every, proved[name].folder
+    assert every and sorted(proved[name].certificates) == every
+    if name == "checked":
+        assert len(every) == 6  # all six hold with the checked Launcher and no sysfs writes
+    status, out, _ = certify(capsys, folder, "--json")
+    assert status == 0, out
+    doc = json.loads(out)
+    assert doc["solver"].startswith("bitwuzla")
+    assert sorted(c["invariant"] for c in doc["certificates"]) == every
+    for c in doc["certificates"]:
+        assert c["status"] == "re-checked" and c["queries"] == {"a": "unsat", "b": "unsat", "c": "unsat"}, c
+
+
+def test_prove_says_where_each_certificate_went(tmp_path, capsys):
+    assert main(["prove", "--launcher", "checked", "--no-sysfs", "--inv", "status", "--out", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    for inv in ("status-cleared", "status-forbidden-bit"):
+        path = os.path.join(str(tmp_path), "certificates", f"{inv}.smt2")
+        assert f"  certificate: {path}" in out and os.path.isfile(path)
+    status, text, _ = certify(capsys, str(tmp_path))
+    assert status == 0 and "2 certificates: 2 re-checked by bitwuzla" in text
+
+
+def test_a_certificate_is_a_script_any_solver_answers_unsat_three_times(proved, capfd):
+    """Without lgcheck: the file alone, given to bitwuzla's own SMT-LIB reader."""
+    import bitwuzla
+
+    path = proved["checked"].certificates["key-collision"]
+    tm = bitwuzla.TermManager()
+    parser = bitwuzla.Parser(tm, bitwuzla.Options(), "smt2")
+    parser.parse(path, False, True)
+    assert capfd.readouterr().out.split() == ["unsat", "unsat", "unsat"]
+
+
+def test_an_earlier_runs_certificates_are_removed(tmp_path):
+    folder = str(tmp_path / "certificates")
+    cfg = Config(launcher="checked")
+    paths = C.write_certificates(cfg, ["key-outside-device"], [], folder)
+    assert os.path.isfile(paths["key-outside-device"])
+    assert C.write_certificates(cfg, [], [], folder) == {}
+    assert os.listdir(folder) == []
+
+
+def test_the_manifest_records_every_setting_of_the_model():
+    """A Config field that is not in describe() would be lost: certify would rebuild another model."""
+    fields = {f.name for f in dataclasses.fields(Config)} - {"induction"}  # how prove searches, not the model
+    assert fields <= set(Config().describe())
+    for cfg in (Config(), Config(launcher="checked", faults=("guest-rebinds-key",), guest_mode="any", slots=3)):
+        assert C.config_from_dict(json.loads(json.dumps(cfg.describe()))).describe() == cfg.describe()
+
+
+# ---------------------------------------------------------------- tampered certificates are refused
+
+
+def tampered(src: str, dst, invariant: str, body=None, config=None) -> str:
+    """A copy of the certificates under `src` with only `invariant`'s, its invariant or configuration changed."""
+    dst = str(dst)
+    shutil.copytree(os.path.join(src, "certificates"), dst)
+    manifest = os.path.join(dst, C.MANIFEST)
+    with open(manifest) as fh:
+        doc = json.load(fh)
+    doc["certificates"] = [c for c in doc["certificates"] if c["invariant"] == invariant]
+    if config is not None:
+        doc["config"].update(config)
+    with open(manifest, "w") as fh:
+        json.dump(doc, fh)
+    if body is not None:
+        path = os.path.join(dst, f"{invariant}.smt2")
+        with open(path) as fh:
+            text = fh.read()
+        old = C.read_invariant(path)
+        lemmas = doc["certificates"][0]["lemmas"]
+        with open(path, "w") as fh:
+            fh.write(text.replace(old, body(old, lemmas) if callable(body) else body, 1))
+    return dst
+
+
+def without(name: str):
+    """The invariant with the lemma `name` left out of its (and ...)."""
+
+    def drop(old, lemmas):
+        (form,) = C.read_sexps(old)
+        i = lemmas.index(name) + 1  # items[0] is `and`
+        assert form.items[0].text == "and"
+        return old[: form.items[i].start] + old[form.items[i].end :]
+
+    return drop
+
+
+@pytest.mark.parametrize(
+    "invariant, body, query",
+    [
+        ("key-collision", "false", "(a)"),  # proves anything from nothing: no initial state satisfies it
+        ("key-collision", "true", "(c)"),  # too weak: key-collision needs the lemmas on live bindings
+        ("write-to-used-buffer", "(= g0.slot0.interrupt@s #x0000)", "(b)"),  # not kept by a bind
+    ],
+)
+def test_an_invariant_that_is_no_proof_is_refused_naming_the_query(proved, tmp_path, capsys, invariant, body, query):
+    folder = tampered(proved["checked"].folder, tmp_path / "t", invariant, body)
+    status, out, _ = certify(capsys, folder)
+    assert status == 1, out
+    assert f"{invariant}: REFUSED: query {query}" in out
+    assert "0 re-checked" in out
+
+
+def test_a_lemma_removed_where_it_is_needed_is_refused(proved, tmp_path, capsys):
+    with open(os.path.join(proved["checked"].folder, "certificates", C.MANIFEST)) as fh:
+        (entry,) = [c for c in json.load(fh)["certificates"] if c["invariant"] == "key-collision"]
+    # Key-collision rests on "a live binding holds one of its Guest's own keys"; try those first.
+    order = sorted(entry["lemmas"], key=lambda n: "own keys" not in n)
+    for i, lemma in enumerate(order):
+        folder = tampered(proved["checked"].folder, tmp_path / f"t{i}", "key-collision", without(lemma))
+        status, out, _ = certify(capsys, folder)
+        assert status in (0, 1), out
+        if status == 1:
+            assert "query (b)" in out or "query (c)" in out
+            return
+    pytest.fail("no lemma of key-collision's invariant is needed: then certificate checking proves nothing")
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("(= nonsense@s #x0000)", "unknown constant nonsense@s"),
+        ("(= g0.slot0.interrupt@t #x0000)", "unknown constant g0.slot0.interrupt@t"),  # the state after: not free
+        ("(= sel@step #x0000)", "unknown constant sel@step"),  # a step's choice
+        ("(= g0.dead@s #x0000)", "not a formula over this model's state"),  # a Bool used as a bit-vector
+        ("g0.slot0.interrupt@s", "not a formula over this model's state"),  # a bit-vector, not a Bool
+        ("(forall ((x (_ BitVec 16))) (= x x))", "quantifier"),
+    ],
+)
+def test_a_symbol_that_is_no_variable_of_the_model_is_refused(proved, tmp_path, capsys, body, message):
+    folder = tampered(proved["checked"].folder, tmp_path / "t", "key-outside-device", body)
+    status, out, _ = certify(capsys, folder)
+    assert status == 1, out
+    assert "key-outside-device: REFUSED:" in out and message in out
+
+
+@pytest.mark.parametrize(
+    "invariant, config",
+    [
+        ("write-to-used-buffer", {"launcher": "2.6.23"}),  # the real Launcher fills used buffers
+        ("write-to-used-buffer", {"faults": ["host-skips-used-len-check"]}),
+        ("key-collision", {"faults": ["two-guests-one-slot"]}),
+        ("status-cleared", {"faults": ["guest-clears-status"]}),
+    ],
+)
+def test_a_certificate_moved_to_another_model_is_refused(proved, tmp_path, capsys, invariant, config):
+    folder = tampered(proved["checked"].folder, tmp_path / "t", invariant, config=config)
+    status, out, _ = certify(capsys, folder)
+    assert status == 1, out
+    assert f"{invariant}: REFUSED: query" in out
+
+
+# ---------------------------------------------------------------- malformed input: exit 2, a clear message
+
+
+def _manifest(folder, doc):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, C.MANIFEST), "w") as fh:
+        fh.write(doc if isinstance(doc, str) else json.dumps(doc))
+    return str(folder)
+
+
+def _good(**change):
+    doc = {"format": C.FORMAT, "config": Config().describe(), "certificates": []}
+    doc.update(change)
+    return doc
+
+
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ("{not json", "not JSON"),
+        ({"format": "something-else/9"}, "not an lgcheck certificate manifest"),
+        (_good(config={**Config().describe(), "slots": 0}), "--slots must be"),
+        (_good(config={**Config().describe(), "slots": "2"}), "slots = '2' is not of the right type"),
+        (_good(config={**Config().describe(), "faults": ["no-such-fault"]}), "unknown fault"),
+        (_good(config={**Config().describe(), "colour": "blue"}), "does not describe a model of this checker"),
+        (_good(certificates=[{"invariant": "no-such-rule", "file": "x.smt2"}]), "unknown invariant"),
+        (_good(certificates=[{"invariant": "key-collision", "file": "../x.smt2"}]), "must be a name in its folder"),
+        (_good(certificates=[{"invariant": "key-collision"}]), "needs an `invariant` and a `file`"),
+        (_good(certificates={}), "`certificates` is not a list"),
+    ],
+)
+def test_a_malformed_manifest_is_a_usage_error(tmp_path, capsys, doc, message):
+    status, out, err = certify(capsys, _manifest(tmp_path / "m", doc))
+    assert status == 2, out + err
+    assert "lgcheck certify: error:" in err
+    assert message in err
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("(define-fun invariant () Bool (and true)", "is never closed"),
+        ("(define-fun invariant () Bool true))", "closes nothing"),
+        ("(define-fun other () Bool true)", "no definition of `invariant`"),
+        ("(define-fun invariant () Bool true)\n(define-fun invariant () Bool false)", "2 definitions"),
+        ("(define-fun invariant ((x Bool)) Bool x)", "must be defined as"),
+        ('(define-fun invariant () Bool "unterminated)', "unreadable SMT-LIB text"),
+        (b"\xff\xfe\x00binary", "not a text file"),
+        (None, "cannot read"),
+    ],
+)
+def test_a_malformed_certificate_file_is_a_usage_error(tmp_path, capsys, text, message):
+    folder = _manifest(tmp_path / "m", _good(certificates=[{"invariant": "key-collision", "file": "k.smt2"}]))
+    if text is not None:
+        with open(os.path.join(folder, "k.smt2"), "wb") as fh:
+            fh.write(text if isinstance(text, bytes) else text.encode())
+    status, out, _ = certify(capsys, folder)
+    assert status == 2, out
+    assert "key-collision: MALFORMED:" in out and message in out
+
+
+def test_a_folder_without_certificates_is_a_usage_error(tmp_path, capsys):
+    status, _, err = certify(capsys, str(tmp_path))
+    assert status == 2 and "no manifest.json" in err
+    status, _, err = certify(capsys, str(tmp_path / "missing"))
+    assert status == 2 and "no such file or folder" in err
+
+
+def test_one_certificate_file_is_checked_against_the_manifest_beside_it(proved, tmp_path, capsys):
+    status, out, _ = certify(capsys, proved["checked"].certificates["key-outside-device"])
+    assert status == 0 and "1 certificate: 1 re-checked" in out
+    stray = tmp_path / "stray.smt2"
+    shutil.copy(proved["checked"].certificates["key-outside-device"], stray)
+    status, _, err = certify(capsys, str(stray))
+    assert status == 2 and "cannot read" in err  # no manifest beside it
+
+
+def test_several_folders_exit_with_the_highest_status(proved, tmp_path, capsys):
+    bad = tampered(proved["checked"].folder, tmp_path / "t", "key-collision", "false")
+    status, out, err = certify(capsys, proved["checked"].folder, bad, str(tmp_path / "missing"))
+    assert status == 2
+    assert "REFUSED" in out and "no such file or folder" in err
+
+
+# ---------------------------------------------------------------- unknown and internal errors
+
+
+def test_a_query_the_solver_leaves_unknown_is_exit_3(proved, tmp_path, capsys):
+    folder = tampered(proved["checked"].folder, tmp_path / "t", "buffer-overflow")
+    status, out, _ = certify(capsys, folder, "--timeout", "0.001")
+    assert status == 3, out
+    assert "UNKNOWN: query" in out
+
+
+def test_an_internal_error_is_exit_4_without_traceback(proved, tmp_path, capsys, monkeypatch):
+    def broken(cfg):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(C, "rebuild", broken)
+    status, out, _ = certify(capsys, tampered(proved["checked"].folder, tmp_path / "t", "key-collision"))
+    assert status == 4
+    assert "internal error: RuntimeError: boom" in out
