@@ -10,7 +10,9 @@ For each mutation of checker/mutations.py:
    imported (`check_isolation` proves it with a mutation that raises);
 3. require exit 1 and every invariant of `breaks` VIOLATED, and replay each
    written counterexample with the same `--launcher`/`--fault` through the
-   same tree: the invariant must be reported at its last record.
+   same tree: the invariant must be reported at its last record;
+4. and, for a catch to count, the unmutated model must not break those
+   invariants under the same flags (proved once per set of flags).
 
 An equivalent mutation must instead prove clean (exit 0).
 
@@ -29,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -168,15 +171,53 @@ class Outcome:
         return self.verdict in ("caught", "equivalent")
 
 
-def run_one(m: Mutation, workdir: Path, timeout: float = 300) -> Outcome:
+def _prove_flags(m: Mutation) -> list[str]:
+    flags = list(m.flags)
+    if "--depth" not in flags:
+        flags += ["--depth", DEFAULT_DEPTH]
+    return flags
+
+
+class Baseline:
+    """The unmutated model under a mutation's flags: a catch counts only if it keeps the invariant there.
+
+    (Else a flag that makes the model itself break the invariant, such as the
+    2.6.23 Launcher for write-to-used-buffer, would "catch" every mutation.)
+    Proved once per set of flags, on an unmutated copy, when first needed.
+    """
+
+    def __init__(self, workdir: Path, timeout: float):
+        self.root = build_tree(workdir / "unmutated")
+        self.timeout = timeout
+        self.cache: dict[tuple, set[str]] = {}
+        self.locks: dict[tuple, threading.Lock] = {}
+        self.lock = threading.Lock()
+
+    def violated(self, flags: list[str]) -> set[str]:
+        """The invariants the unmutated model does not hold (violated or unknown) under `flags`."""
+        key = tuple(flags)
+        with self.lock:
+            lock = self.locks.setdefault(key, threading.Lock())
+        with lock:  # one run per set of flags, even when two workers ask at once
+            if key not in self.cache:
+                out = self.root / f"cx-{len(self.locks)}"
+                proc = lgcheck(self.root, ["prove", *flags, "--json", "--no-progress", "--out", str(out)], self.timeout)
+                try:
+                    results = json.loads(proc.stdout)["results"]
+                except (ValueError, KeyError):
+                    why = proc.stderr.strip()[-300:]
+                    raise RuntimeError(f"prove {' '.join(flags)} on the unmutated model failed: {why}") from None
+                self.cache[key] = {r["invariant"] for r in results if r["status"] != "holds"}
+            return self.cache[key]
+
+
+def run_one(m: Mutation, workdir: Path, timeout: float = 300, baseline: Baseline | None = None) -> Outcome:
     """Apply `m` to a copy under WORKDIR/ID, prove, and replay its counterexamples."""
     started = time.monotonic()
     base = workdir / m.id
     root = build_tree(base / "tree", m)
     out = base / "cx"
-    flags = list(m.flags)
-    if "--depth" not in flags:
-        flags += ["--depth", DEFAULT_DEPTH]
+    flags = _prove_flags(m)
     try:
         proc = lgcheck(root, ["prove", *flags, "--json", "--no-progress", "--out", str(out)], timeout)
     except subprocess.TimeoutExpired:
@@ -220,6 +261,10 @@ def run_one(m: Mutation, workdir: Path, timeout: float = 300) -> Outcome:
         at_last = sorted({f["rule"] for f in files[0]["findings"] if f["line"] == last})
         if inv not in at_last:
             return done("no-replay", f"{inv}: replay of {lgt} reports {at_last or 'nothing'} at line {last}", statuses)
+    if baseline is not None:
+        already = sorted(set(m.breaks) & baseline.violated(flags))
+        if already:
+            return done("error", f"the unmutated model does not hold {', '.join(already)} with these flags", statuses)
     return done("caught", ", ".join(f"{inv} ({results[inv]['depth']} steps)" for inv in m.breaks), statuses)
 
 
@@ -246,10 +291,11 @@ def run_all(mutations, jobs: int = 2, workdir: Path | None = None, timeout: floa
         base = Path(workdir) if workdir is not None else Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
         check_isolation(base / "_isolation")
+        baseline = Baseline(base / "_baseline", timeout)
 
         def one(m):
             try:
-                o = run_one(m, base, timeout)
+                o = run_one(m, base, timeout, baseline)
             except MutationTextError:
                 raise
             except Exception as e:  # noqa: BLE001 - reported as this mutation's error, never as caught

@@ -98,6 +98,15 @@ def test_the_mutated_copy_is_what_runs(tmp_path):
     check_isolation(tmp_path)
 
 
+@pytest.mark.mutation
+def test_a_catch_counts_only_where_the_unmutated_model_holds(tmp_path):
+    """A no-op "mutation" under the 2.6.23 Launcher shows the console flood, but so does the model itself."""
+    real = BY_ID["fill-checked-drops-used-test"]
+    noop = real._replace(id="noop", new=real.old + "  # a no-op", flags=("--inv", "write-to-used-buffer"))
+    (o,) = run_all([noop], jobs=1, workdir=tmp_path)
+    assert o.verdict == "error" and "unmutated model does not hold write-to-used-buffer" in o.detail, o
+
+
 # ------------------------------------------------------------ the runs (slow: 2 at a time)
 @pytest.fixture(scope="module")
 def outcomes(request):
