@@ -88,7 +88,9 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
                 continue
             r.inductive, r.vacuous, r.lemmas = True, v.vacuous, v.lemmas
             if r.status == "violated":
-                r.conflict = f"induction proved {n} for every depth, but BMC found a run of {r.steps} steps that breaks it"
+                r.conflict = (
+                    f"induction proved {n} for every depth, but BMC found a run of {r.steps} steps that breaks it"
+                )
             else:
                 r.seconds = time.monotonic() - start
 

@@ -65,7 +65,7 @@ def observe(ops, st):
     writes = list(log)
     log.clear()
     for w in writes:
-        for kind, fn in _BY_KIND.get(w.kind, ()):
+        for fn in _BY_KIND.get(w.kind, ()):
             fn(ops, st, w)
 
 
@@ -189,7 +189,7 @@ def _live(ops, b):
 
 @monitor("key-collision", "bind")
 def key_collision(ops, st, w):
-    """A new live binding shares its key with no other live binding: by the Host's stored identity, or by what the keys name.
+    """A new live binding shares its key with no other live binding (stored identity, or what the keys name).
 
     What a key names (futex_identity) is recorded with the binding when it is
     made (nowner, noff), so each comparison here is two equalities.
@@ -213,7 +213,10 @@ def key_collision(ops, st, w):
         )
         if len(held) == 1:
             c = held[0]
-            return f"g{w.guest} binds key {b.key:#x}, which g{c.guest}'s live binding (slot {c.slot}, dmas {c.dmas:#x}) already holds: {why}"
+            return (
+                f"g{w.guest} binds key {b.key:#x}, which g{c.guest}'s live binding "
+                f"(slot {c.slot}, dmas {c.dmas:#x}) already holds: {why}"
+            )
         names = ", ".join(f"g{c.guest} slot {c.slot}" for c in held[:3])
         more = f" and {len(held) - 3} more" if len(held) > 3 else ""
         return f"g{w.guest} binds key {b.key:#x}, which {len(held)} live bindings ({names}{more}) already hold: {why}"
@@ -256,4 +259,4 @@ def key_outside_device(ops, st, w):
 
 _BY_KIND: dict[str, list] = {}
 for _name, (_kind, _fn) in MONITORS.items():
-    _BY_KIND.setdefault(_kind, []).append((_kind, _fn))
+    _BY_KIND.setdefault(_kind, []).append(_fn)

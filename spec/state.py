@@ -298,7 +298,7 @@ class ConcreteState:
         self.guest(g).maps.append((sid, base, size))
 
     def maps_at(self, g, key):
-        """The shared mappings that get_futex_key must look at for this key: the last one holding it, or none."""
+        """The shared mappings get_futex_key must look at for this key (in creation order): at most three."""
         gs = self.guest(g)
         index = gs.map_index
         while index.painted < len(gs.maps):  # mappings added since: painted in order, each once
@@ -306,8 +306,10 @@ class ConcreteState:
             # get_futex_key tests ukey >= base and ukey < (base + size) mod 2^32.
             index.paint(m[1], (m[1] + m[2]) & 0xFFFF_FFFF, m)
             index.painted += 1
-        m = index.at(key)
-        return () if m is None else (m,)
+        # The one holding the key, and those holding its neighbours: the rule's own comparisons
+        # (evaluated on these) decide, so an off-by-one at a boundary is the rule's, not this index's.
+        found = {m for m in (index.at((key - 1) & 0xFFFF_FFFF), index.at(key), index.at((key + 1) & 0xFFFF_FFFF)) if m}
+        return tuple(sorted(found))
 
     def skip_used(self, g, dmas, lo, hi):
         """The first entry index in [lo, hi) of the array at `dmas` that is not readable-and-known-used, or hi.
