@@ -102,7 +102,7 @@ MUTATIONS: list[Mutation] = [
         "return ops.And(ops.Ne(b.interrupt, 0), ops.Eq(b.owner, owner), ops.Eq(b.off, off))",
         "return ops.And(ops.Eq(b.owner, owner), ops.Eq(b.off, off))",
         (),
-        only("key-collision", "write-to-used-buffer", "buffer-overflow"),
+        checked("key-collision", "write-to-used-buffer", "buffer-overflow"),
         "send and GETDMA also find unbound slots (interrupt 0) on the key",
         equivalent="for the six invariants: the key-collision monitor judges liveness itself (interrupt != 0), "
         "and a send or fill that reaches a freed binding's array still checks used_len and sizes; which binding "
