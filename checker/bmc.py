@@ -109,7 +109,7 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
         solver.add(*constraints)
         unrolling.infos.append(info)
         unrolling.states.append(st)
-        _ask(solver, info, k, asked, results, start, deadline)
+        _ask(solver, info, k, asked, results, start, deadline, take_proofs if poll is not None else None)
         for name in asked:
             if not results[name].inductive:
                 results[name].seconds = time.monotonic() - start
@@ -124,12 +124,17 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
     return results, unrolling
 
 
-def _ask(solver, info, k, open_names, results, start, deadline):
+def _ask(solver, info, k, open_names, results, start, deadline, refresh=None):
     """Settle step k for every open invariant, with as few solver calls as possible.
 
     One call asks whether any open invariant can fail at step k; only when
-    one can does the model say which, and the rest are asked again.
+    one can does the model say which, and the rest are asked again.  With an
+    induction running beside (`refresh` takes its proofs), a call runs in
+    time slices that double, and between slices the invariants induction has
+    proved meanwhile stop being asked for (they would only be cross-checks),
+    so a hard proved invariant does not hold up the search for the others.
     """
+    slice_ = 0.5 if refresh is not None else None
     lits = {}
     for name in list(open_names):
         viol = info.violation((name,))
@@ -140,16 +145,38 @@ def _ask(solver, info, k, open_names, results, start, deadline):
         solver.add(lit == viol)
         lits[name] = lit
     while lits:
+        if all(results[n].inductive for n in lits):
+            # Only cross-checks are left at this depth: they ride along with open invariants'
+            # queries, never cost a query of their own.
+            for name in lits:
+                open_names.remove(name)
+            return
+        limit = slice_
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
                 _give_up(lits, open_names, results, "time limit reached", time.monotonic() - start)
                 return
-            solver.set("timeout", max(1, int(left * 1000)))
+            limit = left if limit is None else min(limit, left)
+        solver.set("timeout", 4294967295 if limit is None else max(1, int(limit * 1000)))
         any_lit = z3.Bool(f"violates-any:{len(lits)}@{k}")
         solver.add(any_lit == z3.Or(*lits.values()))
         answer = solver.check(any_lit)
         now = time.monotonic() - start
+        if (
+            answer == z3.unknown
+            and slice_ is not None
+            and solver.reason_unknown() in ("timeout", "canceled")
+            and (deadline is None or time.monotonic() < deadline)
+        ):
+            refresh()
+            proved = [n for n in lits if results[n].inductive]
+            if len(proved) < len(lits):
+                for n in proved:
+                    open_names.remove(n)
+                    del lits[n]
+            slice_ *= 2
+            continue
         if answer == z3.unsat:
             for name, lit in lits.items():
                 results[name].depth = k + 1

@@ -164,16 +164,7 @@ def prove(cfg: Config, names: list[str], deadline: float | None = None) -> tuple
         return solver.check(*assumptions)
 
     verdicts = {n: Verdict() for n in names}
-    # Vacuity first: can the step fail the check from any state at all?  And
-    # if not, is it the rules that keep it, or the environment never trying?
     viol = {n: _lit(solver, f"induct:{n}", _b(info.violation((n,)))) for n in names}
-    for n in names:
-        answer = timed_check(env, viol[n])
-        if answer == z3.unsat:
-            verdicts[n].proved = True
-            verdicts[n].vacuous = "rules" if timed_check(viol[n]) == z3.unsat else "environment"
-        elif answer == z3.unknown:
-            verdicts[n].unknown = True
 
     # Houdini, batched: ask whether any active lemma can break; drop those
     # the counterexample breaks, and ask again until none can.
@@ -194,8 +185,6 @@ def prove(cfg: Config, names: list[str], deadline: float | None = None) -> tuple
     assume = [_lit(solver, f"lemma:{n}", t) for n, t in active.items()]
     for n in names:
         v = verdicts[n]
-        if v.proved or v.unknown:
-            continue
         answer = timed_check(env, *assume, viol[n])
         if answer == z3.unsat:
             v.proved = True
@@ -203,6 +192,16 @@ def prove(cfg: Config, names: list[str], deadline: float | None = None) -> tuple
             v.lemmas = sorted(m for m in active if f"lemma:{m}" in core)
         elif answer == z3.unknown:
             v.unknown = True
+    # How each proof holds (asked after Houdini, on a solver that has learnt the step): can the
+    # step fail the check from any state at all?  If not, is it the rules that keep it, or only
+    # the environment's domain?
+    for n in names:
+        v = verdicts[n]
+        if not v.proved:
+            continue
+        if timed_check(env, viol[n]) == z3.unsat:
+            v.lemmas = []
+            v.vacuous = "rules" if timed_check(viol[n]) == z3.unsat else "environment"
     return verdicts, sorted(active)
 
 
