@@ -38,6 +38,7 @@ class Result:
     vacuous: str = ""  # "rules" / "environment": no step from any state can fail it (induction.Verdict)
     lemmas: list = field(default_factory=list)  # the lemmas the inductive proof needed
     conflict: str = ""  # two engines disagreed: an internal error, never a verdict
+    cost: float = 0.0  # seconds its last BMC query took (the cheapest are asked first)
     literal: object = None  # the assumption that makes the solver's model a counterexample
 
 
@@ -125,16 +126,18 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
 
 
 def _ask(solver, info, k, open_names, results, start, deadline, refresh=None):
-    """Settle step k for every open invariant, with as few solver calls as possible.
+    """Settle step k for every open invariant.
 
-    One call asks whether any open invariant can fail at step k; only when
-    one can does the model say which, and the rest are asked again.  With an
-    induction running beside (`refresh` takes its proofs), a call runs in
-    time slices that double, and between slices the invariants induction has
-    proved meanwhile stop being asked for (they would only be cross-checks),
-    so a hard proved invariant does not hold up the search for the others.
+    Without an induction beside, one call asks whether any open invariant can
+    fail at step k; only when one can does the model say which, and the rest
+    are asked again.  With one (`refresh` takes its proofs), the invariants
+    are asked one by one, cheapest first (by the last depth's time), taking
+    induction's proofs between calls: an invariant proved meanwhile is no
+    longer asked for a counterexample, so a hard proved invariant does not
+    hold up the search for the others.  (Interrupting a QF_BV call by a
+    timeout and asking again makes z3's incremental SAT core give up, so
+    calls are never cut short on purpose.)
     """
-    slice_ = 0.5 if refresh is not None else None
     lits = {}
     for name in list(open_names):
         viol = info.violation((name,))
@@ -144,46 +147,46 @@ def _ask(solver, info, k, open_names, results, start, deadline, refresh=None):
         lit = z3.Bool(f"violates:{name}@{k}")
         solver.add(lit == viol)
         lits[name] = lit
+    one_by_one = refresh is not None
     while lits:
+        if one_by_one:
+            refresh()
         if all(results[n].inductive for n in lits):
             # Only cross-checks are left at this depth: they ride along with open invariants'
             # queries, never cost a query of their own.
             for name in lits:
                 open_names.remove(name)
             return
-        limit = slice_
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
                 _give_up(lits, open_names, results, "time limit reached", time.monotonic() - start)
                 return
-            limit = left if limit is None else min(limit, left)
-        solver.set("timeout", 4294967295 if limit is None else max(1, int(limit * 1000)))
-        any_lit = z3.Bool(f"violates-any:{len(lits)}@{k}")
-        solver.add(any_lit == z3.Or(*lits.values()))
-        answer = solver.check(any_lit)
+            solver.set("timeout", max(1, int(left * 1000)))
+        if one_by_one:
+            for n in [n for n in lits if results[n].inductive]:
+                open_names.remove(n)
+                del lits[n]
+            name = min(lits, key=lambda n: results[n].cost)
+            asked = {name: lits[name]}
+            query = lits[name]
+        else:
+            asked = dict(lits)
+            query = z3.Bool(f"violates-any:{len(lits)}@{k}")
+            solver.add(query == z3.Or(*lits.values()))
+        t = time.monotonic()
+        answer = solver.check(query)
         now = time.monotonic() - start
-        if (
-            answer == z3.unknown
-            and slice_ is not None
-            and solver.reason_unknown() in ("timeout", "canceled")
-            and (deadline is None or time.monotonic() < deadline)
-        ):
-            refresh()
-            proved = [n for n in lits if results[n].inductive]
-            if len(proved) < len(lits):
-                for n in proved:
-                    open_names.remove(n)
-                    del lits[n]
-            slice_ *= 2
-            continue
+        for name in asked:
+            results[name].cost = time.monotonic() - t
         if answer == z3.unsat:
-            for name, lit in lits.items():
+            for name, lit in asked.items():
                 results[name].depth = k + 1
                 if not results[name].inductive:
                     results[name].seconds = now
                 solver.add(z3.Not(lit))
-            return
+                del lits[name]
+            continue
         if answer == z3.unknown:
             _give_up(lits, open_names, results, solver.reason_unknown(), now)
             return
