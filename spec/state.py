@@ -246,6 +246,19 @@ class _NoCursor:
     line = None
 
 
+def _reindex(index: dict, b, old, new):
+    """Move binding b from bucket `old` to bucket `new` of `index` (None: in no bucket); returns `new`."""
+    if new != old:
+        if old is not None:
+            bucket = index[old]
+            del bucket[b]
+            if not bucket:
+                del index[old]
+        if new is not None:
+            index.setdefault(new, {})[b] = None
+    return new
+
+
 class ConcreteState:
     """Replay's state: Python ints, any number of Guests, memory by address.
 
@@ -441,31 +454,14 @@ class ConcreteState:
             return
         for k, v in fields.items():
             setattr(b, k, v)
-        # The index lists live bindings only, each under its current key:
+        # The indexes list live bindings only, each under its current key:
         # every reader of a bucket looks for live ones (live_match), and
         # memory stays bounded by the live bindings, not by the binds made.
-        key = (b.owner, b.off) if b.interrupt != 0 else None
-        if key != b.indexed:
-            if b.indexed is not None:
-                bucket = self._index[b.indexed]
-                del bucket[b]
-                if not bucket:
-                    del self._index[b.indexed]
-            if key is not None:
-                self._index.setdefault(key, {})[b] = None
-            b.indexed = key
+        live = b.interrupt != 0
+        b.indexed = _reindex(self._index, b, b.indexed, (b.owner, b.off) if live else None)
+        b.named = _reindex(self._named, b, b.named, (b.nowner, b.noff) if live else None)
         if "owner" in fields or "off" in fields:
             b.line = self.cursor.line
-        named = (b.nowner, b.noff) if b.interrupt != 0 else None
-        if named != b.named:
-            if b.named is not None:
-                bucket = self._named[b.named]
-                del bucket[b]
-                if not bucket:
-                    del self._named[b.named]
-            if named is not None:
-                self._named.setdefault(named, {})[b] = None
-            b.named = named
 
     def log_bind(self, g, b, when=True):
         if when is True:
