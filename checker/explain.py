@@ -60,11 +60,13 @@ def describe(cfg: Config, r: Record) -> str:
     return format_record(r)
 
 
-def explain(cfg: Config, name: str, steps: list[list[Record]], finding) -> list[str]:
+def explain(cfg: Config, name: str, steps: list[list[Record]], finding, actions=()) -> list[str]:
     lines = []
     for i, recs in enumerate(steps, 1):
         for j, r in enumerate(recs):
             text = describe(cfg, r)
+            if j == 0 and i <= len(actions) and actions[i - 1] == "sysfs":
+                text += " (Guest userspace, through sysfs: lguest_bus.c status_store)"
             lines.append(f"  {i:2}. {text}" if j == 0 and not text.startswith("  ") else f"      {text.strip()}")
     if finding is not None:
         lines.append(f"  => {name}: {finding.message}")

@@ -34,6 +34,7 @@ class Counterexample:
     replay_rules_at_last: list = field(default_factory=list)
     finding: object = None
     explanation: list = field(default_factory=list)
+    actions: list = field(default_factory=list)  # the action of each step (checker/transition.py ACTIONS)
     replaced: list = field(default_factory=list)  # files of an earlier run this one replaced
 
 
@@ -189,9 +190,10 @@ def decode(run: Run) -> Run:
         if res.status != "violated":
             continue
         value = evaluator(res.model)
-        steps = [step_records(info, value)[2] for info in run.unrolling.infos[: res.steps]]
+        decoded = [step_records(info, value) for info in run.unrolling.infos[: res.steps]]
+        steps = [recs for _, _, recs in decoded]
         records = setup_records(run.cfg) + [r for s in steps for r in s]
-        run.counterexamples[name] = Counterexample(name, records, steps)
+        run.counterexamples[name] = Counterexample(name, records, steps, actions=[a for a, _, _ in decoded])
     return run
 
 
@@ -207,7 +209,7 @@ def replay_check(run: Run) -> Run:
         last = len(cx.records) + HEADER_LINES
         cx.replay_rules_at_last = sorted({f.rule for f in res.findings if f.line == last})
         cx.finding = next((f for f in res.findings if f.rule == name and f.line == last), None)
-        cx.explanation = explain(run.cfg, name, cx.steps, cx.finding)
+        cx.explanation = explain(run.cfg, name, cx.steps, cx.finding, cx.actions)
     return run
 
 

@@ -76,6 +76,7 @@ def test_sysfs_status_store_clears_bits_and_sets_removed(tmp_path):
     assert run.results["status-forbidden-bit"].status == "violated" and run.results["status-forbidden-bit"].steps == 1
     for name in ("status-cleared", "status-forbidden-bit"):
         _round_trip(run, name, cfg)
+        assert any("through sysfs" in line for line in run.counterexamples[name].explanation)
 
 
 def test_bmc_alone_agrees_to_a_small_depth(tmp_path):
