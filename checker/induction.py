@@ -144,6 +144,7 @@ def prove(cfg: Config, names: list[str], deadline: float | None = None) -> tuple
     if missing:
         raise NoCheck(f"no check of the model speaks of {', '.join(missing)}")
     solver = z3.SolverFor("QF_BV")
+    solver.set("core.minimize", True)  # name the lemmas a proof needs, not every lemma kept
     env = z3.Bool("environment")  # the Guests' and inputs' domains, assumed except to ask what they rule out
     env_terms = {id(t) for t in info.domains}
     solver.add(*[c for c in constraints if id(c) not in env_terms])
