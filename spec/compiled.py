@@ -51,11 +51,13 @@ interpreted rules instead (for debugging the compiler, or to compare).
 from __future__ import annotations
 
 import ast
+import copy
 import importlib
-import inspect
+import marshal
 import os
 import sys
 import types
+import zlib
 
 from . import ops as _ops
 
@@ -291,7 +293,7 @@ def _bool_funcs(fns: list[ast.FunctionDef]) -> frozenset[str]:
 
 
 def _copy(node):
-    return ast.parse(ast.unparse(node), mode="eval").body
+    return copy.deepcopy(node)
 
 
 def _strip_rule(fn: ast.FunctionDef):
@@ -314,11 +316,9 @@ STATS: dict[str, tuple[int, int]] = {}  # module -> (ops calls rewritten, kept a
 SOURCES: dict[str, str] = {}  # module -> the compiled source (for reading, and for tracebacks)
 
 
-def compile_module(name: str, compiled: dict[str, types.ModuleType]) -> types.ModuleType:
-    """Compile spec/<name>.py's rules; names imported from already compiled modules are rebound to them."""
-    pkg = __package__ or "lgcheck.spec"
-    orig = importlib.import_module(f"{pkg}.{name}")
-    tree = ast.parse(inspect.getsource(orig))
+def _rewrite_module(source: str) -> tuple[str, int, int, frozenset[str]]:
+    """One rule module's source, rewritten: (source, calls rewritten, calls kept, bool functions)."""
+    tree = ast.parse(source)
     done = kept = 0
     fns = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     bool_funcs = _bool_funcs(fns)
@@ -329,18 +329,65 @@ def compile_module(name: str, compiled: dict[str, types.ModuleType]) -> types.Mo
             rw.visit(node)
             done, kept = done + rw.rewritten, kept + rw.kept
     ast.fix_missing_locations(tree)
-    src = ast.unparse(tree)
+    return ast.unparse(tree), done, kept, bool_funcs
+
+
+_CACHE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+
+
+def _translated(name: str, orig: types.ModuleType, use_cache: bool = True):
+    """(code, source, rewritten, kept, bool functions) of a rule module, from the cache when it is current.
+
+    The rewrite takes ~0.1 s; its result depends only on the module's source
+    and this compiler's, so it is kept (marshalled, like a .pyc) in
+    spec/__pycache__ under a hash of both.  An unwritable folder only costs
+    the rewrite again.
+    """
+    with open(orig.__file__, encoding="utf-8") as fh:
+        source = fh.read()
+    filename = f"<compiled {orig.__file__}>"
+    with open(__file__, "rb") as fh:
+        me = fh.read()
+    data = me + b"\0" + source.encode()
+    digest = f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"  # zlib: no hashlib import at start-up
+    path = os.path.join(_CACHE_DIR, f"compiled-{name}.{sys.implementation.cache_tag}.{digest}.bin")
+    if use_cache:
+        try:
+            with open(path, "rb") as fh:
+                code, src, done, kept, funcs = marshal.load(fh)
+            return code, src, done, kept, frozenset(funcs)
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+    src, done, kept, funcs = _rewrite_module(source)
+    code = compile(src, filename, "exec")
+    if use_cache:
+        try:
+            os.makedirs(_CACHE_DIR, exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as fh:
+                marshal.dump((code, src, done, kept, tuple(sorted(funcs))), fh)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return code, src, done, kept, funcs
+
+
+def compile_module(name: str, compiled: dict[str, types.ModuleType], use_cache: bool = True) -> types.ModuleType:
+    """Compile spec/<name>.py's rules; names imported from already compiled modules are rebound to them."""
+    pkg = __package__ or "lgcheck.spec"
+    orig = importlib.import_module(f"{pkg}.{name}")
+    code, src, done, kept, bool_funcs = _translated(name, orig, use_cache)
     modname = f"{pkg}._compiled_{name}"
     mod = types.ModuleType(modname, orig.__doc__)
     mod.__dict__.update(
         __package__=pkg,
-        __file__=f"<compiled {orig.__file__}>",
+        __file__=code.co_filename,
         MASK=_ops.MASK,
         _Concrete=_ops.Concrete,
         _refuse=_refuse,
         _as_bool=_as_bool,
     )
-    exec(compile(src, mod.__file__, "exec"), mod.__dict__)
+    exec(code, mod.__dict__)
     # Rules another compiled module defines are called in their compiled form.
     for other, om in compiled.items():
         src_mod = importlib.import_module(f"{pkg}.{other}")
@@ -349,15 +396,15 @@ def compile_module(name: str, compiled: dict[str, types.ModuleType]) -> types.Mo
                 mod.__dict__[k] = om.__dict__[k]
     sys.modules[modname] = mod
     STATS[name] = (done, kept)
-    BOOL_FUNCS[name] = bool_funcs
     SOURCES[name] = src
+    BOOL_FUNCS[name] = bool_funcs
     return mod
 
 
-def _build() -> dict[str, types.ModuleType]:
+def _build(use_cache: bool = True) -> dict[str, types.ModuleType]:
     compiled: dict[str, types.ModuleType] = {}
     for name in MODULES:
-        compiled[name] = compile_module(name, compiled)
+        compiled[name] = compile_module(name, compiled, use_cache)
     return compiled
 
 
