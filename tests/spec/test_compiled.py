@@ -144,3 +144,15 @@ def test_a_realistic_trace_replays_the_same_in_both_readings(tmp_path):
     b = _emit(trace, tmp_path / "b.lgt", interpreted=False)
     assert "host full" in a and "host deliver" in a and "host pending" in a
     assert a.replace(str(tmp_path / "a.lgt"), "X") == b.replace(str(tmp_path / "b.lgt"), "X")
+
+
+def test_replay_does_not_import_z3():
+    """Start-up: the concrete reading needs no z3 (spec/ops.py imports it at first symbolic use)."""
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = ['lgcheck', 'replay', {str(ROOT / 'traces' / 'console-boot.lgt')!r}]\n"
+        "try:\n    runpy.run_module('lgcheck', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print('z3' in sys.modules, file=sys.stderr)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.stderr.strip().splitlines()[-1] == "False", p.stderr
