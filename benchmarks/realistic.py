@@ -227,6 +227,7 @@ def run_cli(path, env_extra=None):
         capture_output=True,
         text=True,
         env=env,
+        cwd=os.path.dirname(os.path.abspath(path)),  # not a checkout: the lgcheck imported is the installed one
     )
     return p
 
@@ -257,6 +258,11 @@ def main(argv=None) -> int:
     ap.add_argument("--dir", default=None)
     ap.add_argument("--guests", default="4,1", help="variants, comma-separated")
     ap.add_argument("--interpreted", action="store_true", help="also time LGCHECK_INTERPRETED=1")
+    ap.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also time an older lgcheck: DIR on PYTHONPATH holds its `lgcheck` package (spec/, replay/, ... inside)",
+    )
     args = ap.parse_args(argv)
     d = args.dir or tempfile.mkdtemp(prefix="lgcheck-realistic-")
     os.makedirs(d, exist_ok=True)
@@ -268,6 +274,8 @@ def main(argv=None) -> int:
         t_split, _ = best(3, lambda path=path: run_split(path))
         t_lark, nl = best(1, lambda path=path: run_lark(path, args.lark_lines))
         variants = [("default", {})] + ([("interpreted", {"LGCHECK_INTERPRETED": "1"})] if args.interpreted else [])
+        if args.baseline:
+            variants.append(("baseline", {"PYTHONPATH": os.path.abspath(args.baseline)}))
         for label, env in variants:
             t_cli, p = best(args.repeat, lambda env=env, path=path: run_cli(path, env))
             try:
