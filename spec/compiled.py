@@ -367,6 +367,10 @@ def _translated(name: str, orig: types.ModuleType, use_cache: bool = True):
             with open(tmp, "wb") as fh:
                 marshal.dump((code, src, done, kept, tuple(sorted(funcs))), fh)
             os.replace(tmp, path)
+            stale = f"compiled-{name}.{sys.implementation.cache_tag}."
+            for old in os.listdir(_CACHE_DIR):  # the translations of earlier sources
+                if old.startswith(stale) and old.endswith(".bin") and old != os.path.basename(path):
+                    os.unlink(os.path.join(_CACHE_DIR, old))
         except OSError:
             pass
     return code, src, done, kept, funcs
