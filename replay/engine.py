@@ -16,11 +16,8 @@ from typing import Iterator, TextIO
 from ..spec import constants as C
 from ..spec.apply import apply as apply_effect
 from ..spec.apply import kill_reason
-from ..spec.devices import status_write
+from ..spec.compiled import bind_dma, fill, handle_output, hcall_send_dma, release_all_dma, send_irq, status_write
 from ..spec.effects import Effect
-from ..spec.host import bind_dma
-from ..spec.hypercalls import hcall_send_dma
-from ..spec.launcher import fill, handle_output, release_all_dma, send_irq
 from ..spec.ops import Concrete as ops
 from ..spec.state import ConcreteState, Device, UnknownValue
 from . import related, why

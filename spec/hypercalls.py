@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from .effects import Effect
 from .host import send_attempt
 from .registry import rule
+
+
+def _marks(st):
+    """How many notes and findings the state holds (None for a state that keeps neither)."""
+    notes, findings = getattr(st, "notes", None), getattr(st, "findings", None)
+    if isinstance(notes, list) and isinstance(findings, list):
+        return len(notes), len(findings)
+    return None
 
 
 @rule("drivers/lguest/lguest.c: lguest_send_dma")
@@ -15,12 +24,19 @@ def hcall_send_dma(ops, st, g, key, dma, apply, when=True):
     only if a `full` happened.
     """
     st.wr_used_len(g, dma, 0, when)
+    marks = _marks(st)
     effects, decided_full = send_attempt(ops, st, g, key, dma, when)
     # The retry is decided on the state the first attempt saw: a `full`
     # attempt changes nothing a lookup or a transfer reads (only an irq bit,
     # or a dead flag), so it is the state the retry sees too; deciding it
     # before applying keeps the symbolic terms of the two attempts shared.
-    retry, _ = send_attempt(ops, st, g, key, dma, decided_full)
+    if decided_full is True and marks is not None and _marks(st) == marks:
+        # Known full, and the first attempt wrote no note or finding (an
+        # unwritten field read as 0 would): the same search on the same
+        # state under the same guard decides the same effects again.
+        retry = [Effect(e.kind, e.when, **e.f) for e in effects]
+    else:
+        retry, _ = send_attempt(ops, st, g, key, dma, decided_full)
     happened = apply(effects)
     full = ops.Or(*[e.when for e in happened if e.kind == "full"])
     if full is not False:

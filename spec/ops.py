@@ -13,7 +13,18 @@ decision fails loudly in the tests.
 
 from __future__ import annotations
 
-import z3
+
+class _LazyZ3:
+    """`z3`, imported at its first use: replay (the Concrete reading) never imports it (~50-130 ms)."""
+
+    def __getattr__(self, name):
+        import z3 as module
+
+        globals()["z3"] = module
+        return getattr(module, name)
+
+
+z3 = _LazyZ3()
 
 WIDTH = 32
 MASK = (1 << WIDTH) - 1
