@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -97,7 +96,14 @@ def add_prove_parser(sub, run):
     p.add_argument(
         "--out", default="counterexamples", metavar="DIR", help="where counterexamples go (default ./counterexamples)"
     )
-    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "sarif", "junit", "github"],
+        default="text",
+        help="text for people (default); json (docs/json-schemas/prove.schema.json, its config feeds --config); "
+        "sarif 2.1.0; junit (one test per invariant); github (workflow annotations)",
+    )
+    p.add_argument("--json", action="store_true", help="short for --format json")
     p.add_argument(
         "--max-memory",
         type=_mib,
@@ -262,6 +268,26 @@ def _settings(args) -> dict:
     return s
 
 
+def config_from_settings(s: dict):
+    """The Config of a settings dict (`_settings`, or a counterexample's TOML over DEFAULTS)."""
+    from .config import Config
+
+    return Config(
+        guests=s["guest-count"],
+        slots=s["slots"],
+        buffers=s["buffers"],
+        sections=s["sections"],
+        depth=s["depth"],
+        timeout=s["timeout"],
+        guest_mode=s["guests"],
+        launcher=s["launcher"],
+        faults=tuple(s["fault"]),
+        invariants=_invariants(s["inv"]),
+        induction=s["induction"],
+        sysfs=s["sysfs"],
+    )
+
+
 def how_it_holds(r) -> str:
     """One line on what an every-depth proof rests on."""
     if r.vacuous == "rules":
@@ -281,7 +307,6 @@ def how_it_holds(r) -> str:
 
 
 def run_prove(args) -> int:
-    from .config import Config
     from .pipeline import OutError, prove
 
     if args.list_faults:
@@ -294,20 +319,7 @@ def run_prove(args) -> int:
         for f in s["fault"]:
             if f not in FAULTS:
                 raise ValueError(f"unknown fault {f!r}: `lgcheck prove --list-faults` lists them")
-        cfg = Config(
-            guests=s["guest-count"],
-            slots=s["slots"],
-            buffers=s["buffers"],
-            sections=s["sections"],
-            depth=s["depth"],
-            timeout=s["timeout"],
-            guest_mode=s["guests"],
-            launcher=s["launcher"],
-            faults=tuple(s["fault"]),
-            invariants=_invariants(s["inv"]),
-            induction=s["induction"],
-            sysfs=s["sysfs"],
-        )
+        cfg = config_from_settings(s)
     except ValueError as e:
         print(f"lgcheck prove: error: {shown(str(e))}", file=sys.stderr)
         return 2
@@ -360,25 +372,11 @@ def run_prove(args) -> int:
                 file=sys.stderr,
             )
         return 4
-    if args.json:
-        doc = {
-            "config": cfg.describe(),
-            "results": [
-                {
-                    "invariant": n,
-                    "status": r.status,
-                    "depth": r.depth,
-                    "seconds": round(r.seconds, 3),
-                    "every_depth": r.inductive,
-                    "vacuous": r.vacuous,
-                    "lemmas": r.lemmas,
-                    "counterexample": run.counterexamples[n].lgt if n in run.counterexamples else None,
-                    "certificate": run.certificates.get(n),
-                }
-                for n, r in results.items()
-            ],
-        }
-        print(json.dumps(doc, indent=2))
+    fmt = "json" if args.json else args.format
+    if fmt != "text":
+        from .report import render
+
+        sys.stdout.write(render(fmt, run, settings=s, seconds=time.monotonic() - started))
     else:
         faults = f", faults: {', '.join(cfg.faults)}" if cfg.faults else ""
         print(

@@ -113,12 +113,51 @@ def test_cli_json_and_exit_status(tmp_path, capsys):
                    "--inv", "status", "--depth", "4", "--out", str(out), "--no-progress"])
     assert status == 1
     doc = json.loads(capsys.readouterr().out)
-    assert doc["config"]["faults"] == ["launcher-sets-driver-ok"]
+    assert doc["config"]["fault"] == ["launcher-sets-driver-ok"]
     by = {r["invariant"]: r for r in doc["results"]}
     assert set(by) == {"status-cleared", "status-forbidden-bit"}
     assert by["status-forbidden-bit"]["status"] == "violated"
-    assert by["status-forbidden-bit"]["counterexample"].endswith("status-forbidden-bit.lgt")
+    cx = by["status-forbidden-bit"]["counterexample"]
+    assert cx["lgt"].endswith("status-forbidden-bit.lgt") and os.path.exists(cx["lgt"])
+    assert cx["itf"].endswith("status-forbidden-bit.itf.json") and os.path.exists(cx["itf"])
     assert by["status-cleared"]["status"] == "holds"
+    assert by["status-cleared"]["every_depth"] and by["status-cleared"]["depth"] is None
+    assert by["status-cleared"]["bmc_depth"] <= 4
+    assert by["status-cleared"]["vacuous"] == "environment" and by["status-cleared"]["lemmas"] == []
+    assert by["status-cleared"]["certificate"].endswith("status-cleared.smt2")
+
+
+def test_cli_json_config_feeds_back_to_config(tmp_path, capsys):
+    """`prove --json`'s config, written as TOML, is a --config file that gives the same run."""
+    from lgcheck.checker.report import toml_lines
+
+    argv = ["prove", "--json", "--launcher", "checked", "--no-sysfs", "--inv", "status", "--depth", "3",
+            "--no-induction", "--out", str(tmp_path / "cx"), "--no-progress"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["config"]["sysfs"] is False and first["config"]["inv"] == ["status"]
+    conf = tmp_path / "again.toml"
+    conf.write_text("\n".join(toml_lines(first["config"])) + "\n")
+    assert main(["prove", "--json", "--config", str(conf), "--out", str(tmp_path / "cx"), "--no-progress"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["config"] == first["config"]
+    assert [(r["invariant"], r["status"], r["depth"]) for r in again["results"]] == [
+        (r["invariant"], r["status"], r["depth"]) for r in first["results"]
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "junit", "github"])
+def test_cli_formats(fmt, tmp_path, capsys):
+    argv = ["prove", "--format", fmt, "--fault", "launcher-sets-driver-ok", "--launcher", "checked", "--no-sysfs",
+            "--inv", "status-forbidden-bit", "--depth", "3", "--no-induction", "--out", str(tmp_path), "--no-progress"]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    if fmt == "sarif":
+        assert json.loads(out)["runs"][0]["results"][0]["ruleId"] == "status-forbidden-bit"
+    elif fmt == "junit":
+        assert '<testcase classname="lgcheck.prove" name="status-forbidden-bit"' in out and "<failure" in out
+    else:
+        assert out.startswith("::error file=") and "title=status-forbidden-bit::" in out
 
 
 @pytest.mark.parametrize(
