@@ -307,7 +307,7 @@ def how_it_holds(r) -> str:
 
 
 def run_prove(args) -> int:
-    from .pipeline import OutError, prove
+    from .pipeline import OutError, prove, replay_command
 
     if args.list_faults:
         for f in FAULTS.values():
@@ -407,8 +407,11 @@ def run_prove(args) -> int:
                         f"it reported {cx.replay_rules_at_last or 'nothing'} there)"
                     )
                 print(f"  written: {cx.lgt}, {cx.itf}")
+                print(f"  replay it: {replay_command(cfg, cx.lgt)}")
                 if cx.replaced:
                     print(f"  (replacing the files of an earlier run: {', '.join(cx.replaced)})")
+        if run.removed:
+            print(f"removed, as this run does not violate them: {', '.join(run.removed)} (an earlier run's)")
         print(f"total {time.monotonic() - started:.1f}s")
     statuses = {r.status for r in results.values()}
     if "violated" in statuses:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shlex
 import signal
 import stat
 import tempfile
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ..replay.engine import replay_records
 from ..replay.records import format_record
+from ..spec.registry import INVARIANTS
 from . import bmc, induction, shrink
 from .config import Config
 from .decode import setup_records, step_records, evaluator
@@ -52,6 +54,7 @@ class Run:
     unrolling: object = None
     counterexamples: dict = field(default_factory=dict)
     certificates: dict = field(default_factory=dict)  # invariant -> its certificate (.smt2)
+    removed: list = field(default_factory=list)  # stale counterexamples of an earlier run, removed
 
 
 def _induct_child(cfg, deadline, conn):
@@ -196,29 +199,68 @@ def decode(run: Run) -> Run:
 
 
 def replay_check(run: Run) -> Run:
-    """Replay each counterexample on the concrete model: it must break the same rule at its last record."""
+    """Replay each counterexample on the concrete model: it must break the same rule at its last record.
+
+    The records carry the lines they will have in the written `.lgt` (after
+    its header and `# step N` comments), so "last record" is the last line
+    with a record, as replaying the written file reports it.
+    """
     for name, cx in run.counterexamples.items():
+        lines = lgt_lines(run, name, cx)
+        numbered = [(i, rec) for i, (_, rec) in enumerate(lines, 1) if rec is not None]
+        for i, rec in numbered:
+            rec.line, rec.text = i, format_record(rec)
         res = replay_records(
-            _numbered(cx.records, HEADER_LINES + 1),
+            (rec for _, rec in numbered),
             f"{name}.lgt",
             launcher=run.cfg.launcher,
             faults=run.cfg.faults,
         )
-        last = len(cx.records) + HEADER_LINES
+        last = numbered[-1][0]
         cx.replay_rules_at_last = sorted({f.rule for f in res.findings if f.line == last})
         cx.finding = next((f for f in res.findings if f.rule == name and f.line == last), None)
         cx.explanation = explain(run.cfg, name, cx.steps, cx.finding)
     return run
 
 
-HEADER_LINES = 2  # the comment lines write() puts before the records
+CONFIG_PREFIX = "# config: "  # the header lines that, without this prefix, are a `prove --config` file
 
 
-def _numbered(records, first):
-    for i, r in enumerate(records, first):
-        r.line = i
-        r.text = format_record(r)
-        yield r
+def replay_command(cfg: Config, path: str) -> str:
+    """The `lgcheck replay` command that replays a counterexample on the model it was found in."""
+    argv = ["lgcheck", "replay"]
+    if cfg.launcher != "2.6.23":
+        argv += ["--launcher", cfg.launcher]
+    for f in cfg.faults:
+        argv += ["--fault", f]
+    return shlex.join(argv + [path])
+
+
+def config_from_lgt(text: str) -> str:
+    """The TOML a counterexample's header carries (what `sed -n 's/^# config: //p'` cuts out)."""
+    return "".join(line[len(CONFIG_PREFIX) :] for line in text.splitlines(True) if line.startswith(CONFIG_PREFIX))
+
+
+def lgt_lines(run: Run, name: str, cx: Counterexample) -> list:
+    """The `.lgt` as (text, record or None) lines: header comments, setup records, `# step N` and its records."""
+    from .report import config_keys, toml_lines
+
+    path = os.path.join(run.out_dir, f"{name}.lgt")
+    steps = run.results[name].steps
+    head = [
+        f"# lgcheck prove: a shortest run ({steps} step{'s' if steps != 1 else ''}) that breaks {name}",
+        f"# replay it: {replay_command(run.cfg, path)}",
+        f"# prove it again: sed -n 's/^{CONFIG_PREFIX}//p' {shlex.quote(path)} > model.toml && "
+        "lgcheck prove --config model.toml",
+    ]
+    head += [CONFIG_PREFIX + line for line in toml_lines(config_keys(run.cfg))]
+    out = [(text, None) for text in head]
+    setup = len(cx.records) - sum(len(s) for s in cx.steps)
+    out += [(format_record(r), r) for r in cx.records[:setup]]
+    for k, recs in enumerate(cx.steps, 1):
+        out.append((f"# step {k}", None))
+        out += [(format_record(r), r) for r in recs]
+    return out
 
 
 class OutError(Exception):
@@ -259,26 +301,50 @@ def _write_new(path: str, write) -> bool:
 
 
 def write(run: Run) -> Run:
-    if not run.counterexamples:
-        return run
-    _out_folder(run.out_dir)
+    """Write each counterexample as `.lgt` and ITF under --out, and remove the stale ones of earlier runs."""
+    if run.counterexamples:
+        _out_folder(run.out_dir)
     for name, cx in run.counterexamples.items():
         res = run.results[name]
         cx.lgt = os.path.join(run.out_dir, f"{name}.lgt")
-
-        def lgt(fh, cx=cx, res=res, name=name):
-            fh.write(f"# lgcheck prove: a shortest run ({res.steps} steps) that breaks {name}\n")
-            fh.write(f"# config: {run.cfg.describe()}\n")
-            for r in cx.records:
-                fh.write(format_record(r) + "\n")
-
-        if _write_new(cx.lgt, lgt):
+        lines = lgt_lines(run, name, cx)
+        if _write_new(cx.lgt, lambda fh, lines=lines: fh.writelines(text + "\n" for text, _ in lines)):
             cx.replaced.append(cx.lgt)
         cx.itf = os.path.join(run.out_dir, f"{name}.itf.json")
         doc = itf_document(run.cfg, run.unrolling, res.model, res.steps, name)
         if _write_new(cx.itf, lambda fh, doc=doc: (json.dump(doc, fh, indent=1), fh.write("\n"))):
             cx.replaced.append(cx.itf)
+    run.removed = remove_stale(run.out_dir, set(run.counterexamples))
     return run
+
+
+def remove_stale(out_dir: str, kept: set) -> list:
+    """Remove the counterexamples an earlier run wrote for invariants not violated now.
+
+    Only the names lgcheck writes (`<invariant>.lgt`, `<invariant>.itf.json`
+    of a known invariant) and only regular files: a symbolic link, a folder
+    or any other file is left alone, and no link is followed (--out itself
+    is refused when it is a link, checker/cli.py `_unwritable`).
+    """
+    removed = []
+    try:
+        if not stat.S_ISDIR(os.lstat(out_dir).st_mode):
+            return removed
+    except OSError:
+        return removed
+    for inv in (n for group in INVARIANTS.values() for n in group):
+        if inv in kept:
+            continue
+        for suffix in (".lgt", ".itf.json"):
+            path = os.path.join(out_dir, inv + suffix)
+            try:
+                if not stat.S_ISREG(os.lstat(path).st_mode):
+                    continue
+                os.unlink(path)
+            except OSError:
+                continue
+            removed.append(path)
+    return removed
 
 
 def simplify(run: Run) -> Run:

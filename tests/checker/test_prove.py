@@ -216,3 +216,81 @@ def test_config_file_errors_are_usage_errors(tmp_path, capsys):
     bad.write_text("colour = 1\n")
     assert main(["prove", "--config", str(bad), "--no-progress"]) == 2
     assert "unknown setting 'colour'" in capsys.readouterr().err
+
+
+def _cli_config(**given):
+    from lgcheck.checker.cli import DEFAULTS, config_from_settings
+
+    return config_from_settings({**DEFAULTS, **given})
+
+
+def test_counterexample_header_replays_and_feeds_config(tmp_path, capsys):
+    """The .lgt says how to replay it (with --launcher/--fault) and carries its config as --config TOML."""
+    import shlex
+    import tomllib
+
+    from lgcheck.checker.cli import DEFAULTS, config_from_settings
+    from lgcheck.checker.pipeline import config_from_lgt
+
+    cfg = _cli_config(launcher="checked", fault=["launcher-sets-driver-ok"], inv=["status-forbidden-bit"], depth=3,
+                      sysfs=False, induction=False, timeout=300.0)
+    run = prove(cfg, str(tmp_path))
+    cx = run.counterexamples["status-forbidden-bit"]
+    text = open(cx.lgt, encoding="utf-8").read()
+    (command,) = [line[len("# replay it: "):] for line in text.splitlines() if line.startswith("# replay it: ")]
+    argv = shlex.split(command)
+    assert argv[:2] == ["lgcheck", "replay"] and argv[-1] == cx.lgt
+    assert "--launcher checked" in command and "--fault launcher-sets-driver-ok" in command
+    # the command, run, reports the invariant at the last record line and nothing else anywhere (no divergence)
+    assert main(argv[1:] + ["--json"]) == 1
+    findings = json.loads(capsys.readouterr().out)["files"][0]["findings"]
+    last = max(r.line for r in read_trace(cx.lgt))
+    assert {(f["rule"], f["line"]) for f in findings} == {("status-forbidden-bit", last)}
+    # the config block, cut out, is a --config file for the very same Config
+    toml = config_from_lgt(text)
+    assert toml.count("\n") >= 10 and 'launcher = "checked"' in toml
+    assert config_from_settings({**DEFAULTS, **tomllib.loads(toml)}) == cfg
+    conf = tmp_path / "model.toml"
+    conf.write_text(toml)
+    assert main(["prove", "--json", "--config", str(conf), "--out", str(tmp_path / "again"), "--no-progress"]) == 1
+    assert json.loads(capsys.readouterr().out)["config"] == tomllib.loads(toml)
+
+
+def test_counterexample_steps_are_marked(tmp_path):
+    cfg = Config(invariants=("write-to-used-buffer",), depth=6, induction=False)
+    run = prove(cfg, str(tmp_path))
+    cx = run.counterexamples["write-to-used-buffer"]
+    lines = open(cx.lgt, encoding="utf-8").read().splitlines()
+    marks = [i for i, line in enumerate(lines) if line.startswith("# step ")]
+    assert [lines[i] for i in marks] == [f"# step {k}" for k in range(1, len(cx.steps) + 1)]
+    # each mark is followed by exactly its step's records, and the file ends with the last step's
+    ends = marks[1:] + [len(lines)]
+    for k, (start, end) in enumerate(zip(marks, ends)):
+        assert lines[start + 1 : end] == [r.text for r in cx.steps[k]]
+    assert lines[-1] == cx.steps[-1][-1].text
+    _round_trip(run, "write-to-used-buffer", cfg)
+
+
+def test_stale_counterexamples_are_removed_links_and_other_files_kept(tmp_path):
+    out = tmp_path / "cx"
+    out.mkdir()
+    for name in ("key-collision.lgt", "key-collision.itf.json", "notes.lgt", "status-cleared.lgt.bak"):
+        (out / name).write_text("old\n")
+    outside = tmp_path / "precious.lgt"
+    outside.write_text("keep me\n")
+    (out / "buffer-overflow.lgt").symlink_to(outside)
+    (out / "status-cleared.itf.json").mkdir()
+    cfg = Config(launcher="checked", faults=("launcher-sets-driver-ok",), invariants=("status-forbidden-bit",),
+                 depth=3, induction=False, sysfs=False)
+    run = prove(cfg, str(out))
+    assert sorted(os.path.basename(p) for p in run.removed) == ["key-collision.itf.json", "key-collision.lgt"]
+    left = sorted(os.listdir(out))
+    assert left == ["buffer-overflow.lgt", "notes.lgt", "status-cleared.itf.json", "status-cleared.lgt.bak",
+                    "status-forbidden-bit.itf.json", "status-forbidden-bit.lgt"]
+    assert outside.read_text() == "keep me\n" and os.path.islink(out / "buffer-overflow.lgt")
+    # a run that violates nothing leaves no counterexample behind, and makes no folder
+    cfg = Config(launcher="checked", invariants=("status",), depth=2, induction=False, sysfs=False)
+    run = prove(cfg, str(out))
+    assert "status-forbidden-bit.lgt" not in os.listdir(out) and len(run.removed) == 2
+    run = prove(cfg, str(tmp_path / "never"))
+    assert not os.path.exists(tmp_path / "never")
