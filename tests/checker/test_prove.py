@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import itf_py
 import pytest
 
 from lgcheck.checker.faults import FAULTS
@@ -40,6 +41,8 @@ def _round_trip(run, name, cfg):
     assert doc["#meta"]["format"] == "ITF"
     assert [s["#meta"]["index"] for s in doc["states"]] == list(range(run.results[name].steps + 1))
     assert all(set(doc["vars"]) <= set(s) for s in doc["states"])
+    assert len(itf_py.trace_from_json(doc).states) == len(doc["states"])  # the reader of ADR-015 loads it
+    assert doc["#meta"]["invariant"] == name and doc["#meta"]["violation"]["step"] == run.results[name].steps
 
 
 @pytest.mark.parametrize("fault", sorted(EXPECTED))
