@@ -23,7 +23,8 @@ invariants (--inv, repeatable; a group name selects both of its rules):
 
 exit status: 0 nothing violated up to the depth; 1 an invariant is violated
 (its counterexample is written); 2 usage error; 3 the solver gave up
-(unknown) and nothing was violated.
+(unknown) and nothing was violated; 4 internal error; 130 interrupted
+(Ctrl-C: the results so far are printed, counterexamples found are written).
 
 examples:
   lgcheck prove                                   the 2.6.23 model, conforming Guests
@@ -110,7 +111,11 @@ def add_prove_parser(sub, run):
         metavar="MIB",
         help="end the run cleanly (exit 2) if it needs more than this much memory (address space, in MiB)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress on stderr (by default: a line redrawn on a terminal, else a line every 5 s)",
+    )
     p.add_argument(
         "--no-induction",
         action="store_const",
@@ -328,40 +333,24 @@ def run_prove(args) -> int:
     if problem:
         print(f"lgcheck prove: error: --out {shown(args.out)}: {problem}", file=sys.stderr)
         return 2
-    show = not args.no_progress and sys.stderr.isatty()
+    from .progress import Progress
 
-    def progress(depth, seconds, results):
-        if show:
-            every = sum(1 for r in results.values() if r.inductive)
-            violated = [n for n, r in results.items() if r.status == "violated"]
-            open_ = [n for n, r in results.items() if r.status == "holds" and not r.inductive]
-            parts = [f"depth {depth}/{cfg.depth}", f"{seconds:.1f}s"]
-            if every:
-                parts.append(f"{every} proved for every depth")
-            if violated:
-                parts.append("violated: " + ", ".join(violated))
-            if open_:
-                parts.append("searching: " + ", ".join(open_))
-            sys.stderr.write("\r" + "  ".join(parts) + "\x1b[K")
-            sys.stderr.flush()
+    ticker = Progress(cfg.depth, show=not args.no_progress)
 
     from .induction import NoCheck
 
     started = time.monotonic()
     try:
-        run = prove(cfg, args.out, progress)
+        with ticker:
+            run = prove(cfg, args.out, ticker.update)
     except OutError as e:
         print(f"lgcheck prove: error: {shown(str(e))}", file=sys.stderr)
         return 2
     except OSError as e:
         print(f"lgcheck prove: error: --out {shown(args.out)}: cannot write: {e.strerror or e}", file=sys.stderr)
     except NoCheck as e:
-        if show:
-            sys.stderr.write("\n")
         print(f"lgcheck prove: error: {e}: it would hold without being checked", file=sys.stderr)
         return 2
-    if show:
-        sys.stderr.write("\n")
     results = run.results
     conflicts = [r for r in results.values() if r.conflict]
     if conflicts:
@@ -413,6 +402,9 @@ def run_prove(args) -> int:
         if run.removed:
             print(f"removed, as this run does not violate them: {', '.join(run.removed)} (an earlier run's)")
         print(f"total {time.monotonic() - started:.1f}s")
+    if run.interrupted:
+        print("lgcheck prove: interrupted (Ctrl-C): the results so far are above", file=sys.stderr)
+        return 130
     statuses = {r.status for r in results.values()}
     if "violated" in statuses:
         return 1

@@ -55,9 +55,11 @@ class Run:
     counterexamples: dict = field(default_factory=dict)
     certificates: dict = field(default_factory=dict)  # invariant -> its certificate (.smt2)
     removed: list = field(default_factory=list)  # stale counterexamples of an earlier run, removed
+    interrupted: bool = False  # Ctrl-C stopped the search: results so far, counterexamples found still written
 
 
 def _induct_child(cfg, deadline, conn):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to answer: it kills this child
     try:
         verdicts, lemmas = induction.prove(cfg, bmc.rule_names(cfg), deadline)
     except induction.NoCheck:
@@ -139,6 +141,9 @@ def solve(run: Run) -> Run:
             run.results, run.unrolling = bmc.check(run.cfg, progress, (), run.started, lambda: _poll(run))
         except _Deadline:
             _stopped(run, seen)
+        except bmc.Interrupted as e:
+            _interrupted(run, e.results, e.unrolling)
+            return run
         if use_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
         if run.induction_pipe is not None and run.unrolling is not None:
@@ -146,7 +151,12 @@ def solve(run: Run) -> Run:
             settled = all(r.status == "violated" or r.inductive for r in run.results.values())
             if not settled:
                 left = None if run.cfg.timeout is None else max(0.0, run.started + run.cfg.timeout - time.monotonic())
-                for n, v in _poll(run, wait=left if left is not None else 3600).items():
+                try:
+                    verdicts = _poll(run, wait=left if left is not None else 3600)
+                except KeyboardInterrupt:
+                    _interrupted(run, run.results, run.unrolling)
+                    return run
+                for n, v in verdicts.items():
                     r = run.results.get(n)
                     if r is None or not v.proved:
                         continue
@@ -167,6 +177,15 @@ def solve(run: Run) -> Run:
     return run
 
 
+def _interrupted(run: Run, results: dict, unrolling) -> None:
+    """Ctrl-C: keep what was found (counterexamples are still decoded and written); what was open is unknown."""
+    run.interrupted = True
+    for r in results.values():
+        if r.status == "unknown" or (r.status == "holds" and not r.inductive):
+            r.status, r.reason = "unknown", "interrupted (Ctrl-C)"
+    run.results, run.unrolling = results, unrolling
+
+
 def _stopped(run: Run, seen: dict) -> None:
     """The results when the deadline stopped BMC inside an encoding: what was open is unknown."""
     results = seen.get("results") or {n: bmc.Result(n) for n in bmc.rule_names(run.cfg)}
@@ -182,6 +201,8 @@ def certify_write(run: Run) -> Run:
     """A certificate for each invariant proved at every depth, under OUT/certificates (checker/certificate.py)."""
     from .certificate import write_certificates
 
+    if run.interrupted:
+        return run
     proved = [n for n, r in run.results.items() if r.status == "holds" and r.inductive]
     run.certificates = write_certificates(run.cfg, proved, run.lemmas, os.path.join(run.out_dir, "certificates"))
     return run
@@ -314,7 +335,9 @@ def write(run: Run) -> Run:
         doc = itf_document(run.cfg, run.unrolling, res.model, res.steps, name)
         if _write_new(cx.itf, lambda fh, doc=doc: (json.dump(doc, fh, indent=1), fh.write("\n"))):
             cx.replaced.append(cx.itf)
-    run.removed = remove_stale(run.out_dir, set(run.counterexamples))
+    # After a Ctrl-C only what was settled is known: an unsettled invariant keeps an earlier counterexample.
+    kept = {n for n, r in run.results.items() if r.status != "holds"} if run.interrupted else set()
+    run.removed = remove_stale(run.out_dir, set(run.counterexamples) | kept)
     return run
 
 
@@ -348,7 +371,9 @@ def remove_stale(out_dir: str, kept: set) -> list:
 
 
 def simplify(run: Run) -> Run:
-    """Smaller values in each counterexample, same steps (checker/shrink.py)."""
+    """Smaller values in each counterexample, same steps (checker/shrink.py); not after a Ctrl-C."""
+    if run.interrupted:
+        return run
     for res in run.results.values():
         if res.status == "violated":
             res.model = shrink.shrink(run.unrolling, res)

@@ -81,6 +81,8 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
     doc.update({"config": config, "results": results})
     if seconds is not None:
         doc["seconds"] = round(seconds, 3)
+    if getattr(run, "interrupted", False):
+        doc["interrupted"] = True
     return doc
 
 

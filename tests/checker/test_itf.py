@@ -126,5 +126,6 @@ def test_a_sysfs_write_is_a_guest_action(tmp_path):
     run = prove(cfg, str(tmp_path))
     with open(run.counterexamples["status-forbidden-bit"].itf, encoding="utf-8") as fh:
         doc = json.load(fh)
-    assert [s["action"] for s in doc["states"]] == ["init", "g0.sysfs"]
+    assert doc["states"][0]["action"] == "init"
+    assert [s["action"] for s in doc["states"][1:]] in (["g0.sysfs"], ["g1.sysfs"])  # z3 picks the Guest
     assert trace_problems(doc) == []
