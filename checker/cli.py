@@ -333,11 +333,10 @@ def run_prove(args) -> int:
     if problem:
         print(f"lgcheck prove: error: --out {shown(args.out)}: {problem}", file=sys.stderr)
         return 2
+    from .induction import NoCheck
     from .progress import Progress
 
     ticker = Progress(cfg.depth, show=not args.no_progress)
-
-    from .induction import NoCheck
 
     started = time.monotonic()
     try:
@@ -348,6 +347,7 @@ def run_prove(args) -> int:
         return 2
     except OSError as e:
         print(f"lgcheck prove: error: --out {shown(args.out)}: cannot write: {e.strerror or e}", file=sys.stderr)
+        return 2
     except NoCheck as e:
         print(f"lgcheck prove: error: {e}: it would hold without being checked", file=sys.stderr)
         return 2
