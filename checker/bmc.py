@@ -11,6 +11,7 @@ invariant as `unknown`, never `holds`.
 
 from __future__ import annotations
 
+import ctypes
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -95,6 +96,32 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
             else:
                 r.seconds = time.monotonic() - start
 
+    try:
+        try:
+            _unroll(cfg, progress, solver, st, unrolling, names, results, asked, take_proofs, start, deadline)
+        except ctypes.ArgumentError as e:
+            # A KeyboardInterrupt raised while ctypes converted an argument of a z3 call comes wrapped.
+            if "KeyboardInterrupt" not in str(e):
+                raise
+            raise KeyboardInterrupt from None
+    except KeyboardInterrupt:
+        raise Interrupted(results, unrolling) from None
+    take_proofs()
+    for r in results.values():
+        if r.inductive and r.status == "holds":
+            r.depth = cfg.depth
+    return results, unrolling
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during BMC, with what was found so far (the unrolling decodes the counterexamples found)."""
+
+    def __init__(self, results, unrolling):
+        super().__init__()
+        self.results, self.unrolling = results, unrolling
+
+
+def _unroll(cfg, progress, solver, st, unrolling, names, results, asked, take_proofs, start, deadline):
     for k in range(cfg.depth):
         take_proofs()
         if all(results[n].inductive for n in asked):
@@ -118,11 +145,6 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
             progress(k + 1, time.monotonic() - start, results)
         if not asked:
             break
-    take_proofs()
-    for r in results.values():
-        if r.inductive and r.status == "holds":
-            r.depth = cfg.depth
-    return results, unrolling
 
 
 def _ask(solver, info, k, open_names, results, start, deadline, refresh=None):
@@ -188,6 +210,8 @@ def _ask(solver, info, k, open_names, results, start, deadline, refresh=None):
                 del lits[name]
             continue
         if answer == z3.unknown:
+            if solver.reason_unknown() in ("interrupted from keyboard", "canceled"):
+                raise KeyboardInterrupt  # z3 took the Ctrl-C itself (its own SIGINT handler during a check)
             _give_up(lits, open_names, results, solver.reason_unknown(), now)
             return
         model = solver.model()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -24,7 +23,8 @@ invariants (--inv, repeatable; a group name selects both of its rules):
 
 exit status: 0 nothing violated up to the depth; 1 an invariant is violated
 (its counterexample is written); 2 usage error; 3 the solver gave up
-(unknown) and nothing was violated.
+(unknown) and nothing was violated; 4 internal error; 130 interrupted
+(Ctrl-C: the results so far are printed, counterexamples found are written).
 
 examples:
   lgcheck prove                                   the 2.6.23 model, conforming Guests
@@ -97,14 +97,25 @@ def add_prove_parser(sub, run):
     p.add_argument(
         "--out", default="counterexamples", metavar="DIR", help="where counterexamples go (default ./counterexamples)"
     )
-    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "sarif", "junit", "github"],
+        default="text",
+        help="text for people (default); json (docs/json-schemas/prove.schema.json, its config feeds --config); "
+        "sarif 2.1.0; junit (one test per invariant); github (workflow annotations)",
+    )
+    p.add_argument("--json", action="store_true", help="short for --format json")
     p.add_argument(
         "--max-memory",
         type=_mib,
         metavar="MIB",
         help="end the run cleanly (exit 2) if it needs more than this much memory (address space, in MiB)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress on stderr (by default: a line redrawn on a terminal, else a line every 5 s)",
+    )
     p.add_argument(
         "--no-induction",
         action="store_const",
@@ -262,6 +273,26 @@ def _settings(args) -> dict:
     return s
 
 
+def config_from_settings(s: dict):
+    """The Config of a settings dict (`_settings`, or a counterexample's TOML over DEFAULTS)."""
+    from .config import Config
+
+    return Config(
+        guests=s["guest-count"],
+        slots=s["slots"],
+        buffers=s["buffers"],
+        sections=s["sections"],
+        depth=s["depth"],
+        timeout=s["timeout"],
+        guest_mode=s["guests"],
+        launcher=s["launcher"],
+        faults=tuple(s["fault"]),
+        invariants=_invariants(s["inv"]),
+        induction=s["induction"],
+        sysfs=s["sysfs"],
+    )
+
+
 def how_it_holds(r) -> str:
     """One line on what an every-depth proof rests on."""
     if r.vacuous == "rules":
@@ -281,8 +312,7 @@ def how_it_holds(r) -> str:
 
 
 def run_prove(args) -> int:
-    from .config import Config
-    from .pipeline import OutError, prove
+    from .pipeline import OutError, prove, replay_command
 
     if args.list_faults:
         for f in FAULTS.values():
@@ -294,20 +324,7 @@ def run_prove(args) -> int:
         for f in s["fault"]:
             if f not in FAULTS:
                 raise ValueError(f"unknown fault {f!r}: `lgcheck prove --list-faults` lists them")
-        cfg = Config(
-            guests=s["guest-count"],
-            slots=s["slots"],
-            buffers=s["buffers"],
-            sections=s["sections"],
-            depth=s["depth"],
-            timeout=s["timeout"],
-            guest_mode=s["guests"],
-            launcher=s["launcher"],
-            faults=tuple(s["fault"]),
-            invariants=_invariants(s["inv"]),
-            induction=s["induction"],
-            sysfs=s["sysfs"],
-        )
+        cfg = config_from_settings(s)
     except ValueError as e:
         print(f"lgcheck prove: error: {shown(str(e))}", file=sys.stderr)
         return 2
@@ -316,40 +333,24 @@ def run_prove(args) -> int:
     if problem:
         print(f"lgcheck prove: error: --out {shown(args.out)}: {problem}", file=sys.stderr)
         return 2
-    show = not args.no_progress and sys.stderr.isatty()
-
-    def progress(depth, seconds, results):
-        if show:
-            every = sum(1 for r in results.values() if r.inductive)
-            violated = [n for n, r in results.items() if r.status == "violated"]
-            open_ = [n for n, r in results.items() if r.status == "holds" and not r.inductive]
-            parts = [f"depth {depth}/{cfg.depth}", f"{seconds:.1f}s"]
-            if every:
-                parts.append(f"{every} proved for every depth")
-            if violated:
-                parts.append("violated: " + ", ".join(violated))
-            if open_:
-                parts.append("searching: " + ", ".join(open_))
-            sys.stderr.write("\r" + "  ".join(parts) + "\x1b[K")
-            sys.stderr.flush()
-
     from .induction import NoCheck
+    from .progress import Progress
+
+    ticker = Progress(cfg.depth, show=not args.no_progress)
 
     started = time.monotonic()
     try:
-        run = prove(cfg, args.out, progress)
+        with ticker:
+            run = prove(cfg, args.out, ticker.update)
     except OutError as e:
         print(f"lgcheck prove: error: {shown(str(e))}", file=sys.stderr)
         return 2
     except OSError as e:
         print(f"lgcheck prove: error: --out {shown(args.out)}: cannot write: {e.strerror or e}", file=sys.stderr)
+        return 2
     except NoCheck as e:
-        if show:
-            sys.stderr.write("\n")
         print(f"lgcheck prove: error: {e}: it would hold without being checked", file=sys.stderr)
         return 2
-    if show:
-        sys.stderr.write("\n")
     results = run.results
     conflicts = [r for r in results.values() if r.conflict]
     if conflicts:
@@ -360,25 +361,11 @@ def run_prove(args) -> int:
                 file=sys.stderr,
             )
         return 4
-    if args.json:
-        doc = {
-            "config": cfg.describe(),
-            "results": [
-                {
-                    "invariant": n,
-                    "status": r.status,
-                    "depth": r.depth,
-                    "seconds": round(r.seconds, 3),
-                    "every_depth": r.inductive,
-                    "vacuous": r.vacuous,
-                    "lemmas": r.lemmas,
-                    "counterexample": run.counterexamples[n].lgt if n in run.counterexamples else None,
-                    "certificate": run.certificates.get(n),
-                }
-                for n, r in results.items()
-            ],
-        }
-        print(json.dumps(doc, indent=2))
+    fmt = "json" if args.json else args.format
+    if fmt != "text":
+        from .report import render
+
+        sys.stdout.write(render(fmt, run, settings=s, seconds=time.monotonic() - started))
     else:
         faults = f", faults: {', '.join(cfg.faults)}" if cfg.faults else ""
         print(
@@ -409,9 +396,15 @@ def run_prove(args) -> int:
                         f"it reported {cx.replay_rules_at_last or 'nothing'} there)"
                     )
                 print(f"  written: {cx.lgt}, {cx.itf}")
+                print(f"  replay it: {replay_command(cfg, cx.lgt)}")
                 if cx.replaced:
                     print(f"  (replacing the files of an earlier run: {', '.join(cx.replaced)})")
+        if run.removed:
+            print(f"removed, as this run does not violate them: {', '.join(run.removed)} (an earlier run's)")
         print(f"total {time.monotonic() - started:.1f}s")
+    if run.interrupted:
+        print("lgcheck prove: interrupted (Ctrl-C): the results so far are above", file=sys.stderr)
+        return 130
     statuses = {r.status for r in results.values()}
     if "violated" in statuses:
         return 1

@@ -249,7 +249,7 @@ def run_one(m: Mutation, workdir: Path, timeout: float = 300, baseline: Baseline
     if proc.returncode != 1:
         return done("error", f"prove exited {proc.returncode}, not 1, with {', '.join(m.breaks)} violated", statuses)
     for inv in m.breaks:
-        lgt = results[inv]["counterexample"]
+        lgt = (results[inv]["counterexample"] or {}).get("lgt")  # prove --json: {"lgt", "itf"} paths
         if not lgt or not os.path.exists(lgt):
             return done("no-replay", f"{inv}: no counterexample written", statuses)
         rp = lgcheck(root, ["replay", "--json", *model_flags(m.flags), lgt], timeout)

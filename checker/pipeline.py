@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shlex
 import signal
 import stat
 import tempfile
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ..replay.engine import replay_records
 from ..replay.records import format_record
+from ..spec.registry import INVARIANTS
 from . import bmc, induction, shrink
 from .config import Config
 from .decode import setup_records, step_records, evaluator
@@ -53,9 +55,12 @@ class Run:
     unrolling: object = None
     counterexamples: dict = field(default_factory=dict)
     certificates: dict = field(default_factory=dict)  # invariant -> its certificate (.smt2)
+    removed: list = field(default_factory=list)  # stale counterexamples of an earlier run, removed
+    interrupted: bool = False  # Ctrl-C stopped the search: results so far, counterexamples found still written
 
 
 def _induct_child(cfg, deadline, conn):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to answer: it kills this child
     try:
         verdicts, lemmas = induction.prove(cfg, bmc.rule_names(cfg), deadline)
     except induction.NoCheck:
@@ -137,6 +142,9 @@ def solve(run: Run) -> Run:
             run.results, run.unrolling = bmc.check(run.cfg, progress, (), run.started, lambda: _poll(run))
         except _Deadline:
             _stopped(run, seen)
+        except bmc.Interrupted as e:
+            _interrupted(run, e.results, e.unrolling)
+            return run
         if use_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
         if run.induction_pipe is not None and run.unrolling is not None:
@@ -144,7 +152,12 @@ def solve(run: Run) -> Run:
             settled = all(r.status == "violated" or r.inductive for r in run.results.values())
             if not settled:
                 left = None if run.cfg.timeout is None else max(0.0, run.started + run.cfg.timeout - time.monotonic())
-                for n, v in _poll(run, wait=left if left is not None else 3600).items():
+                try:
+                    verdicts = _poll(run, wait=left if left is not None else 3600)
+                except KeyboardInterrupt:
+                    _interrupted(run, run.results, run.unrolling)
+                    return run
+                for n, v in verdicts.items():
                     r = run.results.get(n)
                     if r is None or not v.proved:
                         continue
@@ -165,6 +178,15 @@ def solve(run: Run) -> Run:
     return run
 
 
+def _interrupted(run: Run, results: dict, unrolling) -> None:
+    """Ctrl-C: keep what was found (counterexamples are still decoded and written); what was open is unknown."""
+    run.interrupted = True
+    for r in results.values():
+        if r.status == "unknown" or (r.status == "holds" and not r.inductive):
+            r.status, r.reason = "unknown", "interrupted (Ctrl-C)"
+    run.results, run.unrolling = results, unrolling
+
+
 def _stopped(run: Run, seen: dict) -> None:
     """The results when the deadline stopped BMC inside an encoding: what was open is unknown."""
     results = seen.get("results") or {n: bmc.Result(n) for n in bmc.rule_names(run.cfg)}
@@ -180,6 +202,8 @@ def certify_write(run: Run) -> Run:
     """A certificate for each invariant proved at every depth, under OUT/certificates (checker/certificate.py)."""
     from .certificate import write_certificates
 
+    if run.interrupted:
+        return run
     proved = [n for n, r in run.results.items() if r.status == "holds" and r.inductive]
     run.certificates = write_certificates(run.cfg, proved, run.lemmas, os.path.join(run.out_dir, "certificates"))
     return run
@@ -198,29 +222,68 @@ def decode(run: Run) -> Run:
 
 
 def replay_check(run: Run) -> Run:
-    """Replay each counterexample on the concrete model: it must break the same rule at its last record."""
+    """Replay each counterexample on the concrete model: it must break the same rule at its last record.
+
+    The records carry the lines they will have in the written `.lgt` (after
+    its header and `# step N` comments), so "last record" is the last line
+    with a record, as replaying the written file reports it.
+    """
     for name, cx in run.counterexamples.items():
+        lines = lgt_lines(run, name, cx)
+        numbered = [(i, rec) for i, (_, rec) in enumerate(lines, 1) if rec is not None]
+        for i, rec in numbered:
+            rec.line, rec.text = i, format_record(rec)
         res = replay_records(
-            _numbered(cx.records, HEADER_LINES + 1),
+            (rec for _, rec in numbered),
             f"{name}.lgt",
             launcher=run.cfg.launcher,
             faults=run.cfg.faults,
         )
-        last = len(cx.records) + HEADER_LINES
+        last = numbered[-1][0]
         cx.replay_rules_at_last = sorted({f.rule for f in res.findings if f.line == last})
         cx.finding = next((f for f in res.findings if f.rule == name and f.line == last), None)
         cx.explanation = explain(run.cfg, name, cx.steps, cx.finding, cx.actions)
     return run
 
 
-HEADER_LINES = 2  # the comment lines write() puts before the records
+CONFIG_PREFIX = "# config: "  # the header lines that, without this prefix, are a `prove --config` file
 
 
-def _numbered(records, first):
-    for i, r in enumerate(records, first):
-        r.line = i
-        r.text = format_record(r)
-        yield r
+def replay_command(cfg: Config, path: str) -> str:
+    """The `lgcheck replay` command that replays a counterexample on the model it was found in."""
+    argv = ["lgcheck", "replay"]
+    if cfg.launcher != "2.6.23":
+        argv += ["--launcher", cfg.launcher]
+    for f in cfg.faults:
+        argv += ["--fault", f]
+    return shlex.join(argv + [path])
+
+
+def config_from_lgt(text: str) -> str:
+    """The TOML a counterexample's header carries (what `sed -n 's/^# config: //p'` cuts out)."""
+    return "".join(line[len(CONFIG_PREFIX) :] for line in text.splitlines(True) if line.startswith(CONFIG_PREFIX))
+
+
+def lgt_lines(run: Run, name: str, cx: Counterexample) -> list:
+    """The `.lgt` as (text, record or None) lines: header comments, setup records, `# step N` and its records."""
+    from .report import config_keys, toml_lines
+
+    path = os.path.join(run.out_dir, f"{name}.lgt")
+    steps = run.results[name].steps
+    head = [
+        f"# lgcheck prove: a shortest run ({steps} step{'s' if steps != 1 else ''}) that breaks {name}",
+        f"# replay it: {replay_command(run.cfg, path)}",
+        f"# prove it again: sed -n 's/^{CONFIG_PREFIX}//p' {shlex.quote(path)} > model.toml && "
+        "lgcheck prove --config model.toml",
+    ]
+    head += [CONFIG_PREFIX + line for line in toml_lines(config_keys(run.cfg))]
+    out = [(text, None) for text in head]
+    setup = len(cx.records) - sum(len(s) for s in cx.steps)
+    out += [(format_record(r), r) for r in cx.records[:setup]]
+    for k, recs in enumerate(cx.steps, 1):
+        out.append((f"# step {k}", None))
+        out += [(format_record(r), r) for r in recs]
+    return out
 
 
 class OutError(Exception):
@@ -261,30 +324,58 @@ def _write_new(path: str, write) -> bool:
 
 
 def write(run: Run) -> Run:
-    if not run.counterexamples:
-        return run
-    _out_folder(run.out_dir)
+    """Write each counterexample as `.lgt` and ITF under --out, and remove the stale ones of earlier runs."""
+    if run.counterexamples:
+        _out_folder(run.out_dir)
     for name, cx in run.counterexamples.items():
         res = run.results[name]
         cx.lgt = os.path.join(run.out_dir, f"{name}.lgt")
-
-        def lgt(fh, cx=cx, res=res, name=name):
-            fh.write(f"# lgcheck prove: a shortest run ({res.steps} steps) that breaks {name}\n")
-            fh.write(f"# config: {run.cfg.describe()}\n")
-            for r in cx.records:
-                fh.write(format_record(r) + "\n")
-
-        if _write_new(cx.lgt, lgt):
+        lines = lgt_lines(run, name, cx)
+        if _write_new(cx.lgt, lambda fh, lines=lines: fh.writelines(text + "\n" for text, _ in lines)):
             cx.replaced.append(cx.lgt)
         cx.itf = os.path.join(run.out_dir, f"{name}.itf.json")
         doc = itf_document(run.cfg, run.unrolling, res.model, res.steps, name)
         if _write_new(cx.itf, lambda fh, doc=doc: (json.dump(doc, fh, indent=1), fh.write("\n"))):
             cx.replaced.append(cx.itf)
+    # After a Ctrl-C only what was settled is known: an unsettled invariant keeps an earlier counterexample.
+    kept = {n for n, r in run.results.items() if r.status != "holds"} if run.interrupted else set()
+    run.removed = remove_stale(run.out_dir, set(run.counterexamples) | kept)
     return run
 
 
+def remove_stale(out_dir: str, kept: set) -> list:
+    """Remove the counterexamples an earlier run wrote for invariants not violated now.
+
+    Only the names lgcheck writes (`<invariant>.lgt`, `<invariant>.itf.json`
+    of a known invariant) and only regular files: a symbolic link, a folder
+    or any other file is left alone, and no link is followed (--out itself
+    is refused when it is a link, checker/cli.py `_unwritable`).
+    """
+    removed = []
+    try:
+        if not stat.S_ISDIR(os.lstat(out_dir).st_mode):
+            return removed
+    except OSError:
+        return removed
+    for inv in (n for group in INVARIANTS.values() for n in group):
+        if inv in kept:
+            continue
+        for suffix in (".lgt", ".itf.json"):
+            path = os.path.join(out_dir, inv + suffix)
+            try:
+                if not stat.S_ISREG(os.lstat(path).st_mode):
+                    continue
+                os.unlink(path)
+            except OSError:
+                continue
+            removed.append(path)
+    return removed
+
+
 def simplify(run: Run) -> Run:
-    """Smaller values in each counterexample, same steps (checker/shrink.py)."""
+    """Smaller values in each counterexample, same steps (checker/shrink.py); not after a Ctrl-C."""
+    if run.interrupted:
+        return run
     for res in run.results.values():
         if res.status == "violated":
             res.model = shrink.shrink(run.unrolling, res)

@@ -1,16 +1,12 @@
 """`lgcheck prove` results in the formats replay has: json, sarif, junit, github.
 
-Not wired yet: `checker/cli.py` (the lead's) prints text and its own JSON.
-The call to wire it, in run_prove's output section:
-
-    from .report import render
-    if args.format != "text":
-        sys.stdout.write(render(args.format, run, settings=s, seconds=time.monotonic() - started))
-
-`settings` is the dict of `_settings(args)`: the JSON's "config" then has the
-very keys `prove --config` reads, so it can be fed back.  An invariant proved
-for every depth has "every_depth": true and "depth": null (not the BMC depth
-that happened to be reached); "bmc_depth" keeps that number.
+`checker/cli.py` calls `render(args.format, run, settings=s, seconds=...)`
+for every format but text.  `settings` is the dict of `_settings(args)`: the
+JSON's "config" then has the very keys `prove --config` reads, so it can be
+fed back (`toml_lines` writes it as TOML; the counterexamples' headers carry
+it the same way).  An invariant proved for every depth has "every_depth":
+true and "depth": null (not the BMC depth that happened to be reached);
+"bmc_depth" keeps that number.
 """
 
 from __future__ import annotations
@@ -39,7 +35,25 @@ def config_keys(cfg) -> dict:
         "inv": list(cfg.invariants),
         "fault": list(cfg.faults),
         "induction": cfg.induction,
+        "sysfs": cfg.sysfs,
     }
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a TOML basic string: the same escapes as JSON for what names hold
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"no TOML for {v!r}")
+
+
+def toml_lines(config: dict) -> list[str]:
+    """`key = value` lines that `prove --config` reads back to the same settings (None: left out)."""
+    return [f"{k} = {_toml_value(v)}" for k, v in config.items() if v is not None]
 
 
 def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> dict:
@@ -57,13 +71,18 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
                 "depth": None if every else r.depth,
                 "bmc_depth": r.depth,
                 "seconds": round(r.seconds, 3),
+                "vacuous": getattr(r, "vacuous", "") or None,
+                "lemmas": list(getattr(r, "lemmas", None) or []),
                 "counterexample": None if cx is None else {"lgt": cx.lgt, "itf": cx.itf},
+                "certificate": getattr(run, "certificates", {}).get(n),
             }
         )
     doc = {"schema_version": JSON_SCHEMA_VERSION, "tool": {"name": "lgcheck", "version": version()}}
     doc.update({"config": config, "results": results})
     if seconds is not None:
         doc["seconds"] = round(seconds, 3)
+    if getattr(run, "interrupted", False):
+        doc["interrupted"] = True
     return doc
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import itf_py
 import pytest
 
 from lgcheck.checker.faults import FAULTS
@@ -40,6 +41,8 @@ def _round_trip(run, name, cfg):
     assert doc["#meta"]["format"] == "ITF"
     assert [s["#meta"]["index"] for s in doc["states"]] == list(range(run.results[name].steps + 1))
     assert all(set(doc["vars"]) <= set(s) for s in doc["states"])
+    assert len(itf_py.trace_from_json(doc).states) == len(doc["states"])  # the reader of ADR-015 loads it
+    assert doc["#meta"]["invariant"] == name and doc["#meta"]["violation"]["step"] == run.results[name].steps
 
 
 @pytest.mark.parametrize("fault", sorted(EXPECTED))
@@ -114,12 +117,51 @@ def test_cli_json_and_exit_status(tmp_path, capsys):
                    "--inv", "status", "--depth", "4", "--out", str(out), "--no-progress"])
     assert status == 1
     doc = json.loads(capsys.readouterr().out)
-    assert doc["config"]["faults"] == ["launcher-sets-driver-ok"]
+    assert doc["config"]["fault"] == ["launcher-sets-driver-ok"]
     by = {r["invariant"]: r for r in doc["results"]}
     assert set(by) == {"status-cleared", "status-forbidden-bit"}
     assert by["status-forbidden-bit"]["status"] == "violated"
-    assert by["status-forbidden-bit"]["counterexample"].endswith("status-forbidden-bit.lgt")
+    cx = by["status-forbidden-bit"]["counterexample"]
+    assert cx["lgt"].endswith("status-forbidden-bit.lgt") and os.path.exists(cx["lgt"])
+    assert cx["itf"].endswith("status-forbidden-bit.itf.json") and os.path.exists(cx["itf"])
     assert by["status-cleared"]["status"] == "holds"
+    assert by["status-cleared"]["every_depth"] and by["status-cleared"]["depth"] is None
+    assert by["status-cleared"]["bmc_depth"] <= 4
+    assert by["status-cleared"]["vacuous"] == "environment" and by["status-cleared"]["lemmas"] == []
+    assert by["status-cleared"]["certificate"].endswith("status-cleared.smt2")
+
+
+def test_cli_json_config_feeds_back_to_config(tmp_path, capsys):
+    """`prove --json`'s config, written as TOML, is a --config file that gives the same run."""
+    from lgcheck.checker.report import toml_lines
+
+    argv = ["prove", "--json", "--launcher", "checked", "--no-sysfs", "--inv", "status", "--depth", "3",
+            "--no-induction", "--out", str(tmp_path / "cx"), "--no-progress"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["config"]["sysfs"] is False and first["config"]["inv"] == ["status"]
+    conf = tmp_path / "again.toml"
+    conf.write_text("\n".join(toml_lines(first["config"])) + "\n")
+    assert main(["prove", "--json", "--config", str(conf), "--out", str(tmp_path / "cx"), "--no-progress"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["config"] == first["config"]
+    assert [(r["invariant"], r["status"], r["depth"]) for r in again["results"]] == [
+        (r["invariant"], r["status"], r["depth"]) for r in first["results"]
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "junit", "github"])
+def test_cli_formats(fmt, tmp_path, capsys):
+    argv = ["prove", "--format", fmt, "--fault", "launcher-sets-driver-ok", "--launcher", "checked", "--no-sysfs",
+            "--inv", "status-forbidden-bit", "--depth", "3", "--no-induction", "--out", str(tmp_path), "--no-progress"]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    if fmt == "sarif":
+        assert json.loads(out)["runs"][0]["results"][0]["ruleId"] == "status-forbidden-bit"
+    elif fmt == "junit":
+        assert '<testcase classname="lgcheck.prove" name="status-forbidden-bit"' in out and "<failure" in out
+    else:
+        assert out.startswith("::error file=") and "title=status-forbidden-bit::" in out
 
 
 @pytest.mark.parametrize(
@@ -178,3 +220,81 @@ def test_config_file_errors_are_usage_errors(tmp_path, capsys):
     bad.write_text("colour = 1\n")
     assert main(["prove", "--config", str(bad), "--no-progress"]) == 2
     assert "unknown setting 'colour'" in capsys.readouterr().err
+
+
+def _cli_config(**given):
+    from lgcheck.checker.cli import DEFAULTS, config_from_settings
+
+    return config_from_settings({**DEFAULTS, **given})
+
+
+def test_counterexample_header_replays_and_feeds_config(tmp_path, capsys):
+    """The .lgt says how to replay it (with --launcher/--fault) and carries its config as --config TOML."""
+    import shlex
+    import tomllib
+
+    from lgcheck.checker.cli import DEFAULTS, config_from_settings
+    from lgcheck.checker.pipeline import config_from_lgt
+
+    cfg = _cli_config(launcher="checked", fault=["launcher-sets-driver-ok"], inv=["status-forbidden-bit"], depth=3,
+                      sysfs=False, induction=False, timeout=300.0)
+    run = prove(cfg, str(tmp_path))
+    cx = run.counterexamples["status-forbidden-bit"]
+    text = open(cx.lgt, encoding="utf-8").read()
+    (command,) = [line[len("# replay it: "):] for line in text.splitlines() if line.startswith("# replay it: ")]
+    argv = shlex.split(command)
+    assert argv[:2] == ["lgcheck", "replay"] and argv[-1] == cx.lgt
+    assert "--launcher checked" in command and "--fault launcher-sets-driver-ok" in command
+    # the command, run, reports the invariant at the last record line and nothing else anywhere (no divergence)
+    assert main(argv[1:] + ["--json"]) == 1
+    findings = json.loads(capsys.readouterr().out)["files"][0]["findings"]
+    last = max(r.line for r in read_trace(cx.lgt))
+    assert {(f["rule"], f["line"]) for f in findings} == {("status-forbidden-bit", last)}
+    # the config block, cut out, is a --config file for the very same Config
+    toml = config_from_lgt(text)
+    assert toml.count("\n") >= 10 and 'launcher = "checked"' in toml
+    assert config_from_settings({**DEFAULTS, **tomllib.loads(toml)}) == cfg
+    conf = tmp_path / "model.toml"
+    conf.write_text(toml)
+    assert main(["prove", "--json", "--config", str(conf), "--out", str(tmp_path / "again"), "--no-progress"]) == 1
+    assert json.loads(capsys.readouterr().out)["config"] == tomllib.loads(toml)
+
+
+def test_counterexample_steps_are_marked(tmp_path):
+    cfg = Config(invariants=("write-to-used-buffer",), depth=6, induction=False)
+    run = prove(cfg, str(tmp_path))
+    cx = run.counterexamples["write-to-used-buffer"]
+    lines = open(cx.lgt, encoding="utf-8").read().splitlines()
+    marks = [i for i, line in enumerate(lines) if line.startswith("# step ")]
+    assert [lines[i] for i in marks] == [f"# step {k}" for k in range(1, len(cx.steps) + 1)]
+    # each mark is followed by exactly its step's records, and the file ends with the last step's
+    ends = marks[1:] + [len(lines)]
+    for k, (start, end) in enumerate(zip(marks, ends)):
+        assert lines[start + 1 : end] == [r.text for r in cx.steps[k]]
+    assert lines[-1] == cx.steps[-1][-1].text
+    _round_trip(run, "write-to-used-buffer", cfg)
+
+
+def test_stale_counterexamples_are_removed_links_and_other_files_kept(tmp_path):
+    out = tmp_path / "cx"
+    out.mkdir()
+    for name in ("key-collision.lgt", "key-collision.itf.json", "notes.lgt", "status-cleared.lgt.bak"):
+        (out / name).write_text("old\n")
+    outside = tmp_path / "precious.lgt"
+    outside.write_text("keep me\n")
+    (out / "buffer-overflow.lgt").symlink_to(outside)
+    (out / "status-cleared.itf.json").mkdir()
+    cfg = Config(launcher="checked", faults=("launcher-sets-driver-ok",), invariants=("status-forbidden-bit",),
+                 depth=3, induction=False, sysfs=False)
+    run = prove(cfg, str(out))
+    assert sorted(os.path.basename(p) for p in run.removed) == ["key-collision.itf.json", "key-collision.lgt"]
+    left = sorted(os.listdir(out))
+    assert left == ["buffer-overflow.lgt", "notes.lgt", "status-cleared.itf.json", "status-cleared.lgt.bak",
+                    "status-forbidden-bit.itf.json", "status-forbidden-bit.lgt"]
+    assert outside.read_text() == "keep me\n" and os.path.islink(out / "buffer-overflow.lgt")
+    # a run that violates nothing leaves no counterexample behind, and makes no folder
+    cfg = Config(launcher="checked", invariants=("status",), depth=2, induction=False, sysfs=False)
+    run = prove(cfg, str(out))
+    assert "status-forbidden-bit.lgt" not in os.listdir(out) and len(run.removed) == 2
+    run = prove(cfg, str(tmp_path / "never"))
+    assert not os.path.exists(tmp_path / "never")

@@ -11,7 +11,7 @@ from types import SimpleNamespace as NS
 import jsonschema
 
 from lgcheck.checker.config import Config
-from lgcheck.checker.report import as_dict, render
+from lgcheck.checker.report import as_dict, config_keys, render, toml_lines
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
@@ -26,11 +26,12 @@ def _run(tmp_path):
     lgt.write_text("lguest-trace 1\nguest 0 pages=4\n# step 1\nl0 fill key=0 len=1\n# end\n")
     cx = NS(lgt=str(lgt), itf=str(tmp_path / "write-to-used-buffer.itf.json"))
     results = {
-        "key-collision": NS(status="holds", inductive=True, depth=7, seconds=1.23456),
+        "key-collision": NS(status="holds", inductive=True, depth=7, seconds=1.23456, vacuous="", lemmas=["a", "b"]),
         "write-to-used-buffer": NS(status="violated", inductive=False, depth=4, seconds=0.5),
         "status-cleared": NS(status="unknown", inductive=False, depth=9, seconds=3.0),
     }
-    return NS(cfg=Config(), results=results, counterexamples={"write-to-used-buffer": cx})
+    certificates = {"key-collision": str(tmp_path / "certificates" / "key-collision.smt2")}
+    return NS(cfg=Config(), results=results, counterexamples={"write-to-used-buffer": cx}, certificates=certificates)
 
 
 def test_json_matches_its_schema_and_config_feeds_back(tmp_path):
@@ -42,10 +43,22 @@ def test_json_matches_its_schema_and_config_feeds_back(tmp_path):
     res = {r["invariant"]: r for r in doc["results"]}
     assert (res["key-collision"]["every_depth"], res["key-collision"]["depth"]) == (True, None)
     assert res["key-collision"]["bmc_depth"] == 7
+    assert (res["key-collision"]["vacuous"], res["key-collision"]["lemmas"]) == (None, ["a", "b"])
+    assert res["key-collision"]["certificate"].endswith("key-collision.smt2")
+    assert res["write-to-used-buffer"]["certificate"] is None and res["write-to-used-buffer"]["depth"] == 4
     assert res["write-to-used-buffer"]["counterexample"]["itf"].endswith(".itf.json")
     # the config as TOML is what --config reads
-    toml = "\n".join(f"{k} = {json.dumps(v)}" for k, v in doc["config"].items())
-    assert tomllib.loads(toml) == doc["config"]
+    assert tomllib.loads("\n".join(toml_lines(doc["config"]))) == doc["config"]
+
+
+def test_config_keys_are_the_settings_keys():
+    from lgcheck.checker.cli import DEFAULTS, config_from_settings
+
+    given = {"launcher": "checked", "fault": ["guest-clears-status"], "sysfs": False, "timeout": 2.5, "inv": ["keys"]}
+    cfg = config_from_settings({**DEFAULTS, **given, "induction": False})
+    keys = config_keys(cfg)
+    assert set(keys) == set(DEFAULTS)
+    assert config_from_settings({**DEFAULTS, **tomllib.loads("\n".join(toml_lines(keys)))}) == cfg
 
 
 def test_settings_given_are_the_config(tmp_path):
