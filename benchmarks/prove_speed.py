@@ -63,7 +63,10 @@ def main() -> int:
     print(f"z3 {z3.get_version_string()}; baseline QF_BV job {base:.3f}s (best of 3)\n")
 
     with tempfile.TemporaryDirectory() as tmp:
-        for label, extra in (("default (2.6.23 Launcher)", []), ("--launcher checked --no-sysfs", ["--launcher", "checked", "--no-sysfs"])):
+        for label, extra in (
+            ("default (2.6.23 Launcher)", []),
+            ("--launcher checked --no-sysfs", ["--launcher", "checked", "--no-sysfs"]),
+        ):
             wall, doc = prove(extra, tmp)
             print(f"{label}: {wall:.1f}s wall ({wall / base:.0f}x baseline)")
             for r in doc["results"]:
@@ -78,7 +81,17 @@ def main() -> int:
 
         if not args.quick:
             wall, doc = prove(
-                ["--launcher", "checked", "--no-sysfs", "--no-induction", "--depth", "1000", "--timeout", str(args.budget)], tmp
+                [
+                    "--launcher",
+                    "checked",
+                    "--no-sysfs",
+                    "--no-induction",
+                    "--depth",
+                    "1000",
+                    "--timeout",
+                    str(args.budget),
+                ],
+                tmp,
             )
             print(f"BMC alone, --launcher checked, {args.budget:.0f}s budget ({wall:.1f}s wall):")
             for r in doc["results"]:
@@ -88,7 +101,8 @@ def main() -> int:
         print("faults (--launcher checked, the fault's invariant only; wall time includes start-up):")
         for fault, inv in ((f.name, f.breaks) for f in FAULTS.values()):
             wall, doc = prove(
-                ["--launcher", "checked", "--no-sysfs", "--fault", fault, "--inv", inv, "--depth", "10"], os.path.join(tmp, fault)
+                ["--launcher", "checked", "--no-sysfs", "--fault", fault, "--inv", inv, "--depth", "10"],
+                os.path.join(tmp, fault),
             )
             (r,) = [r for r in doc["results"] if r["invariant"] == inv]
             verdict = (

@@ -98,7 +98,8 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
 
     try:
         try:
-            _unroll(cfg, progress, solver, st, unrolling, names, results, asked, take_proofs, start, deadline)
+            refresh = take_proofs if poll is not None else None
+            _unroll(cfg, progress, solver, st, unrolling, names, results, asked, take_proofs, refresh, start, deadline)
         except ctypes.ArgumentError as e:
             # A KeyboardInterrupt raised while ctypes converted an argument of a z3 call comes wrapped.
             if "KeyboardInterrupt" not in str(e):
@@ -121,7 +122,7 @@ class Interrupted(KeyboardInterrupt):
         self.results, self.unrolling = results, unrolling
 
 
-def _unroll(cfg, progress, solver, st, unrolling, names, results, asked, take_proofs, start, deadline):
+def _unroll(cfg, progress, solver, st, unrolling, names, results, asked, take_proofs, refresh, start, deadline):
     for k in range(cfg.depth):
         take_proofs()
         if all(results[n].inductive for n in asked):
@@ -137,7 +138,7 @@ def _unroll(cfg, progress, solver, st, unrolling, names, results, asked, take_pr
         solver.add(*constraints)
         unrolling.infos.append(info)
         unrolling.states.append(st)
-        _ask(solver, info, k, asked, results, start, deadline, take_proofs if poll is not None else None)
+        _ask(solver, info, k, asked, results, start, deadline, refresh)
         for name in asked:
             if not results[name].inductive:
                 results[name].seconds = time.monotonic() - start
