@@ -185,8 +185,8 @@ class Replay:
         if self.out is not None:
             self.out.write(rec.text.rstrip("\r\n") + "\n")
 
-    def find(self, rec: Record, rule: str, message: str, rel=()):
-        certain = not (self.unc and self.unc.uncertain_finding(rule, involved(self.st, rec)))
+    def find(self, rec: Record, rule: str, message: str, rel=(), certain=True):
+        certain = certain and not (self.unc and self.unc.uncertain_finding(rule, involved(self.st, rec)))
         self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message, rel, certain))
 
     # ----------------------------------------------------------- partial mode (replay/partial.py)
@@ -694,6 +694,7 @@ class Replay:
         if gs.pending is None:
             done = self.completed.get(g)
             if done is not None and done[:2] == (f["key"], f["dma"]):
+                del self.completed[g]
                 key, dma, line = done
                 at = f" at line {line}" if line else ""
                 self.find(
@@ -703,6 +704,8 @@ class Replay:
                     f"for g{g}'s send of {dma:#x} on key {key:#x}{at}, so replay completed that send itself there "
                     "with the model's output (as in an input-only trace); this output's used_len write is "
                     "followed anyway",
+                    # Partial mode: the completion with that `host pending` and this output has no finding.
+                    certain=not self.partial,
                 )
             else:
                 self.find(
