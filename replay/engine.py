@@ -137,8 +137,14 @@ class Replay:
                 self.settle_pending(rec)
                 self.check_alive(rec)
         if self.partial and _has_unknown(rec.fields) and kind not in ("g.dma", "header", "guest", "device", "share"):
-            if kind != "g.bind_dma" or not self.bind_partly_known(rec):
-                self.skip_unknown(rec)
+            try:
+                if kind != "g.bind_dma" or not self.bind_partly_known(rec):
+                    self.skip_unknown(rec)
+            except UnknownValue as e:
+                self.st.findings.clear()
+                self.st.note(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
+                self.unc.taint(involved(self.st, rec))
+                self.follow_recorded(rec)
             self.spread_doubt(rec)
             return
         handler = self.handlers[kind]
@@ -285,7 +291,13 @@ class Replay:
         gs = self.st.guests.get(g)
         if gs is None or gs.pending is None:
             return
-        if self.pending_recorded.get(g):
+        if self.pending_recorded.get(g) and self.partial:
+            key, dma = gs.pending
+            self.st.note(
+                f"line {rec.line}: l{g}'s output for g{g}'s send of {dma:#x} on key {key:#x} was not recorded: "
+                "replay takes the model's (a missing answer)"
+            )
+        elif self.pending_recorded.get(g):
             key, dma = gs.pending
             self.find(
                 rec,
@@ -347,7 +359,12 @@ class Replay:
             if not _has_unknown(nxt.fields):
                 eff = from_record(nxt)
                 self.resolve_binding(eff, None)
-                apply_effect(ops, self.st, eff)
+                try:
+                    apply_effect(ops, self.st, eff)
+                except UnknownValue as e:
+                    self.st.note(
+                        f"line {nxt.line}: followed in part: it touches a value the trace left unrecorded ({e})"
+                    )
                 self.st.findings.clear()
 
     def resolve_binding(self, eff: Effect, computed: Effect | None):
@@ -383,6 +400,16 @@ class Replay:
             if e.kind == "kill":
                 self.bad_dma(rec, e)
         nxt = self.recs.peek()
+        if (
+            self.partial
+            and nxt is not None
+            and nxt.kind[0] == "h"
+            and terminal
+            and any(e.kind == "full" for e in computed)
+            and nxt.kind not in ("host.full", "host.kill")
+        ):
+            # Partial mode: the first attempt's `full` is missing and what follows is the retry's answer.
+            nxt = None
         if nxt is None or nxt.kind[0] != "h":
             for e in computed:
                 self.apply_answer(e, recorded=False)
