@@ -1,4 +1,4 @@
-"""Partial mode on hand-made captures: the four bugs of issue 7, `lost`, certain and possible findings, exit statuses."""
+"""Partial mode on hand-made captures: the four bugs of issue 7, `lost`, certain and possible findings, exits."""
 
 from __future__ import annotations
 
