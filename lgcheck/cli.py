@@ -175,7 +175,11 @@ def _replay_emit(args, path: str, model: dict) -> int:
             problem = "the input has an error, so there is no completed trace"
         elif args.partial and result.verdict == "ok":
             again = replay_file(tmp, partial=True, **model)
-            if again.verdict != "ok":
+            # A missing `output` is a missing answer in partial mode: the completion must hold every one.
+            unanswered = any(
+                "output is not computed" in n or "was not recorded: replay takes" in n for n in again.notes
+            )
+            if again.verdict != "ok" or unanswered:
                 problem = (
                     "the completed trace would not replay clean (an answer depends on a value the capture "
                     "left unrecorded)"
