@@ -7,7 +7,8 @@ import os
 import sys
 
 EPILOG_REPLAY = """\
-exit status: 0 every file kept the protocol; 1 a finding in some file;
+exit status: 0 every file kept the protocol (or, without --strict, possibly broke it);
+1 a certain finding in some file (with --strict, a possible one too);
 2 some file could not be read (its error names line and column; nothing in it
 is checked), or a usage error; 4 an internal error (a bug: please report it).
 
@@ -118,7 +119,7 @@ def _replay(args) -> int:
     for r in results:
         rep.file(_selected(args, r))
     rep.end()
-    return rep.totals.exit_status()
+    return rep.totals.exit_status(strict=args.strict)
 
 
 def _reporter(args):
@@ -174,7 +175,11 @@ def _replay_emit(args, path: str, model: dict) -> int:
             problem = "the input has an error, so there is no completed trace"
         elif args.partial and result.verdict == "ok":
             again = replay_file(tmp, partial=True, **model)
-            if again.verdict != "ok":
+            # A missing `output` is a missing answer in partial mode: the completion must hold every one.
+            unanswered = any(
+                "output is not computed" in n or "was not recorded: replay takes" in n for n in again.notes
+            )
+            if again.verdict != "ok" or unanswered:
                 problem = (
                     "the completed trace would not replay clean (an answer depends on a value the capture "
                     "left unrecorded)"
@@ -200,7 +205,7 @@ def _replay_emit(args, path: str, model: dict) -> int:
     if problem is not None:
         _err(f"--emit {target}: not written: {problem}")
         return 2
-    return rep.totals.exit_status()
+    return rep.totals.exit_status(strict=args.strict)
 
 
 def _rules(args) -> int:
@@ -315,7 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--partial",
         action="store_true",
-        help="accept `?` for unrecorded values; steps that need them are skipped, with a note",
+        help="accept incomplete captures: `?` for unrecorded values, missing answers, `lost [records=N]`; "
+        "findings are certain or possible",
+    )
+    r.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 for a possible violation too (partial mode), not only for a certain one",
     )
     r.add_argument("--emit", metavar="FILE", help="write the completed full trace (input + computed answers)")
     r.add_argument("--no-notes", action="store_true", help="do not print notes (remarks that are not findings)")
@@ -436,8 +447,6 @@ def _mib(text: str) -> int:
     if v < 64:
         raise argparse.ArgumentTypeError(f"{v} MiB is too little to run at all (at least 64)")
     return v
-
-
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ class GitHubReporter(Reporter):
             lines.append(f"::error file={f_},line={e.line},col={e.column},title=input error::{_data(e.message)}")
         shown = r.findings if self.max_findings is None else r.findings[: self.max_findings]
         for f in shown:
-            lines.append(f"::error file={f_},line={f.line},title={_prop(f.rule)}::{_data(full_message(f))}")
+            kind, title = ("error", f.rule) if f.certain else ("warning", f"possible {f.rule}")
+            lines.append(f"::{kind} file={f_},line={f.line},title={_prop(title)}::{_data(full_message(f))}")
         if self.show_notes:
             for n in r.notes:
                 lines.append(f"::notice file={f_},title=note::{_data(n)}")

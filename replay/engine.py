@@ -25,6 +25,7 @@ from .answers import HOST_EFFECTS, from_record, matches, to_record
 from .errors import TraceError
 from .findings import FileResult, Finding, InputError
 from .parser import read_trace
+from .partial import Uncertainty, forget_buffers, involved, known_fields_match
 from .records import KINDS, UNKNOWN, Record, format_record
 
 _END = object()
@@ -101,6 +102,9 @@ class Replay:
         self.pending_recorded: dict[int, bool] = {}
         self.reported_gone: set[int] = set()
         self.desc_addrs: dict[int, dict[int, int]] = {}  # Guest -> address // 100 -> descriptor address
+        self.unc = Uncertainty()  # partial mode: the Guests whose state replay no longer knows exactly
+        self.completed: dict[int, tuple] = {}  # Guest -> (key, dma, line) of the send whose output replay computed
+        self.layout_unknown: set[int] = set()  # Guests with a `?` in a device's pages: their memory size is unknown
 
     # ----------------------------------------------------------- driver
     def run(self, records: Iterator[Record] | None = None) -> FileResult:
@@ -130,7 +134,15 @@ class Replay:
                 self.settle_pending(rec)
                 self.check_alive(rec)
         if self.partial and _has_unknown(rec.fields) and kind not in ("g.dma", "header", "guest", "device", "share"):
-            self.skip_unknown(rec)
+            try:
+                if kind != "g.bind_dma" or not self.bind_partly_known(rec):
+                    self.skip_unknown(rec)
+            except UnknownValue as e:
+                self.st.findings.clear()
+                self.st.note(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
+                self.unc.taint(involved(self.st, rec))
+                self.follow_recorded(rec)
+            self.spread_doubt(rec)
             return
         handler = self.handlers[kind]
         if not self.partial:
@@ -141,7 +153,9 @@ class Replay:
             except UnknownValue as e:
                 self.st.findings.clear()
                 self.st.note(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
+                self.unc.taint(involved(self.st, rec))
                 self.follow_recorded(rec)
+            self.spread_doubt(rec)
         if self.st.findings:
             self.flush(rec)
         if self.st.notes:
@@ -174,8 +188,65 @@ class Replay:
         if self.out is not None:
             self.out.write(rec.text.rstrip("\r\n") + "\n")
 
-    def find(self, rec: Record, rule: str, message: str, rel=()):
-        self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message, rel))
+    def find(self, rec: Record, rule: str, message: str, rel=(), certain=True):
+        certain = certain and not (self.unc and self.unc.uncertain_finding(rule, involved(self.st, rec)))
+        self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message, rel, certain))
+
+    # ----------------------------------------------------------- partial mode (replay/partial.py)
+    def spread_doubt(self, rec: Record):
+        """A step that involved a Guest replay no longer knows exactly leaves every Guest it involved so."""
+        if self.unc:
+            gs = involved(self.st, rec)
+            if self.unc.uncertain(gs):
+                self.unc.taint(gs)
+
+    def bind_partly_known(self, rec: Record) -> bool:
+        """A bind whose only `?`s are its result or num is made with what is known; False: skip it."""
+        f = rec.fields
+        if any(f[k] is UNKNOWN for k in ("key", "dmas", "irq")):
+            return False
+        fields = dict(f)
+        said = []
+        if fields.get("result") is UNKNOWN:
+            del fields["result"]
+            said.append("its result is `?`: the model's is taken")
+        if fields["num"] is UNKNOWN:
+            fields["num"] = 1
+            said.append("num is `?`: bound with num=1 (the entries past the first are unknown)")
+        text = rec.text.split("#", 1)[0].rstrip()
+        if text.endswith("?") and "->" in text:
+            text = text[: text.rindex("->")].rstrip()
+        self.st.note(
+            f"line {rec.line}: {'; '.join(said)}; findings that involve g{rec.guest} are possible from here on"
+        )
+        self.unc.taint(involved(self.st, rec))
+        self.on_g_bind_dma(Record(rec.kind, rec.guest, fields, rec.line, text, rec.ts))
+        if self.st.findings:
+            self.flush(rec)
+        return True
+
+    def on_lost(self, rec: Record):
+        self.emit_input(rec)
+        n = rec.fields.get("records")
+        if n == 0:
+            return
+        self.unc.everything = True
+        forgotten = sum(forget_buffers(self.st, g) for g in sorted(self.st.guests))
+        for g, gs in self.st.guests.items():
+            if gs.pending is not None:
+                self.pending_recorded[g] = False  # its output may be among what was lost
+        count = "an unknown number of" if not isinstance(n, int) else f"up to {n}"
+        self.st.note(
+            f"line {rec.line}: {count} records lost: the used_len of {forgotten} bound descriptors is now unknown, "
+            "pending sends may have been answered, bindings, cursors and statuses may have changed: "
+            "findings from here on are possible, not certain"
+        )
+        if not isinstance(n, int) and not self.unc.unbounded_said:
+            self.unc.unbounded_said = True
+            self.st.note(
+                f"line {rec.line}: `lost` without a count: any number of steps may have run, so whatever "
+                "Guests and Launchers can change is unknown from here on (said once)"
+            )
 
     def flush(self, rec: Record):
         if not self.st.findings:
@@ -217,7 +288,13 @@ class Replay:
         gs = self.st.guests.get(g)
         if gs is None or gs.pending is None:
             return
-        if self.pending_recorded.get(g):
+        if self.pending_recorded.get(g) and self.partial:
+            key, dma = gs.pending
+            self.st.note(
+                f"line {rec.line}: l{g}'s output for g{g}'s send of {dma:#x} on key {key:#x} was not recorded: "
+                "replay takes the model's (a missing answer)"
+            )
+        elif self.pending_recorded.get(g):
             key, dma = gs.pending
             self.find(
                 rec,
@@ -241,10 +318,13 @@ class Replay:
             self.st.set_pending(g, None)
             self.st.write_desc(g, dma, used_len=UNKNOWN)
             self.pending_recorded.pop(g, None)
+            self.unc.taint((g,))
             return
         for e in effs:
             apply_effect(ops, self.st, e)
             self.emit(to_record(e))
+        if not self.pending_recorded.get(g):
+            self.completed[g] = (key, dma, self.recs.line if self.recs is not None else None)
         self.pending_recorded.pop(g, None)
         if rec is not None:
             self.flush(rec)
@@ -252,8 +332,15 @@ class Replay:
     def skip_unknown(self, rec: Record):
         self.emit_input(rec)
         if rec.kind == "l.output":
+            pending = self.st.guest(rec.guest).pending
+            if pending is not None:
+                # The Launcher answered the send, with a length (or for a descriptor) not recorded.
+                self.st.wr_used_len(rec.guest, pending[1], UNKNOWN)
             self.st.set_pending(rec.guest, None)
             self.pending_recorded.pop(rec.guest, None)
+        self.unc.taint(involved(self.st, rec))
+        if rec.kind in ("g.status", "l.status"):
+            self.unc.status.add(rec.guest)
         self.st.note(f"line {rec.line}: not checked: `?` stands for a value the model needs ({rec.kind})")
         self.follow_recorded(rec)
 
@@ -265,10 +352,16 @@ class Replay:
                 return
             nxt = next(self.recs)
             self.emit_input(nxt)
+            self.unc.taint(involved(self.st, nxt))
             if not _has_unknown(nxt.fields):
                 eff = from_record(nxt)
                 self.resolve_binding(eff, None)
-                apply_effect(ops, self.st, eff)
+                try:
+                    apply_effect(ops, self.st, eff)
+                except UnknownValue as e:
+                    self.st.note(
+                        f"line {nxt.line}: followed in part: it touches a value the trace left unrecorded ({e})"
+                    )
                 self.st.findings.clear()
 
     def resolve_binding(self, eff: Effect, computed: Effect | None):
@@ -304,6 +397,16 @@ class Replay:
             if e.kind == "kill":
                 self.bad_dma(rec, e)
         nxt = self.recs.peek()
+        if (
+            self.partial
+            and nxt is not None
+            and nxt.kind[0] == "h"
+            and terminal
+            and any(e.kind == "full" for e in computed)
+            and nxt.kind not in ("host.full", "host.kill")
+        ):
+            # Partial mode: the first attempt's `full` is missing and what follows is the retry's answer.
+            nxt = None
         if nxt is None or nxt.kind[0] != "h":
             for e in computed:
                 self.apply_answer(e, recorded=False)
@@ -335,8 +438,32 @@ class Replay:
         applied = []
         for r in recorded:
             eff = from_record(r)
-            if _has_unknown(r.fields):
-                self.st.note(f"line {r.line}: not compared: `?` in a Host record")
+            usable = not _has_unknown(r.fields)
+            if not usable:
+                # Partial mode: compared on the fields it gives; where they agree, the model's answer is taken.
+                exp = to_record(comp_term) if comp_term is not None else None
+                if known_fields_match(exp, r):
+                    self.st.note(
+                        f"line {r.line}: `?` in a Host record: its other fields agree with the model's "
+                        f"`{format_record(exp)}`, which is followed"
+                    )
+                    eff, usable = comp_term, True
+                elif exp is None:
+                    self.find(
+                        r,
+                        "divergence",
+                        f"the trace records `{r.text.strip()}`; the model expects "
+                        f"no such Host answer here ({why.expected(computed)}) (not followed: it has a `?`)",
+                    )
+                else:
+                    self.find(
+                        r,
+                        "divergence",
+                        f"the model expects `{format_record(exp)}`; the trace has `{r.text.strip()}`, "
+                        "which differs in a field it does give (not followed: it has a `?`)",
+                    )
+                self.unc.taint(involved(self.st, r))
+                comp_term = None
             elif r.kind == "host.kill":
                 match = next((e for e in comp_kills if e.f["guest"] == r.fields["guest"]), None)
                 if match is not None:
@@ -366,7 +493,7 @@ class Replay:
                     )
                 self.resolve_binding(eff, comp_term)
                 comp_term = None
-            if not _has_unknown(r.fields):
+            if usable:
                 self.apply_answer(eff, recorded=True)
                 applied.append(eff)
             self.flush(r)
@@ -393,16 +520,51 @@ class Replay:
         self.emit_input(rec)
         gs = self.st.guest(rec.guest)
         gs.pages = rec.fields["pages"]
+        if gs.pages is UNKNOWN:
+            gs.pages = None
+            self.st.note(
+                f"line {rec.line}: g{rec.guest}'s RAM size is `?`: address checks that need it are skipped, "
+                f"and findings that involve g{rec.guest} are possible, not certain"
+            )
+            self.unc.taint(involved(self.st, rec))
         gs.recompute_limit()
+        if rec.guest in self.layout_unknown:
+            gs.limit = None
         self.check_layout(rec, rec.guest)
 
     def on_device(self, rec):
         self.emit_input(rec)
         f = rec.fields
         gs = self.st.guest(rec.guest)
+        if _has_unknown(f):
+            self.unknown_device(rec)
+            return
         gs.devices[f["dev"]] = Device(f["type"], f.get("features", 0), f["pfn"] if f["pages"] else 0, f["pages"])
         gs.recompute_limit()
+        if rec.guest in self.layout_unknown:
+            gs.limit = None
         self.check_layout(rec, rec.guest, only=f["dev"])
+
+    def unknown_device(self, rec):
+        """A device with a `?` (partial mode): what is known is kept; its pages count for nothing."""
+        f, g = rec.fields, rec.guest
+        gs = self.st.guest(g)
+        known = {k: (0 if v is UNKNOWN else v) for k, v in f.items()}
+        gs.devices[f["dev"]] = Device(known["type"], known.get("features", 0), 0, 0)
+        unknown = ", ".join(k for k, v in f.items() if v is UNKNOWN)
+        if f["pfn"] is UNKNOWN or f["pages"] is UNKNOWN:
+            self.layout_unknown.add(g)
+            gs.limit = None
+            self.st.note(
+                f"line {rec.line}: device {g}.{f['dev']} has `?` for {unknown}: g{g}'s memory size is unknown, so "
+                f"address and layout checks that need it are skipped; findings that involve g{g} are possible"
+            )
+        else:
+            self.st.note(
+                f"line {rec.line}: device {g}.{f['dev']} has `?` for {unknown}: findings that involve g{g} are possible"
+            )
+        self.unc.taint(involved(self.st, rec))
+        self.unc.status.add(g)
 
     def check_layout(self, rec, g, only=None):
         """Device pages must not overlap each other, the RAM or the descriptor page (key-collision).
@@ -438,6 +600,15 @@ class Replay:
         sid = len(self.st.shares)
         self.st.shares.append((f["name"], f["pages"], f["map"]))
         for g, pfn in f["map"]:
+            if f["pages"] is UNKNOWN or pfn is UNKNOWN:
+                # Partial mode: where (or how large) the mapping is, is unknown; keys of g stay private here.
+                self.st.guest(g)
+                self.unc.taint(involved(self.st, rec))
+                self.st.note(
+                    f"line {rec.line}: share {f['name']}: g{g}'s mapping has a `?`: not mapped here; "
+                    f"findings that involve g{g} are possible"
+                )
+                continue
             self.st.add_map(g, sid, pfn * C.PAGE_SIZE, f["pages"] * C.PAGE_SIZE)
 
     # ----------------------------------------------------------- Guest
@@ -446,7 +617,12 @@ class Replay:
         f = rec.fields
         g, addr = rec.guest, f["addr"]
         if addr is UNKNOWN:
-            self.st.note(f"line {rec.line}: not checked: descriptor address is `?`")
+            self.st.note(
+                f"line {rec.line}: not checked: descriptor address is `?`: g{g}'s descriptors may have changed, "
+                f"so findings that involve g{g} are possible from here on"
+            )
+            self.unc.taint(involved(self.st, rec))
+            forget_buffers(self.st, g)
             return
         # Descriptors are 100 bytes and may not overlap: at most one starts in
         # each 100-byte bucket, and an overlap can only be in this bucket or
@@ -540,12 +716,28 @@ class Replay:
         g, f = rec.guest, rec.fields
         gs = self.st.guest(g)
         if gs.pending is None:
-            self.find(
-                rec,
-                "divergence",
-                f"l{g} output: no send of g{g} waits for its Launcher "
-                "(every output ends one `host pending`); its used_len write is followed anyway",
-            )
+            done = self.completed.get(g)
+            if done is not None and done[:2] == (f["key"], f["dma"]):
+                del self.completed[g]
+                key, dma, line = done
+                at = f" at line {line}" if line else ""
+                self.find(
+                    rec,
+                    "divergence",
+                    f"l{g} output: no send of g{g} waits for its Launcher: the trace records no `host pending` "
+                    f"for g{g}'s send of {dma:#x} on key {key:#x}{at}, so replay completed that send itself there "
+                    "with the model's output (as in an input-only trace); this output's used_len write is "
+                    "followed anyway",
+                    # Partial mode: the completion with that `host pending` and this output has no finding.
+                    certain=not self.partial,
+                )
+            else:
+                self.find(
+                    rec,
+                    "divergence",
+                    f"l{g} output: no send of g{g} waits for its Launcher "
+                    "(every output ends one `host pending`); its used_len write is followed anyway",
+                )
             apply_effect(ops, self.st, Effect("output", True, guest=g, key=f["key"], dma=f["dma"], len=f["len"]))
             return
         key, dma = gs.pending

@@ -14,6 +14,7 @@ class Finding(NamedTuple):
     record: str  # the record's text as written in the trace
     message: str
     related: tuple = ()  # replay.related.Related: earlier lines that set what the check read
+    certain: bool = True  # partial mode: False when only some completions of the trace have it
 
 
 class SpillLog:
@@ -120,4 +121,8 @@ class FileResult:
     def verdict(self) -> str:
         if self.error is not None:
             return "error"
-        return "violation" if self.findings else "ok"
+        if not self.findings:
+            return "ok"
+        if any(f.certain for f in self.findings):
+            return "violation"
+        return "possible-violation"

@@ -35,7 +35,10 @@ class JUnitReporter(Reporter):
         elif r.findings:
             self.failures += 1
             limit = self.max_findings if self.max_findings is not None else QUOTED
-            lines = [f"{r.file}:{f.line}: {f.rule}: {full_message(f)}\n    {f.record}" for f in r.findings[:limit]]
+            lines = [
+                f"{r.file}:{f.line}: {'' if f.certain else 'possible '}{f.rule}: {full_message(f)}\n    {f.record}"
+                for f in r.findings[:limit]
+            ]
             if len(r.findings) > limit:
                 lines.append(f"... and {len(r.findings) - limit} more findings")
             summary = f"{len(r.findings)} finding(s): {_listing(counts(r)['by_rule'])}"

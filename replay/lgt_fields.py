@@ -22,6 +22,7 @@ from .lgt_syntax import Draft, Flags, Leaf, Pair, Seq
 from .records import DEVICE_TYPES, FEATURE_BITS, STATUS_BITS, UNKNOWN, Record
 
 PARTIAL_ONLY = "`?` (unrecorded value) is only accepted with --partial"
+LOST_PARTIAL_ONLY = "`lost` (records the capture dropped) is only accepted with --partial"
 TRACE_VERSION = 1
 MAX_SECTIONS = 16  # struct lguest_dma: LGUEST_MAX_DMA_SECTIONS
 
@@ -149,6 +150,7 @@ SPECS: dict[str, tuple[Spec, ...]] = {
     "l.irq": (Spec("Q", "irq", u8("irq")),),
     "l.status": _STATUS,
     "l.close": (),
+    "lost": (Spec("records=", "records", u32("records"), required=False),),
 }
 
 # Setup records that belong to one Guest: Record.guest is their N.
@@ -183,6 +185,8 @@ class Builder:
 
     def build(self, draft: Draft, text: str, line: int) -> Record:
         kind = draft.kind
+        if kind == "lost" and not self.partial:
+            raise LineError(draft.pos, LOST_PARTIAL_ONLY)
         specs = SPECS[kind]
         values = {}
         positional = [s for s in specs if s.positional]

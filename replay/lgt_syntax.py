@@ -273,7 +273,7 @@ _ORDER = {name: i for i, name in enumerate(WORDS)}
 
 _WORD_AT = re.compile(r"[^ \t]+")
 _SPACES = re.compile(r"[ \t]*")
-_PARTIAL_ONLY = frozenset({"UNKNOWN"})  # `?` is worth offering only in partial mode
+_PARTIAL_ONLY = frozenset({"UNKNOWN", "LOST"})  # `?` and `lost` are worth offering only in partial mode
 _VERBS = frozenset(
     {"DMA", "BIND_DMA", "SEND_DMA", "STATUS", "DELIVER", "FULL", "PENDING", "DROP", "KILL"}
     | {"OUTPUT", "FILL", "NOBUF", "IRQ", "CLOSE"}

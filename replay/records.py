@@ -31,6 +31,7 @@ shapes (ints unless said otherwise; `UNKNOWN` where the trace wrote `?`):
     l.irq         irq
     l.status      dev, value
     l.close       (none)
+    lost          [records]   (partial mode only: a gap in the capture)
 
 For g.* and l.* records `guest` is N of `gN`/`lN`; optional fields that the
 line left out are simply absent from `fields`.
@@ -66,7 +67,8 @@ GUEST_KINDS = ("g.dma", "g.bind_dma", "g.send_dma", "g.status")
 HOST_KINDS = ("host.deliver", "host.full", "host.pending", "host.drop", "host.kill")
 LAUNCHER_KINDS = ("l.output", "l.fill", "l.nobuf", "l.irq", "l.status", "l.close")
 SETUP_KINDS = ("header", "guest", "device", "share")
-KINDS = SETUP_KINDS + GUEST_KINDS + HOST_KINDS + LAUNCHER_KINDS
+GAP_KINDS = ("lost",)
+KINDS = SETUP_KINDS + GUEST_KINDS + HOST_KINDS + LAUNCHER_KINDS + GAP_KINDS
 
 
 class Record:
@@ -202,6 +204,8 @@ def format_record(rec: Record) -> str:
         s = f"l{g} status dev={f['dev']} value={_flags(f['value'], STATUS_BITS)}"
     elif k == "l.close":
         s = f"l{g} close"
+    elif k == "lost":
+        s = "lost" if f.get("records") is None else f"lost records={_num(f['records'])}"
     else:  # pragma: no cover - kinds are closed
         raise ValueError(f"unknown record kind {k!r}")
     if rec.ts is not None:

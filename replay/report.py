@@ -127,6 +127,7 @@ class Totals:
             "files": self.files,
             "ok": self.verdicts["ok"],
             "violation": self.verdicts["violation"],
+            "possible-violation": self.verdicts["possible-violation"],
             "error": self.verdicts["error"],
             "records": self.records,
             "findings": self.findings,
@@ -134,15 +135,22 @@ class Totals:
         }
 
     def line(self) -> str:
-        v = ", ".join(f"{self.verdicts[k]} {k}" for k in ("ok", "violation", "error") if self.verdicts[k])
+        v = ", ".join(
+            f"{self.verdicts[k]} {k}" for k in ("ok", "possible-violation", "violation", "error") if self.verdicts[k]
+        )
         by = f" ({_listing(dict(self.by_rule.most_common()))})" if self.by_rule else ""
         return (
             f"total: {_plural(self.files, 'file')} ({v}), {_plural(self.records, 'record')}, "
             f"{_plural(self.findings, 'finding')}{by}"
         )
 
-    def exit_status(self) -> int:
-        return 2 if self.verdicts["error"] else 1 if self.verdicts["violation"] else 0
+    def exit_status(self, strict: bool = False) -> int:
+        """2 an input error, 1 a certain violation (or, with `strict`, a possible one), else 0."""
+        if self.verdicts["error"]:
+            return 2
+        if self.verdicts["violation"] or (strict and self.verdicts["possible-violation"]):
+            return 1
+        return 0
 
 
 # ---------------------------------------------------------------- reporters
@@ -198,7 +206,7 @@ def file_text(r: FileResult, *, max_findings: int | None = None, quiet: bool = F
             else:
                 explained.add(gi)
                 msg = full_message(f)
-            lines.append(f"{r.file}:{f.line}: {f.rule}: {msg}")
+            lines.append(f"{r.file}:{f.line}: {'' if f.certain else 'possible '}{f.rule}: {msg}")
             lines.append(f"    {f.record}")
         if len(shown) < n:
             lines.append(f"{r.file}: {n - len(shown)} more findings not shown (--max-findings {max_findings})")
@@ -238,6 +246,7 @@ def as_dict(r: FileResult) -> dict:
                 "line": f.line,
                 "record": f.record,
                 "message": f.message,
+                "certain": f.certain,
                 "related": [{"line": x.line, "what": x.what} for x in f.related],
                 "group": groups.of[i],
                 "descriptor": descriptor_of(f.message),
@@ -302,10 +311,10 @@ def reporter(fmt: str, out: TextIO, **kw) -> Reporter:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def exit_status(results: list[FileResult]) -> int:
-    """2 if any file could not be read, else 1 if any broke the protocol, else 0."""
+def exit_status(results: list[FileResult], strict: bool = False) -> int:
+    """2 if any file could not be read, else 1 if any certainly broke the protocol (or possibly, if strict), else 0."""
     if any(r.verdict == "error" for r in results):
         return 2
-    if any(r.verdict == "violation" for r in results):
+    if any(r.verdict == "violation" or (strict and r.verdict == "possible-violation") for r in results):
         return 1
     return 0

@@ -93,10 +93,10 @@ def results(r: FileResult) -> list[dict]:
         res = {
             "ruleId": f.rule,
             "ruleIndex": RULE_INDEX[f.rule],
-            "level": "error",
+            "level": "error" if f.certain else "warning",  # a possible finding (partial mode) warns
             "message": {"text": _message(f)},
             "locations": [_location(r.file, f.line, snippet=f.record)],
-            "properties": {"group": groups.of[i]},
+            "properties": {"group": groups.of[i], "certain": f.certain},
         }
         d = descriptor_of(f.message)
         if d:

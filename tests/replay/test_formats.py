@@ -128,6 +128,7 @@ def test_json_keeps_every_finding_with_its_group(flood, capsys):
         "files": 2,
         "ok": 0,
         "violation": 1,
+        "possible-violation": 0,
         "error": 1,
         "records": 17,
         "findings": 8,

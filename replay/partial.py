@@ -1,0 +1,129 @@
+"""Partial mode: what replay no longer knows exactly, and which findings are therefore only possible.
+
+A partial trace (trace-format.md, "Incomplete captures") is judged over its
+completions.  Replay runs one state, the concrete model's, and keeps beside it
+the set of Guests whose state may differ between completions (*uncertain*
+Guests): a Guest becomes uncertain when replay had to guess or skip for it (a
+`?` the step needed, a setup field left out, a Host answer with a `?`), and
+every Guest becomes uncertain after a `lost`.  Device statuses are kept
+apart: only status records write them, so a Guest's statuses stay known
+(and its status findings certain) until a status record or a device record
+with a `?`, or a `lost`.  A step that involves an
+uncertain Guest makes every Guest it involves uncertain (a delivery carries
+the doubt to its destination).
+
+A finding at a record that involves only certain Guests holds in every
+completion: it is *certain*.  A finding at a record that involves an uncertain
+Guest is *possible*: some completion (the one replay followed) has it, others
+may not.  This is coarse (a Guest stays uncertain once it is), but sound: a
+certain finding is never reported where some completion lacks it.
+
+A complete trace (no `?`, no `lost`) makes no Guest uncertain, so in partial
+mode it gets exactly its findings, all certain.
+"""
+
+from __future__ import annotations
+
+from ..spec import constants as C
+from .records import UNKNOWN, Record
+
+
+def has_unknown(value) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(has_unknown(x) for x in value)
+    return False
+
+
+class Uncertainty:
+    """The Guests whose state may differ between the completions of the trace so far."""
+
+    __slots__ = ("guests", "status", "everything", "unbounded_said")
+
+    def __init__(self):
+        self.guests: set[int] = set()
+        self.status: set[int] = set()  # Guests whose device statuses may differ (only status records write them)
+        self.everything = False  # after a `lost`: every Guest, also those not seen yet
+        self.unbounded_said = False
+
+    def __bool__(self) -> bool:
+        return self.everything or bool(self.guests)
+
+    def taint(self, guests) -> None:
+        self.guests.update(guests)
+
+    def uncertain(self, guests) -> bool:
+        return self.everything or any(g in self.guests for g in guests)
+
+    def uncertain_finding(self, rule: str, guests) -> bool:
+        """Is a finding of `rule` at a record involving `guests` only possible?
+
+        The status rules read only the device's status before and after the
+        write, which only status records (and `lost`) change: they stay certain
+        while the Guest's statuses are known, whatever else is doubtful.
+        """
+        if self.everything:
+            return True
+        if rule in STATUS_RULES:
+            return any(g in self.status for g in guests)
+        return any(g in self.guests for g in guests)
+
+
+STATUS_RULES = ("status-cleared", "status-forbidden-bit")
+
+
+def involved(st, rec: Record) -> set[int]:
+    """The Guests whose state a record reads or writes (shared memory: every Guest that maps a share)."""
+    gs: set[int] = set()
+    if isinstance(rec.guest, int):
+        gs.add(rec.guest)
+    f = rec.fields
+    for k in ("src", "dst"):
+        v = f.get(k)
+        if isinstance(v, tuple) and isinstance(v[0], int):
+            gs.add(v[0])
+        elif isinstance(v, int):
+            gs.add(v)
+    if rec.kind.startswith("host.") and isinstance(f.get("guest"), int):
+        gs.add(f["guest"])
+    if rec.kind == "share":
+        gs.update(g for g, _ in f.get("map", ()) if isinstance(g, int))
+    guests = st.guests
+    if any(guests.get(g) is not None and guests[g].maps for g in gs):
+        gs.update(h for h, x in guests.items() if x.maps)
+    return gs
+
+
+def forget_buffers(st, g) -> int:
+    """Make the used_len of every descriptor of Guest g that a live binding holds unknown; returns how many."""
+    gs = st.guests.get(g)
+    if gs is None:
+        return 0
+    arrays = [(b.dmas, b.num_dmas) for b in gs.slots if b.interrupt and isinstance(b.num_dmas, int)]
+    if not arrays:
+        return 0
+    n = 0
+    for addr, d in gs.mem.items():
+        if d.used_len is UNKNOWN:
+            continue
+        for base, num in arrays:
+            if base <= addr < base + num * C.DMA_SIZE and (addr - base) % C.DMA_SIZE == 0:
+                st.wr_used_len(g, addr, UNKNOWN)
+                n += 1
+                break
+    return n
+
+
+def known_fields_match(expected: Record, recorded: Record) -> bool:
+    """Does a recorded Host record with `?`s agree with the model's record on every field it does give?"""
+    if expected is None or expected.kind != recorded.kind:
+        return False
+    for k, v in recorded.fields.items():
+        e = expected.fields.get(k)
+        if isinstance(v, tuple) and isinstance(e, tuple):
+            if any(x is not UNKNOWN and x != y for x, y in zip(v, e)):
+                return False
+        elif v is not UNKNOWN and v != e:
+            return False
+    return True

@@ -1,0 +1,145 @@
+"""Partial mode is sound on generated captures (issue 7; trace-format.md, "Incomplete captures").
+
+Valid runs (tests/model_strategies.py) are completed into full traces by
+replay; some are then made to violate the protocol (a hand-back deleted, a
+fill made longer, a status cleared).  A capture of each is drawn as a real
+capture would lose things: values erased to `?`, Host answers and `output`s
+deleted, runs of non-setup records replaced by `lost records=N`.  Then:
+
+- a complete trace read with --partial gets exactly its verdict and findings;
+- a trace that was `ok` never gets a certain finding from its capture;
+- every certain finding of a capture was a finding of the original (same
+  rule, same line: records keep their line numbers).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lgcheck.replay.engine import Replay, replay_records
+from lgcheck.replay.parser import parse_text
+from lgcheck.replay.records import UNKNOWN, Record
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from model_strategies import valid_runs  # noqa: E402
+
+SCALE = max(1, int(os.environ.get("LGCHECK_PROPS_SCALE", "1")))
+SOME = settings(max_examples=60 * SCALE, deadline=None, suppress_health_check=list(HealthCheck))
+
+SETUP = ("header", "guest", "device", "share")
+# Fields that are identifiers (guest and device numbers, names): never `?`.
+IDENTS = {"guest", "dev", "name", "version", "reason"}
+
+
+def full_records(run) -> list[Record]:
+    out = io.StringIO()
+    result = replay_records(list(run), "run.lgt", emit=out)
+    assert result.verdict == "ok"
+    return parse_text(out.getvalue(), "run.lgt")
+
+
+def replay(records, partial):
+    return Replay("t.lgt", partial=partial).run(iter(records))
+
+
+def key(f):
+    return (f.rule, f.line)
+
+
+@st.composite
+def originals(draw):
+    """A full trace: valid, or made to violate the protocol by one change."""
+    recs = full_records(draw(valid_runs(max_steps=25)))
+    how = draw(st.sampled_from(["valid", "valid", "handback", "fill", "status"]))
+    if how == "handback":
+        spots = [i for i, r in enumerate(recs) if r.kind == "g.dma" and set(r.fields) == {"addr", "used_len"}]
+        if spots:
+            del recs[draw(st.sampled_from(spots))]
+    elif how == "fill":
+        spots = [i for i, r in enumerate(recs) if r.kind == "l.fill"]
+        if spots:
+            r = recs[draw(st.sampled_from(spots))]
+            r.fields = dict(r.fields, len=r.fields["len"] + draw(st.integers(1, 5000)))
+    elif how == "status":
+        spots = [i for i, r in enumerate(recs) if r.kind == "g.status" and r.fields["value"]]
+        if spots:
+            r = recs[draw(st.sampled_from(spots))]
+            r.fields = dict(r.fields, value=0)
+    return recs
+
+
+def _erase(draw, rec: Record) -> Record:
+    fields = {}
+    for k, v in rec.fields.items():
+        if k in IDENTS:
+            fields[k] = v
+        elif isinstance(v, int) and draw(st.integers(0, 3)) == 0:
+            fields[k] = UNKNOWN
+        elif isinstance(v, tuple) and k in ("src", "dst") and draw(st.integers(0, 3)) == 0:
+            fields[k] = (v[0], UNKNOWN)
+        elif isinstance(v, list) and k in ("addrs", "lens") and v and draw(st.integers(0, 3)) == 0:
+            i = draw(st.integers(0, len(v) - 1))
+            fields[k] = v[:i] + [UNKNOWN] + v[i + 1 :]
+        elif isinstance(v, list) and k == "map" and v and draw(st.integers(0, 3)) == 0:
+            fields[k] = [(g, UNKNOWN) for g, _ in v]
+        else:
+            fields[k] = v
+    return Record(rec.kind, rec.guest, fields, rec.line, rec.text, rec.ts)
+
+
+@st.composite
+def captures(draw, recs: list[Record]) -> list[Record]:
+    """What a lossy capture of `recs` might hold."""
+    out: list[Record] = []
+    i = 0
+    p_erase = draw(st.integers(0, 12))
+    p_drop = draw(st.integers(0, 12))
+    p_lost = draw(st.integers(0, 25))
+    while i < len(recs):
+        r = recs[i]
+        if r.kind != "header" and p_lost and draw(st.integers(0, 100)) < p_lost // 5:
+            n = draw(st.integers(1, 3))
+            run = recs[i : i + n]
+            if run and all(x.kind not in SETUP for x in run):
+                bound = draw(st.one_of(st.none(), st.integers(len(run), len(run) + 2)))
+                fields = {} if bound is None else {"records": bound}
+                out.append(Record("lost", None, fields, r.line, "lost", None))
+                i += len(run)
+                continue
+        i += 1
+        if (r.kind.startswith("host.") or r.kind == "l.output") and draw(st.integers(0, 100)) < p_drop * 3:
+            continue
+        if r.kind != "header" and draw(st.integers(0, 100)) < p_erase * 2:
+            r = _erase(draw, r)
+        out.append(r)
+    return out
+
+
+@SOME
+@given(originals())
+def test_a_complete_trace_gets_the_same_findings_in_partial_mode(recs):
+    plain, partial = replay(recs, False), replay(recs, True)
+    assert plain.verdict == partial.verdict
+    assert [(f.rule, f.line, f.message) for f in plain.findings] == [
+        (f.rule, f.line, f.message) for f in partial.findings
+    ]
+    assert all(f.certain for f in partial.findings)
+
+
+@SOME
+@given(st.data())
+def test_a_capture_is_never_certain_of_what_its_run_did_not_do(data):
+    recs = data.draw(originals())
+    orig = replay(recs, False)
+    cap = replay(data.draw(captures(recs)), True)
+    assert cap.error is None, cap.error.text
+    certain = [f for f in cap.findings if f.certain]
+    if orig.verdict == "ok":
+        assert not certain, [(f.rule, f.line, f.message) for f in certain]
+    had = {key(f) for f in orig.findings}
+    assert all(key(f) in had for f in certain), [(f.rule, f.line, f.message) for f in certain if key(f) not in had]
