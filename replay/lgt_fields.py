@@ -315,9 +315,7 @@ def _check_sections(draft: Draft, values: dict) -> None:
 def _check_version(draft: Draft) -> None:
     leaf = draft.args[0]
     if leaf.kind == "num" and to_int(leaf.text) not in TRACE_VERSIONS:
-        raise LineError(
-            leaf.pos, f"unsupported trace version {_shown(leaf.text)}: this reader knows versions 1 and 2"
-        )
+        raise LineError(leaf.pos, f"unsupported trace version {_shown(leaf.text)}: this reader knows versions 1 and 2")
 
 
 def hex_value(spec: Spec, leaf: Leaf):

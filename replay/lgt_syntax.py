@@ -278,7 +278,7 @@ _WORD_AT = re.compile(r"[^ \t]+")
 _SPACES = re.compile(r"[ \t]*")
 _PARTIAL_ONLY = frozenset({"UNKNOWN"})  # `?` is worth offering only in partial mode
 _VERBS = frozenset(
-    {"DMA", "BIND_DMA", "SEND_DMA", "STATUS", "DELIVER", "FULL", "PENDING", "DROP", "KILL"}
+    {"DMA", "MEM", "BIND_DMA", "SEND_DMA", "STATUS", "DELIVER", "FULL", "PENDING", "DROP", "KILL"}
     | {"OUTPUT", "FILL", "NOBUF", "IRQ", "CLOSE"}
 )
 _FIELDS = frozenset(n for n, w in WORDS.items() if w and (w.endswith("=") or w == "->"))

@@ -191,9 +191,7 @@ def data_corrupted(ops, st, w):
         hi += 1
     sec = next(x for x in reversed(where) if x[0] <= lo)
     came = want.find(got[lo:hi])
-    origin = (
-        f"they are the source's {_span(came, came + hi - lo)}" if came >= 0 else "they are no bytes of the source"
-    )
+    origin = f"they are the source's {_span(came, came + hi - lo)}" if came >= 0 else "they are no bytes of the source"
 
     def message():
         return (
