@@ -184,20 +184,21 @@ def data_corrupted(ops, st, w):
     if got[:n] == want[:n]:
         st.check("data-corrupted", True, "")
         return
-    # The failure path only: find the first differing run, and where its bytes came from.
+    # The failure path only: the first and last differing bytes, and where those bytes are in the source.
     lo = next(i for i in range(n) if got[i] != want[i])
-    hi = lo
-    while hi < n and got[hi] != want[hi]:
-        hi += 1
+    hi = next(i for i in range(n - 1, lo - 1, -1) if got[i] != want[i]) + 1
     sec = next(x for x in reversed(where) if x[0] <= lo)
     came = want.find(got[lo:hi])
-    origin = f"they are the source's {_span(came, came + hi - lo)}" if came >= 0 else "they are no bytes of the source"
+    if came >= 0:
+        origin = f"{'it is' if hi - lo == 1 else 'they are'} the source's {_span(came, came + hi - lo)}"
+    else:
+        origin = "they are not a run of the source's bytes"
 
     def message():
         return (
             f"the Host's copy into g{w.guest}'s descriptor {w.where:#x} from g{sg}'s {sa:#x} ({plural_bytes(length)}): "
-            f"{_span(lo, hi)} of what the destination received (its section {sec[1]} at {sec[2] + lo - sec[0]:#x}) "
-            f"should be the source's {_span(lo, hi)}, but {origin}"
+            f"{_span(lo, hi)} of what the destination received (from its section {sec[1]} at "
+            f"{sec[2] + lo - sec[0]:#x}) should be the source's {_span(lo, hi)}, but {origin}"
         )
 
     st.check("data-corrupted", False, message)
