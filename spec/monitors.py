@@ -142,19 +142,20 @@ def buffer_overflow(ops, st, w):
 def received(ops, st, g, desc, n):
     """The first n bytes of a descriptor's sections read in order from memory (section 0, then 1, ...).
 
-    The monitor's own walk (not copy_data's steps).  Returns (bytes, where):
-    `where` lists (offset in the whole, section index, section address, length);
-    bytes is None if one of them is unknown.
+    The monitor's own walk over the stored descriptor (not copy_data's
+    steps).  Returns (bytes, where): `where` lists (offset in the whole,
+    section index, section address, length); bytes is None if one of them
+    (or a section field) is unknown.
     """
+    secs = st.stored_sections(g, desc, n)
+    if secs is None:
+        return None, []
+    if len(secs) == 1:  # the usual frame: one section
+        a, k = secs[0]
+        return st.read_bytes(g, a, k), [(0, 0, a, k)]
     parts, where = [], []
     got = 0
-    for i in range(st.sections):
-        if got >= n:
-            break
-        a, ln = st.rd_section(g, desc, i)
-        if ln == 0:
-            break
-        k = min(ln, n - got)
+    for i, (a, k) in enumerate(secs):
         b = st.read_bytes(g, a, k)
         if b is None:
             return None, where
@@ -180,6 +181,7 @@ def data_corrupted(ops, st, w):
         side = f"g{sg}'s source {sa:#x}" if want is None else f"g{w.guest}'s destination {w.where:#x}"
         st.note(f"{at}data not checked: bytes of {side} were never given (no `mem` record covers them)")
         return
+    st.received = (w.guest, w.where, length, got)  # what the destination holds now: replay's sum= reads it
     n = min(len(got), len(want))
     if got[:n] == want[:n]:
         st.check("data-corrupted", True, "")

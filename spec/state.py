@@ -559,13 +559,25 @@ class ConcreteState:
     # False, so version 1 replays take none of these paths.  Ranges are moved
     # by slicing (C speed); no loop runs per byte.
     has_bytes = False
+    contents = None  # becomes the dict of pages at the first write_bytes
+    received = None  # (Guest, descriptor, length, bytes) the data-corrupted monitor last read
 
     def write_bytes(self, g, addr, data):
         """Guest g's memory at addr now holds `data` (bytes): a `mem` record, or a copy."""
-        self.has_bytes = True
-        contents = self.__dict__.setdefault("contents", {})
-        pos = 0
+        contents = self.contents
+        if contents is None:
+            contents = self.contents = {}
+            self.has_bytes = True
         n = len(data)
+        off = addr & (C.PAGE_SIZE - 1)
+        if off + n <= C.PAGE_SIZE:  # within one page: every section (check_dma_list), most `mem`s
+            p = contents.get((g, addr >> C.PAGE_SHIFT))
+            if p is None:
+                p = contents[(g, addr >> C.PAGE_SHIFT)] = (bytearray(C.PAGE_SIZE), bytearray(C.PAGE_SIZE))
+            p[0][off : off + n] = data
+            p[1][off : off + n] = _ONES[:n]
+            return
+        pos = 0
         while pos < n:
             a = (addr + pos) & 0xFFFF_FFFF
             page, off = a >> C.PAGE_SHIFT, a & (C.PAGE_SIZE - 1)
@@ -579,7 +591,7 @@ class ConcreteState:
 
     def forget_bytes(self, g, addr, n):
         """n bytes at addr are unknown from now on."""
-        contents = getattr(self, "contents", None)
+        contents = self.contents
         if not contents:
             return
         pos = 0
@@ -594,9 +606,15 @@ class ConcreteState:
 
     def read_bytes(self, g, addr, n):
         """The n bytes at addr in Guest g's memory, or None if one of them is unknown."""
-        contents = getattr(self, "contents", None)
+        contents = self.contents
         if contents is None:
             return None if n else b""
+        off = addr & (C.PAGE_SIZE - 1)
+        if off + n <= C.PAGE_SIZE:  # within one page: every section (check_dma_list), most `mem`s
+            p = contents.get((g, addr >> C.PAGE_SHIFT))
+            if p is None or p[1].find(0, off, off + n) != -1:
+                return None if n else b""
+            return bytes(p[0][off : off + n])
         out = []
         pos = 0
         while pos < n:
@@ -604,7 +622,7 @@ class ConcreteState:
             page, off = a >> C.PAGE_SHIFT, a & (C.PAGE_SIZE - 1)
             k = min(n - pos, C.PAGE_SIZE - off)
             p = contents.get((g, page))
-            if p is None or 0 in p[1][off : off + k]:
+            if p is None or p[1].find(0, off, off + k) != -1:
                 return None
             out.append(p[0][off : off + k])
             pos += k
@@ -663,6 +681,7 @@ class ConcreteState:
         """
         if not self.has_bytes:
             return
+        self.received = None  # set by the data-corrupted monitor when it reads this delivery
         (sg, sa), (dg, da) = src, dst
         if steps is None:
             self.forget_sections(dg, da, length)
@@ -676,4 +695,4 @@ class ConcreteState:
         self.log.append(Write("bytes", True, dg, da, None, (length, sg, sa), who))
 
 
-_ONES = b"\x01" * C.PAGE_SIZE
+_ONES = memoryview(b"\x01" * C.PAGE_SIZE)  # sliced without a copy
