@@ -318,7 +318,7 @@ class ShapeCache:
                     return Record_("g.mem", g, {"addr": addr, "data": data}, line, text, ts)
                 return slow(text, line, path)[0]
             m = sum_search(rest)
-            if m is None or "sum=" in rest[m.end() :] or "mem" in rest[: m.start()] + rest[m.end() :]:
+            if m is None or "sum=" in rest[m.end() :]:
                 return slow(text, line, path)[0]
             inner = rest[: m.start()] + rest[m.end() :]
             try:

@@ -632,7 +632,8 @@ class ConcreteState:
         """(address, length) of the descriptor's sections in order, up to n bytes in all; None if one is unwritten.
 
         Read from the stored struct directly (no unknown-descriptor finding):
-        for the bookkeeping of bytes, not for a check.
+        the data-corrupted monitor's own walk over a descriptor the Host has
+        already read, and the bookkeeping of bytes.
         """
         d = self.guest(g).mem.get(desc)
         if d is None:
