@@ -34,6 +34,7 @@ double the time per line.
 from __future__ import annotations
 
 import re
+from binascii import unhexlify
 from typing import Callable, NamedTuple
 
 from .lgt_fields import MAX_DATA_DIGITS, Builder, Limit, to_int
@@ -59,9 +60,9 @@ HOT_KINDS = frozenset(GUEST_KINDS + LAUNCHER_KINDS + HOST_KINDS) - {"host.kill",
 # a deliver's `sum=` is cut out, the rest read by its template, then put back.
 # Anything these do not accept goes to lark, which gives the error.
 # MEM_HEAD matches what comes before `data=`; the digits after it are read by
-# bytes.fromhex, whose result must have half as many bytes as there are
-# digits (fromhex skips whitespace; that check refuses it): no regex runs over
-# the 8,192 digits.
+# binascii.unhexlify (strict: hex digits only, an even number), whose result
+# must have half as many bytes as there are digits: no regex runs over the
+# 8,192 digits.
 MEM_HEAD = re.compile(r"[ \t]*g([0-9]+)[ \t]+mem[ \t]+(0x[0-9a-fA-F]+|[0-9]+)[ \t]+")
 SUM_RE = re.compile(r"[ \t]+sum=([0-9a-f]{64})(?=[ \t]|$)")
 
@@ -304,8 +305,8 @@ class ShapeCache:
             if m is not None:
                 digits = rest[at + 5 :].rstrip(" \t")
                 try:
-                    data = bytes.fromhex(digits)
-                except ValueError:
+                    data = unhexlify(digits)
+                except ValueError:  # binascii.Error: odd length or a non-hex character
                     data = None
                 g, addr = to_int(m.group(1)), to_int(m.group(2))
                 if (
