@@ -21,4 +21,7 @@ def test_prove_refuses_data_as_unchecked(inv, tmp_path, capsys):
 
 
 def test_prove_does_not_ask_for_data_by_default():
+    from lgcheck.checker.cli import _invariants
+
     assert "data" not in Config().invariants
+    assert "data-corrupted" not in _invariants(()) and len(_invariants(())) == 6
