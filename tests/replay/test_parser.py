@@ -238,14 +238,15 @@ def test_version_2_records_in_a_version_1_file(line, column, message):
     assert len(parse_text("lguest-trace 2\n" + line + "\n")) == 2  # the same line is valid in version 2
 
 
+SUM_DIGITS = "sum= is a SHA-256: exactly 64 lower-case hex digits"
 V2_BAD = [
     ("g0 mem 0x10 data=abc", 18, "data= has 3 hex digits: two per byte, so an even number"),
     ("g0 mem 0x10 data=" + "00" * 4097, 18, "data= has 8194 hex digits: at most 8192 (4,096 bytes)"),
     ("g0 mem 0x100000000 data=00", 8, "value 0x100000000 does not fit addr (u32, at most 4294967295)"),
     ("g256 mem 0x10 data=00", 2, "value 256 does not fit a guest number (at most 255)"),
     ("g0 mem 0x10 data=0g", 19, 'unexpected "g": expected one of a space, end of line'),
-    ("host deliver from=g0:1 to=g1:2 len=3 irq=4 sum=" + "AB" * 32, 48, "sum= is a SHA-256: exactly 64 lower-case hex digits"),
-    ("host deliver from=g0:1 to=g1:2 len=3 irq=4 sum=" + "ab" * 31, 48, "sum= is a SHA-256: exactly 64 lower-case hex digits"),
+    ("host deliver from=g0:1 to=g1:2 len=3 irq=4 sum=" + "AB" * 32, 48, SUM_DIGITS),
+    ("host deliver from=g0:1 to=g1:2 len=3 irq=4 sum=" + "ab" * 31, 48, SUM_DIGITS),
 ]
 
 
