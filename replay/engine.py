@@ -11,6 +11,8 @@ bounded by the model's state and the findings, never by the trace's length.
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 from typing import Iterator, TextIO
 
 from ..spec import constants as C
@@ -105,6 +107,7 @@ class Replay:
         self.unc = Uncertainty()  # partial mode: the Guests whose state replay no longer knows exactly
         self.completed: dict[int, tuple] = {}  # Guest -> (key, dma, line) of the send whose output replay computed
         self.layout_unknown: set[int] = set()  # Guests with a `?` in a device's pages: their memory size is unknown
+        self.mem_sorted: dict[int, tuple[int, list[int]]] = {}  # Guest -> (how many, sorted descriptor addresses)
 
     # ----------------------------------------------------------- driver
     def run(self, records: Iterator[Record] | None = None) -> FileResult:
@@ -370,12 +373,64 @@ class Replay:
             return
         if computed is not None and computed.kind == "deliver" and computed.f["dst"] == eff.f["dst"]:
             eff.f["binding"] = computed.f["binding"]
+            if computed.f["src"] == eff.f["src"] and computed.f["len"] == eff.f["len"]:
+                eff.f["steps"] = computed.f.get("steps")  # version 2: the model's copy (else its bytes are unknown)
             return
         dg, da = eff.f["dst"]
         for b in self.st.slots(dg):
             if b.interrupt and b.dmas <= da < b.dmas + b.num_dmas * C.DMA_SIZE and (da - b.dmas) % C.DMA_SIZE == 0:
                 eff.f["binding"] = b
                 return
+
+    # ----------------------------------------------------------- bytes (version 2)
+    def with_sum(self, rec: Record | None, eff: Effect) -> Record | None:
+        """A computed delivery's record, with `sum=` when the destination's bytes are known (for --emit)."""
+        if rec is not None and eff.kind == "deliver" and self.st.has_bytes:
+            (dg, da), n = eff.f["dst"], eff.f["len"]
+            h = self.st.section_sum(dg, da, n)
+            if h is not None:
+                rec.fields["sum"] = h
+        return rec
+
+    def check_sum(self, r: Record):
+        """A recorded `sum=` after its delivery was applied: compared with the model's (trace-format.md, version 2).
+
+        A different sum is a divergence; data-corrupted is then judged from the
+        recorded sum (corrupted when it is not the SHA-256 of the source's first
+        L bytes), and the destination's bytes become unknown.
+        """
+        f = r.fields
+        (sg, sa), (dg, da), n, recorded = f["src"], f["dst"], f["len"], f["sum"]
+        seen = getattr(self.st, "received", None)  # data-corrupted's reading of the destination, just now
+        if seen is not None and seen[:3] == (dg, da, n) and seen[3] is not None and len(seen[3]) == n:
+            model = hashlib.sha256(seen[3]).hexdigest()
+        else:
+            model = self.st.section_sum(dg, da, n) if self.st.has_bytes else None
+        if model is None:
+            self.st.note(f"line {r.line}: sum= not compared: the model does not know every byte this copy moved")
+            return
+        if model == recorded:
+            return
+        # The model's own data-corrupted (if any) gives way to the one judged from the recorded sum.
+        self.st.findings[:] = [x for x in self.st.findings if x[0] != "data-corrupted"]
+        self.st.findings.append(
+            (
+                "divergence",
+                f"the trace's sum= for these {n} bytes is {recorded[:16]}...; the bytes the model's copy "
+                f"wrote hash to {model[:16]}... (replay follows the trace: g{dg}'s received bytes are now unknown)",
+            )
+        )
+        source = self.st.section_sum(sg, sa, n)
+        if source is not None and source != recorded:
+            self.st.findings.append(
+                (
+                    "data-corrupted",
+                    f"the trace's sum= for the copy into g{dg}'s descriptor {da:#x} from g{sg}'s {sa:#x} is not "
+                    f"the SHA-256 of the source's first {n} bytes ({source[:16]}...): the destination "
+                    "received other bytes",
+                )
+            )
+        self.st.forget_sections(dg, da, n)
 
     def bad_dma(self, rec: Record, eff: Effect):
         self.find(rec, "bad-dma", why.kill(self.st, eff.f))
@@ -410,7 +465,7 @@ class Replay:
         if nxt is None or nxt.kind[0] != "h":
             for e in computed:
                 self.apply_answer(e, recorded=False)
-                self.emit(lambda e=e: to_record(e))
+                self.emit(lambda e=e: self.with_sum(to_record(e), e))
             self.flush(rec)
             return computed
         self.flush(rec)
@@ -419,6 +474,8 @@ class Replay:
             r = next(self.recs)
             self.emit_input(r)
             self.apply_answer(computed[0], recorded=True)
+            if "sum" in r.fields:
+                self.check_sum(r)
             if self.st.findings:
                 self.flush(r)
             return computed
@@ -496,6 +553,8 @@ class Replay:
             if usable:
                 self.apply_answer(eff, recorded=True)
                 applied.append(eff)
+                if "sum" in r.fields:
+                    self.check_sum(r)
             self.flush(r)
         for e in comp_kills:
             self.find(
@@ -644,6 +703,32 @@ class Replay:
                     )
             known[bucket] = addr
         self.st.write_desc(g, addr, f.get("used_len"), f.get("addrs"), f.get("lens"))
+
+    def on_g_mem(self, rec):
+        """Version 2: the Guest's memory at ADDR now holds these bytes (never overlapping a descriptor)."""
+        self.emit_input(rec)
+        g, addr, data = rec.guest, rec.fields["addr"], rec.fields["data"]
+        if addr is UNKNOWN:
+            self.st.note(f"line {rec.line}: not checked: `mem` address is `?`")
+            return
+        known = self.desc_addrs.get(g)
+        if known:
+            # The descriptors' addresses, sorted (rebuilt only when a descriptor was added): one bisection.
+            cached = self.mem_sorted.get(g)
+            if cached is None or cached[0] != len(known):
+                cached = self.mem_sorted[g] = (len(known), sorted(known.values()))
+            starts = cached[1]
+            end = addr + len(data)
+            i = bisect.bisect_left(starts, addr - C.DMA_SIZE + 1)
+            if i < len(starts) and starts[i] < end:
+                raise TraceError(
+                    self.path,
+                    rec.line,
+                    max(rec.text.find("mem") + 5, 1),
+                    f"`mem` at {addr:#x} ({len(data)} bytes) overlaps g{g}'s descriptor at {starts[i]:#x}",
+                    rec.text,
+                )
+        self.st.write_bytes(g, addr, data)
 
     def on_g_bind_dma(self, rec):
         f = rec.fields

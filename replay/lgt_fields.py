@@ -23,7 +23,12 @@ from .records import DEVICE_TYPES, FEATURE_BITS, STATUS_BITS, UNKNOWN, Record
 
 PARTIAL_ONLY = "`?` (unrecorded value) is only accepted with --partial"
 LOST_PARTIAL_ONLY = "`lost` (records the capture dropped) is only accepted with --partial"
-TRACE_VERSION = 1
+TRACE_VERSION = 2  # the newest; version 1 files stay valid (trace-format.md, "Version 2: the bytes")
+TRACE_VERSIONS = (1, 2)
+MAX_DATA_DIGITS = 8192  # `mem data=`: at most 4,096 bytes
+SUM_DIGITS = 64  # `sum=`: a SHA-256
+# Records and fields that only version 2 has: (kind, field or None for the record itself).
+V2_ONLY = (("g.mem", None), ("host.deliver", "sum"))
 MAX_SECTIONS = 16  # struct lguest_dma: LGUEST_MAX_DMA_SECTIONS
 
 
@@ -120,6 +125,7 @@ SPECS: dict[str, tuple[Spec, ...]] = {
         Spec("addr=", "addrs", u32("addr"), required=False, max_items=MAX_SECTIONS),
         Spec("len=", "lens", u16("a section length"), required=False, max_items=MAX_SECTIONS),
     ),
+    "g.mem": (Spec("ADDR", "addr", u32("addr")), Spec("data=", "data", None)),
     "g.bind_dma": (
         _KEY,
         Spec("dmas=", "dmas", u32("dmas")),
@@ -134,6 +140,7 @@ SPECS: dict[str, tuple[Spec, ...]] = {
         Spec("to=", "dst", (GUEST_NO, u32("addr"))),
         Spec("len=", "len", u32("len")),
         _IRQ,
+        Spec("sum=", "sum", None, required=False),
     ),
     "host.full": (Spec("from=", "src", GUEST_NO), Spec("to=", "dst", GUEST_NO), _KEY, _IRQ),
     "host.pending": (_GN, _KEY, _DMA),
@@ -229,6 +236,8 @@ class Builder:
         if type(node) is Leaf:
             if node.kind == "string":
                 return node.text
+            if node.kind == "hex":
+                return hex_value(spec, node)
             if node.kind == "name":
                 return node.text if spec.names is None else self.name(node, spec.names)
             return self.number(node, spec.limit)
@@ -309,7 +318,19 @@ def _check_sections(draft: Draft, values: dict) -> None:
 
 def _check_version(draft: Draft) -> None:
     leaf = draft.args[0]
-    if leaf.kind == "num" and to_int(leaf.text) != TRACE_VERSION:
-        raise LineError(
-            leaf.pos, f"unsupported trace version {_shown(leaf.text)}: this reader knows version {TRACE_VERSION}"
-        )
+    if leaf.kind == "num" and to_int(leaf.text) not in TRACE_VERSIONS:
+        raise LineError(leaf.pos, f"unsupported trace version {_shown(leaf.text)}: this reader knows versions 1 and 2")
+
+
+def hex_value(spec: Spec, leaf: Leaf):
+    """`data=` (bytes: an even number of hex digits, at most 8,192) or `sum=` (64 lower-case hex digits, a str)."""
+    text = leaf.text
+    if spec.attr == "sum":
+        if len(text) != SUM_DIGITS or text != text.lower():
+            raise LineError(leaf.pos, "sum= is a SHA-256: exactly 64 lower-case hex digits")
+        return text
+    if len(text) % 2:
+        raise LineError(leaf.pos, f"data= has {len(text)} hex digits: two per byte, so an even number")
+    if len(text) > MAX_DATA_DIGITS:
+        raise LineError(leaf.pos, f"data= has {len(text)} hex digits: at most {MAX_DATA_DIGITS} (4,096 bytes)")
+    return bytes.fromhex(text)

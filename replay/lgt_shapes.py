@@ -34,9 +34,10 @@ double the time per line.
 from __future__ import annotations
 
 import re
+from binascii import unhexlify
 from typing import Callable, NamedTuple
 
-from .lgt_fields import Builder, Limit
+from .lgt_fields import MAX_DATA_DIGITS, Builder, Limit, to_int
 from .lgt_syntax import Draft
 from .records import GUEST_KINDS, HOST_KINDS, LAUNCHER_KINDS, Record
 
@@ -52,7 +53,18 @@ MAX_TEMPLATE_CHARS = 512
 
 # Kinds worth a template.  Setup records are rare, and host.kill carries a
 # quoted string (whose text the shape would need to keep): both take lark.
-HOT_KINDS = frozenset(GUEST_KINDS + LAUNCHER_KINDS + HOST_KINDS) - {"host.kill"}
+HOT_KINDS = frozenset(GUEST_KINDS + LAUNCHER_KINDS + HOST_KINDS) - {"host.kill", "g.mem"}
+
+# Version 2's long hex runs would make every line a shape of its own: a `mem`
+# line is read by one regex (MEM_RE, checked as the slow path checks it), and
+# a deliver's `sum=` is cut out, the rest read by its template, then put back.
+# Anything these do not accept goes to lark, which gives the error.
+# MEM_HEAD matches what comes before `data=`; the digits after it are read by
+# binascii.unhexlify (strict: hex digits only, an even number), whose result
+# must have half as many bytes as there are digits: no regex runs over the
+# 8,192 digits.
+MEM_HEAD = re.compile(r"[ \t]*g([0-9]+)[ \t]+mem[ \t]+(0x[0-9a-fA-F]+|[0-9]+)[ \t]+")
+SUM_RE = re.compile(r"[ \t]+sum=([0-9a-f]{64})(?=[ \t]|$)")
 
 NUMBER_RE = re.compile(r"0x[0-9a-fA-F]+|[0-9]+")  # as the grammar's NUMBER
 TIMESTAMP_RE = re.compile(r"@([0-9]+(?:\.[0-9]+)?)")  # as the grammar's TIMESTAMP
@@ -260,6 +272,8 @@ class ShapeCache:
                 # A comment is ignored by the grammar, and outside a string no
                 # token can hold a `#`: the line means the same without it.
                 rest = rest[: rest.index("#")]
+            if "mem" in rest or "sum=" in rest:
+                return v2(text, rest, line, path, ts)
             try:
                 key = rest.encode().translate(None, delete)
                 if ts is not None:
@@ -282,6 +296,41 @@ class ShapeCache:
                 # surrogate (from a str, never from a file): lark will say.
                 return slow(text, line, path)[0]
             return learn(key, text, line, path, start, start + len(rest))
+
+        mem_head, sum_search = MEM_HEAD.fullmatch, SUM_RE.search
+
+        def v2(text: str, rest: str, line: int, path: str, ts) -> Record | None:
+            at = rest.find("data=")
+            m = mem_head(rest, 0, at) if at > 0 else None
+            if m is not None:
+                digits = rest[at + 5 :].rstrip(" \t")
+                try:
+                    data = unhexlify(digits)
+                except ValueError:  # binascii.Error: odd length or a non-hex character
+                    data = None
+                g, addr = to_int(m.group(1)), to_int(m.group(2))
+                if (
+                    data is not None
+                    and 2 * len(data) == len(digits)
+                    and len(digits) <= MAX_DATA_DIGITS
+                    and g <= 255
+                    and addr <= 0xFFFF_FFFF
+                ):
+                    return Record_("g.mem", g, {"addr": addr, "data": data}, line, text, ts)
+                return slow(text, line, path)[0]
+            m = sum_search(rest)
+            if m is None or "sum=" in rest[m.end() :]:
+                return slow(text, line, path)[0]
+            inner = rest[: m.start()] + rest[m.end() :]
+            try:
+                record = parse(inner if ts is None else f"@{ts}{inner}", line, path)
+            except Exception:
+                record = None
+            if type(record) is not Record_ or record.kind != "host.deliver" or "sum" in record.fields:
+                return slow(text, line, path)[0]
+            record.fields["sum"] = m.group(1)
+            record.text = text
+            return record
 
         return parse
 

@@ -111,7 +111,7 @@ class Draft:
 # cannot hold a dot).
 _RULE_KINDS = {kind.replace(".", "_"): kind for kind in KINDS}
 
-_LEAF_KINDS = {"NUMBER": "num", "BAD_HEX": "badhex", "UNKNOWN": "unknown", "NAME": "name"}
+_LEAF_KINDS = {"NUMBER": "num", "BAD_HEX": "badhex", "UNKNOWN": "unknown", "NAME": "name", "HEXDATA": "hex"}
 
 
 def _leaf(tok: Token) -> Leaf:
@@ -178,6 +178,8 @@ class _ToDraft(Transformer):
 def _field(children) -> Field:
     kw, *rest = children
     nodes = [_leaf(c) if isinstance(c, Token) else c for c in rest]
+    if not nodes:  # `data=` with no digits: no bytes
+        nodes = [Leaf("hex", "", kw.end_pos, kw.end_pos)]
     node = nodes[0] if len(nodes) == 1 else Pair(nodes[0], nodes[1])
     return Field(kw.value, kw.start_pos, node)
 
@@ -245,6 +247,7 @@ _WORDS = {
     "NUMBER": "a number",
     "BAD_HEX": None,
     "NAME": "a name",
+    "HEXDATA": "hex digits",
     "STRING": 'a quoted string "..."',
     "_COMMA": "a comma",
     "_WS": "a space",
@@ -275,7 +278,7 @@ _WORD_AT = re.compile(r"[^ \t]+")
 _SPACES = re.compile(r"[ \t]*")
 _PARTIAL_ONLY = frozenset({"UNKNOWN", "LOST"})  # `?` and `lost` are worth offering only in partial mode
 _VERBS = frozenset(
-    {"DMA", "BIND_DMA", "SEND_DMA", "STATUS", "DELIVER", "FULL", "PENDING", "DROP", "KILL"}
+    {"DMA", "MEM", "BIND_DMA", "SEND_DMA", "STATUS", "DELIVER", "FULL", "PENDING", "DROP", "KILL"}
     | {"OUTPUT", "FILL", "NOBUF", "IRQ", "CLOSE"}
 )
 _FIELDS = frozenset(n for n, w in WORDS.items() if w and (w.endswith("=") or w == "->"))

@@ -215,6 +215,7 @@ def _records(lines: Iterable[tuple[int, str]], path: str, partial: bool) -> Iter
     """Parse each line and apply the rules that span lines."""
     parse = _CACHES[partial].parse
     header_line = 0
+    version = 1
     last_ts = None  # (order key, text, line) of the latest timestamp
     lineno, text = 0, None
     try:
@@ -228,6 +229,7 @@ def _records(lines: Iterable[tuple[int, str]], path: str, partial: bool) -> Iter
                         path, lineno, text, _record_pos(text), f"a trace must start with the header {HEADER_TEXT}"
                     )
                 header_line = lineno
+                version = record.fields["version"]
             elif record.kind == "header":
                 raise _at(
                     path,
@@ -236,6 +238,8 @@ def _records(lines: Iterable[tuple[int, str]], path: str, partial: bool) -> Iter
                     _record_pos(text),
                     f"a second header: {HEADER_TEXT} may only be the first record (it is on line {header_line})",
                 )
+            if version < 2 and (record.kind == "g.mem" or "sum" in record.fields):
+                _version_error(path, lineno, text, record)
             if record.ts is not None:
                 key = _ts_key(record.ts)
                 if last_ts is not None and key < last_ts[0]:
@@ -254,6 +258,14 @@ def _records(lines: Iterable[tuple[int, str]], path: str, partial: bool) -> Iter
         raise _internal_error(path, lineno, text, exc) from exc
     if header_line == 0:
         raise TraceError(path, 1, 1, f"no records: a trace starts with the header {HEADER_TEXT}")
+
+
+def _version_error(path: str, lineno: int, text: str, record: Record):
+    if record.kind == "g.mem":
+        pos, what = _record_pos(text), "a `mem` record"
+    else:
+        pos, what = re.search(r"[ \t]sum=", text).start() + 1, "the field sum="
+    raise _at(path, lineno, text, pos, f"{what} is version 2: this trace's header says version 1 (lguest-trace 2)")
 
 
 def _ts_key(ts: str) -> tuple:

@@ -17,10 +17,11 @@ shapes (ints unless said otherwise; `UNKNOWN` where the trace wrote `?`):
     device        guest, dev, type, pfn, pages, features
     share         name (str), pages, map (list of (guest, pfn))
     g.dma         addr, [used_len], [addrs (list)], [lens (list)]
+    g.mem         addr, data (bytes)                      version 2
     g.bind_dma    key, dmas, num, irq, [result]
     g.send_dma    key, dma
     g.status      dev, value
-    host.deliver  src (guest, addr), dst (guest, addr), len, irq
+    host.deliver  src (guest, addr), dst (guest, addr), len, irq, [sum (str: 64 hex digits, version 2)]
     host.full     src (guest), dst (guest), key, irq
     host.pending  guest, key, dma
     host.drop     guest, key
@@ -63,7 +64,7 @@ UNKNOWN = _Unknown.__new__(_Unknown)
 # The format's names for status bits, features and device types (spec/constants.py).
 STATUS_BITS, FEATURE_BITS, DEVICE_TYPES = C.STATUS_BITS, C.FEATURE_BITS, C.DEVICE_TYPES
 
-GUEST_KINDS = ("g.dma", "g.bind_dma", "g.send_dma", "g.status")
+GUEST_KINDS = ("g.dma", "g.mem", "g.bind_dma", "g.send_dma", "g.status")
 HOST_KINDS = ("host.deliver", "host.full", "host.pending", "host.drop", "host.kill")
 LAUNCHER_KINDS = ("l.output", "l.fill", "l.nobuf", "l.irq", "l.status", "l.close")
 SETUP_KINDS = ("header", "guest", "device", "share")
@@ -162,6 +163,8 @@ def format_record(rec: Record) -> str:
             s += f" addr={_list(f['addrs'], True)}"
         if "lens" in f:
             s += f" len={_list(f['lens'])}"
+    elif k == "g.mem":
+        s = f"g{g} mem {_num(f['addr'], True)} data={f['data'].hex()}"
     elif k == "g.bind_dma":
         s = (
             f"g{g} bind_dma key={_num(f['key'], True)} dmas={_num(f['dmas'], True)}"
@@ -179,6 +182,8 @@ def format_record(rec: Record) -> str:
             f"host deliver from=g{sg}:{_num(sa, True)} to=g{dg}:{_num(da, True)}"
             f" len={_num(f['len'])} irq={_num(f['irq'])}"
         )
+        if f.get("sum") is not None:
+            s += f" sum={f['sum']}"
     elif k == "host.full":
         s = f"host full from=g{f['src']} to=g{f['dst']} key={_num(f['key'], True)} irq={_num(f['irq'])}"
     elif k == "host.pending":

@@ -216,6 +216,48 @@ def copy_data(ops, st, src: Walk, dst: Walk):
     return ops.Min(src.total, dst.total)
 
 
+@rule("drivers/lguest/io.c: copy_data")
+def copy_data_steps(ops, st, g, src_dma, h, dst_dma):
+    """The steps of copy_data's loop, as 2.6.23 forms their addresses: [(from, to, bytes), ...].
+
+    io.c: copy_data walks si/srcoff and di/dstoff while both sides have a
+    section; each step moves len = min(src->len[si] - srcoff, dst->len[di] -
+    dstoff) bytes with
+
+        __copy_from_user(maddr + (dst->addr[di] + dstoff) % PAGE_SIZE,
+                         (void __user *)src->addr[si], len)
+
+    so the destination address adds dstoff and the source address does NOT
+    add srcoff: when a destination section ends inside a source section, the
+    next step copies that source section's start again (right count, wrong
+    bytes).  Concrete reading only (the symbolic state keeps no bytes); used
+    by dma_transfer only when the trace gave bytes (version 2).  The count is
+    copy_data's, above; this rule says which bytes go where.
+    """
+    fixed = st.fault("host-adds-srcoff")  # a corrected Host (for comparison and tests), not 2.6.23
+    steps = []
+    si = di = srcoff = dstoff = 0
+    n = st.sections
+    sa, sl = st.rd_section(g, src_dma, 0)
+    da, dl = st.rd_section(h, dst_dma, 0)
+    while sl and dl:
+        ln = min(sl - srcoff, dl - dstoff)
+        steps.append(((sa + srcoff) & 0xFFFF_FFFF if fixed else sa, (da + dstoff) & 0xFFFF_FFFF, ln))
+        srcoff += ln
+        dstoff += ln
+        if srcoff == sl:
+            si, srcoff = si + 1, 0
+            if si == n:
+                break
+            sa, sl = st.rd_section(g, src_dma, si)
+        if dstoff == dl:
+            di, dstoff = di + 1, 0
+            if di == n:
+                break
+            da, dl = st.rd_section(h, dst_dma, di)
+    return steps
+
+
 @rule("drivers/lguest/io.c: dma_transfer")
 def dma_transfer(ops, st, g, udma, b, when):
     """Copy the sent descriptor into the first free entry from the cursor; always raise the irq.
@@ -304,6 +346,10 @@ def dma_transfer(ops, st, g, udma, b, when):
         # "Transferring 0 bytes is OK if the source buffer was empty": else the
         # transfer fails with no interrupt and nothing but the kills recorded.
         delivered = ops.And(go, ops.Or(ops.Ne(ret, 0), ops.Eq(src.first, 0)))
+        # Version 2: which bytes go where (only when the trace gave bytes; the symbolic state has none).
+        steps = None
+        if getattr(st, "has_bytes", False) and delivered is True:
+            steps = copy_data_steps(ops, st, g, udma, h, entry)
         _add(
             effects,
             "deliver",
@@ -315,6 +361,7 @@ def dma_transfer(ops, st, g, udma, b, when):
             binding=b,
             used_before=used_at,
             cap=ops.If(dst.ok, dst.total, 0),
+            steps=steps,
         )
     full = ops.And(when, ops.Not(found), ops.Not(failed))
     _add(effects, "full", full, src=g, dst=h, irq=b.interrupt, binding=b)

@@ -1,4 +1,4 @@
-"""The six invariants, as monitors that observe the state, never the rules' own numbers.
+"""The seven invariants, as monitors that observe the state, never the rules' own numbers.
 
 A rule decides effects and `apply` performs them; every performed write that an
 invariant speaks of is logged by the state as a `Write` (what kind, under which
@@ -11,6 +11,13 @@ check_dma_list), the status value before and after, the raw key a Guest passed
 and the live bindings now in the table.  So a rule that checks one entry and
 writes another, miscounts a length or aliases two keys is caught, in replay and
 in prove alike (both readings run this same code).
+
+The seventh, `data-corrupted` (version 2), observes writes of kind "bytes":
+the state logs one per delivery whose bytes it follows (new = (length,
+source Guest, source descriptor)); the monitor reads both descriptors'
+sections in order and the bytes in memory after the copy.  Only the concrete
+state keeps bytes: the symbolic one logs no such write, so in prove this
+monitor files no check (and prove refuses `--inv data` as unchecked).
 
 Declared like hypothesis' `@invariant`: one function per invariant, registered
 under its finding name; `lgcheck rules` and the tests read the registry.
@@ -25,7 +32,7 @@ from .registry import FINDINGS
 
 
 class Write:
-    """One observed write: kind is "data", "status" or "bind"."""
+    """One observed write: kind is "data", "status", "bind" or "bytes" (version 2)."""
 
     __slots__ = ("kind", "when", "guest", "where", "old", "new", "who", "why")
 
@@ -129,6 +136,73 @@ def buffer_overflow(ops, st, w):
             f"whose sections hold only {plural_bytes(cap)}"
         ),
     )
+
+
+# ---------------------------------------------------------------- bytes (version 2)
+def received(ops, st, g, desc, n):
+    """The first n bytes of a descriptor's sections read in order from memory (section 0, then 1, ...).
+
+    The monitor's own walk over the stored descriptor (not copy_data's
+    steps).  Returns (bytes, where): `where` lists (offset in the whole,
+    section index, section address, length); bytes is None if one of them
+    (or a section field) is unknown.
+    """
+    secs = st.stored_sections(g, desc, n)
+    if not secs:
+        return (None if secs is None or n else b""), []
+    if len(secs) == 1:  # the usual frame: one section
+        a, k = secs[0]
+        return st.read_bytes(g, a, k), [(0, 0, a, k)]
+    parts, where = [], []
+    got = 0
+    for i, (a, k) in enumerate(secs):
+        b = st.read_bytes(g, a, k)
+        if b is None:
+            return None, where
+        parts.append(b)
+        where.append((got, i, a, k))
+        got += k
+    return b"".join(parts), where
+
+
+def _span(lo, hi) -> str:
+    return f"byte {lo}" if hi == lo + 1 else f"bytes {lo}-{hi - 1}"
+
+
+@monitor("data-corrupted", "bytes")
+def data_corrupted(ops, st, w):
+    """Byte i of what the destination received is byte i of what the source held (both read in section order)."""
+    length, sg, sa = w.new
+    got, where = received(ops, st, w.guest, w.where, length)
+    want, _ = received(ops, st, sg, sa, length)
+    if got is None or want is None:
+        line = getattr(st.cursor, "line", None)
+        at = f"line {line}: " if line is not None else ""
+        side = f"g{sg}'s source {sa:#x}" if want is None else f"g{w.guest}'s destination {w.where:#x}"
+        st.note(f"{at}data not checked: bytes of {side} were never given (no `mem` record covers them)")
+        return
+    st.received = (w.guest, w.where, length, got)  # what the destination holds now: replay's sum= reads it
+    n = min(len(got), len(want))
+    if (got == want) if len(got) == len(want) else got[:n] == want[:n]:
+        return  # kept (a concrete check that holds files nothing)
+    # The failure path only: the first and last differing bytes, and where those bytes are in the source.
+    lo = next(i for i in range(n) if got[i] != want[i])
+    hi = next(i for i in range(n - 1, lo - 1, -1) if got[i] != want[i]) + 1
+    sec = next(x for x in reversed(where) if x[0] <= lo)
+    came = want.find(got[lo:hi])
+    if came >= 0:
+        origin = f"{'it is' if hi - lo == 1 else 'they are'} the source's {_span(came, came + hi - lo)}"
+    else:
+        origin = "they are not a run of the source's bytes"
+
+    def message():
+        return (
+            f"the Host's copy into g{w.guest}'s descriptor {w.where:#x} from g{sg}'s {sa:#x} ({plural_bytes(length)}): "
+            f"{_span(lo, hi)} of what the destination received (from its section {sec[1]} at "
+            f"{sec[2] + lo - sec[0]:#x}) should be the source's {_span(lo, hi)}, but {origin}"
+        )
+
+    st.check("data-corrupted", False, message)
 
 
 # ---------------------------------------------------------------- status

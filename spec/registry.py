@@ -83,6 +83,12 @@ FINDINGS: dict[str, Finding] = {
             "status",
         ),
         Finding(
+            "data-corrupted",
+            "(version 2) A delivery wrote bytes that differ from the source's: byte i of what the "
+            "destination received (its sections read in order) is not byte i of what the source held.",
+            "data",
+        ),
+        Finding(
             "bad-dma",
             "A descriptor or key the Host reads fails its checks (check_dma_list, key "
             "alignment, lguest_address_ok); the Host kills the Guest.",
@@ -106,4 +112,5 @@ INVARIANTS: dict[str, tuple[str, ...]] = {
     "keys": ("key-collision", "key-outside-device"),
     "buffers": ("write-to-used-buffer", "buffer-overflow"),
     "status": ("status-cleared", "status-forbidden-bit"),
+    "data": ("data-corrupted",),
 }

@@ -22,6 +22,12 @@ symbolic state (checker/symstate.py) implements too:
     check(name, ok, message)  an invariant the step must keep
     note(text)                a remark that is not a finding
 
+Version 2 (bytes; the concrete reading only, see "bytes" at the end of
+ConcreteState): `has_bytes`, `write_bytes` / `read_bytes` (a sparse map of the
+bytes a trace gave, unknown elsewhere), `deliver_bytes` (the Host's copy,
+step by step, logged as a Write of kind "bytes"), `forget_sections`.  The
+symbolic state keeps no bytes: it has none of these, and rules ask first.
+
 Every write takes a guard `when`: in this reading it is a Python bool, and a
 False guard changes nothing.
 """
@@ -29,6 +35,7 @@ False guard changes nothing.
 from __future__ import annotations
 
 import bisect
+import hashlib
 
 from . import constants as C
 from .monitors import Write
@@ -540,3 +547,149 @@ class ConcreteState:
 
     def fault(self, name) -> bool:
         return name in self.faults
+
+    # ------------------------------------------------------------ bytes (version 2)
+    # (Guest, page) -> (data, known): two bytearrays of a page, known[i] 1 where
+    # data[i] was given.  Only pages a `mem` record or a copy wrote exist; a
+    # trace without `mem` records never creates one, and `has_bytes` stays
+    # False, so version 1 replays take none of these paths.  Ranges are moved
+    # by slicing (C speed); no loop runs per byte.
+    has_bytes = False
+    contents = None  # becomes the dict of pages at the first write_bytes
+    received = None  # (Guest, descriptor, length, bytes) the data-corrupted monitor last read
+
+    def write_bytes(self, g, addr, data):
+        """Guest g's memory at addr now holds `data` (bytes): a `mem` record, or a copy."""
+        contents = self.contents
+        if contents is None:
+            contents = self.contents = {}
+            self.has_bytes = True
+        n = len(data)
+        off = addr & (C.PAGE_SIZE - 1)
+        if off + n <= C.PAGE_SIZE:  # within one page: every section (check_dma_list), most `mem`s
+            p = contents.get((g, addr >> C.PAGE_SHIFT))
+            if p is None:
+                p = contents[(g, addr >> C.PAGE_SHIFT)] = (bytearray(C.PAGE_SIZE), bytearray(C.PAGE_SIZE))
+            p[0][off : off + n] = data
+            p[1][off : off + n] = _ONES[:n]
+            return
+        pos = 0
+        while pos < n:
+            a = (addr + pos) & 0xFFFF_FFFF
+            page, off = a >> C.PAGE_SHIFT, a & (C.PAGE_SIZE - 1)
+            k = min(n - pos, C.PAGE_SIZE - off)
+            p = contents.get((g, page))
+            if p is None:
+                p = contents[(g, page)] = (bytearray(C.PAGE_SIZE), bytearray(C.PAGE_SIZE))
+            p[0][off : off + k] = data[pos : pos + k]
+            p[1][off : off + k] = _ONES[:k]
+            pos += k
+
+    def forget_bytes(self, g, addr, n):
+        """n bytes at addr are unknown from now on."""
+        contents = self.contents
+        if not contents:
+            return
+        pos = 0
+        while pos < n:
+            a = (addr + pos) & 0xFFFF_FFFF
+            page, off = a >> C.PAGE_SHIFT, a & (C.PAGE_SIZE - 1)
+            k = min(n - pos, C.PAGE_SIZE - off)
+            p = contents.get((g, page))
+            if p is not None:
+                p[1][off : off + k] = bytes(k)
+            pos += k
+
+    def read_bytes(self, g, addr, n):
+        """The n bytes at addr in Guest g's memory, or None if one of them is unknown."""
+        contents = self.contents
+        if contents is None:
+            return None if n else b""
+        off = addr & (C.PAGE_SIZE - 1)
+        if off + n <= C.PAGE_SIZE:  # within one page: every section (check_dma_list), most `mem`s
+            p = contents.get((g, addr >> C.PAGE_SHIFT))
+            if p is None or p[1].find(0, off, off + n) != -1:
+                return None if n else b""
+            return bytes(p[0][off : off + n])
+        out = []
+        pos = 0
+        while pos < n:
+            a = (addr + pos) & 0xFFFF_FFFF
+            page, off = a >> C.PAGE_SHIFT, a & (C.PAGE_SIZE - 1)
+            k = min(n - pos, C.PAGE_SIZE - off)
+            p = contents.get((g, page))
+            if p is None or p[1].find(0, off, off + k) != -1:
+                return None
+            out.append(p[0][off : off + k])
+            pos += k
+        return b"".join(out)
+
+    def stored_sections(self, g, desc, n):
+        """(address, length) of the descriptor's sections in order, up to n bytes in all; None if one is unwritten.
+
+        Read from the stored struct directly (no unknown-descriptor finding):
+        the data-corrupted monitor's own walk over a descriptor the Host has
+        already read, and the bookkeeping of bytes.
+        """
+        d = self.guest(g).mem.get(desc)
+        if d is None:
+            return None
+        out = []
+        for a, ln in zip(d.addrs, d.lens):
+            if n <= 0 or ln == 0:
+                break
+            if type(a) is not int or type(ln) is not int:
+                return None
+            k = min(ln, n)
+            out.append((a, k))
+            n -= k
+        return out
+
+    def forget_sections(self, g, desc, n):
+        """The first n bytes of the descriptor's sections are unknown (a fill, or a copy replay cannot follow)."""
+        if not self.has_bytes:
+            return
+        secs = self.stored_sections(g, desc, n)
+        if secs is None:
+            return
+        for a, k in secs:
+            self.forget_bytes(g, a, k)
+
+    def section_sum(self, g, desc, n):
+        """SHA-256 (hex) of the first n bytes of the descriptor's sections in order, or None if one is unknown."""
+        secs = self.stored_sections(g, desc, n)
+        if secs is None:
+            return None
+        h = hashlib.sha256()
+        got = 0
+        for a, k in secs:
+            b = self.read_bytes(g, a, k)
+            if b is None:
+                return None
+            h.update(b)
+            got += k
+        return h.hexdigest() if got == n else None
+
+    def deliver_bytes(self, src, dst, length, steps, who):
+        """The Host's copy of a delivery, performed: each step (from, to, n) moves n bytes from the source
+        Guest's address `from` to the destination Guest's `to`; unknown source bytes make their
+        destination unknown.  Logged as a Write of kind "bytes": new = (length, source Guest, source descriptor).
+        `steps` None (a recorded delivery the model did not compute) makes the destination unknown.
+        """
+        if not self.has_bytes:
+            return
+        self.received = None  # set by the data-corrupted monitor when it reads this delivery
+        (sg, sa), (dg, da) = src, dst
+        if steps is None:
+            self.forget_sections(dg, da, length)
+            return
+        for frm, to, n in steps:
+            data = self.read_bytes(sg, frm, n)
+            if data is None:
+                self.forget_bytes(dg, to, n)
+            else:
+                self.write_bytes(dg, to, data)
+        self.log.append(Write("bytes", True, dg, da, None, (length, sg, sa), who))
+
+
+_ONES = memoryview(b"\x01" * C.PAGE_SIZE)  # sliced without a copy

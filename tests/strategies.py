@@ -50,7 +50,7 @@ def records(draw, partial: bool = False, kinds: tuple[str, ...] | None = None) -
     f: dict = {}
     guest = None
     if kind == "header":
-        f = {"version": 1}
+        f = {"version": draw(st.sampled_from([1, 2]))}
     elif kind == "guest":
         guest = draw(guests)
         f = {"guest": guest, "pages": draw(v(U32))}
@@ -92,6 +92,8 @@ def _actor_fields(draw, kind: str, partial: bool) -> dict:
         if draw(st.booleans()):
             f["lens"] = draw(st.lists(v(U16), min_size=n, max_size=n))
         return f
+    if kind == "g.mem":  # version 2
+        return {"addr": draw(v(U32)), "data": draw(st.binary(max_size=64))}
     if kind == "g.bind_dma":
         f = {"key": draw(v(U32)), "dmas": draw(v(U32)), "num": draw(v(U16)), "irq": draw(v(U8))}
         _maybe(draw, f, "result", v(U32))
@@ -121,12 +123,14 @@ def _actor_fields(draw, kind: str, partial: bool) -> dict:
 def _host_fields(draw, kind: str, partial: bool) -> dict:
     v = lambda top: value(top, partial)  # noqa: E731
     if kind == "host.deliver":
-        return {
+        f = {
             "src": (draw(guests), draw(v(U32))),
             "dst": (draw(guests), draw(v(U32))),
             "len": draw(v(U32)),
             "irq": draw(v(U8)),
         }
+        _maybe(draw, f, "sum", st.binary(min_size=32, max_size=32).map(bytes.hex))  # version 2
+        return f
     if kind == "host.full":
         return {"src": draw(guests), "dst": draw(guests), "key": draw(v(U32)), "irq": draw(v(U8))}
     if kind == "host.pending":
@@ -148,6 +152,8 @@ def traces(draw, partial: bool = False, max_records: int = 12) -> list[Record]:
     """A valid trace as records: the header first, timestamps never decreasing."""
     body = draw(st.lists(records(partial).filter(lambda r: r.kind != "header"), max_size=max_records))
     recs = [draw(records(partial, kinds=("header",)))] + body
+    if any(r.kind == "g.mem" or "sum" in r.fields for r in body):
+        recs[0].fields["version"] = 2  # version 2's record and field are input errors in a version 1 file
     clock = 0
     for rec in recs:
         if rec.ts is not None:

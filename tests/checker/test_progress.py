@@ -64,7 +64,7 @@ def test_ctrl_c_answers_at_once_and_keeps_what_was_found(tmp_path):
     stale.write_text("# an earlier run's\n")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lgcheck", "prove", "--depth", "40", "--out", str(out)],
+        [sys.executable, "-m", "lgcheck", "prove", "--no-induction", "--depth", "40", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:
@@ -91,4 +91,9 @@ def test_ctrl_c_answers_at_once_and_keeps_what_was_found(tmp_path):
     assert "status-forbidden-bit: VIOLATED by a run of 1 step" in stdout
     assert "unknown" in stdout  # what was open when interrupted, never "holds"
     assert (out / "status-forbidden-bit.lgt").exists() and (out / "status-forbidden-bit.itf.json").exists()
-    assert stale.exists()  # not settled when interrupted: an earlier counterexample is not thrown away
+    # An earlier run's counterexample is kept while its invariant is unsettled, removed once it is proved
+    # (which of the two depends on how far induction got before the signal).
+    if "key-collision: holds" in stdout:
+        assert not stale.exists()
+    else:
+        assert "key-collision: unknown" in stdout and stale.exists()

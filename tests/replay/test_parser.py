@@ -73,6 +73,14 @@ EXAMPLES = [
         "g0 bind_dma key=4 dmas=8 num=0 irq=0",
         Record("g.bind_dma", 0, {"key": 4, "dmas": 8, "num": 0, "irq": 0}),
     ),
+    ("g0 mem 0x3d000 data=48692aFF", Record("g.mem", 0, {"addr": 0x3D000, "data": b"Hi*\xff"})),
+    ("g2 mem 16 data=", Record("g.mem", 2, {"addr": 16, "data": b""})),
+    (
+        "host deliver from=g0:0x3f100 to=g1:0x3e000 sum=" + "0a" * 32 + " len=13 irq=2",
+        Record(
+            "host.deliver", None, {"src": (0, 0x3F100), "dst": (1, 0x3E000), "len": 13, "irq": 2, "sum": "0a" * 32}
+        ),
+    ),
     ("g255 send_dma key=0 dma=0x3f100", Record("g.send_dma", 255, {"key": 0, "dma": 0x3F100})),
     ("g0 status dev=1 value=ACKNOWLEDGE|DRIVER|0x100", Record("g.status", 0, {"dev": 1, "value": 0x103})),
     (
@@ -208,9 +216,46 @@ def test_header_not_first():
 
 
 @BOTH
-def test_version_other_than_1(parse):
-    err = error(parse, "lguest-trace 2")
-    assert (err.column, err.message) == (14, "unsupported trace version 2: this reader knows version 1")
+def test_version_other_than_1_or_2(parse):
+    assert one(parse, "lguest-trace 2").fields == {"version": 2}
+    err = error(parse, "lguest-trace 3")
+    assert (err.column, err.message) == (14, "unsupported trace version 3: this reader knows versions 1 and 2")
+
+
+V1_ONLY_ERRORS = [
+    ("g0 mem 0x10 data=00", 1, "a `mem` record is version 2: this trace's header says version 1 (lguest-trace 2)"),
+    (
+        "host deliver from=g0:1 to=g1:2 len=3 irq=4 sum=" + "ab" * 32,
+        44,
+        "the field sum= is version 2: this trace's header says version 1 (lguest-trace 2)",
+    ),
+]
+
+
+@pytest.mark.parametrize("line, column, message", V1_ONLY_ERRORS)
+def test_version_2_records_in_a_version_1_file(line, column, message):
+    err = trace_error("lguest-trace 1\n" + line + "\n")
+    assert (err.line, err.column, err.message) == (2, column, message)
+    assert len(parse_text("lguest-trace 2\n" + line + "\n")) == 2  # the same line is valid in version 2
+
+
+SUM_DIGITS = "sum= is a SHA-256: exactly 64 lower-case hex digits"
+V2_BAD = [
+    ("g0 mem 0x10 data=abc", 18, "data= has 3 hex digits: two per byte, so an even number"),
+    ("g0 mem 0x10 data=" + "00" * 4097, 18, "data= has 8194 hex digits: at most 8192 (4,096 bytes)"),
+    ("g0 mem 0x100000000 data=00", 8, "value 0x100000000 does not fit addr (u32, at most 4294967295)"),
+    ("g256 mem 0x10 data=00", 2, "value 256 does not fit a guest number (at most 255)"),
+    ("g0 mem 0x10 data=0g", 19, 'unexpected "g": expected one of a space, end of line'),
+    ("host deliver from=g0:1 to=g1:2 len=3 irq=4 sum=" + "AB" * 32, 48, SUM_DIGITS),
+    ("host deliver from=g0:1 to=g1:2 len=3 irq=4 sum=" + "ab" * 31, 48, SUM_DIGITS),
+]
+
+
+@BOTH
+@pytest.mark.parametrize("line, column, message", V2_BAD)
+def test_version_2_value_errors(parse, line, column, message):
+    err = error(parse, line)
+    assert (err.column, err.message) == (column, message)
 
 
 @BOTH
@@ -222,7 +267,7 @@ def test_unknown_record(parse):
         " a timestamp @SECONDS",
     )
     err = error(parse, "g0 sendd_dma key=1 dma=2")
-    assert (err.column, err.message) == (4, 'unknown record "sendd_dma": expected one of dma, bind_dma, send_dma, status')
+    assert (err.column, err.message) == (4, 'unknown record "sendd_dma": expected one of dma, mem, bind_dma, send_dma, status')
     err = error(parse, "host frob")
     assert (err.column, err.message) == (
         6,
@@ -235,7 +280,7 @@ def test_unknown_or_misspelt_field(parse):
     err = error(parse, "g0 bind_dma key=1 dma=2 num=3 irq=4")
     assert (err.column, err.message) == (19, 'unknown field "dma=": expected one of key=, dmas=, num=, irq=, ->')
     err = error(parse, "host deliver from=g0:1 to=g1:2 lenght=3 irq=4")
-    assert (err.column, err.message) == (32, 'unknown field "lenght=": expected one of from=, to=, len=, irq=')
+    assert (err.column, err.message) == (32, 'unknown field "lenght=": expected one of from=, to=, len=, irq=, sum=')
 
 
 @BOTH
@@ -375,7 +420,7 @@ def test_upper_case_hex_prefix(parse):
 
 SYNTAX = [
     ("g0 send_dma", 12, "missing required fields key=, dma="),
-    ("g0", 3, "unexpected end of line: expected one of dma, bind_dma, send_dma, status"),
+    ("g0", 3, "unexpected end of line: expected one of dma, mem, bind_dma, send_dma, status"),
     ("@1 # a timestamp alone", 3, "unexpected end of line: expected one of lguest-trace, guest, device, share, gN, host, lN"),
     ("g0dma 1", 3, 'unexpected "dma": expected a space'),
     ("g0 send_dma key= 1 dma=2", 17, "unexpected space: expected a number"),
@@ -445,6 +490,7 @@ FIELD_PREFIXES = {
     "device": "device 0.0",
     "share": "share s",
     "g.dma": "g0 dma 1",
+    "g.mem": "g0 mem 1",
     "g.bind_dma": "g0 bind_dma",
     "g.send_dma": "g0 send_dma",
     "g.status": "g0 status",
