@@ -141,10 +141,7 @@ class Replay:
                 if kind != "g.bind_dma" or not self.bind_partly_known(rec):
                     self.skip_unknown(rec)
             except UnknownValue as e:
-                self.st.findings.clear()
-                self.st.note(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
-                self.unc.taint(involved(self.st, rec))
-                self.follow_recorded(rec)
+                self.not_checked(rec, e)
             self.spread_doubt(rec)
             return
         handler = self.handlers[kind]
@@ -154,10 +151,7 @@ class Replay:
             try:
                 handler(rec)
             except UnknownValue as e:
-                self.st.findings.clear()
-                self.st.note(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
-                self.unc.taint(involved(self.st, rec))
-                self.follow_recorded(rec)
+                self.not_checked(rec, e)
             self.spread_doubt(rec)
         if self.st.findings:
             self.flush(rec)
@@ -168,6 +162,13 @@ class Replay:
         """Move the state's notes to the result as they come (the result spills them past a bound)."""
         self.result.notes.extend(self.st.notes)
         self.st.notes.clear()
+
+    def not_checked(self, rec: Record, e: UnknownValue):
+        """Partial mode: the step needs a value the trace left unrecorded; follow the trace's own answers."""
+        self.st.findings.clear()
+        self.st.note(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
+        self.unc.taint(involved(self.st, rec))
+        self.follow_recorded(rec)
 
     def finish(self):
         for g, gs in sorted(self.st.guests.items()):

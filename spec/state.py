@@ -253,6 +253,17 @@ class _NoCursor:
     line = None
 
 
+def _spans(addr, n):
+    """(page, offset in it, offset in the n bytes, length) of each page's part of n bytes at addr (u32 wrap)."""
+    pos = 0
+    while pos < n:
+        a = (addr + pos) & 0xFFFF_FFFF
+        page, off = a >> C.PAGE_SHIFT, a & (C.PAGE_SIZE - 1)
+        k = min(n - pos, C.PAGE_SIZE - off)
+        yield page, off, pos, k
+        pos += k
+
+
 def _reindex(index: dict, b, old, new):
     """Move binding b from bucket `old` to bucket `new` of `index` (None: in no bucket); returns `new`."""
     if new != old:
@@ -573,32 +584,22 @@ class ConcreteState:
             p[0][off : off + n] = data
             p[1][off : off + n] = _ONES[:n]
             return
-        pos = 0
-        while pos < n:
-            a = (addr + pos) & 0xFFFF_FFFF
-            page, off = a >> C.PAGE_SHIFT, a & (C.PAGE_SIZE - 1)
-            k = min(n - pos, C.PAGE_SIZE - off)
+        for page, off, pos, k in _spans(addr, n):
             p = contents.get((g, page))
             if p is None:
                 p = contents[(g, page)] = (bytearray(C.PAGE_SIZE), bytearray(C.PAGE_SIZE))
             p[0][off : off + k] = data[pos : pos + k]
             p[1][off : off + k] = _ONES[:k]
-            pos += k
 
     def forget_bytes(self, g, addr, n):
         """n bytes at addr are unknown from now on."""
         contents = self.contents
         if not contents:
             return
-        pos = 0
-        while pos < n:
-            a = (addr + pos) & 0xFFFF_FFFF
-            page, off = a >> C.PAGE_SHIFT, a & (C.PAGE_SIZE - 1)
-            k = min(n - pos, C.PAGE_SIZE - off)
+        for page, off, _, k in _spans(addr, n):
             p = contents.get((g, page))
             if p is not None:
                 p[1][off : off + k] = bytes(k)
-            pos += k
 
     def read_bytes(self, g, addr, n):
         """The n bytes at addr in Guest g's memory, or None if one of them is unknown."""
@@ -612,16 +613,11 @@ class ConcreteState:
                 return None if n else b""
             return bytes(p[0][off : off + n])
         out = []
-        pos = 0
-        while pos < n:
-            a = (addr + pos) & 0xFFFF_FFFF
-            page, off = a >> C.PAGE_SHIFT, a & (C.PAGE_SIZE - 1)
-            k = min(n - pos, C.PAGE_SIZE - off)
+        for page, off, _, k in _spans(addr, n):
             p = contents.get((g, page))
             if p is None or p[1].find(0, off, off + k) != -1:
                 return None
             out.append(p[0][off : off + k])
-            pos += k
         return b"".join(out)
 
     def stored_sections(self, g, desc, n):
