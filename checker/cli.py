@@ -12,6 +12,7 @@ import time
 from ..replay.errors import TraceError
 from ..replay.escape import shown
 from ..replay.parser import open_trace
+from ..replay.report import FORMATS
 from ..spec.registry import FINDINGS, INVARIANTS
 from .faults import FAULTS
 
@@ -99,7 +100,7 @@ def add_prove_parser(sub, run):
     )
     p.add_argument(
         "--format",
-        choices=["text", "json", "sarif", "junit", "github"],
+        choices=FORMATS,
         default="text",
         help="text for people (default); json (docs/json-schemas/prove.schema.json, its config feeds --config); "
         "sarif 2.1.0; junit (one test per invariant); github (workflow annotations)",

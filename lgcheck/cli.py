@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from lgcheck.replay.report import FORMATS
+
 EPILOG_REPLAY = """\
 exit status: 0 every file kept the protocol (or, without --strict, possibly broke it);
 1 a certain finding in some file (with --strict, a possible one too);
@@ -294,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--format",
         default="text",
-        choices=["text", "json", "sarif", "junit", "github"],
+        choices=FORMATS,
         help="text for people (default); json (docs/json-schemas/replay.schema.json); sarif 2.1.0 for code "
         "scanning; junit, one testcase per trace; github, workflow annotations",
     )
