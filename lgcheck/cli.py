@@ -24,6 +24,8 @@ examples:
   lgcheck replay --format sarif traces/ > lgcheck.sarif
                                           for code scanning (also junit, github)
   lgcheck replay --jobs 2 --quiet corpus/  a corpus on 2 cores, only what failed
+  lgcheck replay --cluster tcp://sched:8786 /shared/corpus/
+                                          the same on a Dask cluster
 """
 
 
@@ -114,11 +116,21 @@ def _replay(args) -> int:
     model = {"launcher": args.launcher, "faults": tuple(args.fault)}
     if args.emit:
         return _replay_emit(args, files[0], model)
-    from lgcheck.replay.corpus import replay_many
+    from lgcheck.replay.corpus import ClusterError, cluster_problem, replay_many
 
-    results = replay_many(files, jobs=args.jobs, partial=args.partial, **model)
+    if args.cluster is not None and cluster_problem() is not None:
+        _err(cluster_problem())
+        return 2
+    import itertools
+
+    results = replay_many(files, jobs=args.jobs, cluster=args.cluster, partial=args.partial, **model)
+    try:
+        first = next(results)  # a cluster that cannot be used says so before the report begins
+    except ClusterError as e:
+        _err(str(e))
+        return 2
     rep = _reporter(args)
-    for r in results:
+    for r in itertools.chain([first], results):
         rep.file(_selected(args, r))
     rep.end()
     return rep.totals.exit_status(strict=args.strict)
@@ -318,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="replay N files at once in worker processes (results stay in input order)",
+    )
+    r.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="replay the files on a Dask cluster: a scheduler's tcp://host:8786, or `local` for --jobs "
+        "worker processes here (needs the extra: pip install 'lgcheck[dask]'; docs/cluster.md)",
     )
     r.add_argument(
         "--partial",

@@ -83,6 +83,23 @@ class SpillLog:
             return len(self) == len(other) and list(self) == list(other)
         return NotImplemented
 
+    def __getstate__(self):
+        # A worker process (--jobs, --cluster) sends its result back by pickle: the open spill file
+        # cannot travel, so its lines do (as the JSON text they are) and land in a new spill file.
+        spilled = ""
+        if self._spill is not None:
+            self._spill.flush()
+            self._spill.seek(0)
+            spilled = self._spill.read()
+        return {"mem": self._mem, "count": self._count, "make": self._make, "spilled": spilled}
+
+    def __setstate__(self, state) -> None:
+        self._mem, self._count, self._make = state["mem"], state["count"], state["make"]
+        self._spill = None
+        if state["spilled"]:
+            self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")
+            self._spill.write(state["spilled"])
+
     def __repr__(self) -> str:
         return f"SpillLog({self._mem!r}{', ...' if self._spill is not None else ''}; {self._count} items)"
 

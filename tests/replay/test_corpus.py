@@ -31,3 +31,15 @@ def test_cli_jobs_prints_the_same_report(capsys):
     assert capsys.readouterr().out == one
     assert main(["replay", "--jobs", "0", TRACES]) == 2
     assert "--jobs" in capsys.readouterr().err
+
+
+def test_results_with_spilled_findings_cross_to_the_parent(monkeypatch):
+    """A file with more findings than SpillLog keeps in memory: its spill file cannot be pickled, its lines can."""
+    from lgcheck.replay.findings import SpillLog
+
+    monkeypatch.setattr(SpillLog, "KEEP", 1)  # the forked workers inherit it
+    files = sorted(glob.glob(os.path.join(TRACES, "*.lgt")))
+    serial = [_key(r) for r in replay_many(files, jobs=1)]
+    assert any(len(k[3]) > 1 for k in serial)  # some file did spill
+    parallel = [_key(r) for r in replay_many(files, jobs=2)]
+    assert parallel == serial
