@@ -122,18 +122,31 @@ def _replay(args) -> int:
         _err(cluster_problem())
         return 2
     import itertools
+    import time
 
+    started = time.time()  # the progress line's clock (tqdm's)
     results = replay_many(files, jobs=args.jobs, cluster=args.cluster, partial=args.partial, **model)
     try:
         first = next(results)  # a cluster that cannot be used says so before the report begins
     except ClusterError as e:
         _err(str(e))
         return 2
+    from lgcheck.replay.progress import Ticker
+
     rep = _reporter(args)
-    for r in itertools.chain([first], results):
-        rep.file(_selected(args, r))
+    show = len(files) > 1 and not (args.quiet or args.no_progress)
+    records = findings = 0
+    with Ticker(FILES_LINE, len(files), show, leave=False, unit="file", started=started) as ticker:
+        for r in itertools.chain([first], results):
+            ticker.clear()  # a terminal's progress line gives way to the report
+            rep.file(_selected(args, r))
+            records, findings = records + r.records, findings + len(r.findings)
+            ticker.set(advance=1, status=f"  {records:,} records, {findings:,} findings")
     rep.end()
     return rep.totals.exit_status(strict=args.strict)
+
+
+FILES_LINE = "lgcheck replay: {n}/{total} files  {elapsed}<{remaining}  {rate_fmt}{status}"
 
 
 def _reporter(args):
@@ -330,6 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="replay N files at once in worker processes (results stay in input order)",
+    )
+    r.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress line on stderr for many files (by default: a line redrawn on a terminal, "
+        "else a line every 5 s after the first 5 s; --quiet also turns it off)",
     )
     r.add_argument(
         "--cluster",

@@ -24,6 +24,7 @@ pickles per file.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -93,15 +94,23 @@ def replay_many(paths: Iterable[str], jobs: int = 1, cluster: str | None = None,
         for p in paths:
             yield replay_file(p, **kw)
         return
+    with pool(jobs) as workers:
+        yield from _in_order(lambda p: workers.submit(_one, p, kw), paths, 2 * jobs)
+
+
+@contextlib.contextmanager
+def pool(jobs: int, freeze: bool = True):
+    """The worker processes of --jobs (benchmarks/jobs_speed.py times the same pool)."""
     ctx = _context()
-    if ctx is not None:
+    frozen = freeze and ctx is not None
+    if frozen:
         gc.collect()
         gc.freeze()  # the children share the parent's objects without writing to their pages
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            yield from _in_order(lambda p: pool.submit(_one, p, kw), paths, 2 * jobs)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as workers:
+            yield workers
     finally:
-        if ctx is not None:
+        if frozen:
             gc.unfreeze()
 
 
@@ -110,7 +119,6 @@ def _on_cluster(paths: Iterable[str], address: str, jobs: int, kw: dict) -> Iter
     if problem is not None:
         raise ClusterError(problem)
     from distributed import Client, LocalCluster
-    import contextlib
     import logging
 
     with contextlib.ExitStack() as stack:
