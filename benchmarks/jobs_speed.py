@@ -60,13 +60,13 @@ def _timed(path: str) -> tuple[int, float, int]:
     return os.getpid(), time.process_time() - c, r.records
 
 
-def critical_path(files: list[str], jobs: int, freeze: bool = True) -> tuple[dict, list[float]]:
+def critical_path(files: list[str], jobs: int) -> tuple[dict, list[float]]:
     """Per-worker CPU of the --jobs pool (replay/corpus.py's, 2*N in flight, input order), and each file's CPU."""
     from lgcheck.replay.corpus import _in_order, pool
 
     per_worker: dict = {}
     per_file = []
-    with pool(jobs, freeze=freeze) as workers:
+    with pool(jobs) as workers:
         for pid, cpu, _ in _in_order(lambda p: workers.submit(_timed, p), files, 2 * jobs):
             per_worker[pid] = per_worker.get(pid, 0.0) + cpu
             per_file.append(cpu)

@@ -14,18 +14,18 @@ processes on this machine.  The workers open the paths themselves, so on a
 real cluster every worker must see the corpus under the same path (a shared
 file system).  Dask was chosen over Ray by measurement (docs/cluster.md).
 
-Why the local pool is fast: the workers are forked from a parent that has
-already imported and compiled the model (spec/compiled.py), with the parent's
-heap frozen out of the garbage collector (gc.freeze) so that the children do
-not copy its pages by touching their reference counts; each task is one whole
-file and each answer one FileResult, so the parent's share is a few small
-pickles per file.
+Where the local pool's time goes (benchmarks/jobs_speed.py): the workers are
+forked from a parent that has already imported and compiled the model
+(spec/compiled.py), so a worker starts in milliseconds (spawn costs about
+10% more CPU over the run: each worker imports and compiles again); each
+task is one whole file and each answer one FileResult, so the parent's share
+is a few small pickles per file, and the pool costs 2-4% more CPU than one
+process.  What is left between that and N times faster is the serial
+start-up of the command and a busier memory system with N processes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import multiprocessing
 import os
 import sys
@@ -98,20 +98,9 @@ def replay_many(paths: Iterable[str], jobs: int = 1, cluster: str | None = None,
         yield from _in_order(lambda p: workers.submit(_one, p, kw), paths, 2 * jobs)
 
 
-@contextlib.contextmanager
-def pool(jobs: int, freeze: bool = True):
+def pool(jobs: int) -> ProcessPoolExecutor:
     """The worker processes of --jobs (benchmarks/jobs_speed.py times the same pool)."""
-    ctx = _context()
-    frozen = freeze and ctx is not None
-    if frozen:
-        gc.collect()
-        gc.freeze()  # the children share the parent's objects without writing to their pages
-    try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as workers:
-            yield workers
-    finally:
-        if frozen:
-            gc.unfreeze()
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
 
 
 def _on_cluster(paths: Iterable[str], address: str, jobs: int, kw: dict) -> Iterator[FileResult]:
@@ -119,6 +108,7 @@ def _on_cluster(paths: Iterable[str], address: str, jobs: int, kw: dict) -> Iter
     if problem is not None:
         raise ClusterError(problem)
     from distributed import Client, LocalCluster
+    import contextlib
     import logging
 
     with contextlib.ExitStack() as stack:
