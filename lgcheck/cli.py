@@ -121,6 +121,9 @@ def _replay(args) -> int:
     if args.cluster is not None and cluster_problem() is not None:
         _err(cluster_problem())
         return 2
+    if args.cluster is not None and "-" in files:
+        _err("--cluster: the workers cannot read this command's standard input (-); give files")
+        return 2
     import itertools
     import time
 

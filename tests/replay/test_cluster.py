@@ -29,6 +29,12 @@ def test_without_the_extra_cluster_is_a_usage_error(monkeypatch, capsys):
     assert "lgcheck[dask]" in err and "Traceback" not in err
 
 
+def test_standard_input_is_refused_on_a_cluster(capsys):
+    pytest.importorskip("distributed")
+    assert main(["replay", "--cluster", "local", "-"]) == 2
+    assert "standard input" in capsys.readouterr().err
+
+
 def test_a_local_cluster_of_two_processes_merges_one_report_in_input_order():
     pytest.importorskip("distributed")
     files = sorted(glob.glob(os.path.join(TRACES, "*.lgt")))[::-1]  # input order, not alphabetical
