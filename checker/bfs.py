@@ -1,0 +1,427 @@
+"""Explicit-state search: the spec's concrete reading, breadth-first over the reachable states.
+
+The same rules as replay and BMC (spec/ with `Concrete` ops), run on a
+SymState that holds plain ints: checker/transition.py `domain` says what an
+action may choose, `perform` does it; here the parameters are concrete
+candidates (`candidates`, bounded value domains taken from the
+configuration), each kept only when BMC's own `domain` constraint folds to
+True for it.  The monitors judge every step as they do in BMC and replay (a
+check that folds to False is a violation).
+
+Breadth-first with parent pointers: the first step that breaks an invariant
+ends a shortest run (over these domains).  When no new state is left, every
+open invariant holds in every reachable state: a proof for the
+configuration, reported with the number of states.  A counterexample goes
+back to BMC's encoding (`witness`): the run's actions and values are fixed
+on a z3 unrolling, whose model then flows through the same shrink, decode,
+replay-check and write passes as a BMC counterexample.
+
+Symmetry: Guests are interchangeable only when the configuration treats
+them alike (same devices, same keys to bind and to send on: under the fault
+two-guests-one-slot); then a state is stored under one permutation of its
+Guests, chosen by sorting their parts, with Guest numbers inside the state
+(a binding's owner) renamed.  Slots are never permuted: unbind takes the
+first slot in index order whose key and dmas match, live or not, and bind
+the lowest free one, so a slot's index changes what the Host does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import resource
+import time
+from dataclasses import dataclass, field
+
+from ..spec import constants as C
+from ..spec.ops import SYM_WIDTH, Concrete
+from .config import Config
+from .symstate import SymBinding, SymState
+from .transition import ACTIONS, DRIVER_BITS, Case, domain, fill_keys, perform, send_keys
+
+ENGINES = ("bmc", "bfs", "auto")
+
+
+@dataclass(frozen=True)
+class Domains:
+    """The values a Guest or the Launcher's input may take in the search (the rest is BMC's alone)."""
+
+    lengths: tuple  # a section's length (a conforming section: at most a page, from the start of its page)
+    inputs: tuple  # the input a Launcher finds waiting (bytes)
+    statuses: tuple  # a whole status field Guest userspace writes through sysfs
+
+    def describe(self) -> str:
+        return (
+            f"section lengths {{{', '.join(map(str, self.lengths))}}}, input lengths "
+            f"0..{max(self.inputs)}, sysfs status values: every subset of the {len(C.STATUS_BITS)} named bits"
+        )
+
+
+def domains(cfg: Config) -> Domains:
+    """Lengths 1 and 2 give every capacity from 1 to 2 x sections; input up to one more than the largest."""
+    lengths = (1, 2)
+    inputs = tuple(range(0, max(lengths) * cfg.sections + 2))
+    bits = list(C.STATUS_BITS.values())
+    statuses = tuple(sorted({sum(s) for n in range(len(bits) + 1) for s in itertools.combinations(bits, n)}))
+    return Domains(lengths, inputs, statuses)
+
+
+def _sections(cfg: Config, dom: Domains):
+    """(addrs, lens) a conforming driver builds: n sections at the start of data pages, then zeros."""
+    lo, hi = cfg.data_pages
+    out = []
+    for n in range(cfg.sections + 1):
+        for lens in itertools.product(dom.lengths, repeat=n):
+            addrs = [(lo + j % (hi - lo)) * C.PAGE_SIZE for j in range(n)]
+            pad = [0] * (cfg.sections - n)
+            out.append((addrs + pad, list(lens) + pad))
+    return out
+
+
+def candidates(cfg: Config, dom: Domains, sections, st: SymState, g: int, action: str):
+    """Parameter values to try for `action` of Guest g; `domain` then keeps those BMC allows."""
+    if action == "dma":
+        for addr in cfg.cells:
+            for used in dict.fromkeys((0, st.rd_used_len(g, addr))):
+                for addrs, lens in sections:
+                    yield {"dma": addr, "used": used, "addrs": addrs, "lens": lens}
+    elif action == "bind":
+        for d, (key, irq) in enumerate(cfg.bindable(g)):
+            for dmas in cfg.arrays:
+                for num in range(1, cfg.buffers + 1):
+                    yield {"drv": d, "key": key, "irq": irq, "dmas": dmas, "num": num}
+            yield {"drv": d, "key": key, "irq": 0, "num": 0, "dmas": st.drv_dmas[g][d]}
+    elif action == "send":
+        for key in dict.fromkeys(send_keys(cfg, g)):
+            yield {"dma": cfg.send_cell, "key": key}
+    elif action == "status":
+        for dev in range(3):
+            old = st.status(g, dev)
+            for bit in DRIVER_BITS:
+                values = [old | bit]
+                if "guest-clears-status" in cfg.faults:
+                    values.append(old & ~bit)
+                for value in dict.fromkeys(values):
+                    yield {"dev": dev, "bit": bit, "value": value}
+    elif action == "sysfs":
+        for dev in range(3):
+            for value in dom.statuses:
+                yield {"dev": dev, "value": value, "bit": 0}
+    elif action == "output":
+        yield {}
+    elif action == "fill":
+        for key in fill_keys(cfg):
+            for length in dom.inputs:
+                yield {"key": key, "len": length}
+    elif action == "lstatus":
+        for dev in range(3):
+            yield {"dev": dev}
+    else:  # pragma: no cover - the actions are closed
+        raise ValueError(action)
+
+
+def enabled_actions(cfg: Config) -> list[str]:
+    return [
+        a
+        for a in ACTIONS
+        if not (a == "lstatus" and "launcher-sets-driver-ok" not in cfg.faults) and not (a == "sysfs" and not cfg.sysfs)
+    ]
+
+
+def successors(cfg: Config, dom: Domains, sections, st: SymState):
+    """(move, next state, names of the invariants the step breaks) for every step from `st`."""
+    actions = enabled_actions(cfg)
+    for g in range(cfg.guests):
+        if st.dead[g]:
+            continue
+        for action in actions:
+            if (action == "output") != bool(st.pending[g]):
+                continue
+            for p in candidates(cfg, dom, sections, st, g, action):
+                if domain(Concrete, cfg, st, g, action, p, True) is not True:
+                    continue
+                new = st.copy()
+                perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True))
+                broken = {n for n, ok in new.checks if ok is False}
+                new.checks, new.filed = [], set()
+                yield (g, action, p), new, broken
+
+
+# ---------------------------------------------------------------- fingerprints
+def _guest_part(st: SymState, g: int, rename=None):
+    def own(v):
+        return rename[v] if rename is not None and v < len(rename) else v
+
+    binds = []
+    for b in st.bindings[g]:
+        vals = [getattr(b, f) for f in SymBinding.FIELDS]
+        if rename is not None:
+            vals[0], vals[7] = own(vals[0]), own(vals[7])  # owner, nowner: a Guest number (or a share, NO_OWNER)
+        binds.append(tuple(vals))
+    return (
+        tuple(binds),
+        tuple((c.used_len, tuple(c.addrs), tuple(c.lens)) for c in st.cells[g]),
+        tuple(d.status for _, d in sorted(st.devs[g].items())),
+        st.irqs[g],
+        st.dead[g],
+        st.pending[g],
+        st.pkey[g],
+        st.pdma[g],
+        tuple(st.drv_bound[g]),
+        tuple(st.drv_dmas[g]),
+    )
+
+
+assert SymBinding.FIELDS[0] == "owner" and SymBinding.FIELDS[7] == "nowner"
+
+
+def symmetric(cfg: Config) -> bool:
+    """Whether every Guest has the same devices, the same keys to bind and the same keys to send on."""
+    first = (cfg.devices(0), cfg.bindable(0), sorted(set(send_keys(cfg, 0))))
+    return all((cfg.devices(g), cfg.bindable(g), sorted(set(send_keys(cfg, g)))) == first for g in range(cfg.guests))
+
+
+def fingerprint(st: SymState, sym: bool):
+    """The state as a tuple (every field of SymState.fields()); with `sym`, its Guests in a canonical order.
+
+    Any permutation gives an exact encoding of a permuted state, so states
+    with one fingerprint are symmetric (sound); sorting by the parts makes
+    symmetric states mostly share one (the reduction).
+    """
+    n = st.cfg.guests
+    if not sym or n == 1:
+        return tuple(_guest_part(st, g) for g in range(n)) + (tuple(st.order.values()),)
+    perm = sorted(range(n), key=lambda g: _guest_part(st, g))  # perm[i]: the Guest that goes to place i
+    place = [0] * n
+    for i, g in enumerate(perm):
+        place[g] = i
+    parts = tuple(_guest_part(st, g, place) for g in perm)
+    order = tuple(
+        st.order[((perm[bi], bs), (perm[ci], cs))] for (bi, bs), (ci, cs) in st.order  # the same key order
+    )
+    return parts + (order,)
+
+
+# ---------------------------------------------------------------- the search
+@dataclass
+class Found:
+    invariant: str
+    steps: int
+    path: list  # [(guest, action, params)] from the initial state
+    seconds: float
+
+
+@dataclass
+class Outcome:
+    """What the search learned: per invariant a shortest run, or (for the rest) how far it got."""
+
+    found: dict = field(default_factory=dict)  # invariant -> Found
+    states: int = 0
+    depth: int = 0  # every run of up to this many steps was explored
+    exhausted: bool = False  # no new state is left: what is not found holds everywhere
+    stopped: str = ""  # why the search stopped early (a limit), else ""
+    seconds: float = 0.0
+    memory_mib: float = 0.0
+    domains: str = ""
+    symmetry: bool = False
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def search(
+    cfg: Config,
+    names,
+    max_states: int | None = None,
+    max_memory_mib: float | None = None,
+    deadline: float | None = None,
+    on_found=None,
+    on_level=None,
+    sym: bool | None = None,
+) -> Outcome:
+    """Breadth-first from the initial state to `cfg.depth` steps, or until every state is seen."""
+    start = time.monotonic()
+    dom = domains(cfg)
+    secs = _sections(cfg, dom)
+    sym = symmetric(cfg) if sym is None else sym
+    out = Outcome(domains=dom.describe(), symmetry=sym)
+    open_ = set(names)
+    init = SymState(cfg)
+    seen = {fingerprint(init, sym): 0}
+    parent = [-1]
+    moves = [None]
+    frontier = [(0, init)]
+
+    def path_to(i):
+        p = []
+        while i > 0:
+            p.append(moves[i])
+            i = parent[i]
+        return p[::-1]
+
+    expanded = 0
+    for depth in range(cfg.depth):
+        nxt = []
+        for i, st in frontier:
+            expanded += 1
+            for move, new, broken in successors(cfg, dom, secs, st):
+                for n in broken & open_:
+                    open_.discard(n)
+                    out.found[n] = Found(n, depth + 1, path_to(i) + [move], time.monotonic() - start)
+                    if on_found is not None:
+                        on_found(out.found[n])
+                fp = fingerprint(new, sym)
+                if fp in seen:
+                    continue
+                seen[fp] = len(parent)
+                nxt.append((len(parent), new))
+                parent.append(i)
+                moves.append(move)
+            if expanded & 0x3F == 0 or not open_:
+                why = _limit(len(parent), max_states, max_memory_mib, deadline)
+                if why or not open_:
+                    out.stopped = why
+                    return _done(out, len(parent), depth, start)
+        frontier = nxt
+        out.depth = depth + 1
+        if on_level is not None:
+            on_level(out.depth, time.monotonic() - start, len(parent))
+        if not frontier:
+            out.exhausted = True
+            break
+    return _done(out, len(parent), out.depth, start)
+
+
+def _limit(states, max_states, max_memory_mib, deadline) -> str:
+    if max_states is not None and states >= max_states:
+        return f"state limit reached ({states:,} states, --max-states {max_states:,})"
+    if deadline is not None and time.monotonic() >= deadline:
+        return "time limit reached"
+    if max_memory_mib is not None and _rss_mib() >= 0.8 * max_memory_mib:
+        return f"memory limit reached ({_rss_mib():.0f} MiB of --max-memory {max_memory_mib:g})"
+    return ""
+
+
+def _done(out: Outcome, states: int, depth: int, start: float) -> Outcome:
+    out.states, out.depth = states, depth
+    out.seconds = time.monotonic() - start
+    out.memory_mib = _rss_mib()
+    return out
+
+
+# ---------------------------------------------------------------- back to BMC's encoding
+class NotInEncoding(Exception):
+    """A run the search found has no model in BMC's encoding: the two readings disagree (an internal error)."""
+
+
+def action_code(g: int, action: str) -> int:
+    """The value of BMC's `sel` that chooses `action` of Guest g (transition.encode_step numbers them so)."""
+    return g * len(ACTIONS) + ACTIONS.index(action)
+
+
+def witness(cfg: Config, found: dict):
+    """A BMC unrolling and, per invariant, a z3 model of its run: what shrink, decode and write read.
+
+    The run's actions are fixed by an assumption literal (the one shrink
+    keeps asking with), its values only for the first model, so shrink may
+    still make them smaller.  Returns (unrolling, {invariant: (model, literal)}).
+    """
+    import z3
+
+    from .bmc import Unrolling
+    from .transition import encode_step
+
+    SYM_WIDTH[0] = cfg.width
+    solver = z3.SolverFor("QF_BV")
+    st = SymState(cfg)
+    unrolling = Unrolling(cfg, st.copy(), solver=solver)
+    longest = max(f.steps for f in found.values())
+    for k in range(longest):
+        constraints: list = []
+        st = st.copy()
+        info = encode_step(cfg, st, k, constraints)
+        st.snapshot(k + 1, constraints)
+        solver.add(*constraints)
+        unrolling.infos.append(info)
+        unrolling.states.append(st)
+    models = {}
+    for name, f in found.items():
+        fixed_actions, fixed_values = [], []
+        for info, (g, action, p) in zip(unrolling.infos, f.path):
+            fixed_actions.append(info.sel == action_code(g, action))
+            for key, v in p.items():
+                var = info.params[key]
+                if isinstance(var, list):
+                    fixed_values += [x == y for x, y in zip(var, v)]
+                else:
+                    fixed_values.append(var == v)
+        lit = z3.Bool(f"bfs-run:{name}")
+        solver.add(lit == z3.And(_violates(unrolling, f, name), *fixed_actions))
+        if solver.check(lit, *fixed_values) != z3.sat:
+            raise NotInEncoding(
+                f"the explicit-state search found a run of {f.steps} steps that breaks {name}, "
+                "but BMC's encoding has no such run"
+            )
+        models[name] = (solver.model(), lit)
+    return unrolling, models
+
+
+def _violates(unrolling, f, name):
+    import z3
+
+    v = unrolling.infos[f.steps - 1].violation((name,))
+    return z3.BoolVal(v) if isinstance(v, bool) else v
+
+
+# ---------------------------------------------------------------- the pass of checker/pipeline.py
+def explore(run):
+    """`prove --engine bfs`: search, then give each invariant a bmc.Result (with a z3 model when violated)."""
+    from .bmc import Result, rule_names
+
+    cfg = run.cfg
+    names = rule_names(cfg)
+    deadline = None if cfg.timeout is None else run.started + cfg.timeout
+    results = {n: Result(n, engine="bfs") for n in names}
+
+    def level(depth, seconds, states):
+        for r in results.values():
+            if r.status == "holds":
+                r.depth, r.seconds, r.states = depth, seconds, states
+        if run.progress is not None:
+            run.progress(depth, seconds, results)
+
+    def found(f):
+        r = results[f.invariant]
+        r.status, r.depth, r.steps, r.seconds = "violated", f.steps, f.steps, f.seconds
+
+    try:
+        out = search(cfg, names, run.limits.get("max_states"), run.limits.get("max_memory"), deadline, found, level)
+    except KeyboardInterrupt:
+        run.interrupted = True
+        for r in results.values():
+            if r.status == "holds":
+                r.status, r.reason = "unknown", "interrupted (Ctrl-C)"
+        run.results = results
+        return run
+    run.outcome = out
+    for r in results.values():
+        r.states = out.states
+        if r.status == "violated":
+            continue
+        r.depth, r.seconds = out.depth, out.seconds
+        if out.exhausted:
+            r.inductive = True  # every reachable state was seen: it holds at every depth
+        elif out.stopped:
+            r.status, r.reason = "unknown", out.stopped
+    if out.found:
+        try:
+            run.unrolling, models = witness(cfg, out.found)
+        except NotInEncoding as e:
+            for n in out.found:
+                results[n].conflict = str(e)
+            run.results = results
+            return run
+        for n, (model, lit) in models.items():
+            results[n].model, results[n].literal = model, lit
+    run.results = results
+    return run
