@@ -36,7 +36,7 @@ from ..spec import constants as C
 from ..spec.ops import SYM_WIDTH, Concrete
 from ..spec.registry import INVARIANTS
 from .config import Config
-from .symstate import SymBinding, SymState
+from .symstate import SymBinding, SymDevice, SymState, _clone, _clone_cell
 from .transition import ACTIONS, DRIVER_BITS, Case, domain, fill_keys, perform, send_keys
 
 ENGINES = ("bmc", "bfs", "auto")
@@ -88,10 +88,12 @@ def _sections(cfg: Config, dom: Domains):
 def candidates(cfg: Config, dom: Domains, sections, st: SymState, g: int, action: str):
     """Parameter values to try for `action` of Guest g; `domain` then keeps those BMC allows."""
     if action == "dma":
-        for addr in cfg.cells:
-            for used in dict.fromkeys((0, st.rd_used_len(g, addr))):
+        for c in st.cells[g]:
+            for used in dict.fromkeys((0, c.used_len)):
                 for addrs, lens in sections:
-                    yield {"dma": addr, "used": used, "addrs": addrs, "lens": lens}
+                    if used == c.used_len and addrs == c.addrs and lens == c.lens:
+                        continue  # rewriting what is there changes nothing: no new state
+                    yield {"dma": c.addr, "used": used, "addrs": addrs, "lens": lens}
     elif action == "bind":
         for d, (key, irq) in enumerate(cfg.bindable(g)):
             for dmas in cfg.arrays:
@@ -143,14 +145,56 @@ def successors(cfg: Config, dom: Domains, sections, st: SymState, actions):
         for action in actions:
             if (action == "output") != bool(st.pending[g]):
                 continue
+            known = st.__dict__.keys() == _KNOWN
+            local = action in LOCAL and known
             for p in candidates(cfg, dom, sections, st, g, action):
                 if domain(Concrete, cfg, st, g, action, p, True) is not True:
                     continue
-                new = st.copy()
+                new = _copy_local(st, g, action) if local else _copy_keeping_status(st) if known else st.copy()
                 perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True))
                 broken = {n for n, ok in new.checks if ok is False}
                 new.checks, new.filed = [], set()
-                yield (g, action, p), new, broken
+                yield (g, action, p), new, broken, g if local else None
+
+
+# Actions that change only Guest g's own part of the state (a descriptor it writes, its devices' status):
+# the new state shares every other part with the old one (copy-on-write), and its fingerprint reuses them.
+LOCAL = ("dma", "status", "sysfs", "lstatus")
+
+
+_KNOWN = SymState(Config(guests=1, slots=1, buffers=1, sections=1)).__dict__.keys()  # what the copies below know
+
+
+def _copy_keeping_status(st: SymState) -> SymState:
+    """SymState.copy, but the devices shared: only a status write (a LOCAL action) changes them."""
+    devs = st.devs
+    st.devs = []
+    try:
+        new = st.copy()
+    finally:
+        st.devs = devs
+    new.devs = devs
+    return new
+
+
+def _copy_local(st: SymState, g: int, action: str) -> SymState:
+    """A copy for a LOCAL action of Guest g: its descriptors (dma) or its devices (status) cloned, the rest shared.
+
+    dma is `SymState.write_cell` on Guest g's cells alone; a status write is
+    `set_status` on one of Guest g's devices alone (spec/apply.py); neither
+    touches bindings, irqs, pending, the drivers' record or the binding order.
+    (A state with attributes this function does not know is copied whole.)
+    """
+    new = SymState.__new__(SymState)
+    new.__dict__.update(st.__dict__)
+    if action == "dma":
+        new.cells = list(st.cells)
+        new.cells[g] = [_clone_cell(c) for c in st.cells[g]]
+    else:
+        new.devs = list(st.devs)
+        new.devs[g] = {i: _clone(d, SymDevice) for i, d in st.devs[g].items()}
+    new.checks, new.filed, new.log = [], set(), []
+    return new
 
 
 # ---------------------------------------------------------------- fingerprints
@@ -284,12 +328,17 @@ class Cone:
         """Expand the frontier by one step; `found(Found)` for each first violation; `check()` may stop it."""
         nxt = []
         seen, parent, moves = self.seen, self.parent, self.moves
+        sym = self.sym
         for expanded, (i, st) in enumerate(self.frontier, 1):
-            for move, new, broken in successors(self.cfg, self.dom, self.secs, st, self.actions):
+            parts = None if sym else fingerprint(st, False)
+            for move, new, broken, g in successors(self.cfg, self.dom, self.secs, st, self.actions):
                 for n in broken & self.open:
                     self.open.discard(n)
                     found(Found(n, self.depth + 1, self.path_to(i) + [move], 0.0))
-                fp = fingerprint(new, self.sym)
+                if g is not None and parts is not None:
+                    fp = parts[:g] + (_guest_part(new, g),) + parts[g + 1 :]  # only Guest g's part changed
+                else:
+                    fp = fingerprint(new, sym)
                 if fp in seen:
                     continue
                 seen[fp] = len(parent)
