@@ -28,6 +28,7 @@ the lowest free one, so a slot's index changes what the Host does.
 from __future__ import annotations
 
 import itertools
+import os
 import resource
 import time
 from dataclasses import dataclass, field
@@ -426,9 +427,18 @@ def _limit(states, max_states, max_memory_mib, deadline) -> str:
         return f"state limit reached ({states:,} states, --max-states {max_states:,})"
     if deadline is not None and time.monotonic() >= deadline:
         return "time limit reached"
-    if max_memory_mib is not None and _rss_mib() >= 0.8 * max_memory_mib:
-        return f"memory limit reached ({_rss_mib():.0f} MiB of --max-memory {max_memory_mib:g})"
+    if max_memory_mib is not None and _address_space_mib() >= 0.8 * max_memory_mib:
+        return f"memory limit reached ({_address_space_mib():.0f} MiB of --max-memory {max_memory_mib:g})"
     return ""
+
+
+def _address_space_mib() -> float:
+    """The process's address space (what --max-memory limits, RLIMIT_AS), else its peak resident size."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return _rss_mib()
 
 
 # ---------------------------------------------------------------- back to BMC's encoding

@@ -31,6 +31,7 @@ examples:
   lgcheck prove                                   the 2.6.23 model, conforming Guests
   lgcheck prove --launcher checked --depth 30     the Launcher that refuses used buffers
   lgcheck prove --fault guest-rebinds-key --inv keys
+  lgcheck prove --engine bfs --fault guest-rebinds-key   explicit-state search (docs/engines.md)
   lgcheck prove --list-faults
 """
 

@@ -104,3 +104,9 @@ def test_symmetry_keeps_the_verdict_and_length(tmp_path):
     with_sym = bfs.search(cfg, ["key-collision"], sym=True)
     without = bfs.search(cfg, ["key-collision"], sym=False)
     assert with_sym.found["key-collision"].steps == without.found["key-collision"].steps == 2
+
+
+def test_the_search_stops_cleanly_near_its_memory_limit(monkeypatch):
+    monkeypatch.setattr(bfs, "_address_space_mib", lambda: 900.0)
+    out = bfs.search(Config(**SMALL), ["key-collision"], max_memory_mib=1000)
+    assert out.stopped.startswith("memory limit reached") and not out.exhausted
