@@ -26,6 +26,7 @@ from multiprocessing.connection import wait
 
 from . import bfs
 from .bmc import Result, rule_names
+from .induction import NoCheck
 
 COMPARE = 5.0  # seconds the other engines go on after every invariant has its first answer
 
@@ -133,7 +134,12 @@ def _bmc_child(cfg, deadline, conn):
 
     bmc._unroll = unroll
     run.progress = report
-    run = pipeline.solve(run)
+    try:
+        run = pipeline.solve(run)
+    except NoCheck as e:
+        _send(conn, ("error", "bmc", str(e)))
+        conn.close()
+        return
     report(max((r.depth for r in run.results.values()), default=0), time.monotonic() - start, run.results)
     for n, r in run.results.items():
         if r.status == "unknown":
@@ -180,6 +186,8 @@ class Portfolio:
                     c.extra.update(extra)
                     if depth >= self.cfg.depth and engine == "bmc":
                         self._settle(n, engine, c)
+        elif kind == "error":
+            raise NoCheck(msg[2])
         elif kind == "unknown":
             self.unknown.setdefault(msg[2], msg[3])
         elif kind == "done":

@@ -110,3 +110,9 @@ def test_the_search_stops_cleanly_near_its_memory_limit(monkeypatch):
     monkeypatch.setattr(bfs, "_address_space_mib", lambda: 900.0)
     out = bfs.search(Config(**SMALL), ["key-collision"], max_memory_mib=1000)
     assert out.stopped.startswith("memory limit reached") and not out.exhausted
+
+
+@pytest.mark.parametrize("engine", ["bfs", "auto"])
+def test_an_invariant_no_check_speaks_of_is_refused_by_every_engine(engine, tmp_path, capsys):
+    assert main(["prove", "--engine", engine, "--inv", "data", "--no-progress", "--out", str(tmp_path)]) == 2
+    assert "no check of the model speaks of data-corrupted" in capsys.readouterr().err
