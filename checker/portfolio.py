@@ -79,6 +79,7 @@ def _bfs_child(cfg, limits, deadline, conn):
     out = bfs.search(cfg, names, limits.get("max_states"), limits.get("max_memory"), deadline, found, level)
     info = {"states": out.states, "exhausted": out.exhausted, "stopped": out.stopped, "domains": out.domains}
     info["memory_mib"], info["per"], info["symmetry"] = out.memory_mib, out.per, out.symmetry
+    info["depth"] = out.depth
     _send(conn, ("done", "bfs", out.depth, out.seconds, info))
     conn.close()
 
@@ -116,7 +117,9 @@ def _bmc_child(cfg, deadline, conn):
             if r.inductive and ("proof", n) not in sent:
                 sent.add(("proof", n))
                 _send(conn, ("proved", "induction", n, time.monotonic() - start, {"vacuous": r.vacuous}))
-        _send(conn, ("depth", "bmc", depth, seconds, {}, None))
+        # How deep BMC has checked each invariant it has neither broken nor given up on.
+        depths = {n: r.depth for n, r in results.items() if r.status == "holds" and not r.inductive}
+        _send(conn, ("depths", "bmc", depth, seconds, depths))
 
     run = pipeline.Run(cfg, "", None)
     run.started = start
@@ -171,21 +174,28 @@ class Portfolio:
             c = self.claim(n, engine, now)
             if c.violated_at is None:
                 c.violated_at, c.path, c.seconds = steps, path, now
-                self._settle(n, engine, c)
+                self._settle(n, engine, c, now)
         elif kind == "proved":
             _, _, n, _, extra = msg
             c = self.claim(n, "induction", now)
             c.every_depth, c.how, c.extra, c.seconds = True, "induction", extra, now
-            self._settle(n, "induction", c)
+            self._settle(n, "induction", c, now)
         elif kind == "depth":
             _, _, depth, _, extra, which = msg
-            for n in self.names if which is None else which:
+            for n in which:
                 c = self.claim(n, engine, now)
                 if c.violated_at is None:
                     c.holds_to = max(c.holds_to, depth)
                     c.extra.update(extra)
-                    if depth >= self.cfg.depth and engine == "bmc":
-                        self._settle(n, engine, c)
+                    if depth >= self.cfg.depth:
+                        self._settle(n, engine, c, now)
+        elif kind == "depths":
+            for n, depth in msg[4].items():
+                c = self.claim(n, engine, now)
+                if c.violated_at is None:
+                    c.holds_to = max(c.holds_to, depth)
+                    if depth >= self.cfg.depth:
+                        self._settle(n, engine, c, now)
         elif kind == "error":
             raise NoCheck(msg[2])
         elif kind == "unknown":
@@ -199,10 +209,11 @@ class Portfolio:
                 c.extra["states"] = states
                 if exhausted and c.violated_at is None:
                     c.every_depth, c.how, c.seconds = True, "exhausted", now
-                    self._settle(n, "bfs", c)
+                    self._settle(n, "bfs", c, now)
 
-    def _settle(self, n, engine, c):
+    def _settle(self, n, engine, c, now):
         if n not in self.first:
+            c.seconds = now  # when this answer became definitive
             self.first[n] = (engine, c)
 
     def settled(self) -> bool:
@@ -273,7 +284,7 @@ def compete(run):
                     del pipes[conn]  # that engine has finished (or died: it proves nothing)
                     continue
                 pf.take(msg, time.monotonic() - start)
-                if run.progress is not None and msg[0] == "depth":
+                if run.progress is not None and msg[0] in ("depth", "depths"):
                     run.progress(msg[2], time.monotonic() - start, _results(pf, names, provisional=True))
     except KeyboardInterrupt:
         run.interrupted = True
@@ -291,6 +302,7 @@ def compete(run):
     bfs_info = pf.info.get("bfs") or {}
     if bfs_info:
         run.outcome = bfs.Outcome(
+            depth=bfs_info["depth"],
             states=bfs_info["states"], exhausted=bfs_info["exhausted"], stopped=bfs_info["stopped"],
             domains=bfs_info["domains"], memory_mib=bfs_info["memory_mib"], symmetry=bfs_info["symmetry"],
         )
