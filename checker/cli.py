@@ -430,6 +430,8 @@ def run_prove(args) -> int:
                     print(f"  certificate: {run.certificates[n]}")
             elif r.status == "holds":
                 print(f"{n}: holds for every run of up to {r.depth} steps ({took})")
+            elif r.status == "unknown" and r.engine == "bfs":
+                print(f"{n}: unknown: no run of up to {r.depth} steps breaks it, then the search stopped: {r.reason}")
             elif r.status == "unknown":
                 print(
                     f"{n}: unknown: proved up to {r.depth} steps, then the solver gave up "
