@@ -255,6 +255,7 @@ def fingerprint(st: SymState, sym: bool):
 
 # ---------------------------------------------------------------- the search
 STATUS_ACTIONS = ("status", "sysfs", "lstatus")
+INTERRUPTED = "interrupted (Ctrl-C)"
 
 
 def cones(cfg: Config, names) -> list[tuple[list, list]]:
@@ -398,14 +399,17 @@ def search(
     def check():
         return _limit(total(), max_states, max_memory_mib, deadline)
 
-    while not out.stopped:
-        busy = [c for c in todo if c.busy]
-        if not busy:
-            break
-        cone = min(busy, key=lambda c: len(c.frontier))
-        out.stopped = cone.level(found, check) or check()
-        if on_level is not None and not out.stopped and cone.open:
-            on_level(sorted(cone.open), cone.depth, time.monotonic() - start, len(cone.parent))
+    try:
+        while not out.stopped:
+            busy = [c for c in todo if c.busy]
+            if not busy:
+                break
+            cone = min(busy, key=lambda c: len(c.frontier))
+            out.stopped = cone.level(found, check) or check()
+            if on_level is not None and not out.stopped and cone.open:
+                on_level(sorted(cone.open), cone.depth, time.monotonic() - start, len(cone.parent))
+    except KeyboardInterrupt:
+        out.stopped = INTERRUPTED  # what was found is kept (and written), the rest is unknown
     for c in todo:
         for n in c.names:
             out.per[n] = (len(c.parent), c.depth, c.exhausted)
@@ -540,15 +544,8 @@ def explore(run):
         r = results[f.invariant]
         r.status, r.depth, r.steps, r.seconds = "violated", f.steps, f.steps, f.seconds
 
-    try:
-        out = search(cfg, names, run.limits.get("max_states"), run.limits.get("max_memory"), deadline, found, level)
-    except KeyboardInterrupt:
-        run.interrupted = True
-        for r in results.values():
-            if r.status == "holds":
-                r.status, r.reason = "unknown", "interrupted (Ctrl-C)"
-        run.results = results
-        return run
+    out = search(cfg, names, run.limits.get("max_states"), run.limits.get("max_memory"), deadline, found, level)
+    run.interrupted = out.stopped == INTERRUPTED
     run.outcome = out
     for n, r in results.items():
         states, depth, exhausted = out.per[n]
