@@ -116,3 +116,25 @@ def test_the_search_stops_cleanly_near_its_memory_limit(monkeypatch):
 def test_an_invariant_no_check_speaks_of_is_refused_by_every_engine(engine, tmp_path, capsys):
     assert main(["prove", "--engine", engine, "--inv", "data", "--no-progress", "--out", str(tmp_path)]) == 2
     assert "no check of the model speaks of data-corrupted" in capsys.readouterr().err
+
+
+def test_which_claims_of_two_engines_conflict():
+    from lgcheck.checker.portfolio import Portfolio
+
+    def pf(*msgs):
+        p = Portfolio(Config(depth=5), ["key-collision"])
+        for m in msgs:
+            p.take(m, 1.0)
+        return p.conflict("key-collision")
+
+    run = [(0, "bind", {})] * 3
+
+    def broken(engine, steps):
+        return ("violated", engine, "key-collision", steps, run[:steps], 1.0)
+
+    assert pf(broken("bmc", 3), broken("bfs", 3)) == ""
+    assert pf(broken("bmc", 3), ("depth", "bfs", 2, 1.0, {}, ["key-collision"])) == ""
+    assert "no run of up to 3" in pf(broken("bmc", 3), ("depth", "bfs", 3, 1.0, {}, ["key-collision"]))
+    assert "no run of up to 4" in pf(broken("bfs", 3), ("depths", "bmc", 4, 1.0, {"key-collision": 4}))
+    assert "shortest" in pf(broken("bfs", 2), broken("bmc", 3))
+    assert "every depth" in pf(broken("bfs", 2), ("proved", "induction", "key-collision", 1.0, {}))
