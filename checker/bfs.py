@@ -331,7 +331,7 @@ class Cone:
         nxt = []
         seen, parent, moves = self.seen, self.parent, self.moves
         sym = self.sym
-        for expanded, (i, st) in enumerate(self.frontier, 1):
+        for i, st in self.frontier:
             parts = None if sym else fingerprint(st, False)
             for move, new, broken, g in successors(self.cfg, self.dom, self.secs, st, self.actions):
                 for n in broken & self.open:
@@ -350,10 +350,9 @@ class Cone:
             if not self.open:
                 self.frontier = []
                 return ""
-            if expanded & 0x3F == 0:
-                why = check()
-                if why:
-                    return why
+            why = check()  # after each state expanded: a limit overshoots by one state's successors at most
+            if why:
+                return why
         self.frontier = nxt
         self.depth += 1
         self.exhausted = not nxt
