@@ -117,7 +117,7 @@ def main() -> int:
             states = doc.get("states", 0)
             print(
                 f"  {states:,} states in {wall:.1f}s wall, {CPU[0]:.1f}s cpu "
-                f"({states / max(CPU[0], 1e-9):,.0f} states per cpu s), "
+                f"({states / max(CPU[0], 1e-9):,.0f} states per cpu s), {doc.get('memory_mib', 0):.0f} MiB, "
                 f"exhausted={doc.get('exhausted')}; "
                 + ", ".join(f"{r['invariant']} {r['status']}" for r in doc["results"])
             )

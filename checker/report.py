@@ -88,6 +88,7 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
     if outcome is not None:  # the explicit-state search (checker/bfs.py)
         doc["states"] = outcome.states
         doc["exhausted"] = outcome.exhausted
+        doc["memory_mib"] = round(outcome.memory_mib, 1)
     if getattr(run, "interrupted", False):
         doc["interrupted"] = True
     return doc
