@@ -248,7 +248,8 @@ def fingerprint(st: SymState, sym: bool):
         place[g] = i
     parts = tuple(_guest_part(st, g, place) for g in perm)
     order = tuple(
-        st.order[((perm[bi], bs), (perm[ci], cs))] for (bi, bs), (ci, cs) in st.order  # the same key order
+        st.order[((perm[bi], bs), (perm[ci], cs))]
+        for (bi, bs), (ci, cs) in st.order  # the same key order
     )
     return parts + (order,)
 

@@ -395,9 +395,9 @@ def passes(engine: str) -> list:
 
         return [explore, simplify, decode, replay_check, write]
     if engine == "auto":
-        from .portfolio import compete
+        from .portfolio import certify_induction, compete
 
-        return [compete, simplify, decode, replay_check, write]
+        return [compete, certify_induction, simplify, decode, replay_check, write]
     return PASSES
 
 

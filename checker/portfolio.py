@@ -116,7 +116,8 @@ def _bmc_child(cfg, deadline, conn):
                 _send(conn, ("violated", "bmc", n, r.steps, path, r.seconds))
             if r.inductive and ("proof", n) not in sent:
                 sent.add(("proof", n))
-                _send(conn, ("proved", "induction", n, time.monotonic() - start, {"vacuous": r.vacuous}))
+                extra = {"vacuous": r.vacuous, "lemmas": list(r.lemmas)}
+                _send(conn, ("proved", "induction", n, time.monotonic() - start, extra))
         # How deep BMC has checked each invariant it has neither broken nor given up on.
         depths = {n: r.depth for n, r in results.items() if r.status == "holds" and not r.inductive}
         _send(conn, ("depths", "bmc", depth, seconds, depths))
@@ -147,6 +148,7 @@ def _bmc_child(cfg, deadline, conn):
     for n, r in run.results.items():
         if r.status == "unknown":
             _send(conn, ("unknown", "bmc", n, r.reason))
+    _send(conn, ("lemmas", "bmc", list(run.lemmas)))  # Houdini's kept lemmas (names): what certificates need
     _send(conn, ("done", "bmc", None, time.monotonic() - start, {}))
     conn.close()
 
@@ -160,6 +162,7 @@ class Portfolio:
         self.done = set()
         self.unknown = {}
         self.info = {}
+        self.lemmas = []
 
     def claim(self, n, engine, now) -> Claim:
         c = self.claims[n].get(engine)
@@ -196,6 +199,8 @@ class Portfolio:
                     c.holds_to = max(c.holds_to, depth)
                     if depth >= self.cfg.depth:
                         self._settle(n, engine, c, now)
+        elif kind == "lemmas":
+            self.lemmas = msg[2]
         elif kind == "error":
             raise NoCheck(msg[2])
         elif kind == "unknown":
@@ -294,6 +299,7 @@ def compete(run):
                 p.kill()
             p.join()
     run.portfolio = pf
+    run.lemmas = pf.lemmas
     run.results = _results(pf, names)
     if run.interrupted:
         for r in run.results.values():
@@ -303,8 +309,12 @@ def compete(run):
     if bfs_info:
         run.outcome = bfs.Outcome(
             depth=bfs_info["depth"],
-            states=bfs_info["states"], exhausted=bfs_info["exhausted"], stopped=bfs_info["stopped"],
-            domains=bfs_info["domains"], memory_mib=bfs_info["memory_mib"], symmetry=bfs_info["symmetry"],
+            states=bfs_info["states"],
+            exhausted=bfs_info["exhausted"],
+            stopped=bfs_info["stopped"],
+            domains=bfs_info["domains"],
+            memory_mib=bfs_info["memory_mib"],
+            symmetry=bfs_info["symmetry"],
         )
     violated = {n: r for n, r in run.results.items() if r.status == "violated" and not r.conflict}
     if violated:
@@ -334,7 +344,8 @@ def _results(pf: Portfolio, names, provisional=False) -> dict:
                 r.status, r.depth, r.steps = "violated", c.violated_at, c.violated_at
             elif c.every_depth:
                 r.inductive, r.depth = True, pf.cfg.depth
-                r.vacuous = c.extra.get("vacuous", "") if c.how == "induction" else ""
+                if c.how == "induction":
+                    r.vacuous, r.lemmas = c.extra.get("vacuous", ""), c.extra.get("lemmas", [])
             else:
                 r.depth = c.holds_to
         else:
@@ -349,3 +360,24 @@ def _results(pf: Portfolio, names, provisional=False) -> dict:
             r.conflict = pf.conflict(n)
         out[n] = r
     return out
+
+
+def certify_induction(run):
+    """Certificates (checker/certificate.py) for the invariants induction proved, whichever engine was first.
+
+    An exhausted search's proof has no certificate yet (its state count is in the results).
+    """
+    from .certificate import write_certificates
+
+    if run.interrupted or getattr(run, "portfolio", None) is None:
+        return run
+    proved = [
+        n
+        for n, r in run.results.items()
+        if r.status == "holds"
+        and r.inductive
+        and "induction" in run.portfolio.claims[n]
+        and run.portfolio.claims[n]["induction"].every_depth
+    ]
+    run.certificates = write_certificates(run.cfg, proved, run.lemmas, os.path.join(run.out_dir, "certificates"))
+    return run
