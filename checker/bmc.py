@@ -41,6 +41,8 @@ class Result:
     conflict: str = ""  # two engines disagreed: an internal error, never a verdict
     cost: float = 0.0  # seconds its last BMC query took (the cheapest are asked first)
     literal: object = None  # the assumption that makes the solver's model a counterexample
+    engine: str = "bmc"  # which engine gave this answer (bmc, bfs; checker/portfolio.py compares them)
+    states: int | None = None  # bfs: the states explored
 
 
 @dataclass

@@ -31,6 +31,7 @@ examples:
   lgcheck prove                                   the 2.6.23 model, conforming Guests
   lgcheck prove --launcher checked --depth 30     the Launcher that refuses used buffers
   lgcheck prove --fault guest-rebinds-key --inv keys
+  lgcheck prove --engine bfs --fault guest-rebinds-key   explicit-state search (docs/engines.md)
   lgcheck prove --list-faults
 """
 
@@ -111,6 +112,21 @@ def add_prove_parser(sub, run):
         type=_mib,
         metavar="MIB",
         help="end the run cleanly (exit 2) if it needs more than this much memory (address space, in MiB)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("bmc", "bfs", "auto"),
+        default="bmc",
+        help="bmc: z3 bounded model checking with induction beside it (default); bfs: explicit-state "
+        "breadth-first search on the concrete rules (checker/bfs.py), a proof when it sees every reachable "
+        "state; auto: both side by side, the first answer per invariant, a disagreement is an internal error",
+    )
+    p.add_argument(
+        "--max-states",
+        type=int,
+        default=None,
+        metavar="N",
+        help="bfs and auto: stop the explicit-state search after N states (what is open is then unknown)",
     )
     p.add_argument(
         "--no-progress",
@@ -298,8 +314,21 @@ def config_from_settings(s: dict):
     )
 
 
+def engine_line(run) -> str:
+    """The explicit-state search's summary: states, whether it saw them all, its value domains."""
+    o = run.outcome
+    how = "every reachable state seen" if o.exhausted else (o.stopped or f"runs of up to {o.depth} steps explored")
+    sym = ", Guests symmetric" if o.symmetry else ""
+    return f"bfs: {o.states:,} states ({how}; {o.memory_mib:.0f} MiB{sym}); value domains: {o.domains}"
+
+
 def how_it_holds(r) -> str:
     """One line on what an every-depth proof rests on."""
+    if getattr(r, "engine", "bmc") == "bfs":
+        return (
+            f"the explicit-state search saw every reachable state ({r.states:,}) and none breaks it "
+            "(a proof for this configuration over the search's value domains)"
+        )
     if r.vacuous == "rules":
         return "no step from any state, with any parameters, breaks it: the model's rules keep it by themselves"
     if r.vacuous == "environment":
@@ -334,6 +363,19 @@ def run_prove(args) -> int:
         print(f"lgcheck prove: error: {shown(str(e))}", file=sys.stderr)
         return 2
 
+    engine = getattr(args, "engine", "bmc")
+    if engine == "bfs" and cfg.guest_mode != "conforming":
+        print(
+            "lgcheck prove: error: --engine bfs explores conforming Guests only (an arbitrary Guest's values "
+            "have no small domain to enumerate); use --engine bmc or auto",
+            file=sys.stderr,
+        )
+        return 2
+    if getattr(args, "max_states", None) is not None and args.max_states < 1:
+        print(f"lgcheck prove: error: --max-states must be at least 1, not {args.max_states}", file=sys.stderr)
+        return 2
+    limits = {"max_states": getattr(args, "max_states", None), "max_memory": getattr(args, "max_memory", None)}
+
     problem = _unwritable(args.out)
     if problem:
         print(f"lgcheck prove: error: --out {shown(args.out)}: {problem}", file=sys.stderr)
@@ -346,7 +388,7 @@ def run_prove(args) -> int:
     started = time.monotonic()
     try:
         with ticker:
-            run = prove(cfg, args.out, ticker.update)
+            run = prove(cfg, args.out, ticker.update, engine, limits)
     except OutError as e:
         print(f"lgcheck prove: error: {shown(str(e))}", file=sys.stderr)
         return 2
@@ -378,21 +420,26 @@ def run_prove(args) -> int:
             f"{cfg.buffers} buffers, {cfg.sections} sections, "
             f"sysfs status writes {'on' if cfg.sysfs else 'off'}{faults}"
         )
+        if run.outcome is not None:
+            print(engine_line(run))
         for n, r in results.items():
+            took = f"{r.seconds:.1f}s" + (f", {r.engine} first" if engine == "auto" else "")
             if r.status == "holds" and r.inductive:
-                print(f"{n}: holds at every depth ({r.seconds:.1f}s): {how_it_holds(r)}")
+                print(f"{n}: holds at every depth ({took}): {how_it_holds(r)}")
                 if n in run.certificates:
                     print(f"  certificate: {run.certificates[n]}")
             elif r.status == "holds":
-                print(f"{n}: holds for every run of up to {r.depth} steps ({r.seconds:.1f}s)")
+                print(f"{n}: holds for every run of up to {r.depth} steps ({took})")
+            elif r.status == "unknown" and r.engine == "bfs":
+                print(f"{n}: unknown: no run of up to {r.depth} steps breaks it, then the search stopped: {r.reason}")
             elif r.status == "unknown":
                 print(
                     f"{n}: unknown: proved up to {r.depth} steps, then the solver gave up "
-                    f"({r.reason}) ({r.seconds:.1f}s)"
+                    f"({r.reason}) ({took})"
                 )
             else:
                 cx = run.counterexamples[n]
-                print(f"{n}: VIOLATED by a run of {r.depth} steps ({r.seconds:.1f}s):")
+                print(f"{n}: VIOLATED by a run of {r.depth} steps ({took}):")
                 for line in cx.explanation:
                     print(line)
                 if cx.finding is None:

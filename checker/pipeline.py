@@ -57,6 +57,9 @@ class Run:
     certificates: dict = field(default_factory=dict)  # invariant -> its certificate (.smt2)
     removed: list = field(default_factory=list)  # stale counterexamples of an earlier run, removed
     interrupted: bool = False  # Ctrl-C stopped the search: results so far, counterexamples found still written
+    engine: str = "bmc"  # bmc (with induction), bfs (checker/bfs.py) or auto (checker/portfolio.py)
+    limits: dict = field(default_factory=dict)  # max_states, max_memory (MiB), compare (seconds): bfs and auto
+    outcome: object = None  # bfs: the search's Outcome (states, exhausted, domains, ...)
 
 
 def _induct_child(cfg, deadline, conn):
@@ -385,8 +388,21 @@ def simplify(run: Run) -> Run:
 PASSES = [induct, solve, certify_write, simplify, decode, replay_check, write]
 
 
-def prove(cfg: Config, out_dir: str = "counterexamples", progress=None) -> Run:
-    run = Run(cfg, out_dir, progress)
-    for p in PASSES:
+def passes(engine: str) -> list:
+    """The passes of an engine: each gives results (and models) that the same later passes decode and write."""
+    if engine == "bfs":
+        from .bfs import explore
+
+        return [explore, simplify, decode, replay_check, write]
+    if engine == "auto":
+        from .portfolio import certify_induction, compete
+
+        return [compete, certify_induction, simplify, decode, replay_check, write]
+    return PASSES
+
+
+def prove(cfg: Config, out_dir: str = "counterexamples", progress=None, engine: str = "bmc", limits=None) -> Run:
+    run = Run(cfg, out_dir, progress, engine=engine, limits=dict(limits or {}))
+    for p in passes(engine):
         run = p(run)
     return run

@@ -75,12 +75,20 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
                 "lemmas": list(getattr(r, "lemmas", None) or []),
                 "counterexample": None if cx is None else {"lgt": cx.lgt, "itf": cx.itf},
                 "certificate": getattr(run, "certificates", {}).get(n),
+                "engine": getattr(r, "engine", "bmc"),
+                "states": getattr(r, "states", None),
             }
         )
     doc = {"schema_version": JSON_SCHEMA_VERSION, "tool": {"name": "lgcheck", "version": version()}}
     doc.update({"config": config, "results": results})
     if seconds is not None:
         doc["seconds"] = round(seconds, 3)
+    doc["engine"] = getattr(run, "engine", "bmc")
+    outcome = getattr(run, "outcome", None)
+    if outcome is not None:  # the explicit-state search (checker/bfs.py)
+        doc["states"] = outcome.states
+        doc["exhausted"] = outcome.exhausted
+        doc["memory_mib"] = round(outcome.memory_mib, 1)
     if getattr(run, "interrupted", False):
         doc["interrupted"] = True
     return doc

@@ -55,7 +55,7 @@ class StepInfo:
         return ops.Or(*bad) if bad else False
 
 
-def _one_of(x, values):
+def _one_of(x, values, ops=ops):
     return ops.Or(*[ops.Eq(x, v) for v in values])
 
 
@@ -67,7 +67,7 @@ def _params(cfg: Config, k: int) -> dict:
     return p
 
 
-def _sections_ok(cfg, p):
+def _sections_ok(cfg, p, ops=ops):
     """Sections a conforming driver builds: in RAM, at most a page, never crossing one; ended by a 0.
 
     Where in its page a conforming section starts changes nothing the
@@ -87,7 +87,7 @@ def _sections_ok(cfg, p):
     return ops.And(*conds)
 
 
-def _any_sections(cfg, p):
+def _any_sections(cfg, p, ops=ops):
     """Any Guest: any values, but a 0 length ends the list (the rest reads as 0, as the trace format says)."""
     conds = []
     ended = False
@@ -119,8 +119,8 @@ def encode_step(cfg: Config, st: SymState, k: int, constraints: list) -> StepInf
             guard = ops.And(ops.Eq(sel, code), enabled)
             code += 1
             case = Case(g, action, guard)
-            domain = _run(cfg, st, g, action, p, guard, case, conforming)
-            constraints.append(ops.Implies(guard, domain))
+            dom = _run(cfg, st, g, action, p, guard, case, conforming)
+            constraints.append(ops.Implies(guard, dom))
             domains.append(constraints[-1])
             cases.append(case)
             guards.append(guard)
@@ -130,7 +130,7 @@ def encode_step(cfg: Config, st: SymState, k: int, constraints: list) -> StepInf
     return StepInfo(k, sel, p, cases, checks, filed, domains)
 
 
-def _apply_all(st, effects):
+def _apply_all(st, effects, ops=ops):
     for e in effects:
         apply(ops, st, e)
     return effects
@@ -138,26 +138,34 @@ def _apply_all(st, effects):
 
 def _run(cfg, st, g, action, p, when, case, conforming):
     """Run one action under `when`; return the constraint its parameters must meet."""
+    dom = domain(ops, cfg, st, g, action, p, conforming)
+    perform(ops, cfg, st, g, action, p, when, case)
+    return dom
+
+
+def domain(ops, cfg, st, g, action, p, conforming):
+    """What Guest g (or its Launcher) may choose for `action` in state `st`: a constraint over `p`.
+
+    Read from the state before the action (the same state `perform` then
+    changes).  BMC asserts it under the action's guard (Symbolic ops, `p` of
+    z3 variables); the explicit-state search (checker/bfs.py) asks it of
+    concrete candidates (Concrete ops, `p` of ints), which must make it True.
+    """
+    one_of = lambda x, values: _one_of(x, values, ops)  # noqa: E731
     cells = cfg.cells
     if action == "dma":
         addr, used = p["dma"], p["used"]
         if conforming:
             current = st.rd_used_len(g, addr)
-            dom = ops.And(_one_of(addr, cells), ops.Or(ops.Eq(used, 0), ops.Eq(used, current)), _sections_ok(cfg, p))
-        else:
-            dom = ops.And(_one_of(addr, cells), _any_sections(cfg, p))
-        st.write_cell(g, addr, used, p["addrs"], p["lens"], when)
-        return dom
+            return ops.And(
+                one_of(addr, cells), ops.Or(ops.Eq(used, 0), ops.Eq(used, current)), _sections_ok(cfg, p, ops)
+            )
+        return ops.And(one_of(addr, cells), _any_sections(cfg, p, ops))
 
     if action == "bind":
         key, dmas, num, irq = p["key"], p["dmas"], p["num"], p["irq"]
-        effects, result = bind_dma(ops, st, g, key, dmas, num, irq, when)
-        case.effects = _apply_all(st, effects)
-        case.result = result
         if not conforming:
-            return ops.And(
-                _one_of(dmas, cfg.arrays + cells + [BAD_ADDR]), ops.ULE(num, cfg.buffers), ops.ULE(irq, 255)
-            )
+            return ops.And(one_of(dmas, cfg.arrays + cells + [BAD_ADDR]), ops.ULE(num, cfg.buffers), ops.ULE(irq, 255))
         # A driver binds its device's key once (probe) and unbinds it with the
         # array it bound (close): it decides by its own record of what it
         # bound, never by the Host's futex identity of the key.
@@ -166,61 +174,104 @@ def _run(cfg, st, g, action, p, when, case, conforming):
         for d, (kk, q) in enumerate(cfg.bindable(g)):
             mine = ops.And(ops.Eq(drv, d), ops.Eq(key, kk))
             bound = st.drv_bound[g][d]
-            bind_new = ops.And(
-                ops.Eq(irq, q), _one_of(dmas, cfg.arrays), ops.UGE(num, 1), ops.ULE(num, cfg.buffers)
-            )
+            bind_new = ops.And(ops.Eq(irq, q), one_of(dmas, cfg.arrays), ops.UGE(num, 1), ops.ULE(num, cfg.buffers))
             if "guest-rebinds-key" not in cfg.faults:
                 bind_new = ops.And(bind_new, ops.Not(bound))
             unbind = ops.And(bound, ops.Eq(irq, 0), ops.Eq(num, 0), ops.Eq(dmas, st.drv_dmas[g][d]))
             choices.append(ops.And(mine, ops.Or(bind_new, unbind)))
-            here = ops.And(when, ops.Eq(drv, d))
-            # An unbind forgets the device; a bind that returned 1 remembers it.
-            now = ops.If(ops.Eq(irq, 0), False, ops.Or(bound, ops.Eq(result, 1)))
-            st.drv_bound[g][d] = ops.If(here, now, bound)
-            st.drv_dmas[g][d] = ops.If(ops.And(here, ops.Ne(irq, 0), ops.Eq(result, 1)), dmas, st.drv_dmas[g][d])
         return ops.Or(*choices)
 
     if action == "send":
         key, dma = p["key"], p["dma"]
         if conforming:
-            keys = [0, cfg.block_key] + [cfg.net_key(q) for q in range(cfg.guests) if q != g]
-            dom = ops.And(ops.Eq(dma, cfg.send_cell), _one_of(key, keys))
-        else:
-            dom = _one_of(dma, cells + [BAD_ADDR])
-        attempts = []
-        hcall_send_dma(ops, st, g, key, dma, lambda effs: attempts.extend(_apply_all(st, effs)) or effs, when)
-        case.effects = attempts
-        return dom
+            return ops.And(ops.Eq(dma, cfg.send_cell), one_of(key, send_keys(cfg, g)))
+        return one_of(dma, cells + [BAD_ADDR])
 
     if action in ("status", "sysfs"):
         dev, value, bit = p["dev"], p["value"], p["bit"]
-        old = ops.If(ops.Eq(dev, 0), st.status(g, 0), ops.If(ops.Eq(dev, 1), st.status(g, 1), st.status(g, 2)))
         if action == "sysfs" or not conforming:
             # lguest_bus.c status_store: Guest userspace writes the whole field.
-            dom = ops.And(_one_of(dev, [0, 1, 2]), ops.ULE(value, 0xFFFF))
-        else:
-            # The bus and drivers only OR in ACKNOWLEDGE, DRIVER, DRIVER_OK or FAILED.
-            set_bit = ops.Eq(value, ops.BitOr(old, bit))
-            if "guest-clears-status" in cfg.faults:
-                set_bit = ops.Or(set_bit, ops.Eq(value, ops.BitAnd(old, ops.BitNot(bit))))
-            dom = ops.And(
-                _one_of(dev, [0, 1, 2]), _one_of(bit, [C.ACKNOWLEDGE, C.DRIVER, C.DRIVER_OK, C.FAILED]), set_bit
-            )
-        effects = []
-        for d in range(3):
-            effects += status_write(ops, st, g, d, value, "guest", ops.And(when, ops.Eq(dev, d)))
-        case.effects = _apply_all(st, effects)
-        return dom
+            return ops.And(one_of(dev, [0, 1, 2]), ops.ULE(value, 0xFFFF))
+        # The bus and drivers only OR in ACKNOWLEDGE, DRIVER, DRIVER_OK or FAILED.
+        old = ops.If(ops.Eq(dev, 0), st.status(g, 0), ops.If(ops.Eq(dev, 1), st.status(g, 1), st.status(g, 2)))
+        set_bit = ops.Eq(value, ops.BitOr(old, bit))
+        if "guest-clears-status" in cfg.faults:
+            set_bit = ops.Or(set_bit, ops.Eq(value, ops.BitAnd(old, ops.BitNot(bit))))
+        return ops.And(one_of(dev, [0, 1, 2]), one_of(bit, DRIVER_BITS), set_bit)
 
     if action == "output":
-        case.effects = _apply_all(st, handle_output(ops, st, g, st.pkey[g], st.pdma[g], when))
         return True
 
     if action == "fill":
         # The input waiting is the environment's; how much of it lands is the Launcher's (spec/launcher.fill).
-        key, length = p["key"], p["len"]
-        case.effects = _apply_all(st, fill(ops, st, g, key, length, when, checked=cfg.launcher == "checked"))
-        return ops.And(_one_of(key, [0, cfg.block_key]), ops.ULE(length, 0xFFFF))
+        return ops.And(one_of(p["key"], fill_keys(cfg)), ops.ULE(p["len"], 0xFFFF))
+
+    if action == "lstatus":
+        return one_of(p["dev"], [0, 1, 2])
+
+    raise ValueError(action)
+
+
+DRIVER_BITS = (C.ACKNOWLEDGE, C.DRIVER, C.DRIVER_OK, C.FAILED)
+
+
+def send_keys(cfg, g):
+    """The keys a conforming Guest sends on: the console, the block page, every other Guest's net slot."""
+    return [0, cfg.block_key] + [cfg.net_key(q) for q in range(cfg.guests) if q != g]
+
+
+def fill_keys(cfg):
+    """The keys the Launcher delivers input on: the console's and the block device's."""
+    return [0, cfg.block_key]
+
+
+def perform(ops, cfg, st, g, action, p, when, case):
+    """Perform `action` with parameters `p` under `when`: the spec's rules change `st`, `case` gets the effects."""
+    if action == "dma":
+        st.write_cell(g, p["dma"], p["used"], p["addrs"], p["lens"], when)
+        return
+
+    if action == "bind":
+        key, dmas, num, irq = p["key"], p["dmas"], p["num"], p["irq"]
+        effects, result = bind_dma(ops, st, g, key, dmas, num, irq, when)
+        case.effects = _apply_all(st, effects, ops)
+        case.result = result
+        if cfg.guest_mode != "conforming":
+            return
+        drv = p["drv"]
+        for d in range(len(cfg.bindable(g))):
+            bound = st.drv_bound[g][d]
+            here = ops.And(when, ops.Eq(drv, d))
+            # An unbind forgets the device; a bind that returned 1 remembers it.
+            now = ops.If(ops.Eq(irq, 0), False, ops.Or(bound, ops.Eq(result, 1)))
+            st.drv_bound[g][d] = ops.If(here, now, bound)
+            st.drv_dmas[g][d] = ops.If(ops.And(here, ops.Ne(irq, 0), ops.Eq(result, 1)), dmas, st.drv_dmas[g][d])
+        return
+
+    if action == "send":
+        attempts = []
+        hcall_send_dma(
+            ops, st, g, p["key"], p["dma"], lambda effs: attempts.extend(_apply_all(st, effs, ops)) or effs, when
+        )
+        case.effects = attempts
+        return
+
+    if action in ("status", "sysfs"):
+        dev, value = p["dev"], p["value"]
+        effects = []
+        for d in range(3):
+            effects += status_write(ops, st, g, d, value, "guest", ops.And(when, ops.Eq(dev, d)))
+        case.effects = _apply_all(st, effects, ops)
+        return
+
+    if action == "output":
+        case.effects = _apply_all(st, handle_output(ops, st, g, st.pkey[g], st.pdma[g], when), ops)
+        return
+
+    if action == "fill":
+        checked = cfg.launcher == "checked"
+        case.effects = _apply_all(st, fill(ops, st, g, p["key"], p["len"], when, checked=checked), ops)
+        return
 
     if action == "lstatus":
         dev = p["dev"]
@@ -229,7 +280,7 @@ def _run(cfg, st, g, action, p, when, case, conforming):
             effects += status_write(
                 ops, st, g, d, ops.BitOr(st.status(g, d), C.DRIVER_OK), "launcher", ops.And(when, ops.Eq(dev, d))
             )
-        case.effects = _apply_all(st, effects)
-        return _one_of(dev, [0, 1, 2])
+        case.effects = _apply_all(st, effects, ops)
+        return
 
     raise ValueError(action)

@@ -1,0 +1,130 @@
+"""The explicit-state engine (--engine bfs) against BMC (--engine bmc), in one run.
+
+Measured, each as a separate `lgcheck prove` process (start-up included):
+
+    baseline   a fixed z3 job (the same as benchmarks/prove_speed.py), so every
+               figure can be read as a ratio on a noisy machine
+    faults     each named fault, --launcher checked, only its invariant: wall
+               time to the shortest counterexample and its length, per engine
+               (bmc without induction: the time to its counterexample)
+    buffers3   --buffers 3 with a fault whose shortest run needs the third
+               buffer, per engine (issue 9: found within 10 s)
+    default    the default configuration under bfs with a time budget: states,
+               states/s, memory, exhausted or not
+    tiny       1 Guest, 1 slot, 1 buffer, 1 section, no sysfs, --inv status:
+               exhausted (a proof with a state count), and the time
+
+    .venv/bin/python benchmarks/engines.py [--budget 60] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import z3
+
+from lgcheck.checker.faults import FAULTS
+
+
+def baseline() -> float:
+    """Seconds for a fixed QF_BV job: factor 3001 * 3989 with 24-bit bit-vectors (as prove_speed.py)."""
+    t = time.monotonic()
+    x, y = z3.BitVec("x", 24), z3.BitVec("y", 24)
+    s = z3.SolverFor("QF_BV")
+    s.add(x * y == 3001 * 3989, z3.ULT(x, 4096), z3.ULT(y, 4096), z3.UGT(x, 1), z3.UGT(y, 1))
+    assert s.check() == z3.sat
+    return time.monotonic() - t
+
+
+CPU: list[float] = [0.0]  # the CPU seconds of the last run (its processes, children included)
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def prove(args: list[str], out: str, budget: float | None = None) -> tuple[float, dict | None]:
+    """Wall seconds and the JSON of one `lgcheck prove`; CPU[0] its CPU seconds (the machine is shared)."""
+    cmd = [sys.executable, "-m", "lgcheck", "prove", "--json", "--no-progress", "--out", out, *args]
+    if budget is not None:
+        cmd += ["--timeout", f"{budget:g}"]
+    t, c = time.monotonic(), _children_cpu()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=None if budget is None else budget + 120)
+    except subprocess.TimeoutExpired:
+        CPU[0] = _children_cpu() - c
+        return time.monotonic() - t, None
+    wall = time.monotonic() - t
+    CPU[0] = _children_cpu() - c
+    if proc.returncode not in (0, 1, 3):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
+    return wall, json.loads(proc.stdout)
+
+
+def found(doc: dict | None, name: str) -> str:
+    if doc is None:
+        return "no answer"
+    r = next(r for r in doc["results"] if r["invariant"] == name)
+    if r["status"] == "violated":
+        return f"violated in {r['depth']} steps"
+    return f"{r['status']} (to depth {r['depth']})"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--budget", type=float, default=60.0, help="seconds per run before it counts as not found")
+    ap.add_argument("--quick", action="store_true", help="faults and the tiny proof only")
+    args = ap.parse_args()
+    base = min(baseline() for _ in range(3))
+    print(f"z3 {z3.get_version_string()}; baseline QF_BV job {base:.3f}s (best of 3); load {os.getloadavg()[0]:.1f}\n")
+    with tempfile.TemporaryDirectory() as out:
+        print(f"{'fault':30} {'engine':6} {'wall':>7} {'cpu':>7} {'cpu/base':>8}  result")
+        for f in FAULTS.values():
+            common = ["--launcher", "checked", "--fault", f.name, "--inv", f.breaks]
+            for engine, extra in (("bfs", ["--engine", "bfs"]), ("bmc", ["--engine", "bmc", "--no-induction"])):
+                wall, doc = prove(common + extra, out, args.budget)
+                cpu = CPU[0]
+                print(f"{f.name:30} {engine:6} {wall:6.1f}s {cpu:6.1f}s {cpu / base:7.0f}x  {found(doc, f.breaks)}")
+        tiny = ["--guest-count", "1", "--slots", "1", "--buffers", "1", "--sections", "1", "--no-sysfs"]
+        wall, doc = prove([*tiny, "--inv", "status", "--engine", "bfs", "--depth", "40"], out, args.budget)
+        if doc is not None:
+            print(
+                f"\ntiny (1 Guest, 1/1/1, no sysfs, status): {wall:.1f}s wall, {CPU[0]:.1f}s cpu "
+                f"({CPU[0] / base:.0f}x), "
+                f"exhausted={doc.get('exhausted')}, {doc.get('states', 0):,} states"
+            )
+        if args.quick:
+            return 0
+        print("\n--buffers 3 (a bug that needs the third buffer):")
+        for fault, inv in (("host-skips-used-len-check", "write-to-used-buffer"),):
+            common = ["--launcher", "checked", "--buffers", "3", "--fault", fault, "--inv", inv]
+            for engine, extra in (("bfs", ["--engine", "bfs"]), ("bmc", ["--engine", "bmc", "--no-induction"])):
+                wall, doc = prove(common + extra, out, args.budget)
+                cpu = CPU[0]
+                print(f"  {fault} {engine:4} {wall:6.1f}s wall {cpu:6.1f}s cpu ({cpu / base:.0f}x)  {found(doc, inv)}")
+        print(f"\ndefault configuration under bfs, {args.budget:.0f} s budget:")
+        t = time.monotonic()
+        wall, doc = prove(["--engine", "bfs"], out, args.budget)
+        if doc is not None:
+            states = doc.get("states", 0)
+            print(
+                f"  {states:,} states in {wall:.1f}s wall, {CPU[0]:.1f}s cpu "
+                f"({states / max(CPU[0], 1e-9):,.0f} states per cpu s), {doc.get('memory_mib', 0):.0f} MiB, "
+                f"exhausted={doc.get('exhausted')}; "
+                + ", ".join(f"{r['invariant']} {r['status']}" for r in doc["results"])
+            )
+        else:
+            print(f"  no answer in {time.monotonic() - t:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,571 @@
+"""Explicit-state search: the spec's concrete reading, breadth-first over the reachable states.
+
+The same rules as replay and BMC (spec/ with `Concrete` ops), run on a
+SymState that holds plain ints: checker/transition.py `domain` says what an
+action may choose, `perform` does it; here the parameters are concrete
+candidates (`candidates`, bounded value domains taken from the
+configuration), each kept only when BMC's own `domain` constraint folds to
+True for it.  The monitors judge every step as they do in BMC and replay (a
+check that folds to False is a violation).
+
+Breadth-first with parent pointers: the first step that breaks an invariant
+ends a shortest run (over these domains).  When no new state is left, every
+open invariant holds in every reachable state: a proof for the
+configuration, reported with the number of states.  A counterexample goes
+back to BMC's encoding (`witness`): the run's actions and values are fixed
+on a z3 unrolling, whose model then flows through the same shrink, decode,
+replay-check and write passes as a BMC counterexample.
+
+Symmetry: Guests are interchangeable only when the configuration treats
+them alike (same devices, same keys to bind and to send on: under the fault
+two-guests-one-slot); then a state is stored under one permutation of its
+Guests, chosen by sorting their parts, with Guest numbers inside the state
+(a binding's owner) renamed.  Slots are never permuted: unbind takes the
+first slot in index order whose key and dmas match, live or not, and bind
+the lowest free one, so a slot's index changes what the Host does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import resource
+import time
+from dataclasses import dataclass, field
+
+from ..spec import constants as C
+from ..spec.ops import SYM_WIDTH, Concrete
+from ..spec.registry import INVARIANTS
+from .config import Config
+from .symstate import SymBinding, SymDevice, SymState, _clone, _clone_cell
+from .transition import ACTIONS, DRIVER_BITS, Case, domain, fill_keys, perform, send_keys
+
+ENGINES = ("bmc", "bfs", "auto")
+
+
+@dataclass(frozen=True)
+class Domains:
+    """The values a Guest or the Launcher's input may take in the search (the rest is BMC's alone)."""
+
+    lengths: tuple  # a section's length (a conforming section: at most a page, from the start of its page)
+    inputs: tuple  # the input a Launcher finds waiting (bytes)
+    statuses: tuple  # a whole status field Guest userspace writes through sysfs
+
+    def describe(self) -> str:
+        return (
+            f"section lengths {{{', '.join(map(str, self.lengths))}}}, input lengths "
+            f"0..{max(self.inputs)}, sysfs status values: every subset of the {len(C.STATUS_BITS)} named bits"
+        )
+
+
+def domains(cfg: Config) -> Domains:
+    """Sections of length 1 give every capacity from 0 to `sections`; input up to one more than the largest.
+
+    No rule or monitor looks at a length but to add, compare or take the
+    minimum of lengths and used_len values, and every such sum here stays far
+    below a page; what can differ between two buffers is which holds more,
+    and those orders are all reachable with unit lengths.  (That is the
+    argument, not a proof: the exhausted search is a proof over these domains.)
+    """
+    lengths = (1,)
+    inputs = tuple(range(0, max(lengths) * cfg.sections + 2))
+    bits = list(C.STATUS_BITS.values())
+    statuses = tuple(sorted({sum(s) for n in range(len(bits) + 1) for s in itertools.combinations(bits, n)}))
+    return Domains(lengths, inputs, statuses)
+
+
+def _sections(cfg: Config, dom: Domains):
+    """(addrs, lens) a conforming driver builds: n sections at the start of data pages, then zeros."""
+    lo, hi = cfg.data_pages
+    out = []
+    for n in range(cfg.sections + 1):
+        for lens in itertools.product(dom.lengths, repeat=n):
+            addrs = [(lo + j % (hi - lo)) * C.PAGE_SIZE for j in range(n)]
+            pad = [0] * (cfg.sections - n)
+            out.append((addrs + pad, list(lens) + pad))
+    return out
+
+
+def candidates(cfg: Config, dom: Domains, sections, st: SymState, g: int, action: str):
+    """Parameter values to try for `action` of Guest g; `domain` then keeps those BMC allows."""
+    if action == "dma":
+        for c in st.cells[g]:
+            for used in dict.fromkeys((0, c.used_len)):
+                for addrs, lens in sections:
+                    if used == c.used_len and addrs == c.addrs and lens == c.lens:
+                        continue  # rewriting what is there changes nothing: no new state
+                    yield {"dma": c.addr, "used": used, "addrs": addrs, "lens": lens}
+    elif action == "bind":
+        for d, (key, irq) in enumerate(cfg.bindable(g)):
+            for dmas in cfg.arrays:
+                for num in range(1, cfg.buffers + 1):
+                    yield {"drv": d, "key": key, "irq": irq, "dmas": dmas, "num": num}
+            yield {"drv": d, "key": key, "irq": 0, "num": 0, "dmas": st.drv_dmas[g][d]}
+    elif action == "send":
+        for key in dict.fromkeys(send_keys(cfg, g)):
+            yield {"dma": cfg.send_cell, "key": key}
+    elif action == "status":
+        for dev in range(3):
+            old = st.status(g, dev)
+            for bit in DRIVER_BITS:
+                values = [old | bit]
+                if "guest-clears-status" in cfg.faults:
+                    values.append(old & ~bit)
+                for value in dict.fromkeys(values):
+                    yield {"dev": dev, "bit": bit, "value": value}
+    elif action == "sysfs":
+        for dev in range(3):
+            for value in dom.statuses:
+                yield {"dev": dev, "value": value, "bit": 0}
+    elif action == "output":
+        yield {}
+    elif action == "fill":
+        for key in fill_keys(cfg):
+            for length in dom.inputs:
+                yield {"key": key, "len": length}
+    elif action == "lstatus":
+        for dev in range(3):
+            yield {"dev": dev}
+    else:  # pragma: no cover - the actions are closed
+        raise ValueError(action)
+
+
+def enabled_actions(cfg: Config) -> list[str]:
+    return [
+        a
+        for a in ACTIONS
+        if not (a == "lstatus" and "launcher-sets-driver-ok" not in cfg.faults) and not (a == "sysfs" and not cfg.sysfs)
+    ]
+
+
+def successors(cfg: Config, dom: Domains, sections, st: SymState, actions):
+    """(move, next state, names of the invariants the step breaks) for every step from `st` by `actions`."""
+    for g in range(cfg.guests):
+        if st.dead[g]:
+            continue
+        for action in actions:
+            if (action == "output") != bool(st.pending[g]):
+                continue
+            known = st.__dict__.keys() == _KNOWN
+            local = action in LOCAL and known
+            for p in candidates(cfg, dom, sections, st, g, action):
+                if domain(Concrete, cfg, st, g, action, p, True) is not True:
+                    continue
+                new = _copy_local(st, g, action) if local else _copy_keeping_status(st) if known else st.copy()
+                perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True))
+                broken = {n for n, ok in new.checks if ok is False}
+                new.checks, new.filed = [], set()
+                yield (g, action, p), new, broken, g if local else None
+
+
+# Actions that change only Guest g's own part of the state (a descriptor it writes, its devices' status):
+# the new state shares every other part with the old one (copy-on-write), and its fingerprint reuses them.
+LOCAL = ("dma", "status", "sysfs", "lstatus")
+
+
+_KNOWN = SymState(Config(guests=1, slots=1, buffers=1, sections=1)).__dict__.keys()  # what the copies below know
+
+
+def _copy_keeping_status(st: SymState) -> SymState:
+    """SymState.copy, but the devices shared: only a status write (a LOCAL action) changes them."""
+    devs = st.devs
+    st.devs = []
+    try:
+        new = st.copy()
+    finally:
+        st.devs = devs
+    new.devs = devs
+    return new
+
+
+def _copy_local(st: SymState, g: int, action: str) -> SymState:
+    """A copy for a LOCAL action of Guest g: its descriptors (dma) or its devices (status) cloned, the rest shared.
+
+    dma is `SymState.write_cell` on Guest g's cells alone; a status write is
+    `set_status` on one of Guest g's devices alone (spec/apply.py); neither
+    touches bindings, irqs, pending, the drivers' record or the binding order.
+    (A state with attributes this function does not know is copied whole.)
+    """
+    new = SymState.__new__(SymState)
+    new.__dict__.update(st.__dict__)
+    if action == "dma":
+        new.cells = list(st.cells)
+        new.cells[g] = [_clone_cell(c) for c in st.cells[g]]
+    else:
+        new.devs = list(st.devs)
+        new.devs[g] = {i: _clone(d, SymDevice) for i, d in st.devs[g].items()}
+    new.checks, new.filed, new.log = [], set(), []
+    return new
+
+
+# ---------------------------------------------------------------- fingerprints
+def _guest_part(st: SymState, g: int, rename=None):
+    def own(v):
+        return rename[v] if rename is not None and v < len(rename) else v
+
+    binds = []
+    for b in st.bindings[g]:
+        vals = [getattr(b, f) for f in SymBinding.FIELDS]
+        if rename is not None:
+            vals[0], vals[7] = own(vals[0]), own(vals[7])  # owner, nowner: a Guest number (or a share, NO_OWNER)
+        binds.append(tuple(vals))
+    return (
+        tuple(binds),
+        tuple((c.used_len, tuple(c.addrs), tuple(c.lens)) for c in st.cells[g]),
+        tuple(d.status for _, d in sorted(st.devs[g].items())),
+        st.irqs[g],
+        st.dead[g],
+        st.pending[g],
+        st.pkey[g],
+        st.pdma[g],
+        tuple(st.drv_bound[g]),
+        tuple(st.drv_dmas[g]),
+    )
+
+
+assert SymBinding.FIELDS[0] == "owner" and SymBinding.FIELDS[7] == "nowner"
+
+
+def symmetric(cfg: Config) -> bool:
+    """Whether every Guest has the same devices, the same keys to bind and the same keys to send on."""
+    first = (cfg.devices(0), cfg.bindable(0), sorted(set(send_keys(cfg, 0))))
+    return all((cfg.devices(g), cfg.bindable(g), sorted(set(send_keys(cfg, g)))) == first for g in range(cfg.guests))
+
+
+def fingerprint(st: SymState, sym: bool):
+    """The state as a tuple (every field of SymState.fields()); with `sym`, its Guests in a canonical order.
+
+    Any permutation gives an exact encoding of a permuted state, so states
+    with one fingerprint are symmetric (sound); sorting by the parts makes
+    symmetric states mostly share one (the reduction).
+    """
+    n = st.cfg.guests
+    if not sym or n == 1:
+        return tuple(_guest_part(st, g) for g in range(n)) + (tuple(st.order.values()),)
+    perm = sorted(range(n), key=lambda g: _guest_part(st, g))  # perm[i]: the Guest that goes to place i
+    place = [0] * n
+    for i, g in enumerate(perm):
+        place[g] = i
+    parts = tuple(_guest_part(st, g, place) for g in perm)
+    order = tuple(
+        st.order[((perm[bi], bs), (perm[ci], cs))]
+        for (bi, bs), (ci, cs) in st.order  # the same key order
+    )
+    return parts + (order,)
+
+
+# ---------------------------------------------------------------- the search
+STATUS_ACTIONS = ("status", "sysfs", "lstatus")
+INTERRUPTED = "interrupted (Ctrl-C)"
+
+
+def cones(cfg: Config, names) -> list[tuple[list, list]]:
+    """The invariants split by what can affect them, each with the actions that can: (names, actions).
+
+    No rule of the Host or the Launcher reads a device's status (spec/host.py,
+    spec/launcher.py: status is only written, by spec/devices.status_write),
+    and a status write changes nothing but the status.  So the status
+    invariants are judged on runs of status writes alone (any other step can
+    only stop a Guest from writing: removing it keeps the run and shortens
+    it), and the other invariants on runs without status writes (which would
+    only add states that differ in status).  Both searches are exact for
+    their invariants, shortest runs included, and far smaller than one over
+    the product.
+    """
+    actions = enabled_actions(cfg)
+    status = [n for n in names if n in INVARIANTS["status"]]
+    rest = [n for n in names if n not in status]
+    out = []
+    if rest:
+        out.append((rest, [a for a in actions if a not in STATUS_ACTIONS]))
+    if status:
+        out.append((status, [a for a in actions if a in STATUS_ACTIONS]))
+    return out
+
+
+@dataclass
+class Found:
+    invariant: str
+    steps: int
+    path: list  # [(guest, action, params)] from the initial state
+    seconds: float
+
+
+@dataclass
+class Outcome:
+    """What the search learned: per invariant a shortest run, or (for the rest) how far it got."""
+
+    found: dict = field(default_factory=dict)  # invariant -> Found
+    states: int = 0
+    depth: int = 0  # every run of up to this many steps was explored (the shallowest cone)
+    exhausted: bool = False  # no new state is left in any cone: what is not found holds everywhere
+    stopped: str = ""  # why the search stopped early (a limit), else ""
+    seconds: float = 0.0
+    memory_mib: float = 0.0
+    domains: str = ""
+    symmetry: bool = False
+    per: dict = field(default_factory=dict)  # invariant -> (states of its cone, depth, exhausted)
+
+
+class Cone:
+    """One breadth-first search: its invariants, its actions, the states it has seen and its frontier."""
+
+    def __init__(self, cfg, names, actions, sym, dom, secs):
+        self.cfg, self.names, self.actions, self.sym, self.dom, self.secs = cfg, names, actions, sym, dom, secs
+        init = SymState(cfg)
+        self.seen = {fingerprint(init, sym): 0}
+        self.parent, self.moves = [-1], [None]
+        self.frontier = [(0, init)]
+        self.open = set(names)
+        self.depth = 0
+        self.exhausted = False
+
+    def path_to(self, i):
+        p = []
+        while i > 0:
+            p.append(self.moves[i])
+            i = self.parent[i]
+        return p[::-1]
+
+    def level(self, found, check):
+        """Expand the frontier by one step; `found(Found)` for each first violation; `check()` may stop it."""
+        nxt = []
+        seen, parent, moves = self.seen, self.parent, self.moves
+        sym = self.sym
+        for i, st in self.frontier:
+            parts = None if sym else fingerprint(st, False)
+            for move, new, broken, g in successors(self.cfg, self.dom, self.secs, st, self.actions):
+                for n in broken & self.open:
+                    self.open.discard(n)
+                    found(Found(n, self.depth + 1, self.path_to(i) + [move], 0.0))
+                if g is not None and parts is not None:
+                    fp = parts[:g] + (_guest_part(new, g),) + parts[g + 1 :]  # only Guest g's part changed
+                else:
+                    fp = fingerprint(new, sym)
+                if fp in seen:
+                    continue
+                seen[fp] = len(parent)
+                nxt.append((len(parent), new))
+                parent.append(i)
+                moves.append(move)
+            if not self.open:
+                self.frontier = []
+                return ""
+            why = check()  # after each state expanded: a limit overshoots by one state's successors at most
+            if why:
+                return why
+        self.frontier = nxt
+        self.depth += 1
+        self.exhausted = not nxt
+        return ""
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.frontier) and bool(self.open) and self.depth < self.cfg.depth
+
+
+def search(
+    cfg: Config,
+    names,
+    max_states: int | None = None,
+    max_memory_mib: float | None = None,
+    deadline: float | None = None,
+    on_found=None,
+    on_level=None,
+    sym: bool | None = None,
+) -> Outcome:
+    """Breadth-first, cone by cone (`cones`), the smallest frontier first, to `cfg.depth` steps or every state.
+
+    `on_found(Found)` is called at each invariant's first violation,
+    `on_level(names, depth, seconds, states)` when a cone has explored every
+    run of `depth` steps.
+    """
+    start = time.monotonic()
+    dom = domains(cfg)
+    secs = _sections(cfg, dom)
+    sym = (symmetric(cfg) and cfg.guests > 1) if sym is None else sym
+    out = Outcome(domains=dom.describe(), symmetry=sym)
+    todo = [Cone(cfg, ns, acts, sym, dom, secs) for ns, acts in cones(cfg, names)]
+
+    def found(f):
+        f.seconds = time.monotonic() - start
+        out.found[f.invariant] = f
+        if on_found is not None:
+            on_found(f)
+
+    def total():
+        return sum(len(c.parent) for c in todo)
+
+    def check():
+        return _limit(total(), max_states, max_memory_mib, deadline)
+
+    try:
+        while not out.stopped:
+            busy = [c for c in todo if c.busy]
+            if not busy:
+                break
+            cone = min(busy, key=lambda c: len(c.frontier))
+            out.stopped = cone.level(found, check) or check()
+            if on_level is not None and not out.stopped and cone.open:
+                on_level(sorted(cone.open), cone.depth, time.monotonic() - start, len(cone.parent))
+    except KeyboardInterrupt:
+        out.stopped = INTERRUPTED  # what was found is kept (and written), the rest is unknown
+    for c in todo:
+        for n in c.names:
+            out.per[n] = (len(c.parent), c.depth, c.exhausted)
+    left = [c for c in todo if c.open]
+    out.exhausted = all(c.exhausted for c in left)
+    out.depth = min((c.depth for c in left), default=max(c.depth for c in todo))
+    out.states = total()
+    out.seconds = time.monotonic() - start
+    out.memory_mib = _rss_mib()
+    return out
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _limit(states, max_states, max_memory_mib, deadline) -> str:
+    if max_states is not None and states >= max_states:
+        return f"state limit reached ({states:,} states, --max-states {max_states:,})"
+    if deadline is not None and time.monotonic() >= deadline:
+        return "time limit reached"
+    if max_memory_mib is not None and _address_space_mib() >= 0.8 * max_memory_mib:
+        return f"memory limit reached ({_address_space_mib():.0f} MiB of --max-memory {max_memory_mib:g})"
+    return ""
+
+
+def _address_space_mib() -> float:
+    """The process's address space (what --max-memory limits, RLIMIT_AS), else its peak resident size."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return _rss_mib()
+
+
+# ---------------------------------------------------------------- back to BMC's encoding
+class NotInEncoding(Exception):
+    """A run the search found has no model in BMC's encoding: the two readings disagree (an internal error)."""
+
+
+def action_code(g: int, action: str) -> int:
+    """The value of BMC's `sel` that chooses `action` of Guest g (transition.encode_step numbers them so)."""
+    return g * len(ACTIONS) + ACTIONS.index(action)
+
+
+def witness(cfg: Config, found: dict):
+    """A BMC unrolling and, per invariant, a z3 model of its run: what shrink, decode and write read.
+
+    The run's actions are fixed by an assumption literal (the one shrink
+    keeps asking with), its values only for the first model, so shrink may
+    still make them smaller.  Returns (unrolling, {invariant: (model, literal)}).
+    """
+    import z3
+
+    from .bmc import Unrolling
+    from .transition import encode_step
+
+    SYM_WIDTH[0] = cfg.width
+    solver = z3.SolverFor("QF_BV")
+    st = SymState(cfg)
+    unrolling = Unrolling(cfg, st.copy(), solver=solver)
+    longest = max(f.steps for f in found.values())
+    for k in range(longest):
+        constraints: list = []
+        st = st.copy()
+        info = encode_step(cfg, st, k, constraints)
+        st.snapshot(k + 1, constraints)
+        solver.add(*constraints)
+        unrolling.infos.append(info)
+        unrolling.states.append(st)
+    models = {}
+    for name, f in found.items():
+        fixed_actions, fixed_values = [], []
+        for info, (g, action, p) in zip(unrolling.infos, f.path):
+            fixed_actions.append(info.sel == action_code(g, action))
+            for key, v in p.items():
+                var = info.params[key]
+                if isinstance(var, list):
+                    fixed_values += [x == y for x, y in zip(var, v)]
+                else:
+                    fixed_values.append(var == v)
+        lit = z3.Bool(f"bfs-run:{name}")
+        solver.add(lit == z3.And(_violates(unrolling, f, name), *fixed_actions))
+        if solver.check(lit, *fixed_values) != z3.sat:
+            raise NotInEncoding(
+                f"the explicit-state search found a run of {f.steps} steps that breaks {name}, "
+                "but BMC's encoding has no such run"
+            )
+        models[name] = (solver.model(), lit)
+    return unrolling, models
+
+
+def _violates(unrolling, f, name):
+    import z3
+
+    v = unrolling.infos[f.steps - 1].violation((name,))
+    return z3.BoolVal(v) if isinstance(v, bool) else v
+
+
+# ---------------------------------------------------------------- the pass of checker/pipeline.py
+def refuse_unchecked(cfg: Config, names) -> None:
+    """BMC's own test (its first step files a check of every invariant asked), so no invariant holds unchecked."""
+    from .induction import NoCheck
+    from .transition import encode_step
+
+    SYM_WIDTH[0] = cfg.width
+    info = encode_step(cfg, SymState(cfg), 0, [])
+    missing = [n for n in names if n not in info.filed]
+    if missing:
+        raise NoCheck(f"no check of the model speaks of {', '.join(missing)}")
+
+
+def explore(run):
+    """`prove --engine bfs`: search, then give each invariant a bmc.Result (with a z3 model when violated)."""
+    from .bmc import Result, rule_names
+
+    cfg = run.cfg
+    names = rule_names(cfg)
+    refuse_unchecked(cfg, names)
+    deadline = None if cfg.timeout is None else run.started + cfg.timeout
+    results = {n: Result(n, engine="bfs") for n in names}
+
+    def level(open_names, depth, seconds, states):
+        for n in open_names:
+            r = results[n]
+            if r.status == "holds":
+                r.depth, r.seconds, r.states = depth, seconds, states
+        if run.progress is not None:
+            run.progress(depth, seconds, results)
+
+    def found(f):
+        r = results[f.invariant]
+        r.status, r.depth, r.steps, r.seconds = "violated", f.steps, f.steps, f.seconds
+
+    out = search(cfg, names, run.limits.get("max_states"), run.limits.get("max_memory"), deadline, found, level)
+    run.interrupted = out.stopped == INTERRUPTED
+    run.outcome = out
+    for n, r in results.items():
+        states, depth, exhausted = out.per[n]
+        r.states = states
+        if r.status == "violated":
+            continue
+        r.depth, r.seconds = depth, out.seconds
+        if exhausted:
+            r.inductive = True  # every reachable state was seen: it holds at every depth
+        elif out.stopped:
+            r.status, r.reason = "unknown", out.stopped
+    if out.found:
+        try:
+            run.unrolling, models = witness(cfg, out.found)
+        except NotInEncoding as e:
+            for n in out.found:
+                results[n].conflict = str(e)
+            run.results = results
+            return run
+        for n, (model, lit) in models.items():
+            results[n].model, results[n].literal = model, lit
+    run.results = results
+    return run

@@ -1,0 +1,383 @@
+"""`prove --engine auto`: BFS, and BMC with induction beside it, run side by side; the first answer wins.
+
+Each engine runs in its own process (fork) and sends what it learns as it
+learns it: a run that breaks an invariant (as its actions and values, the
+same for both engines), how deep it has looked without one, a proof for
+every depth (induction, or a BFS that saw every reachable state).  Per
+invariant the first definitive answer is reported; once every invariant has
+one, the others go on for at most COMPARE seconds, and every claim they made
+is compared.  Two claims that cannot both be true (a run of k steps against
+"no run of up to k steps", or against a proof for every depth) are an
+internal error (exit 4), never a verdict.
+
+A counterexample, whichever engine found it, goes back to BMC's encoding
+(checker/bfs.py `witness`) and then through the same shrink, decode,
+replay-check and write passes as any other.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+
+from . import bfs
+from .bmc import Result, rule_names
+from .induction import NoCheck
+
+COMPARE = 5.0  # seconds the other engines go on after every invariant has its first answer
+
+# The parameters each action reads (checker/transition.py domain/perform), to send a BMC run as values.
+PARAMS = {
+    "dma": ("dma", "used", "addrs", "lens"),
+    "bind": ("drv", "key", "irq", "dmas", "num"),
+    "send": ("dma", "key"),
+    "status": ("dev", "bit", "value"),
+    "sysfs": ("dev", "value", "bit"),
+    "output": (),
+    "fill": ("key", "len"),
+    "lstatus": ("dev",),
+}
+
+
+@dataclass
+class Claim:
+    """What one engine says of one invariant (the strongest it has said so far)."""
+
+    engine: str
+    violated_at: int | None = None  # the length of the run it found
+    path: list | None = None
+    holds_to: int = 0  # no run of up to this many steps breaks it
+    every_depth: bool = False
+    how: str = ""  # "induction" / "exhausted": what the every-depth proof rests on
+    seconds: float = 0.0  # when it first said something definitive
+    extra: dict = field(default_factory=dict)  # induction's vacuous/lemmas, BFS's states
+
+
+def _send(conn, msg):
+    try:
+        conn.send(msg)
+    except (BrokenPipeError, OSError):
+        os._exit(0)  # the parent has gone
+
+
+# ---------------------------------------------------------------- the engines' processes
+def _bfs_child(cfg, limits, deadline, conn):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    names = rule_names(cfg)
+    start = time.monotonic()
+
+    def found(f):
+        _send(conn, ("violated", "bfs", f.invariant, f.steps, f.path, time.monotonic() - start))
+
+    def level(open_names, depth, seconds, states):
+        _send(conn, ("depth", "bfs", depth, seconds, {"states": states}, open_names))
+
+    out = bfs.search(cfg, names, limits.get("max_states"), limits.get("max_memory"), deadline, found, level)
+    info = {"states": out.states, "exhausted": out.exhausted, "stopped": out.stopped, "domains": out.domains}
+    info["memory_mib"], info["per"], info["symmetry"] = out.memory_mib, out.per, out.symmetry
+    info["depth"] = out.depth
+    _send(conn, ("done", "bfs", out.depth, out.seconds, info))
+    conn.close()
+
+
+def _path(unrolling, model, steps):
+    """A BMC model's run as (guest, action, params) steps, the form BFS finds them in."""
+    from .decode import evaluator
+
+    value = evaluator(model)
+    out = []
+    for info in unrolling.infos[:steps]:
+        case = next(c for c in info.cases if value(c.guard) is True)
+        p = {}
+        for key in PARAMS[case.action]:
+            var = info.params[key]
+            p[key] = [value(x) for x in var] if isinstance(var, list) else value(var)
+        out.append((case.guest, case.action, p))
+    return out
+
+
+def _bmc_child(cfg, deadline, conn):
+    from . import pipeline
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    start = time.monotonic()
+    sent = set()
+    holder = {}
+
+    def report(depth, seconds, results):
+        for n, r in results.items():
+            if r.status == "violated" and n not in sent and holder.get("unrolling") is not None:
+                sent.add(n)
+                path = _path(holder["unrolling"], r.model, r.steps)
+                _send(conn, ("violated", "bmc", n, r.steps, path, r.seconds))
+            if r.inductive and ("proof", n) not in sent:
+                sent.add(("proof", n))
+                extra = {"vacuous": r.vacuous, "lemmas": list(r.lemmas)}
+                _send(conn, ("proved", "induction", n, time.monotonic() - start, extra))
+        # How deep BMC has checked each invariant it has neither broken nor given up on.
+        depths = {n: r.depth for n, r in results.items() if r.status == "holds" and not r.inductive}
+        _send(conn, ("depths", "bmc", depth, seconds, depths))
+
+    run = pipeline.Run(cfg, "", None)
+    run.started = start
+    run = pipeline.induct(run)
+    # bmc.check hands its unrolling over only when it ends, but a counterexample's run must be sent as soon
+    # as it is found (the parent may stop this process before BMC ends): take it where it is built.  (This
+    # process is a fork of its own: the wrapper changes nothing outside it.)
+    from . import bmc
+
+    original = bmc._unroll
+
+    def unroll(cfg_, progress, solver, st, unrolling, *rest):
+        holder["unrolling"] = unrolling
+        return original(cfg_, progress, solver, st, unrolling, *rest)
+
+    bmc._unroll = unroll
+    run.progress = report
+    try:
+        run = pipeline.solve(run)
+    except NoCheck as e:
+        _send(conn, ("error", "bmc", str(e)))
+        conn.close()
+        return
+    report(max((r.depth for r in run.results.values()), default=0), time.monotonic() - start, run.results)
+    for n, r in run.results.items():
+        if r.status == "unknown":
+            _send(conn, ("unknown", "bmc", n, r.reason))
+    _send(conn, ("lemmas", "bmc", list(run.lemmas)))  # Houdini's kept lemmas (names): what certificates need
+    _send(conn, ("done", "bmc", None, time.monotonic() - start, {}))
+    conn.close()
+
+
+# ---------------------------------------------------------------- the parent
+class Portfolio:
+    def __init__(self, cfg, names):
+        self.cfg, self.names = cfg, names
+        self.claims = {n: {} for n in names}  # invariant -> engine -> Claim
+        self.first = {}  # invariant -> (engine, Claim) of the first definitive answer
+        self.done = set()
+        self.unknown = {}
+        self.info = {}
+        self.lemmas = []
+
+    def claim(self, n, engine, now) -> Claim:
+        c = self.claims[n].get(engine)
+        if c is None:
+            c = self.claims[n][engine] = Claim(engine, seconds=now)
+        return c
+
+    def take(self, msg, now):
+        kind, engine = msg[0], msg[1]
+        if kind == "violated":
+            _, _, n, steps, path, _ = msg
+            c = self.claim(n, engine, now)
+            if c.violated_at is None:
+                c.violated_at, c.path, c.seconds = steps, path, now
+                self._settle(n, engine, c, now)
+        elif kind == "proved":
+            _, _, n, _, extra = msg
+            c = self.claim(n, "induction", now)
+            c.every_depth, c.how, c.extra, c.seconds = True, "induction", extra, now
+            self._settle(n, "induction", c, now)
+        elif kind == "depth":
+            _, _, depth, _, extra, which = msg
+            for n in which:
+                c = self.claim(n, engine, now)
+                if c.violated_at is None:
+                    c.holds_to = max(c.holds_to, depth)
+                    c.extra.update(extra)
+                    if depth >= self.cfg.depth:
+                        self._settle(n, engine, c, now)
+        elif kind == "depths":
+            for n, depth in msg[4].items():
+                c = self.claim(n, engine, now)
+                if c.violated_at is None:
+                    c.holds_to = max(c.holds_to, depth)
+                    if depth >= self.cfg.depth:
+                        self._settle(n, engine, c, now)
+        elif kind == "lemmas":
+            self.lemmas = msg[2]
+        elif kind == "error":
+            raise NoCheck(msg[2])
+        elif kind == "unknown":
+            self.unknown.setdefault(msg[2], msg[3])
+        elif kind == "done":
+            _, _, depth, _, extra = msg
+            self.done.add(engine)
+            self.info[engine] = extra
+            for n, (states, _, exhausted) in extra.get("per", {}).items() if engine == "bfs" else ():
+                c = self.claim(n, "bfs", now)
+                c.extra["states"] = states
+                if exhausted and c.violated_at is None:
+                    c.every_depth, c.how, c.seconds = True, "exhausted", now
+                    self._settle(n, "bfs", c, now)
+
+    def _settle(self, n, engine, c, now):
+        if n not in self.first:
+            c.seconds = now  # when this answer became definitive
+            self.first[n] = (engine, c)
+
+    def settled(self) -> bool:
+        return all(n in self.first or n in self.unknown for n in self.names)
+
+    def conflict(self, n) -> str:
+        """Why two engines' claims on invariant n cannot both be true ("" when they agree)."""
+        cs = list(self.claims[n].values())
+        for a in cs:
+            if a.violated_at is None:
+                continue
+            for b in cs:
+                if b is a:
+                    continue
+                if b.every_depth:
+                    return (
+                        f"{a.engine} found a run of {a.violated_at} steps that breaks {n}, "
+                        f"but {b.engine} proved it for every depth ({b.how})"
+                    )
+                if b.violated_at is None and b.holds_to >= a.violated_at:
+                    return (
+                        f"{a.engine} found a run of {a.violated_at} steps that breaks {n}, but {b.engine} "
+                        f"found no run of up to {b.holds_to} steps that does"
+                    )
+                if b.violated_at is not None and b.violated_at > a.violated_at:
+                    return (
+                        f"{a.engine} found a run of {a.violated_at} steps that breaks {n}, but the shortest "
+                        f"{b.engine} found has {b.violated_at}"
+                    )
+        return ""
+
+
+def compete(run):
+    """The pass of `--engine auto`: results with the first definitive answer per invariant, or conflicts."""
+    cfg = run.cfg
+    names = rule_names(cfg)
+    start = run.started
+    deadline = None if cfg.timeout is None else start + cfg.timeout
+    compare = run.limits.get("compare", COMPARE)
+    ctx = multiprocessing.get_context("fork")
+    pipes, procs = {}, []
+    engines = [("bmc", _bmc_child, (cfg, deadline))]
+    if cfg.guest_mode == "conforming":
+        engines.insert(0, ("bfs", _bfs_child, (cfg, run.limits, deadline)))
+    for name, target, args in engines:
+        parent, child = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=target, args=(*args, child))  # not a daemon: BMC starts induction beside it
+        p.start()
+        child.close()
+        pipes[parent] = name
+        procs.append(p)
+    pf = Portfolio(cfg, names)
+    settled_at = None
+    try:
+        while pipes:
+            now = time.monotonic()
+            if settled_at is None and pf.settled():
+                settled_at = now
+            limit = deadline
+            if settled_at is not None:
+                limit = settled_at + compare if limit is None else min(limit, settled_at + compare)
+            if limit is not None and now >= limit:
+                break
+            for conn in wait(list(pipes), timeout=None if limit is None else max(0.0, limit - now)):
+                try:
+                    msg = conn.recv()
+                except (EOFError, OSError):
+                    del pipes[conn]  # that engine has finished (or died: it proves nothing)
+                    continue
+                pf.take(msg, time.monotonic() - start)
+                if run.progress is not None and msg[0] in ("depth", "depths"):
+                    run.progress(msg[2], time.monotonic() - start, _results(pf, names, provisional=True))
+    except KeyboardInterrupt:
+        run.interrupted = True
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+            p.join()
+    run.portfolio = pf
+    run.lemmas = pf.lemmas
+    run.results = _results(pf, names)
+    if run.interrupted:
+        for r in run.results.values():
+            if r.status == "holds" and not r.inductive:
+                r.status, r.reason = "unknown", "interrupted (Ctrl-C)"
+    bfs_info = pf.info.get("bfs") or {}
+    if bfs_info:
+        run.outcome = bfs.Outcome(
+            depth=bfs_info["depth"],
+            states=bfs_info["states"],
+            exhausted=bfs_info["exhausted"],
+            stopped=bfs_info["stopped"],
+            domains=bfs_info["domains"],
+            memory_mib=bfs_info["memory_mib"],
+            symmetry=bfs_info["symmetry"],
+        )
+    violated = {n: r for n, r in run.results.items() if r.status == "violated" and not r.conflict}
+    if violated:
+        found = {
+            n: bfs.Found(n, pf.first[n][1].violated_at, pf.first[n][1].path, r.seconds) for n, r in violated.items()
+        }
+        try:
+            run.unrolling, models = bfs.witness(cfg, found)
+        except bfs.NotInEncoding as e:
+            for n in found:
+                run.results[n].conflict = str(e)
+            return run
+        for n, (model, lit) in models.items():
+            run.results[n].model, run.results[n].literal = model, lit
+    return run
+
+
+def _results(pf: Portfolio, names, provisional=False) -> dict:
+    out = {}
+    for n in names:
+        r = Result(n)
+        first = pf.first.get(n)
+        if first is not None:
+            engine, c = first
+            r.engine, r.seconds = engine, c.seconds
+            if c.violated_at is not None:
+                r.status, r.depth, r.steps = "violated", c.violated_at, c.violated_at
+            elif c.every_depth:
+                r.inductive, r.depth = True, pf.cfg.depth
+                if c.how == "induction":
+                    r.vacuous, r.lemmas = c.extra.get("vacuous", ""), c.extra.get("lemmas", [])
+            else:
+                r.depth = c.holds_to
+        else:
+            r.depth = max((c.holds_to for c in pf.claims[n].values()), default=0)
+            if not provisional:
+                r.status = "unknown"
+                r.reason = pf.unknown.get(n, "no engine settled it in time")
+        bfs_claim = pf.claims[n].get("bfs")
+        if bfs_claim is not None:
+            r.states = bfs_claim.extra.get("states")
+        if not provisional:
+            r.conflict = pf.conflict(n)
+        out[n] = r
+    return out
+
+
+def certify_induction(run):
+    """Certificates (checker/certificate.py) for the invariants induction proved, whichever engine was first.
+
+    An exhausted search's proof has no certificate yet (its state count is in the results).
+    """
+    from .certificate import write_certificates
+
+    if run.interrupted or getattr(run, "portfolio", None) is None:
+        return run
+    proved = [
+        n
+        for n, r in run.results.items()
+        if r.status == "holds"
+        and r.inductive
+        and "induction" in run.portfolio.claims[n]
+        and run.portfolio.claims[n]["induction"].every_depth
+    ]
+    run.certificates = write_certificates(run.cfg, proved, run.lemmas, os.path.join(run.out_dir, "certificates"))
+    return run

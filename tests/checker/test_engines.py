@@ -1,0 +1,140 @@
+"""--engine bfs and --engine auto: the explicit-state search agrees with BMC, and disagreement is exit 4."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lgcheck.checker import bfs
+from lgcheck.checker.config import Config
+from lgcheck.checker.pipeline import prove
+from lgcheck.cli import main
+
+SMALL = dict(slots=1, buffers=1, sections=1)
+
+
+def _verdicts(run):
+    return {n: (r.status, r.depth) for n, r in run.results.items()}
+
+
+def test_bfs_and_bmc_agree_on_the_default_model_to_a_small_depth(tmp_path):
+    """Per invariant: the same verdict and the same counterexample length (the default rules, sysfs on)."""
+    cfg = Config(depth=2, induction=False, **SMALL)
+    by_bfs = prove(cfg, str(tmp_path / "bfs"), engine="bfs")
+    by_bmc = prove(cfg, str(tmp_path / "bmc"), engine="bmc")
+    assert _verdicts(by_bfs) == _verdicts(by_bmc)
+    assert any(r.status == "violated" for r in by_bfs.results.values())  # something to compare lengths of
+    assert all(r.engine == "bfs" and r.states > 1 for r in by_bfs.results.values())
+
+
+@pytest.mark.parametrize(
+    "fault, inv",
+    [
+        ("guest-rebinds-key", "key-collision"),  # needs two slots
+        ("guest-clears-status", "status-cleared"),
+        ("launcher-ignores-iov-length", "buffer-overflow"),
+        ("host-copies-source-length", "buffer-overflow"),
+    ],
+)
+def test_a_fault_gives_the_same_shortest_counterexample_length_and_it_replays(tmp_path, fault, inv):
+    small = dict(SMALL, slots=2)
+    cfg = Config(launcher="checked", faults=(fault,), invariants=(inv,), depth=4, induction=False, **small)
+    by_bfs = prove(cfg, str(tmp_path / "bfs"), engine="bfs")
+    by_bmc = prove(cfg, str(tmp_path / "bmc"), engine="bmc")
+    r, b = by_bfs.results[inv], by_bmc.results[inv]
+    assert r.status == b.status == "violated"
+    assert r.steps == b.steps
+    cx = by_bfs.counterexamples[inv]
+    assert cx.finding is not None and cx.finding.rule == inv  # the written trace replays to its finding
+    assert main(["replay", *(["--launcher", "checked"]), "--fault", fault, cx.lgt]) == 1
+
+
+def test_exhausting_a_tiny_configuration_is_a_proof_with_a_state_count(tmp_path, capsys):
+    args = ["prove", "--engine", "bfs", "--guest-count", "1", "--no-sysfs", "--inv", "status", "--depth", "40"]
+    args += ["--slots", "1", "--buffers", "1", "--sections", "1", "--json", "--out", str(tmp_path)]
+    assert main(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["engine"] == "bfs" and doc["exhausted"] is True
+    # Three devices, each status any OR of the four bits the drivers set: 16 ** 3 states.
+    assert doc["states"] == 16**3
+    assert all(r["every_depth"] and r["status"] == "holds" and r["states"] == 16**3 for r in doc["results"])
+
+
+def test_the_search_stops_at_its_state_limit_as_unknown(tmp_path, capsys):
+    args = ["prove", "--engine", "bfs", "--max-states", "50", "--inv", "keys", "--no-progress", "--out", str(tmp_path)]
+    assert main(args) == 3
+    assert "state limit reached" in capsys.readouterr().out
+
+
+def test_a_disagreement_between_engines_is_an_internal_error(tmp_path, monkeypatch, capsys):
+    """A BFS that wrongly claims to have seen every state, against BMC's 1-step counterexample: exit 4."""
+
+    def lying_search(cfg, names, *args, **kw):
+        return bfs.Outcome(states=1, exhausted=True, per={n: (1, 0, True) for n in names})
+
+    monkeypatch.setattr(bfs, "search", lying_search)  # the BFS process is a fork: it runs this one
+    args = ["prove", "--engine", "auto", "--fault", "guest-binds-outside-device", "--inv", "key-outside-device"]
+    assert main([*args, "--no-induction", "--no-progress", "--out", str(tmp_path)]) == 4
+    err = capsys.readouterr().err
+    assert "internal error" in err and "bfs proved it for every depth" in err
+
+
+def test_auto_reports_the_first_answer_and_agrees(tmp_path, capsys):
+    args = ["prove", "--engine", "auto", "--fault", "guest-binds-outside-device", "--inv", "key-outside-device"]
+    assert main([*args, "--no-induction", "--json", "--out", str(tmp_path)]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    (r,) = doc["results"]
+    assert doc["engine"] == "auto" and r["status"] == "violated" and r["depth"] == 1
+    assert r["engine"] in ("bfs", "bmc")
+
+
+def test_bfs_refuses_arbitrary_guests(capsys):
+    assert main(["prove", "--engine", "bfs", "--guests", "any"]) == 2
+    assert "conforming Guests only" in capsys.readouterr().err
+
+
+def test_guest_symmetry_only_where_guests_are_alike():
+    assert not bfs.symmetric(Config())  # each Guest has its own net slot: no symmetry
+    assert bfs.symmetric(Config(faults=("two-guests-one-slot",)))
+
+
+def test_symmetry_keeps_the_verdict_and_length(tmp_path):
+    cfg = Config(faults=("two-guests-one-slot",), invariants=("key-collision",), depth=3, induction=False, **SMALL)
+    with_sym = bfs.search(cfg, ["key-collision"], sym=True)
+    without = bfs.search(cfg, ["key-collision"], sym=False)
+    assert with_sym.found["key-collision"].steps == without.found["key-collision"].steps == 2
+
+
+def test_the_search_stops_cleanly_near_its_memory_limit(monkeypatch):
+    monkeypatch.setattr(bfs, "_address_space_mib", lambda: 900.0)
+    out = bfs.search(Config(**SMALL), ["key-collision"], max_memory_mib=1000)
+    assert out.stopped.startswith("memory limit reached") and not out.exhausted
+
+
+@pytest.mark.parametrize("engine", ["bfs", "auto"])
+def test_an_invariant_no_check_speaks_of_is_refused_by_every_engine(engine, tmp_path, capsys):
+    assert main(["prove", "--engine", engine, "--inv", "data", "--no-progress", "--out", str(tmp_path)]) == 2
+    assert "no check of the model speaks of data-corrupted" in capsys.readouterr().err
+
+
+def test_which_claims_of_two_engines_conflict():
+    from lgcheck.checker.portfolio import Portfolio
+
+    def pf(*msgs):
+        p = Portfolio(Config(depth=5), ["key-collision"])
+        for m in msgs:
+            p.take(m, 1.0)
+        return p.conflict("key-collision")
+
+    run = [(0, "bind", {})] * 3
+
+    def broken(engine, steps):
+        return ("violated", engine, "key-collision", steps, run[:steps], 1.0)
+
+    assert pf(broken("bmc", 3), broken("bfs", 3)) == ""
+    assert pf(broken("bmc", 3), ("depth", "bfs", 2, 1.0, {}, ["key-collision"])) == ""
+    assert "no run of up to 3" in pf(broken("bmc", 3), ("depth", "bfs", 3, 1.0, {}, ["key-collision"]))
+    assert "no run of up to 4" in pf(broken("bfs", 3), ("depths", "bmc", 4, 1.0, {"key-collision": 4}))
+    assert "shortest" in pf(broken("bfs", 2), broken("bmc", 3))
+    assert "every depth" in pf(broken("bfs", 2), ("proved", "induction", "key-collision", 1.0, {}))
