@@ -707,7 +707,8 @@ class Replay:
 
     def on_g_mem(self, rec):
         """Version 2: the Guest's memory at ADDR now holds these bytes (never overlapping a descriptor)."""
-        self.emit_input(rec)
+        if self.out is not None:
+            self.emit_input(rec)
         g, addr, data = rec.guest, rec.fields["addr"], rec.fields["data"]
         if addr is UNKNOWN:
             self.st.note(f"line {rec.line}: not checked: `mem` address is `?`")

@@ -630,6 +630,9 @@ class ConcreteState:
         d = self.guest(g).mem.get(desc)
         if d is None:
             return None
+        a, ln = d.addrs[0], d.lens[0]
+        if type(ln) is int and ln >= n > 0 and type(a) is int:
+            return [(a, n)]  # the usual frame: all n bytes in the first section
         out = []
         for a, ln in zip(d.addrs, d.lens):
             if n <= 0 or ln == 0:
@@ -679,7 +682,24 @@ class ConcreteState:
         if steps is None:
             self.forget_sections(dg, da, length)
             return
+        contents = self.contents
         for frm, to, n in steps:
+            so, do = frm & _PAGE_MASK, to & _PAGE_MASK
+            if so + n <= _PAGE and do + n <= _PAGE:
+                # Both sides within one page (every step of a checked copy: sections never
+                # cross a page): the bytes and their known-marks move together, two slices.
+                sp = contents.get((sg, frm >> _SHIFT))
+                dp = contents.get((dg, to >> _SHIFT))
+                if dp is None:
+                    if sp is None:
+                        continue  # unknown onto unknown
+                    dp = contents[(dg, to >> _SHIFT)] = (bytearray(_PAGE), bytearray(_PAGE))
+                if sp is None:
+                    dp[1][do : do + n] = bytes(n)
+                else:
+                    dp[0][do : do + n] = sp[0][so : so + n]
+                    dp[1][do : do + n] = sp[1][so : so + n]
+                continue
             data = self.read_bytes(sg, frm, n)
             if data is None:
                 self.forget_bytes(dg, to, n)
@@ -689,3 +709,4 @@ class ConcreteState:
 
 
 _ONES = memoryview(b"\x01" * C.PAGE_SIZE)  # sliced without a copy
+_PAGE, _PAGE_MASK, _SHIFT = C.PAGE_SIZE, C.PAGE_SIZE - 1, C.PAGE_SHIFT
