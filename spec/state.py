@@ -114,12 +114,13 @@ class IntervalMap:
     bisection, whatever the number of shares.  Memory: two entries a mapping.
     """
 
-    __slots__ = ("starts", "vals", "painted")
+    __slots__ = ("starts", "vals", "painted", "answers")
 
     def __init__(self):
         self.starts = [0]
         self.vals = [None]
         self.painted = 0  # how many of the Guest's mappings are painted
+        self.answers = {}  # key -> ConcreteState.maps_at's answer while no mapping is added
 
     def _cut(self, x: int) -> None:
         i = bisect.bisect_right(self.starts, x) - 1
@@ -332,6 +333,14 @@ class ConcreteState:
         """The shared mappings get_futex_key must look at for this key (in creation order): at most three."""
         gs = self.guest(g)
         index = gs.map_index
+        if index.painted == len(gs.maps):
+            # The answer for a key stays the same until a mapping is added: a trace
+            # uses a few keys over and over, so each is looked up once (bounded memory).
+            hit = index.answers.get(key)
+            if hit is not None:
+                return hit
+        else:
+            index.answers.clear()
         while index.painted < len(gs.maps):  # mappings added since: painted in order, each once
             m = gs.maps[index.painted]
             # get_futex_key tests ukey >= base and ukey < (base + size) mod 2^32.
@@ -340,7 +349,10 @@ class ConcreteState:
         # The one holding the key, and those holding its neighbours: the rule's own comparisons
         # (evaluated on these) decide, so an off-by-one at a boundary is the rule's, not this index's.
         found = {m for m in (index.at((key - 1) & 0xFFFF_FFFF), index.at(key), index.at((key + 1) & 0xFFFF_FFFF)) if m}
-        return tuple(sorted(found))
+        if len(index.answers) >= 4096:
+            index.answers.clear()
+        hit = index.answers[key] = tuple(sorted(found))
+        return hit
 
     def skip_used(self, g, dmas, lo, hi):
         """The first entry index in [lo, hi) of the array at `dmas` that is not readable-and-known-used, or hi.
