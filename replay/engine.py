@@ -673,7 +673,8 @@ class Replay:
 
     # ----------------------------------------------------------- Guest
     def on_g_dma(self, rec):
-        self.emit_input(rec)
+        if self.out is not None:
+            self.emit_input(rec)
         f = rec.fields
         g, addr = rec.guest, f["addr"]
         if addr is UNKNOWN:
@@ -687,7 +688,9 @@ class Replay:
         # Descriptors are 100 bytes and may not overlap: at most one starts in
         # each 100-byte bucket, and an overlap can only be in this bucket or
         # a neighbour (a dict of buckets: no sorted insert, O(1) a record).
-        known = self.desc_addrs.setdefault(g, {})
+        known = self.desc_addrs.get(g)
+        if known is None:
+            known = self.desc_addrs[g] = {}
         bucket = addr // C.DMA_SIZE
         if known.get(bucket) != addr:
             for j in (bucket - 1, bucket, bucket + 1):

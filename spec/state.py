@@ -464,19 +464,26 @@ class ConcreteState:
 
     def write_desc(self, g, addr, used_len=None, addrs=None, lens=None):
         """The Guest's own store into a struct lguest_dma (a `gN dma` record)."""
-        d = self._desc_for_write(g, addr)
-        if used_len is not None:
-            self._set_used(g, addr, used_len)
+        gs = self.guests.get(g)
+        if gs is None:
+            gs = self.guest(g)
+        d = gs.mem.get(addr)
+        if d is None:
+            d = gs.mem[addr] = Desc()
+        if used_len is not None:  # as _set_used, inline: this is the commonest record
+            d.used_len = used_len
+            d.prev_used_line, d.used_line = d.used_line, self.cursor.line
+            gs.used.set(addr, type(used_len) is int and used_len != 0)
         if lens is not None:
             d.lens_line = self.cursor.line
             n = len(lens)
             d.lens[:n] = lens
-            d.lens[n:] = [0] * (C.LGUEST_MAX_DMA_SECTIONS - n)
+            d.lens[n:] = _ZERO_PAD[min(n, C.LGUEST_MAX_DMA_SECTIONS)]
         if addrs is not None:
             n = len(addrs)
             d.addrs[:n] = addrs
             if lens is not None:
-                d.addrs[n:] = [0] * (C.LGUEST_MAX_DMA_SECTIONS - n)
+                d.addrs[n:] = _ZERO_PAD[min(n, C.LGUEST_MAX_DMA_SECTIONS)]
 
     # ------------------------------------------------------------ bindings
     def set_binding(self, b: Binding, when=True, **fields):
@@ -722,3 +729,5 @@ class ConcreteState:
 
 _ONES = memoryview(b"\x01" * C.PAGE_SIZE)  # sliced without a copy
 _PAGE, _PAGE_MASK, _SHIFT = C.PAGE_SIZE, C.PAGE_SIZE - 1, C.PAGE_SHIFT
+# The zeros after n given sections (write_desc): made once, not per record.
+_ZERO_PAD = [(0,) * (C.LGUEST_MAX_DMA_SECTIONS - n) for n in range(C.LGUEST_MAX_DMA_SECTIONS + 1)]
