@@ -16,8 +16,8 @@ import hashlib
 from typing import Iterator, TextIO
 
 from ..spec import constants as C
-from ..spec.apply import apply as apply_effect
 from ..spec.apply import kill_reason
+from ..spec.compiled import apply as apply_effect
 from ..spec.compiled import bind_dma, fill, handle_output, hcall_send_dma, release_all_dma, send_irq, status_write
 from ..spec.effects import Effect
 from ..spec.ops import Concrete as ops

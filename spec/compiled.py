@@ -64,7 +64,9 @@ from . import ops as _ops
 INTERPRETED = os.environ.get("LGCHECK_INTERPRETED", "") not in ("", "0")
 
 # The rule modules compiled, in dependency order (later ones import earlier ones' rules).
-MODULES = ("host", "devices", "launcher", "hypercalls")
+# The monitors (their checks run after every effect) and apply (which runs them) too:
+# the compiled monitors module registers its own copies, in its own MONITORS.
+MODULES = ("host", "devices", "launcher", "hypercalls", "monitors", "apply")
 
 _BOOL_OPS = {"Eq", "Ne", "ULT", "ULE", "UGT", "UGE", "AddOverflows"}
 _CMP = {"Eq": ast.Eq, "Ne": ast.NotEq, "ULT": ast.Lt, "ULE": ast.LtE, "UGT": ast.Gt, "UGE": ast.GtE}
@@ -447,9 +449,18 @@ if INTERPRETED:
     from . import devices as _devices
     from . import host as _host
     from . import hypercalls as _hypercalls
+    from . import apply as _apply
     from . import launcher as _launcher
+    from . import monitors as _monitors
 
-    MODULE = {"host": _host, "devices": _devices, "launcher": _launcher, "hypercalls": _hypercalls}
+    MODULE = {
+        "host": _host,
+        "devices": _devices,
+        "launcher": _launcher,
+        "hypercalls": _hypercalls,
+        "monitors": _monitors,
+        "apply": _apply,
+    }
 else:
     MODULE = _build()
 
@@ -463,3 +474,4 @@ handle_output = MODULE["launcher"].handle_output
 send_irq = MODULE["launcher"].send_irq
 release_all_dma = MODULE["launcher"].release_all_dma
 status_write = MODULE["devices"].status_write
+apply = MODULE["apply"].apply  # perform an effect, then run the (compiled) monitors
