@@ -466,10 +466,13 @@ class Replay:
         if nxt is None or nxt.kind[0] != "h":
             for e in computed:
                 self.apply_answer(e, recorded=False)
-                self.emit(lambda e=e: self.with_sum(to_record(e), e))
-            self.flush(rec)
+                if self.out is not None:
+                    self.emit(self.with_sum(to_record(e), e))
+            if self.st.findings:
+                self.flush(rec)
             return computed
-        self.flush(rec)
+        if self.st.findings:
+            self.flush(rec)
         if len(computed) == 1 and terminal and not self.partial and matches(computed[0], nxt):
             # The usual full-trace case: one recorded answer, the model's own.
             r = next(self.recs)

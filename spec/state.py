@@ -412,7 +412,8 @@ class ConcreteState:
         return (g, addr) in self.doubtful
 
     def rd_used_len(self, g, addr):
-        d = self.guest(g).mem.get(addr)
+        gs = self.guests.get(g)
+        d = (gs if gs is not None else self.guest(g)).mem.get(addr)
         v = None if d is None else d.used_len
         if v is None:
             return self._unknown(g, addr, "used_len")
@@ -421,7 +422,8 @@ class ConcreteState:
         return v
 
     def rd_section(self, g, addr, i):
-        d = self.guest(g).mem.get(addr)
+        gs = self.guests.get(g)
+        d = (gs if gs is not None else self.guest(g)).mem.get(addr)
         ln = None if d is None else d.lens[i]
         if ln is None:
             return 0, self._unknown(g, addr, f"len[{i}]")
