@@ -326,7 +326,8 @@ class Replay:
             return
         for e in effs:
             apply_effect(ops, self.st, e)
-            self.emit(to_record(e))
+            if self.out is not None:
+                self.emit(to_record(e))
         if not self.pending_recorded.get(g):
             self.completed[g] = (key, dma, self.recs.line if self.recs is not None else None)
         self.pending_recorded.pop(g, None)
@@ -888,7 +889,9 @@ class Replay:
                 if rdma != dma:
                     used = self.st.rd_used_len(g, rdma)
                 dma, irq = rdma, rirq
-        if "dma" in f and "irq" in f:
+        if self.out is None:
+            pass  # nothing emitted: no record built
+        elif "dma" in f and "irq" in f:
             self.emit_input(rec)
         else:
             self.emit(Record("l.fill", g, {"key": f["key"], "dma": dma, "len": f["len"], "irq": irq}, ts=rec.ts))

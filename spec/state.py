@@ -207,6 +207,30 @@ class UsedIndex:
         return (w << 6) | ((~m & (m + 1)).bit_length() - 1)
 
 
+class DeviceTable(dict):
+    """A Guest's devices by index; `version` counts the stores, so that their sorted list is made once per change."""
+
+    __slots__ = ("version", "listed")
+
+    def __init__(self):
+        super().__init__()
+        self.version = 0
+        self.listed = None  # (version, the (index, Device) pairs in index order)
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.version += 1
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        self.version += 1
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a DeviceTable changes only by item assignment or del (its sorted list is cached)")
+
+    pop = popitem = clear = update = setdefault = __ior__ = _refuse
+
+
 class Guest:
     __slots__ = (
         "gid",
@@ -227,7 +251,7 @@ class Guest:
     def __init__(self, gid: int):
         self.gid = gid
         self.pages = None  # RAM pages; None: no `guest` record, size unknown
-        self.devices: dict[int, Device] = {}
+        self.devices: dict[int, Device] = DeviceTable()
         self.maps: list[tuple[int, int, int]] = []
         self.slots = [Binding(gid, i) for i in range(C.LGUEST_MAX_DMA)]
         self.mem: dict[int, Desc] = {}
@@ -378,7 +402,14 @@ class ConcreteState:
 
     def devices(self, g):
         # Device index order is the Launcher's creation order (new_dev_desc).
-        return sorted(self.guest(g).devices.items())
+        devs = self.guest(g).devices
+        listed = getattr(devs, "listed", None)
+        if listed is not None and listed[0] == devs.version:
+            return listed[1]  # a tuple: the callers only read it
+        out = tuple(sorted(devs.items()))
+        if isinstance(devs, DeviceTable):
+            devs.listed = (devs.version, out)
+        return out
 
     def pfn_limit(self, g):
         gs = self.guests.get(g)
