@@ -1,6 +1,7 @@
 """The rules' concrete reading, compiled to plain Python (once per process, at import).
 
-The rules of spec/ (host.py, hypercalls.py, launcher.py, devices.py) are
+The rules of spec/ (host.py, hypercalls.py, launcher.py, devices.py), the
+monitors (monitors.py) and apply.py, which runs them after each effect, are
 written once against `ops`; replay runs them with `ops.Concrete`, which
 costs a Python call per `ops.X(...)` (about 78 a record on busy traffic).
 Here each rule module's own source is parsed, its `ops.X(...)` calls are
@@ -23,6 +24,9 @@ The rewrites (Concrete's own definitions, spec/ops.py):
     ops.If(c, a, b)      (a if c else b)          a and b pure
     ops.Min(a, b)        (a if a <= b else b)     a and b pure
     _known_false(x)      (x is False)             _known_true likewise
+    _add(effs, k, w, ..) if (w2 := w) is not False: _add(effs, k, w2, ..)
+                                                  host.py's helper records nothing for
+                                                  a False guard; other arguments pure
 
 `Concrete.And`, `Or`, `Not` and `If` refuse a condition that is not a Python
 bool (a z3 term that slipped into the concrete reading).  The compiled code
