@@ -209,11 +209,22 @@ def run_split(path):
     return n
 
 
+# For --baseline: an editable install's import hook would find the checkout's
+# lgcheck before PYTHONPATH's, so the baseline run drops that hook first.
+_WITHOUT_EDITABLE = (
+    "import runpy, sys; "
+    "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+    "sys.argv[0] = 'lgcheck'; runpy.run_module('lgcheck', run_name='__main__', alter_sys=True)"
+)
+
+
 def run_cli(path, env_extra=None):
     env = dict(os.environ)
     env.update(env_extra or {})
+    baseline = "PYTHONPATH" in (env_extra or {})
+    head = [sys.executable, "-c", _WITHOUT_EDITABLE] if baseline else [sys.executable, "-m", "lgcheck"]
     p = subprocess.run(
-        [sys.executable, "-m", "lgcheck", "replay", "--format", "json", path],
+        head + ["replay", "--format", "json", path],
         capture_output=True,
         text=True,
         env=env,

@@ -149,32 +149,29 @@ def parse_text(text: str, path: str = "<string>", *, partial: bool = False) -> l
     return list(_records(_text_lines(text, path), path, bool(partial)))
 
 
-def _raw_lines(f) -> Iterator[bytes]:
-    """The file's lines (with their line ending), each read with a bounded readline.
+def _file_lines(f, name: str) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each of the file's lines, each read with a bounded readline.
 
     A line longer than MAX_LINE characters (4 bytes each at most in UTF-8) is
-    cut short: the caller sees a line that is too long and reports it, having
-    held at most 4 * MAX_LINE bytes of it.
+    cut short: it is reported as too long, having held at most 4 * MAX_LINE
+    bytes of it, and the rest of the file is never read.  (One generator, not
+    two: this loop runs once per record.)
     """
     limit = 4 * MAX_LINE + 3
     readline = f.readline
-    while True:
-        raw = readline(limit)
-        if not raw:
-            return
-        yield raw
-        if len(raw) == limit and raw[-1:] != b"\n":
-            return  # too long: the caller refuses it; the rest is never read
-
-
-def _file_lines(f, name: str) -> Iterator[tuple[int, str]]:
     lineno = 0
     try:
-        for raw in _raw_lines(f):
+        while True:
+            raw = readline(limit)
+            if not raw:
+                return
             lineno += 1
             # A line ends with \n or \r\n; any other \r is text (and an error).
             if raw[-1:] == b"\n":
                 raw = raw[:-2] if raw[-2:-1] == b"\r" else raw[:-1]
+                cut = False
+            else:
+                cut = len(raw) == limit  # too long: nothing after it is read
             if len(raw) > MAX_LINE:
                 _check_length(name, lineno, raw)
             try:
@@ -182,6 +179,8 @@ def _file_lines(f, name: str) -> Iterator[tuple[int, str]]:
             except UnicodeDecodeError as exc:
                 raise _utf8_error(name, lineno, raw[: 4 * MAX_LINE], exc) from None
             yield lineno, text
+            if cut:
+                return
     except OSError as exc:
         raise TraceError(name, 0, 0, f"cannot read trace: {exc.strerror or exc}") from None
 
@@ -216,7 +215,7 @@ def _records(lines: Iterable[tuple[int, str]], path: str, partial: bool) -> Iter
     parse = _CACHES[partial].parse
     header_line = 0
     version = 1
-    last_ts = None  # (order key, text, line) of the latest timestamp
+    last_ts = None  # (text, line) of the latest timestamp
     lineno, text = 0, None
     try:
         for lineno, text in lines:
@@ -240,17 +239,25 @@ def _records(lines: Iterable[tuple[int, str]], path: str, partial: bool) -> Iter
                 )
             if version < 2 and (record.kind == "g.mem" or "sum" in record.fields):
                 _version_error(path, lineno, text, record)
-            if record.ts is not None:
-                key = _ts_key(record.ts)
-                if last_ts is not None and key < last_ts[0]:
-                    raise _at(
-                        path,
-                        lineno,
-                        text,
-                        text.index("@"),
-                        f"timestamp {record.ts} is earlier than {last_ts[1]} on line {last_ts[2]}",
-                    )
-                last_ts = (key, record.ts, lineno)
+            ts = record.ts
+            if ts is not None:
+                if last_ts is not None and ts != last_ts[0]:
+                    prev = last_ts[0]
+                    # Of equal width with the point at the same place (the usual case: a
+                    # capture's fixed-format clock), digit strings order as their numbers do.
+                    if len(ts) == len(prev) and ts.find(".") == prev.find("."):
+                        earlier = ts < prev
+                    else:
+                        earlier = _ts_key(ts) < _ts_key(prev)
+                    if earlier:
+                        raise _at(
+                            path,
+                            lineno,
+                            text,
+                            text.index("@"),
+                            f"timestamp {ts} is earlier than {prev} on line {last_ts[1]}",
+                        )
+                last_ts = (ts, lineno)
             yield record
     except TraceError:
         raise

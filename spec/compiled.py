@@ -1,6 +1,7 @@
 """The rules' concrete reading, compiled to plain Python (once per process, at import).
 
-The rules of spec/ (host.py, hypercalls.py, launcher.py, devices.py) are
+The rules of spec/ (host.py, hypercalls.py, launcher.py, devices.py), the
+monitors (monitors.py) and apply.py, which runs them after each effect, are
 written once against `ops`; replay runs them with `ops.Concrete`, which
 costs a Python call per `ops.X(...)` (about 78 a record on busy traffic).
 Here each rule module's own source is parsed, its `ops.X(...)` calls are
@@ -23,6 +24,9 @@ The rewrites (Concrete's own definitions, spec/ops.py):
     ops.If(c, a, b)      (a if c else b)          a and b pure
     ops.Min(a, b)        (a if a <= b else b)     a and b pure
     _known_false(x)      (x is False)             _known_true likewise
+    _add(effs, k, w, ..) if (w2 := w) is not False: _add(effs, k, w2, ..)
+                                                  host.py's helper records nothing for
+                                                  a False guard; other arguments pure
 
 `Concrete.And`, `Or`, `Not` and `If` refuse a condition that is not a Python
 bool (a z3 term that slipped into the concrete reading).  The compiled code
@@ -64,7 +68,9 @@ from . import ops as _ops
 INTERPRETED = os.environ.get("LGCHECK_INTERPRETED", "") not in ("", "0")
 
 # The rule modules compiled, in dependency order (later ones import earlier ones' rules).
-MODULES = ("host", "devices", "launcher", "hypercalls")
+# The monitors (their checks run after every effect) and apply (which runs them) too:
+# the compiled monitors module registers its own copies, in its own MONITORS.
+MODULES = ("host", "devices", "launcher", "hypercalls", "monitors", "apply")
 
 _BOOL_OPS = {"Eq", "Ne", "ULT", "ULE", "UGT", "UGE", "AddOverflows"}
 _CMP = {"Eq": ast.Eq, "Ne": ast.NotEq, "ULT": ast.Lt, "ULE": ast.LtE, "UGT": ast.Gt, "UGE": ast.GtE}
@@ -87,9 +93,10 @@ def _const(v) -> ast.Constant:
 class _Rewrite(ast.NodeTransformer):
     """Rewrite one function's `ops.X(...)` calls (see the module docstring)."""
 
-    def __init__(self, bool_locals: set[str], bool_funcs: frozenset[str] = frozenset()):
+    def __init__(self, bool_locals: set[str], bool_funcs: frozenset[str] = frozenset(), guarded_add: bool = False):
         self.bool_locals = bool_locals
         self.bool_funcs = bool_funcs
+        self.guarded_add = guarded_add  # the module defines host.py's `_add(effects, kind, when, **fields)`
         self.rewritten = 0
         self.kept = 0
 
@@ -149,6 +156,8 @@ class _Rewrite(ast.NodeTransformer):
             return self.is_pure(e.test) and self.is_pure(e.body) and self.is_pure(e.orelse)
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id in ("_refuse", "_as_bool"):
             return all(self.is_pure(a) for a in e.args)  # the concrete reading's own refusal
+        if isinstance(e, ast.Tuple):
+            return all(self.is_pure(v) for v in e.elts)
         return False
 
     def checked(self, e, what: str):
@@ -165,6 +174,33 @@ class _Rewrite(ast.NodeTransformer):
         return ast.IfExp(test, e, ast.Call(_name("_refuse"), [_const(what), e], []))
 
     # -- the rewrite
+    def visit_Expr(self, node):
+        """`_add(effects, kind, when, **fields)` -> `if (w := when) is not False: _add(effects, kind, w, **fields)`.
+
+        _add records nothing when its guard is False (most kill guards, on
+        every send): testing the guard first skips the call and the dict of
+        its fields.  Only when every other argument is pure, so that not
+        evaluating them changes nothing.
+        """
+        self.generic_visit(node)
+        c = node.value
+        if not (
+            self.guarded_add
+            and isinstance(c, ast.Call)
+            and isinstance(c.func, ast.Name)
+            and c.func.id == "_add"
+            and len(c.args) == 3
+            and not any(isinstance(a, ast.Starred) for a in c.args)
+            and all(k.arg is not None and self.is_pure(k.value) for k in c.keywords)
+            and self.is_pure(c.args[0])
+            and self.is_pure(c.args[1])
+        ):
+            return node
+        guard = ast.NamedExpr(ast.Name("_add_when", ast.Store()), c.args[2])
+        call = ast.Call(c.func, [c.args[0], c.args[1], _name("_add_when")], c.keywords)
+        test = ast.Compare(guard, [ast.IsNot()], [_const(False)])
+        return ast.If(test, [ast.Expr(call)], [])
+
     def visit_Attribute(self, node):
         self.generic_visit(node)
         if isinstance(node.value, ast.Name) and node.value.id == "ops" and node.attr in ("TRUE", "FALSE"):
@@ -322,10 +358,11 @@ def _rewrite_module(source: str) -> tuple[str, int, int, frozenset[str]]:
     done = kept = 0
     fns = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     bool_funcs = _bool_funcs(fns)
+    guarded_add = any(f.name == "_add" for f in fns)
     for node in fns:
         _strip_rule(node)
         if any(a.arg == "ops" for a in node.args.args):
-            rw = _Rewrite(_bool_locals(node, bool_funcs), bool_funcs)
+            rw = _Rewrite(_bool_locals(node, bool_funcs), bool_funcs, guarded_add)
             rw.visit(node)
             done, kept = done + rw.rewritten, kept + rw.kept
     ast.fix_missing_locations(tree)
@@ -416,9 +453,18 @@ if INTERPRETED:
     from . import devices as _devices
     from . import host as _host
     from . import hypercalls as _hypercalls
+    from . import apply as _apply
     from . import launcher as _launcher
+    from . import monitors as _monitors
 
-    MODULE = {"host": _host, "devices": _devices, "launcher": _launcher, "hypercalls": _hypercalls}
+    MODULE = {
+        "host": _host,
+        "devices": _devices,
+        "launcher": _launcher,
+        "hypercalls": _hypercalls,
+        "monitors": _monitors,
+        "apply": _apply,
+    }
 else:
     MODULE = _build()
 
@@ -432,3 +478,4 @@ handle_output = MODULE["launcher"].handle_output
 send_irq = MODULE["launcher"].send_irq
 release_all_dma = MODULE["launcher"].release_all_dma
 status_write = MODULE["devices"].status_write
+apply = MODULE["apply"].apply  # perform an effect, then run the (compiled) monitors

@@ -114,12 +114,13 @@ class IntervalMap:
     bisection, whatever the number of shares.  Memory: two entries a mapping.
     """
 
-    __slots__ = ("starts", "vals", "painted")
+    __slots__ = ("starts", "vals", "painted", "answers")
 
     def __init__(self):
         self.starts = [0]
         self.vals = [None]
         self.painted = 0  # how many of the Guest's mappings are painted
+        self.answers = {}  # key -> ConcreteState.maps_at's answer while no mapping is added
 
     def _cut(self, x: int) -> None:
         i = bisect.bisect_right(self.starts, x) - 1
@@ -206,6 +207,30 @@ class UsedIndex:
         return (w << 6) | ((~m & (m + 1)).bit_length() - 1)
 
 
+class DeviceTable(dict):
+    """A Guest's devices by index; `version` counts the stores, so that their sorted list is made once per change."""
+
+    __slots__ = ("version", "listed")
+
+    def __init__(self):
+        super().__init__()
+        self.version = 0
+        self.listed = None  # (version, the (index, Device) pairs in index order)
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.version += 1
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        self.version += 1
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a DeviceTable changes only by item assignment or del (its sorted list is cached)")
+
+    pop = popitem = clear = update = setdefault = __ior__ = _refuse
+
+
 class Guest:
     __slots__ = (
         "gid",
@@ -226,7 +251,7 @@ class Guest:
     def __init__(self, gid: int):
         self.gid = gid
         self.pages = None  # RAM pages; None: no `guest` record, size unknown
-        self.devices: dict[int, Device] = {}
+        self.devices: dict[int, Device] = DeviceTable()
         self.maps: list[tuple[int, int, int]] = []
         self.slots = [Binding(gid, i) for i in range(C.LGUEST_MAX_DMA)]
         self.mem: dict[int, Desc] = {}
@@ -332,6 +357,14 @@ class ConcreteState:
         """The shared mappings get_futex_key must look at for this key (in creation order): at most three."""
         gs = self.guest(g)
         index = gs.map_index
+        if index.painted == len(gs.maps):
+            # The answer for a key stays the same until a mapping is added: a trace
+            # uses a few keys over and over, so each is looked up once (bounded memory).
+            hit = index.answers.get(key)
+            if hit is not None:
+                return hit
+        else:
+            index.answers.clear()
         while index.painted < len(gs.maps):  # mappings added since: painted in order, each once
             m = gs.maps[index.painted]
             # get_futex_key tests ukey >= base and ukey < (base + size) mod 2^32.
@@ -340,7 +373,10 @@ class ConcreteState:
         # The one holding the key, and those holding its neighbours: the rule's own comparisons
         # (evaluated on these) decide, so an off-by-one at a boundary is the rule's, not this index's.
         found = {m for m in (index.at((key - 1) & 0xFFFF_FFFF), index.at(key), index.at((key + 1) & 0xFFFF_FFFF)) if m}
-        return tuple(sorted(found))
+        if len(index.answers) >= 64:  # a few keys a Guest in real traffic; memory must not grow with keys
+            index.answers.clear()
+        hit = index.answers[key] = tuple(sorted(found))
+        return hit
 
     def skip_used(self, g, dmas, lo, hi):
         """The first entry index in [lo, hi) of the array at `dmas` that is not readable-and-known-used, or hi.
@@ -366,7 +402,14 @@ class ConcreteState:
 
     def devices(self, g):
         # Device index order is the Launcher's creation order (new_dev_desc).
-        return sorted(self.guest(g).devices.items())
+        devs = self.guest(g).devices
+        listed = getattr(devs, "listed", None)
+        if listed is not None and listed[0] == devs.version:
+            return listed[1]  # a tuple: the callers only read it
+        out = tuple(sorted(devs.items()))
+        if isinstance(devs, DeviceTable):
+            devs.listed = (devs.version, out)
+        return out
 
     def pfn_limit(self, g):
         gs = self.guests.get(g)
@@ -400,7 +443,8 @@ class ConcreteState:
         return (g, addr) in self.doubtful
 
     def rd_used_len(self, g, addr):
-        d = self.guest(g).mem.get(addr)
+        gs = self.guests.get(g)
+        d = (gs if gs is not None else self.guest(g)).mem.get(addr)
         v = None if d is None else d.used_len
         if v is None:
             return self._unknown(g, addr, "used_len")
@@ -409,7 +453,8 @@ class ConcreteState:
         return v
 
     def rd_section(self, g, addr, i):
-        d = self.guest(g).mem.get(addr)
+        gs = self.guests.get(g)
+        d = (gs if gs is not None else self.guest(g)).mem.get(addr)
         ln = None if d is None else d.lens[i]
         if ln is None:
             return 0, self._unknown(g, addr, f"len[{i}]")
@@ -452,19 +497,26 @@ class ConcreteState:
 
     def write_desc(self, g, addr, used_len=None, addrs=None, lens=None):
         """The Guest's own store into a struct lguest_dma (a `gN dma` record)."""
-        d = self._desc_for_write(g, addr)
-        if used_len is not None:
-            self._set_used(g, addr, used_len)
+        gs = self.guests.get(g)
+        if gs is None:
+            gs = self.guest(g)
+        d = gs.mem.get(addr)
+        if d is None:
+            d = gs.mem[addr] = Desc()
+        if used_len is not None:  # as _set_used, inline: this is the commonest record
+            d.used_len = used_len
+            d.prev_used_line, d.used_line = d.used_line, self.cursor.line
+            gs.used.set(addr, type(used_len) is int and used_len != 0)
         if lens is not None:
             d.lens_line = self.cursor.line
             n = len(lens)
             d.lens[:n] = lens
-            d.lens[n:] = [0] * (C.LGUEST_MAX_DMA_SECTIONS - n)
+            d.lens[n:] = _ZERO_PAD[min(n, C.LGUEST_MAX_DMA_SECTIONS)]
         if addrs is not None:
             n = len(addrs)
             d.addrs[:n] = addrs
             if lens is not None:
-                d.addrs[n:] = [0] * (C.LGUEST_MAX_DMA_SECTIONS - n)
+                d.addrs[n:] = _ZERO_PAD[min(n, C.LGUEST_MAX_DMA_SECTIONS)]
 
     # ------------------------------------------------------------ bindings
     def set_binding(self, b: Binding, when=True, **fields):
@@ -630,6 +682,9 @@ class ConcreteState:
         d = self.guest(g).mem.get(desc)
         if d is None:
             return None
+        a, ln = d.addrs[0], d.lens[0]
+        if type(ln) is int and ln >= n > 0 and type(a) is int:
+            return [(a, n)]  # the usual frame: all n bytes in the first section
         out = []
         for a, ln in zip(d.addrs, d.lens):
             if n <= 0 or ln == 0:
@@ -679,7 +734,24 @@ class ConcreteState:
         if steps is None:
             self.forget_sections(dg, da, length)
             return
+        contents = self.contents
         for frm, to, n in steps:
+            so, do = frm & _PAGE_MASK, to & _PAGE_MASK
+            if so + n <= _PAGE and do + n <= _PAGE:
+                # Both sides within one page (every step of a checked copy: sections never
+                # cross a page): the bytes and their known-marks move together, two slices.
+                sp = contents.get((sg, frm >> _SHIFT))
+                dp = contents.get((dg, to >> _SHIFT))
+                if dp is None:
+                    if sp is None:
+                        continue  # unknown onto unknown
+                    dp = contents[(dg, to >> _SHIFT)] = (bytearray(_PAGE), bytearray(_PAGE))
+                if sp is None:
+                    dp[1][do : do + n] = bytes(n)
+                else:
+                    dp[0][do : do + n] = sp[0][so : so + n]
+                    dp[1][do : do + n] = sp[1][so : so + n]
+                continue
             data = self.read_bytes(sg, frm, n)
             if data is None:
                 self.forget_bytes(dg, to, n)
@@ -689,3 +761,6 @@ class ConcreteState:
 
 
 _ONES = memoryview(b"\x01" * C.PAGE_SIZE)  # sliced without a copy
+_PAGE, _PAGE_MASK, _SHIFT = C.PAGE_SIZE, C.PAGE_SIZE - 1, C.PAGE_SHIFT
+# The zeros after n given sections (write_desc): made once, not per record.
+_ZERO_PAD = [(0,) * (C.LGUEST_MAX_DMA_SECTIONS - n) for n in range(C.LGUEST_MAX_DMA_SECTIONS + 1)]

@@ -42,6 +42,7 @@ RULES = (
     "send_irq",
     "release_all_dma",
     "status_write",
+    "apply",  # performs effects and runs the monitors (compiled too)
 )
 
 
