@@ -188,7 +188,9 @@ def _run(cfg, st, g, action, p, when, case, conforming):
         else:
             dom = _one_of(dma, cells + [BAD_ADDR])
         attempts = []
-        hcall_send_dma(ops, st, g, key, dma, lambda effs: attempts.extend(_apply_all(st, effs)) or effs, when)
+        hcall_send_dma(
+            ops, st, g, key, dma, lambda effs: attempts.extend(_apply_all(st, effs)) or effs, when, host=cfg.host
+        )
         case.effects = attempts
         return dom
 
