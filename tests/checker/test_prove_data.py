@@ -128,7 +128,8 @@ def test_host_is_a_setting_like_the_launcher(tmp_path, capsys):
     from lgcheck.checker.report import config_keys
 
     assert config_keys(cfg)["host"] == "fixed" and cfg.describe()["host"] == "fixed"
-    assert main(["replay", "--host", "fixed", os.path.join("traces", "bad-data-corrupted-split-sections.input.lgt")]) == 0
+    split = os.path.join("traces", "bad-data-corrupted-split-sections.input.lgt")
+    assert main(["replay", split]) == 1 and main(["replay", "--host", "fixed", split]) == 0
 
 
 def test_prove_still_does_not_ask_for_data_by_default():
