@@ -32,7 +32,7 @@ examples:
   lgcheck prove                                   the 2.6.23 model, conforming Guests
   lgcheck prove --launcher checked --depth 30     the Launcher that refuses used buffers
   lgcheck prove --inv data                        2.6.23's copy_data repeats a source section's start
-  lgcheck prove --inv data --host fixed           a copy_data that adds srcoff: proved at every depth
+  lgcheck prove --inv data --host fixed           a copy_data that adds srcoff (slow to settle: README)
   lgcheck prove --fault guest-rebinds-key --inv keys
   lgcheck prove --list-faults
 """
