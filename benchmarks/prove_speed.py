@@ -11,6 +11,8 @@ Measured, each as a separate `lgcheck prove` process (so start-up is included):
                budget: the depth each invariant reaches
     faults     each fault with --launcher checked, only its invariant: the
                wall time to its counterexample, and its length
+    data       --inv data-corrupted on the default model: 2.6.23's copy_data
+               defect (issue 12), the wall time to its counterexample
 
 Targets (issues 3 and 6): the default and the checked model settled within
 10 s including start-up; every fault found within 5 s including start-up.
@@ -114,6 +116,16 @@ def main() -> int:
                 f"  {fault:28} {inv:22} {r['status']:9} {r['depth']} steps  {wall:5.2f}s "
                 f"({wall / base:.0f}x baseline)  {verdict}"
             )
+        # Issue 12: 2.6.23's copy_data defect, found by prove with contents (--inv data, default model).
+        wall, doc = prove(["--inv", "data-corrupted", "--depth", "6"], os.path.join(tmp, "data"))
+        (r,) = doc["results"]
+        found = r["status"] == "violated"
+        verdict = "ok" if found and wall <= 10.0 else "SLOW" if found else "MISSED"
+        ok = ok and verdict == "ok"
+        print(
+            f"\ndata (--inv data-corrupted, 2.6.23 Host): {r['status']} {r['depth']} steps  {wall:5.2f}s "
+            f"({wall / base:.0f}x baseline)  {verdict} (target 10 s)"
+        )
     print("\nall targets met" if ok else "\nsome target missed")
     return 0 if ok else 1
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..spec import constants as C
+from ..spec.host import HOSTS  # the real copy_data, or one that adds srcoff (spec's list, re-exported)
 
 GUEST_MODES = ("conforming", "any")
 LAUNCHERS = ("2.6.23", "checked")
@@ -32,6 +33,7 @@ class Config:
     timeout: float | None = None  # seconds for the whole run; None: no limit
     guest_mode: str = "conforming"
     launcher: str = "2.6.23"
+    host: str = "2.6.23"
     faults: tuple[str, ...] = ()
     invariants: tuple[str, ...] = ("keys", "buffers", "status")
     ram_pages: int = 4
@@ -62,6 +64,8 @@ class Config:
             problems.append(f"--guests must be one of {', '.join(GUEST_MODES)}, not {self.guest_mode!r}")
         if self.launcher not in LAUNCHERS:
             problems.append(f"--launcher must be one of {', '.join(LAUNCHERS)}, not {self.launcher!r}")
+        if self.host not in HOSTS:
+            problems.append(f"--host must be one of {', '.join(HOSTS)}, not {self.host!r}")
         if self.width is None:
             # A descriptor's total (sections x the longest section) must not wrap, nor may any address.
             longest = C.PAGE_SIZE if self.guest_mode == "conforming" else 0xFFFF
@@ -151,6 +155,7 @@ class Config:
             "timeout": self.timeout,
             "guest_mode": self.guest_mode,
             "launcher": self.launcher,
+            "host": self.host,
             "faults": list(self.faults),
             "invariants": list(self.invariants),
             "ram_pages": self.ram_pages,

@@ -9,6 +9,8 @@ initial (zeroed) descriptors, so that replay knows every field it reads.
 
 from __future__ import annotations
 
+import hashlib
+
 import z3
 
 from ..replay.answers import to_record
@@ -33,8 +35,13 @@ def evaluator(model):
     return value
 
 
+def checks_data(cfg: Config) -> bool:
+    """Does this run check the bytes (data-corrupted)?  Then its traces are version 2, with the bytes."""
+    return "data-corrupted" in cfg.invariants or "data" in cfg.invariants
+
+
 def setup_records(cfg: Config) -> list[Record]:
-    recs = [Record("header", None, {"version": 1})]
+    recs = [Record("header", None, {"version": 2 if checks_data(cfg) else 1})]
     for g in range(cfg.guests):
         recs.append(Record("guest", g, {"pages": cfg.ram_pages}))
         for i, typ, pfn, pages, feat in cfg.devices(g):
@@ -58,9 +65,68 @@ def _trim(addrs, lens):
     return addrs[:n], lens[:n]
 
 
-def step_records(info, value) -> tuple[str, int, list[Record]]:
-    """(action, guest, records) of the step the model chose."""
+def source_bytes(secs) -> list[tuple[int, bytes]]:
+    """The bytes a counterexample's sender puts in its sections (address, data), one `mem` record each.
+
+    The symbolic model lets memory hold anything, and names each byte by
+    where it is (checker/symstate.py CONTENTS): a copy is wrong when a
+    destination byte came from another address than the source's byte at the
+    same offset.  So the trace gives bytes that differ from one another:
+    byte i of the message (in section order) is i + 1, modulo 256.
+    """
+    out, start = [], 0
+    for a, ln in secs:
+        if ln == 0:
+            break
+        out.append((a, bytes((start + o + 1) & 0xFF for o in range(ln))))
+        start += ln
+    return out
+
+
+def _sections(st, g, addr, value):
+    out = []
+    for j in range(st.sections):
+        a, ln = st.rd_section(g, addr, j)
+        a, ln = value(a), value(ln)
+        if ln == 0:
+            break
+        out.append((a, ln))
+    return out
+
+
+def _delivered_sum(st, eff, mem, value):
+    """SHA-256 of what the destination of a decided delivery received (sections in order), as `sum=` gives it.
+
+    Computed from the copy's runs as the model chose them (the deliver
+    effect's steps) over the sender's bytes (`mem`: address -> byte);
+    None when a byte is not known.
+    """
+    (dg, da), length = eff.f["dst"], value(eff.f["len"])
+    image = {}
+    for guard, frm, to, n in eff.f.get("steps") or ():
+        if value(guard) is not True:
+            continue
+        frm, to = value(frm), value(to)
+        for o in range(value(n)):
+            image[to + o] = mem.get(frm + o)
+    got = []
+    for a, ln in _sections(st, dg, value(da), value):
+        got.extend(image.get(a + o) for o in range(min(ln, length - len(got))))
+    if len(got) != length or None in got:
+        return None
+    return hashlib.sha256(bytes(got)).hexdigest()
+
+
+def step_records(info, value, pre=None) -> tuple[str, int, list[Record]]:
+    """(action, guest, records) of the step the model chose.
+
+    `pre` (the state before the step) is needed when the model keeps bytes:
+    a send then starts with the `mem` records of the source's sections, and
+    each delivery carries `sum=`.
+    """
     p = info.params
+    data = pre is not None and getattr(pre, "has_bytes", False)
+    mem: dict[int, int] = {}
     for case in info.cases:
         if value(case.guard) is not True:
             continue
@@ -88,6 +154,10 @@ def step_records(info, value) -> tuple[str, int, list[Record]]:
                 )
             )
         elif a == "send":
+            if data:
+                for addr, blob in source_bytes(_sections(pre, g, value(p["dma"]), value)):
+                    recs.append(Record("g.mem", g, {"addr": addr, "data": blob}))
+                    mem.update((addr + o, x) for o, x in enumerate(blob))
             recs.append(Record("g.send_dma", g, {"key": value(p["key"]), "dma": value(p["dma"])}))
         elif a in ("status", "sysfs"):
             recs.append(Record("g.status", g, {"dev": value(p["dev"]), "value": value(p["value"])}))
@@ -101,6 +171,10 @@ def step_records(info, value) -> tuple[str, int, list[Record]]:
             r = to_record(e, value)
             if r is None:
                 continue
+            if data and r.kind == "host.deliver":
+                h = _delivered_sum(pre, e, mem, value)
+                if h is not None:
+                    r.fields["sum"] = h
             if r.kind in ("l.fill", "l.nobuf"):
                 # The Launcher's request comes first; a kill GETDMA causes answers it.
                 recs.insert(0, r)
@@ -113,9 +187,14 @@ def step_records(info, value) -> tuple[str, int, list[Record]]:
 def trace(cfg: Config, unrolling, model, steps: int) -> list[Record]:
     value = evaluator(model)
     recs = setup_records(cfg)
-    for info in unrolling.infos[:steps]:
-        recs.extend(step_records(info, value)[2])
+    for k, info in enumerate(unrolling.infos[:steps]):
+        recs.extend(step_records(info, value, pre_state(unrolling, k))[2])
     return recs
+
+
+def pre_state(unrolling, k: int) -> SymState:
+    """The state step k (from 0) starts from."""
+    return unrolling.initial if k == 0 else unrolling.states[k - 1]
 
 
 def state_values(st: SymState, value) -> dict:

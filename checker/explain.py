@@ -31,6 +31,10 @@ def describe(cfg: Config, r: Record) -> str:
             f"g{g} binds {key_name(cfg, f['key'])} to {f['num']} descriptor(s) at {f['dmas']:#x}, "
             f"irq {f['irq']} -> {f['result']}"
         )
+    if k == "g.mem":
+        data = f["data"]
+        more = "..." if len(data) > 8 else ""
+        return f"g{g} puts {plural_bytes(len(data))} at {f['addr']:#x}: {data[:8].hex()}{more}"
     if k == "g.send_dma":
         return f"g{g} sends descriptor {f['dma']:#x} on {key_name(cfg, f['key'])}"
     if k == "g.status":

@@ -94,6 +94,8 @@ def lemmas(cfg: Config, st: SymState) -> list[tuple[str, object]]:
                         ops.Implies(ops.And(ops.Ne(b.interrupt, 0), ops.Ne(c.interrupt, 0)), ops.Ne(b.key, c.key)),
                     )
                 )
+    if getattr(st, "has_bytes", False):
+        out += _section_lemmas(cfg, st)
     ids = [b for g in range(cfg.guests) for b in st.slots(g)]
     for i, b in enumerate(ids):
         for c in ids[i + 1 :]:
@@ -106,6 +108,25 @@ def lemmas(cfg: Config, st: SymState) -> list[tuple[str, object]]:
                 )
             )
     return out
+
+
+def _section_lemmas(cfg: Config, st: SymState) -> list[tuple[str, object]]:
+    """Each descriptor's stored sections are as a conforming driver builds them (transition._sections_ok).
+
+    What the data proof needs (checker/symstate.py bytes): sections that do
+    not overlap, so that a later step of the copy never overwrites an
+    earlier one's bytes.  Only asked when prove checks data.
+    """
+    from .transition import _sections_ok
+
+    return [
+        (
+            f"g{g}.{c.addr:#x}: sections as a conforming driver builds them",
+            _sections_ok(cfg, {"addrs": c.addrs, "lens": c.lens}),
+        )
+        for g in range(cfg.guests)
+        for c in st.cells[g]
+    ]
 
 
 @dataclass

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 
 from ..replay.records import format_record
-from .decode import evaluator, state_values, step_records
+from .decode import evaluator, pre_state, state_values, step_records
 from .transition import GUEST_ACTIONS
 
 ITF_SCHEMA_NOTE = "docs/itf.md"
@@ -46,7 +46,7 @@ def itf_document(cfg, unrolling, model, steps: int, invariant: str) -> dict:
     guests = [f"g{g}" for g in range(cfg.guests)]
     states = [{"#meta": {"index": 0}, "action": "init", "records": [], **_enc(state_values(unrolling.initial, value))}]
     for i, info in enumerate(unrolling.infos[:steps]):
-        action, g, recs = step_records(info, value)
+        action, g, recs = step_records(info, value, pre_state(unrolling, i))
         state = {
             "#meta": {"index": i + 1, "step": i + 1},
             "action": f"g{g}.{action}" if action in GUEST_ACTIONS else f"l{g}.{action}",

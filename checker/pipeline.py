@@ -21,7 +21,7 @@ from ..replay.records import format_record
 from ..spec.registry import INVARIANTS
 from . import bmc, induction, shrink
 from .config import Config
-from .decode import setup_records, step_records, evaluator
+from .decode import evaluator, pre_state, setup_records, step_records
 from .explain import explain
 from .itf import itf_document
 
@@ -217,7 +217,8 @@ def decode(run: Run) -> Run:
         if res.status != "violated":
             continue
         value = evaluator(res.model)
-        decoded = [step_records(info, value) for info in run.unrolling.infos[: res.steps]]
+        infos = run.unrolling.infos[: res.steps]
+        decoded = [step_records(info, value, pre_state(run.unrolling, k)) for k, info in enumerate(infos)]
         steps = [recs for _, _, recs in decoded]
         records = setup_records(run.cfg) + [r for s in steps for r in s]
         run.counterexamples[name] = Counterexample(name, records, steps, actions=[a for a, _, _ in decoded])
@@ -241,6 +242,7 @@ def replay_check(run: Run) -> Run:
             f"{name}.lgt",
             launcher=run.cfg.launcher,
             faults=run.cfg.faults,
+            host=run.cfg.host,
         )
         last = numbered[-1][0]
         cx.replay_rules_at_last = sorted({f.rule for f in res.findings if f.line == last})
@@ -257,6 +259,8 @@ def replay_command(cfg: Config, path: str) -> str:
     argv = ["lgcheck", "replay"]
     if cfg.launcher != "2.6.23":
         argv += ["--launcher", cfg.launcher]
+    if cfg.host != "2.6.23":
+        argv += ["--host", cfg.host]
     for f in cfg.faults:
         argv += ["--fault", f]
     return shlex.join(argv + [path])

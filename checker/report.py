@@ -26,6 +26,7 @@ def config_keys(cfg) -> dict:
     return {
         "guests": cfg.guest_mode,
         "launcher": cfg.launcher,
+        "host": cfg.host,
         "guest-count": cfg.guests,
         "slots": cfg.slots,
         "buffers": cfg.buffers,

@@ -11,6 +11,8 @@ was chosen".
 
 from __future__ import annotations
 
+import os
+
 import z3
 
 from ..spec import constants as C
@@ -52,8 +54,26 @@ class SymDevice:
         self.status = 0
 
 
+# How the contents of memory are modelled (version 2's bytes; docs/cost-model.md "Proving the data"):
+#   "tags"   a byte is named by where it is: (Guest, address) at the send; two bytes are equal iff
+#            their tags are (the Guest may have written anything there, so no other equality is forced);
+#   "bytes"  a byte is the value of an uninterpreted function of the address, fresh at each step.
+# Both mean "any contents"; tags keep the encoding in bit-vectors and are the default (measured faster).
+CONTENTS = os.environ.get("LGCHECK_CONTENTS", "tags")
+TAG_GUEST_BITS = 4  # 16 Guests at most (Config)
+
+
 class SymState:
-    """One step's state; `copy()` shares terms, `snapshot()` names them as fresh variables."""
+    """One step's state; `copy()` shares terms, `snapshot()` names them as fresh variables.
+
+    Bytes (when the configuration asks about data-corrupted): a Guest may write
+    any bytes into its memory between steps, so memory is not carried from
+    step to step; within a step it is "any contents" (CONTENTS) overwritten by
+    the Host's copy, run by run (`runs`), and a monitor reading a byte after
+    the copy sees the last run that wrote it.  `probe` is a free offset: the
+    data-corrupted monitor compares the destination's and the source's byte
+    there, so the solver looks for an offset where they differ.
+    """
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -78,6 +98,10 @@ class SymState:
         self.filed: set[str] = set()  # every invariant a check was filed for, even one that folded to True
         self.log: list[Write] = []
         self.faults = frozenset(cfg.faults)
+        self.has_bytes = "data-corrupted" in cfg.invariants or "data" in cfg.invariants
+        self.runs: dict[int, list] = {}
+        self._probe = None
+        self._mem: dict[int, object] = {}
 
     # ------------------------------------------------------------ fields
     def fields(self):
@@ -134,6 +158,7 @@ class SymState:
         new.drv_bound = [list(r) for r in self.drv_bound]
         new.drv_dmas = [list(r) for r in self.drv_dmas]
         new.checks, new.filed, new.log = [], set(), []
+        new.has_bytes, new.runs, new._probe, new._mem = self.has_bytes, {}, None, {}
         return new
 
     def snapshot(self, k: int, constraints: list):
@@ -302,6 +327,53 @@ class SymState:
 
     def fault(self, name) -> bool:
         return name in self.faults
+
+    # ------------------------------------------------------------ bytes (version 2)
+    @property
+    def probe(self):
+        """The offset data-corrupted looks at in this step: free, so any offset may be the one."""
+        if self._probe is None:
+            self._probe = z3.FreshConst(z3.BitVecSort(SYM_WIDTH[0]), "probe")
+        return self._probe if self.has_bytes else None
+
+    def _content(self, g, addr):
+        """Guest g's byte at addr before this step's copy: any contents (CONTENTS says how they are named)."""
+        if CONTENTS == "bytes":
+            f = self._mem.get(g)
+            if f is None:
+                bv = z3.BitVecSort(SYM_WIDTH[0])
+                f = self._mem[g] = z3.FreshFunction(bv, z3.BitVecSort(8))
+            return f(_term(addr))
+        return z3.Concat(z3.BitVecVal(g, TAG_GUEST_BITS), _term(addr))
+
+    def read_byte(self, g, addr):
+        """Guest g's byte at addr now: the last run of this step's copies that wrote it, else its contents."""
+        v = self._content(g, addr)
+        for guard, to, n, sg, frm in self.runs.get(g, ()):
+            inside = ops.And(guard, ops.ULT(ops.Sub(addr, to), n))
+            if inside is False:
+                continue
+            v = ops.If(inside, self._content(sg, ops.Add(frm, ops.Sub(addr, to))), v)
+        return v
+
+    def deliver_bytes(self, src, dst, length, steps, who, when=True):
+        """The Host's copy, performed run by run under each step's guard; logged for data-corrupted."""
+        if not self.has_bytes or when is False:
+            return
+        (sg, sa), (dg, da) = src, dst
+        # One step makes at most one copy (the deliveries a step's encoding holds are under guards that
+        # exclude each other), and memory holds any contents before it: so a copy's runs replace those of
+        # another delivery encoded in the same step instead of piling up behind them.
+        self.runs[dg] = [(ops.And(when, guard), to, n, sg, frm) for guard, frm, to, n in steps or ()]
+        self.log.append(Write("bytes", when, dg, da, None, (length, sg, sa), who))
+
+
+def _term(x):
+    """A bit-vector term of the symbolic width, for a plain int too."""
+    if isinstance(x, int):
+        w = SYM_WIDTH[0]
+        return z3.BitVecVal(x & ((1 << w) - 1), w)
+    return x
 
 
 def _clone(obj, cls):

@@ -251,7 +251,14 @@ def perform(ops, cfg, st, g, action, p, when, case):
     if action == "send":
         attempts = []
         hcall_send_dma(
-            ops, st, g, p["key"], p["dma"], lambda effs: attempts.extend(_apply_all(st, effs, ops)) or effs, when
+            ops,
+            st,
+            g,
+            p["key"],
+            p["dma"],
+            lambda effs: attempts.extend(_apply_all(st, effs, ops)) or effs,
+            when,
+            host=cfg.host,
         )
         case.effects = attempts
         return

@@ -114,6 +114,8 @@ def _replay(args) -> int:
         print("lgcheck replay: error: --jobs must be 1 or more", file=sys.stderr)
         return 2
     model = {"launcher": args.launcher, "faults": tuple(args.fault)}
+    if args.host != "2.6.23":  # (only when asked: the default model's keywords stay as they were)
+        model["host"] = args.host
     if args.emit:
         return _replay_emit(args, files[0], model)
     from lgcheck.replay.corpus import ClusterError, cluster_problem, replay_many
@@ -377,6 +379,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="2.6.23",
         choices=["2.6.23", "checked"],
         help="the Launcher to compare with: the real one (default) or the checked one of `lgcheck prove`",
+    )
+    r.add_argument(
+        "--host",
+        default="2.6.23",
+        choices=["2.6.23", "fixed"],
+        help="the Host's copy_data to compare with: the real one (default) or the fixed one of `lgcheck prove "
+        "--host fixed`, which adds srcoff to the source address",
     )
     r.add_argument(
         "--fault",

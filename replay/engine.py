@@ -91,12 +91,14 @@ class Replay:
         emit: TextIO | None = None,
         launcher: str = "2.6.23",
         faults: tuple[str, ...] = (),
+        host: str = "2.6.23",
     ):
         self.path = path
         self.partial = partial
         self.st = ConcreteState(partial=partial)
         self.st.faults = frozenset(faults)
         self.checked = launcher == "checked"
+        self.host = host  # spec/host.py HOSTS: the copy_data that moves the bytes
         self.handlers = {k: getattr(self, "on_" + k.replace(".", "_")) for k in KINDS}
         self.result = FileResult(path)
         self.out = emit
@@ -769,7 +771,7 @@ class Replay:
         self.emit_input(rec)
         f = rec.fields
         g = rec.guest
-        hcall_send_dma(ops, self.st, g, f["key"], f["dma"], lambda effs: self.answer(rec, effs))
+        hcall_send_dma(ops, self.st, g, f["key"], f["dma"], lambda effs: self.answer(rec, effs), host=self.host)
         if self.st.guest(g).pending is not None and self.pending_recorded.get(g) is False:
             # Input-only: the Launcher's answer comes right away, unless the
             # trace writes its own `output` next.
@@ -942,7 +944,7 @@ class Replay:
 
 
 def replay_file(path: str, *, partial: bool = False, emit: TextIO | None = None, **model) -> FileResult:
-    """Replay one trace file; `model` may name launcher="checked" or faults=(...)."""
+    """Replay one trace file; `model` may name launcher="checked", host="fixed" or faults=(...)."""
     return Replay(path, partial=partial, emit=emit, **model).run()
 
 

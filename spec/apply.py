@@ -63,8 +63,8 @@ def perform(ops, st, eff):
         length = f["len"]
         st.wr_used_len(sg, sa, length, w)
         st.write_data(dg, da, length, f"the Host's send from g{sg}", "", w)
-        if w is True and getattr(st, "has_bytes", False):  # version 2: the bytes themselves
-            st.deliver_bytes(f["src"], f["dst"], length, f.get("steps"), f"the Host's send from g{sg}")
+        if w is not False and getattr(st, "has_bytes", False):  # version 2: the bytes themselves
+            st.deliver_bytes(f["src"], f["dst"], length, f.get("steps"), f"the Host's send from g{sg}", w)
         b = f.get("binding")
         if b is not None:
             st.set_binding(b, w, next_dma=ops.BitAnd(ops.Add(b.next_dma, 1), 0xFFFF))

@@ -216,9 +216,30 @@ def copy_data(ops, st, src: Walk, dst: Walk):
     return ops.Min(src.total, dst.total)
 
 
+HOSTS = ("2.6.23", "fixed")  # `--host`: the real copy_data, or one that adds srcoff to the source address
+
+
+def _section_at(ops, st, g, dma, idx, cache):
+    """Section `idx` of a descriptor: (addr, len), (0, 0) past the last one.
+
+    A plain index reads that one section (the concrete reading reads no
+    section copy_data does not reach, as the C loop); a symbolic one is an
+    If-chain over every section, read once per descriptor (`cache`).
+    """
+    if isinstance(idx, int):
+        return st.rd_section(g, dma, idx) if idx < st.sections else (0, 0)
+    if not cache:
+        cache.extend(st.rd_section(g, dma, j) for j in range(st.sections))
+    a, ln = 0, 0
+    for j in range(st.sections - 1, -1, -1):
+        hit = ops.Eq(idx, j)
+        a, ln = ops.If(hit, cache[j][0], a), ops.If(hit, cache[j][1], ln)
+    return a, ln
+
+
 @rule("drivers/lguest/io.c: copy_data")
-def copy_data_steps(ops, st, g, src_dma, h, dst_dma):
-    """The steps of copy_data's loop, as 2.6.23 forms their addresses: [(from, to, bytes), ...].
+def copy_data_steps(ops, st, g, src_dma, h, dst_dma, host="2.6.23"):
+    """The steps of copy_data's loop, as 2.6.23 forms their addresses: [(guard, from, to, bytes), ...].
 
     io.c: copy_data walks si/srcoff and di/dstoff while both sides have a
     section; each step moves len = min(src->len[si] - srcoff, dst->len[di] -
@@ -230,36 +251,47 @@ def copy_data_steps(ops, st, g, src_dma, h, dst_dma):
     so the destination address adds dstoff and the source address does NOT
     add srcoff: when a destination section ends inside a source section, the
     next step copies that source section's start again (right count, wrong
-    bytes).  Concrete reading only (the symbolic state keeps no bytes); used
-    by dma_transfer only when the trace gave bytes (version 2).  The count is
-    copy_data's, above; this rule says which bytes go where.
+    bytes).  `host="fixed"` (not 2.6.23) adds srcoff, as the comment above
+    the loop intends.  The count is copy_data's, above; this rule says which
+    bytes go where.
+
+    Each step moves at least one side to its next section, so 2 x sections
+    - 1 steps bound the loop; a step's guard says it ran (always True in the
+    concrete reading, which lists only the steps that ran).
     """
-    fixed = st.fault("host-adds-srcoff")  # a corrected Host (for comparison and tests), not 2.6.23
+    fixed = host == "fixed"
     steps = []
+    src_cache, dst_cache = [], []
     si = di = srcoff = dstoff = 0
-    n = st.sections
-    sa, sl = st.rd_section(g, src_dma, 0)
-    da, dl = st.rd_section(h, dst_dma, 0)
-    while sl and dl:
-        ln = min(sl - srcoff, dl - dstoff)
-        steps.append(((sa + srcoff) & 0xFFFF_FFFF if fixed else sa, (da + dstoff) & 0xFFFF_FFFF, ln))
-        srcoff += ln
-        dstoff += ln
-        if srcoff == sl:
-            si, srcoff = si + 1, 0
-            if si == n:
-                break
-            sa, sl = st.rd_section(g, src_dma, si)
-        if dstoff == dl:
-            di, dstoff = di + 1, 0
-            if di == n:
-                break
-            da, dl = st.rd_section(h, dst_dma, di)
+    sa, sl = _section_at(ops, st, g, src_dma, 0, src_cache)
+    da, dl = _section_at(ops, st, h, dst_dma, 0, dst_cache)
+    active = ops.And(ops.Ne(sl, 0), ops.Ne(dl, 0))
+    for _ in range(2 * st.sections - 1):
+        if _known_false(active):
+            break
+        ln = ops.Min(ops.Sub(sl, srcoff), ops.Sub(dl, dstoff))
+        frm = ops.Add(sa, srcoff) if fixed else sa
+        steps.append((active, frm, ops.Add(da, dstoff), ln))
+        srcoff = ops.Add(srcoff, ln)
+        dstoff = ops.Add(dstoff, ln)
+        src_done = ops.Eq(srcoff, sl)
+        dst_done = ops.Eq(dstoff, dl)
+        if not _known_false(src_done):
+            si = ops.If(src_done, ops.Add(si, 1), si)
+            srcoff = ops.If(src_done, 0, srcoff)
+            na, nl = _section_at(ops, st, g, src_dma, si, src_cache)
+            sa, sl = ops.If(src_done, na, sa), ops.If(src_done, nl, sl)
+        if not _known_false(dst_done):
+            di = ops.If(dst_done, ops.Add(di, 1), di)
+            dstoff = ops.If(dst_done, 0, dstoff)
+            na, nl = _section_at(ops, st, h, dst_dma, di, dst_cache)
+            da, dl = ops.If(dst_done, na, da), ops.If(dst_done, nl, dl)
+        active = ops.And(active, ops.Ne(sl, 0), ops.Ne(dl, 0))
     return steps
 
 
 @rule("drivers/lguest/io.c: dma_transfer")
-def dma_transfer(ops, st, g, udma, b, when):
+def dma_transfer(ops, st, g, udma, b, when, host="2.6.23"):
     """Copy the sent descriptor into the first free entry from the cursor; always raise the irq.
 
     Returns (effects, full): full holds when no entry was free (send_dma retries once).
@@ -346,10 +378,11 @@ def dma_transfer(ops, st, g, udma, b, when):
         # "Transferring 0 bytes is OK if the source buffer was empty": else the
         # transfer fails with no interrupt and nothing but the kills recorded.
         delivered = ops.And(go, ops.Or(ops.Ne(ret, 0), ops.Eq(src.first, 0)))
-        # Version 2: which bytes go where (only when the trace gave bytes; the symbolic state has none).
+        # Version 2: which bytes go where (only when the state keeps bytes: a trace that gave them, or a
+        # model asked about data-corrupted).
         steps = None
-        if getattr(st, "has_bytes", False) and delivered is True:
-            steps = copy_data_steps(ops, st, g, udma, h, entry)
+        if getattr(st, "has_bytes", False) and not _known_false(delivered):
+            steps = copy_data_steps(ops, st, g, udma, h, entry, host)
         _add(
             effects,
             "deliver",
@@ -384,7 +417,7 @@ def _skip_circular(ops, st, skip, h, dmas, start, num, i):
 
 
 @rule("drivers/lguest/io.c: send_dma")
-def send_attempt(ops, st, g, ukey, udma, when=True):
+def send_attempt(ops, st, g, ukey, udma, when=True, host="2.6.23"):
     """One attempt of SEND_DMA: private keys go to the Launcher; shared keys to the newest other Guest's binding.
 
     Returns (effects, full).
@@ -411,7 +444,7 @@ def send_attempt(ops, st, g, ukey, udma, when=True):
         w = ops.And(live, shared, c)
         if _known_false(w):
             continue
-        effs, f = dma_transfer(ops, st, g, udma, b, w)
+        effs, f = dma_transfer(ops, st, g, udma, b, w, host)
         for e in effs:
             if e.kind == "full":
                 e.f["key"] = ukey

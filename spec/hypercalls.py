@@ -16,16 +16,16 @@ def _marks(st):
 
 
 @rule("drivers/lguest/lguest.c: lguest_send_dma")
-def hcall_send_dma(ops, st, g, key, dma, apply, when=True):
+def hcall_send_dma(ops, st, g, key, dma, apply, when=True, host="2.6.23"):
     """SEND_DMA: the wrapper sets used_len to 0; the Host tries once, and once more if the receiver was full.
 
     `apply(effects)` performs one attempt's effects and returns those that
     happened (replay may substitute the trace's own records); the retry runs
-    only if a `full` happened.
+    only if a `full` happened.  `host` names the Host's copy_data (spec/host.py HOSTS).
     """
     st.wr_used_len(g, dma, 0, when)
     marks = _marks(st)
-    effects, decided_full = send_attempt(ops, st, g, key, dma, when)
+    effects, decided_full = send_attempt(ops, st, g, key, dma, when, host)
     # The retry is decided on the state the first attempt saw: a `full`
     # attempt changes nothing a lookup or a transfer reads (only an irq bit,
     # or a dead flag), so it is the state the retry sees too; deciding it
@@ -36,10 +36,10 @@ def hcall_send_dma(ops, st, g, key, dma, apply, when=True):
         # state under the same guard decides the same effects again.
         retry = [Effect(e.kind, e.when, **e.f) for e in effects]
     else:
-        retry, _ = send_attempt(ops, st, g, key, dma, decided_full)
+        retry, _ = send_attempt(ops, st, g, key, dma, decided_full, host)
     happened = apply(effects)
     full = ops.Or(*[e.when for e in happened if e.kind == "full"])
     if full is not False:
         if decided_full is False:  # replay followed a recorded `full` the model did not decide
-            retry, _ = send_attempt(ops, st, g, key, dma, full)
+            retry, _ = send_attempt(ops, st, g, key, dma, full, host)
         apply(retry)

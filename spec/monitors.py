@@ -15,9 +15,11 @@ in prove alike (both readings run this same code).
 The seventh, `data-corrupted` (version 2), observes writes of kind "bytes":
 the state logs one per delivery whose bytes it follows (new = (length,
 source Guest, source descriptor)); the monitor reads both descriptors'
-sections in order and the bytes in memory after the copy.  Only the concrete
-state keeps bytes: the symbolic one logs no such write, so in prove this
-monitor files no check (and prove refuses `--inv data` as unchecked).
+sections in order and the bytes in memory after the copy.  The symbolic state
+keeps bytes too when prove is asked about data (checker/symstate.py: any
+contents, overwritten by the copy's runs): there the monitor compares the two
+bytes at one free offset (`st.probe`, found by the monitor's own walk,
+`byte_at`), which the solver may place anywhere.
 
 Declared like hypothesis' `@invariant`: one function per invariant, registered
 under its finding name; `lgcheck rules` and the tests read the registry.
@@ -169,10 +171,42 @@ def _span(lo, hi) -> str:
     return f"byte {lo}" if hi == lo + 1 else f"bytes {lo}-{hi - 1}"
 
 
+def byte_at(ops, st, g, desc, i):
+    """The byte at offset i of what a descriptor's sections hold, read in order (section 0, then 1, ...).
+
+    The monitor's own walk over the stored descriptor, for one offset (the
+    symbolic reading's probe): the section whose span of offsets holds i,
+    then the state's byte at that section's address plus i's place in it.
+    An offset past the sections reads address 0.
+    """
+    addr, start, ended = 0, 0, ops.FALSE
+    for j in range(st.sections):
+        a, ln = st.rd_section(g, desc, j)
+        ended = ops.Or(ended, ops.Eq(ln, 0))
+        if ended is True:
+            break
+        here = ops.And(ops.Not(ended), ops.ULE(start, i), ops.ULT(ops.Sub(i, start), ln))
+        addr = ops.If(here, ops.Add(a, ops.Sub(i, start)), addr)
+        start = ops.Add(start, ops.If(ended, 0, ln))
+    return st.read_byte(g, addr)
+
+
 @monitor("data-corrupted", "bytes")
 def data_corrupted(ops, st, w):
     """Byte i of what the destination received is byte i of what the source held (both read in section order)."""
     length, sg, sa = w.new
+    probe = getattr(st, "probe", None)
+    if probe is not None:
+        # The symbolic reading: one free offset stands for every offset, so the check fails
+        # exactly when some byte the copy delivered differs from the source's byte there.
+        got = byte_at(ops, st, w.guest, w.where, probe)
+        want = byte_at(ops, st, sg, sa, probe)
+        st.check(
+            "data-corrupted",
+            ops.Implies(ops.And(w.when, ops.ULT(probe, length)), ops.Eq(got, want)),
+            "the destination's byte differs from the source's at the same offset",
+        )
+        return
     got, where = received(ops, st, w.guest, w.where, length)
     want, _ = received(ops, st, sg, sa, length)
     if got is None or want is None:

@@ -653,6 +653,11 @@ class ConcreteState:
             if p is not None:
                 p[1][off : off + k] = bytes(k)
 
+    def read_byte(self, g, addr):
+        """The byte at addr in Guest g's memory (an int), or None if unknown (the monitors' byte_at)."""
+        b = self.read_bytes(g, addr, 1)
+        return None if b is None else b[0]
+
     def read_bytes(self, g, addr, n):
         """The n bytes at addr in Guest g's memory, or None if one of them is unknown."""
         contents = self.contents
@@ -721,13 +726,13 @@ class ConcreteState:
             got += k
         return h.hexdigest() if got == n else None
 
-    def deliver_bytes(self, src, dst, length, steps, who):
-        """The Host's copy of a delivery, performed: each step (from, to, n) moves n bytes from the source
+    def deliver_bytes(self, src, dst, length, steps, who, when=True):
+        """The Host's copy of a delivery, performed: each step (guard, from, to, n) moves n bytes from the source
         Guest's address `from` to the destination Guest's `to`; unknown source bytes make their
         destination unknown.  Logged as a Write of kind "bytes": new = (length, source Guest, source descriptor).
         `steps` None (a recorded delivery the model did not compute) makes the destination unknown.
         """
-        if not self.has_bytes:
+        if not self.has_bytes or when is not True:
             return
         self.received = None  # set by the data-corrupted monitor when it reads this delivery
         (sg, sa), (dg, da) = src, dst
@@ -735,7 +740,7 @@ class ConcreteState:
             self.forget_sections(dg, da, length)
             return
         contents = self.contents
-        for frm, to, n in steps:
+        for _, frm, to, n in steps:  # every step listed ran (copy_data_steps, concrete reading)
             so, do = frm & _PAGE_MASK, to & _PAGE_MASK
             if so + n <= _PAGE and do + n <= _PAGE:
                 # Both sides within one page (every step of a checked copy: sections never

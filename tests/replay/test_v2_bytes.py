@@ -114,7 +114,7 @@ def test_data_corrupted_exactly_where_the_bytes_differ(sends):
 @given(st.lists(a_send, min_size=1, max_size=4))
 def test_a_host_that_adds_srcoff_corrupts_nothing(sends):
     text, _ = build(sends)
-    result = replay(text, faults=("host-adds-srcoff",))
+    result = replay(text, host="fixed")
     assert result.findings == []
 
 
