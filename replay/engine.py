@@ -171,6 +171,8 @@ class Replay:
         self.follow_recorded(rec)
 
     def finish(self):
+        if self.unc.pruned:
+            self.unc.say_pruned(self.st)
         for g, gs in sorted(self.st.guests.items()):
             if gs.pending is not None:
                 if self.pending_recorded.get(g):
@@ -194,6 +196,10 @@ class Replay:
 
     def find(self, rec: Record, rule: str, message: str, rel=(), certain=True):
         certain = certain and not (self.unc and self.unc.uncertain_finding(rule, involved(self.st, rec)))
+        if not certain and rule == "divergence":
+            # Partial mode: some completion explains the record (it pins what it reports): no finding.
+            self.unc.prune(rec, message, self.st)
+            return
         self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message, rel, certain))
 
     # ----------------------------------------------------------- partial mode (replay/partial.py)
@@ -807,16 +813,17 @@ class Replay:
                 del self.completed[g]
                 key, dma, line = done
                 at = f" at line {line}" if line else ""
-                self.find(
-                    rec,
-                    "divergence",
+                said = (
                     f"l{g} output: no send of g{g} waits for its Launcher: the trace records no `host pending` "
                     f"for g{g}'s send of {dma:#x} on key {key:#x}{at}, so replay completed that send itself there "
                     "with the model's output (as in an input-only trace); this output's used_len write is "
-                    "followed anyway",
-                    # Partial mode: the completion with that `host pending` and this output has no finding.
-                    certain=not self.partial,
+                    "followed anyway"
                 )
+                if self.partial:
+                    # The completion with that `host pending` and this output has no finding: a note, not a finding.
+                    self.st.note(f"line {rec.line}: {said}")
+                else:
+                    self.find(rec, "divergence", said)
             else:
                 self.find(
                     rec,

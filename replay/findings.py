@@ -87,8 +87,15 @@ class SpillLog:
         return f"SpillLog({self._mem!r}{', ...' if self._spill is not None else ''}; {self._count} items)"
 
 
+def _finding(rule, line, record, message, related=(), certain=True, *rest) -> Finding:
+    """A Finding rebuilt from its spilled JSON form (related lines come back as lists: made Related again)."""
+    from .related import Related
+
+    return Finding(rule, line, record, message, tuple(Related(*r) for r in related), certain, *rest)
+
+
 def _findings() -> SpillLog:
-    return SpillLog(make=Finding)
+    return SpillLog(make=_finding)
 
 
 @dataclass
@@ -109,7 +116,7 @@ class FileResult:
 
     def __post_init__(self):
         if not isinstance(self.findings, SpillLog):
-            self.findings = SpillLog(self.findings, make=Finding)
+            self.findings = SpillLog(self.findings, make=_finding)
         if not isinstance(self.notes, SpillLog):
             self.notes = SpillLog(self.notes)
 

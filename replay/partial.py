@@ -39,9 +39,11 @@ def has_unknown(value) -> bool:
 class Uncertainty:
     """The Guests whose state may differ between the completions of the trace so far."""
 
-    __slots__ = ("guests", "status", "everything", "unbounded_said")
+    __slots__ = ("guests", "status", "everything", "unbounded_said", "pruned", "first_pruned")
 
     def __init__(self):
+        self.pruned = 0  # records that disagreed with replay's guess but agree with some completion
+        self.first_pruned: tuple | None = None
         self.guests: set[int] = set()
         self.status: set[int] = set()  # Guests whose device statuses may differ (only status records write them)
         self.everything = False  # after a `lost`: every Guest, also those not seen yet
@@ -49,6 +51,22 @@ class Uncertainty:
 
     def __bool__(self) -> bool:
         return self.everything or bool(self.guests)
+
+    def prune(self, rec, message: str, st) -> None:
+        """A record that replay's guessed state does not explain, but some completion does (the state it
+        reads is unknown): the completions that do not explain it are dropped, and replay follows the
+        record as written, which pins what it reports.  Not a finding; counted, and said once at the end."""
+        self.pruned += 1
+        if self.first_pruned is None:
+            self.first_pruned = (rec.line, message)
+
+    def say_pruned(self, st) -> None:
+        line, message = self.first_pruned
+        st.note(
+            f"{self.pruned} record(s) disagreed with the state replay guessed for what `?` and `lost` left unknown, "
+            f"first at line {line} ({message}); a completion explains each, so each was followed as written "
+            "(what it reports is pinned) and none is a finding"
+        )
 
     def taint(self, guests) -> None:
         self.guests.update(guests)

@@ -112,9 +112,9 @@ def test_a_missing_host_pending_with_its_output_kept_is_followed_and_said(tmp_pa
     p = tmp_path / "p.lgt"
     p.write_text("\n".join(lines[:n] + lines[n + 1 :]))
     r = replay_file(str(p), partial=True)
-    assert [(f.rule, f.certain) for f in r.findings] == [("divergence", False)]
-    assert "replay completed that send itself" in r.findings[0].message
-    assert r.verdict == "possible-violation"
+    # The completion with that `host pending` explains the output: no finding, and a note that says what replay did.
+    assert r.findings == [] and r.verdict == "ok"
+    assert any("replay completed that send itself" in n for n in r.notes)
 
 
 # ---------------------------------------------------------------- lost
