@@ -113,6 +113,7 @@ class FileResult:
     findings: SpillLog = field(default_factory=_findings)
     notes: SpillLog = field(default_factory=SpillLog)
     error: InputError | None = None
+    witnesses: dict = field(default_factory=dict)  # partial mode: finding index -> its witness (replay/witness.py)
 
     def __post_init__(self):
         if not isinstance(self.findings, SpillLog):
