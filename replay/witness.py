@@ -21,10 +21,8 @@ bounded, not complete.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 
 from .findings import Finding
-from .parser import parse_text
 from .records import UNKNOWN, Record, format_record
 
 # Answers a completion may leave to the model (trace-format.md): a `?` in one drops it.
@@ -176,12 +174,13 @@ def write(directory: str, path: str, finding: Finding, text: str) -> str:
     os.makedirs(directory, exist_ok=True)
     base = os.path.splitext(os.path.basename(path))[0] or "trace"
     out = os.path.join(directory, f"{base}.line{finding.line}.{finding.rule}.lgt")
-    head = f"# witness: a completion of {os.path.basename(path)} with the possible {finding.rule} at line {finding.line}"
+    name = os.path.basename(path)
+    head = f"# witness: a completion of {name} with the possible {finding.rule} at line {finding.line}"
     lines = text.split("\n")
     # The first line is the header record: the comment goes on an empty line if there is one, else nowhere.
     for j, line in enumerate(lines):
         if j > 0 and line == "":
-            lines[j] = head[:200]
+            lines[j] = head
             break
     with open(out, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines))
