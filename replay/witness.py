@@ -9,7 +9,8 @@ model's own answer wherever an answer was missing.  Line numbers are kept
 witness replays, outside partial mode, to the same rule at the same line.
 
 How values are chosen: a `?` takes the last value the same field had in an
-earlier record of the same kind and Guest (else of any Guest, else 0), or 0;
+earlier record of the same kind and Guest (else of any Guest, else 0); or 0,
+or 0x100000 (a length past any section, a pfn past any RAM), or 1;
 a bind's result and GETDMA's choice are left to the model.  Each choice is
 written as one completion up to the last possible finding and replayed once;
 a finding it reproduces is witnessed by that completion cut at its line (the
@@ -27,7 +28,8 @@ from .records import UNKNOWN, Record, format_record
 
 # Answers a completion may leave to the model (trace-format.md): a `?` in one drops it.
 ANSWERS = ("host.deliver", "host.full", "host.pending", "host.drop", "host.kill", "l.output")
-STRATEGIES = ("before", "zero")
+STRATEGIES = ("before", "zero", "large", "one")
+FIXED = {"zero": 0, "one": 1, "large": 0x100000}
 # Fields a trace may leave out, the model then giving its own (a bind's result, GETDMA's choice).
 MODEL_CHOOSES = {("g.bind_dma", "result"), ("l.fill", "dma"), ("l.fill", "irq")}
 
@@ -61,8 +63,8 @@ class Pools:
                 self.by_kind[(r.kind, k)] = v
 
     def value(self, rec: Record, field: str, index, how: str) -> int:
-        if how == "zero":
-            return 0
+        if how in FIXED:
+            return FIXED[how]
         v = self.by_guest.get((rec.kind, rec.guest, field, index))
         if v is None:
             v = self.by_kind.get((rec.kind, field), 0)

@@ -180,3 +180,56 @@ def test_a_complete_trace_in_partial_mode_keeps_its_verdict():
             (f.rule, f.line, f.message) for f in partial.findings
         ], name
         assert all(f.certain for f in partial.findings)
+
+
+# ---------------------------------------------------------------- witnesses
+def test_witnesses_dir_holds_a_full_trace_that_replays_to_the_possible_finding(tmp_path, capsys):
+    path = variant(tmp_path, "b.lgt", BAD_DMA, ("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"))
+    out = tmp_path / "w"
+    assert main(["replay", "--partial", "--witnesses", str(out), path]) == 0
+    text = capsys.readouterr().out
+    (name,) = os.listdir(out)
+    assert f"witness: {out / name}" in text
+    w = (out / name).read_text()
+    assert "?" not in w.split("\n", 2)[-1].replace("`?`", "") and "lost" not in w
+    again = replay_file(str(out / name))  # outside partial mode
+    assert ("bad-dma", 39, True) in summary(again)
+    assert main(["replay", "--partial", "--json", path]) == 0
+    (f,) = json.loads(capsys.readouterr().out)["files"][0]["findings"]
+    assert f["certain"] is False and f["witness"]["found"] is True and f["witness"]["file"] is None
+    assert f["witness"]["choices"] == [{"line": 34, "record": "g1 bind_dma key=0x2001004 dmas=0x1c6b3a0 num=8 irq=1"}]
+
+
+def test_witnesses_need_partial_mode(tmp_path, capsys):
+    assert main(["replay", "--witnesses", str(tmp_path), os.path.join(TRACES, BAD_DMA)]) == 2
+    assert "needs --partial" in capsys.readouterr().err
+
+
+def test_json_past_the_in_memory_findings_keeps_related_lines():
+    from lgcheck.replay.findings import FileResult, Finding, SpillLog
+    from lgcheck.replay.related import Related
+    from lgcheck.replay.report import as_dict
+
+    r = FileResult("x.lgt")
+    for i in range(SpillLog.KEEP + 3):
+        r.findings.append(Finding("divergence", i + 1, "g0 status dev=0 value=0", "m", (Related(1, "bound"),), False))
+    doc = as_dict(r)
+    assert doc["findings"][-1]["related"] == [{"line": 1, "what": "bound"}] and doc["findings"][-1]["certain"] is False
+
+
+# ---------------------------------------------------------------- a lossy capture does not cry wolf
+def test_a_lossy_capture_of_a_valid_run_gets_no_divergence(tmp_path):
+    import subprocess
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from partial_speed import lossy
+
+    full, cap = tmp_path / "v.lgt", tmp_path / "c.lgt"
+    subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "gen_trace.py"), "4000", str(full)], check=True)
+    lossy(str(full), str(cap))
+    r = replay_file(str(cap), partial=True)
+    assert r.error is None and r.records > 3000
+    # Each record that replay's guessed state does not explain is explained by some completion: no finding.
+    assert not [f for f in r.findings if f.rule == "divergence" or f.certain]
+    assert any("disagreed with the state replay guessed" in n for n in r.notes)
