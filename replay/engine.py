@@ -24,6 +24,7 @@ from ..spec.ops import Concrete as ops
 from ..spec.state import ConcreteState, Device, UnknownValue
 from . import related, why
 from .answers import HOST_EFFECTS, from_record, matches, to_record
+from .candidates import Trials
 from .errors import TraceError
 from .findings import FileResult, Finding, InputError
 from .parser import read_trace
@@ -105,6 +106,9 @@ class Replay:
         self.reported_gone: set[int] = set()
         self.desc_addrs: dict[int, dict[int, int]] = {}  # Guest -> address // 100 -> descriptor address
         self.unc = Uncertainty()  # partial mode: the Guests whose state replay no longer knows exactly
+        self.found_here: tuple = (None, set())  # partial mode: (line, rules found there) of the latest finding
+        self.status_unknown: set[tuple[int, int]] = set()  # partial mode: (Guest, device) whose status is unknown
+        self.trials = Trials()  # partial mode: candidate runs of steps that need unknowns (replay/candidates.py)
         self.completed: dict[int, tuple] = {}  # Guest -> (key, dma, line) of the send whose output replay computed
         self.layout_unknown: set[int] = set()  # Guests with a `?` in a device's pages: their memory size is unknown
         self.mem_sorted: dict[int, tuple[int, list[int]]] = {}  # Guest -> (how many, sorted descriptor addresses)
@@ -139,6 +143,7 @@ class Replay:
         if self.partial and _has_unknown(rec.fields) and kind not in ("g.dma", "header", "guest", "device", "share"):
             try:
                 if kind != "g.bind_dma" or not self.bind_partly_known(rec):
+                    self.try_candidates(rec)
                     self.skip_unknown(rec)
             except UnknownValue as e:
                 self.not_checked(rec, e)
@@ -148,6 +153,8 @@ class Replay:
         if not self.partial:
             handler(rec)
         else:
+            if self.status_unknown and kind in ("g.status", "l.status"):
+                self.pin_status(rec)
             try:
                 handler(rec)
             except UnknownValue as e:
@@ -166,6 +173,7 @@ class Replay:
     def not_checked(self, rec: Record, e: UnknownValue):
         """Partial mode: the step needs a value the trace left unrecorded; follow the trace's own answers."""
         self.st.findings.clear()
+        self.try_candidates(rec, str(e))
         self.st.note(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
         self.unc.taint(involved(self.st, rec))
         self.follow_recorded(rec)
@@ -196,13 +204,36 @@ class Replay:
 
     def find(self, rec: Record, rule: str, message: str, rel=(), certain=True):
         certain = certain and not (self.unc and self.unc.uncertain_finding(rule, involved(self.st, rec)))
+        if not certain and self.found_here[0] == rec.line and rule in self.found_here[1]:
+            return  # already found here by a candidate run (replay/candidates.py)
         if not certain and rule == "divergence":
             # Partial mode: some completion explains the record (it pins what it reports): no finding.
             self.unc.prune(rec, message, self.st)
             return
         self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message, rel, certain))
+        if self.partial:
+            if self.found_here[0] != rec.line:
+                self.found_here = (rec.line, set())
+            self.found_here[1].add(rule)
 
     # ----------------------------------------------------------- partial mode (replay/partial.py)
+    def pin_status(self, rec: Record):
+        """A known status write to a device whose status a `?` or a `lost` made unknown: candidate runs, then
+        the write pins the status."""
+        dev = (rec.guest, rec.fields["dev"])
+        if dev in self.status_unknown:
+            self.try_candidates(rec)
+            self.status_unknown.discard(dev)
+
+    def try_candidates(self, rec: Record, what: str = ""):
+        """A step that needs unknowns: the protocol findings of a few candidate completions, as possible ones."""
+        if rec.kind == "g.dma" or rec.kind.startswith("host."):
+            return
+        have = self.found_here[1] if self.found_here[0] == rec.line else ()
+        for rule, message in self.trials.possible(self, rec, involved(self.st, rec), what):
+            if rule not in have:
+                self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message, (), False))
+
     def spread_doubt(self, rec: Record):
         """A step that involved a Guest replay no longer knows exactly leaves every Guest it involved so."""
         if self.unc:
@@ -241,6 +272,7 @@ class Replay:
         if n == 0:
             return
         self.unc.everything = True
+        self.status_unknown.update((g, d) for g, gs in self.st.guests.items() for d in gs.devices)
         forgotten = sum(forget_buffers(self.st, g) for g in sorted(self.st.guests))
         for g, gs in self.st.guests.items():
             if gs.pending is not None:
@@ -351,6 +383,8 @@ class Replay:
         self.unc.taint(involved(self.st, rec))
         if rec.kind in ("g.status", "l.status"):
             self.unc.status.add(rec.guest)
+            if rec.fields.get("value") is UNKNOWN and isinstance(rec.fields.get("dev"), int):
+                self.status_unknown.add((rec.guest, rec.fields["dev"]))
         self.st.note(f"line {rec.line}: not checked: `?` stands for a value the model needs ({rec.kind})")
         self.follow_recorded(rec)
 
