@@ -24,7 +24,7 @@ runs; past it, such checks are skipped and a note says so once.
 
 from __future__ import annotations
 
-import copy
+import pickle
 import re
 
 from .findings import FileResult
@@ -98,39 +98,45 @@ class Trials:
         self.used = 0
         self.said = False
 
+    def spent(self, replay, rec: Record) -> bool:
+        """Is the budget used up?  (Said once, at the first record it leaves unchecked.)"""
+        if self.used < BUDGET:
+            return False
+        if not self.said:
+            self.said = True
+            replay.st.note(
+                f"line {rec.line}: checks that depend on unknowns were tried on candidate values for "
+                f"{BUDGET} records; from here on they are skipped (bounded: the copies cost time)"
+            )
+        return True
+
     def possible(self, replay, rec: Record, guests, what: str = "") -> list[tuple[str, str]]:
         """(rule, message) of the protocol findings that some candidate run of `rec` raises."""
-        if self.used >= BUDGET:
-            if not self.said:
-                self.said = True
-                replay.st.note(
-                    f"line {rec.line}: checks that depend on unknowns were tried on candidate values for "
-                    f"{BUDGET} records; from here on they are skipped (bounded: the copies cost time)"
-                )
-            return []
         self.used += 1
         found: dict[str, str] = {}
+        real = replay.st
+        cursor, relate = real.cursor, real.relate
+        real.cursor = real.relate = None
+        try:
+            frozen = pickle.dumps(real, pickle.HIGHEST_PROTOCOL)  # a few times faster than copy.deepcopy
+        finally:
+            real.cursor, real.relate = cursor, relate
         for v in CANDIDATES:
-            for rule, message in self.run(replay, rec, guests, v, what):
+            for rule, message in self.run(replay, rec, guests, v, what, frozen):
                 if rule != "divergence" and rule not in found:
                     found[rule] = f"{message} (a completion where the unknowns this step reads are {v:#x})"
         return list(found.items())
 
     @staticmethod
-    def run(replay, rec: Record, guests, v: int, what: str = "") -> list[tuple[str, str]]:
+    def run(replay, rec: Record, guests, v: int, what: str, frozen: bytes) -> list[tuple[str, str]]:
         from .engine import _Peekable
         from .partial import Uncertainty
 
         names = ("st", "recs", "out", "result", "pending_recorded", "completed", "unc", "reported_gone", "mem_sorted")
         saved = {k: getattr(replay, k) for k in names}
         real = replay.st
-        cursor, relate = real.cursor, real.relate
-        real.cursor = real.relate = None
-        try:
-            st = copy.deepcopy(real)
-        finally:
-            real.cursor, real.relate = cursor, relate
-        st.cursor, st.relate = cursor, relate
+        st = pickle.loads(frozen)
+        st.cursor, st.relate = real.cursor, real.relate
         st.findings, st.notes, st.related = [], [], {}
         try:
             _resolve(st, guests, v, replay.status_unknown)

@@ -175,7 +175,7 @@ class Replay:
         self.st.findings.clear()
         self.try_candidates(rec, str(e))
         self.st.note(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
-        self.unc.taint(involved(self.st, rec))
+        self.taint(rec)
         self.follow_recorded(rec)
 
     def finish(self):
@@ -203,7 +203,9 @@ class Replay:
             self.out.write(rec.text.rstrip("\r\n") + "\n")
 
     def find(self, rec: Record, rule: str, message: str, rel=(), certain=True):
-        certain = certain and not (self.unc and self.unc.uncertain_finding(rule, involved(self.st, rec)))
+        certain = certain and not (
+            self.unc and (self.unc.everything or self.unc.uncertain_finding(rule, involved(self.st, rec)))
+        )
         if not certain and self.found_here[0] == rec.line and rule in self.found_here[1]:
             return  # already found here by a candidate run (replay/candidates.py)
         if not certain and rule == "divergence":
@@ -217,6 +219,11 @@ class Replay:
             self.found_here[1].add(rule)
 
     # ----------------------------------------------------------- partial mode (replay/partial.py)
+    def taint(self, rec: Record):
+        """The Guests this record involves are no longer known exactly (nothing to do once all are not)."""
+        if not self.unc.everything:
+            self.unc.taint(involved(self.st, rec))
+
     def pin_status(self, rec: Record):
         """A known status write to a device whose status a `?` or a `lost` made unknown: candidate runs, then
         the write pins the status."""
@@ -227,7 +234,7 @@ class Replay:
 
     def try_candidates(self, rec: Record, what: str = ""):
         """A step that needs unknowns: the protocol findings of a few candidate completions, as possible ones."""
-        if rec.kind == "g.dma" or rec.kind.startswith("host."):
+        if rec.kind == "g.dma" or rec.kind.startswith("host.") or self.trials.spent(self, rec):
             return
         have = self.found_here[1] if self.found_here[0] == rec.line else ()
         for rule, message in self.trials.possible(self, rec, involved(self.st, rec), what):
@@ -236,7 +243,7 @@ class Replay:
 
     def spread_doubt(self, rec: Record):
         """A step that involved a Guest replay no longer knows exactly leaves every Guest it involved so."""
-        if self.unc:
+        if self.unc and not self.unc.everything:  # after a `lost` every Guest is uncertain already
             gs = involved(self.st, rec)
             if self.unc.uncertain(gs):
                 self.unc.taint(gs)
@@ -260,7 +267,7 @@ class Replay:
         self.st.note(
             f"line {rec.line}: {'; '.join(said)}; findings that involve g{rec.guest} are possible from here on"
         )
-        self.unc.taint(involved(self.st, rec))
+        self.taint(rec)
         self.on_g_bind_dma(Record(rec.kind, rec.guest, fields, rec.line, text, rec.ts))
         if self.st.findings:
             self.flush(rec)
@@ -380,7 +387,7 @@ class Replay:
                 self.st.wr_used_len(rec.guest, pending[1], UNKNOWN)
             self.st.set_pending(rec.guest, None)
             self.pending_recorded.pop(rec.guest, None)
-        self.unc.taint(involved(self.st, rec))
+        self.taint(rec)
         if rec.kind in ("g.status", "l.status"):
             self.unc.status.add(rec.guest)
             if rec.fields.get("value") is UNKNOWN and isinstance(rec.fields.get("dev"), int):
@@ -396,7 +403,7 @@ class Replay:
                 return
             nxt = next(self.recs)
             self.emit_input(nxt)
-            self.unc.taint(involved(self.st, nxt))
+            self.taint(nxt)
             if not _has_unknown(nxt.fields):
                 eff = from_record(nxt)
                 self.resolve_binding(eff, None)
@@ -560,7 +567,7 @@ class Replay:
                         f"the model expects `{format_record(exp)}`; the trace has `{r.text.strip()}`, "
                         "which differs in a field it does give (not followed: it has a `?`)",
                     )
-                self.unc.taint(involved(self.st, r))
+                self.taint(r)
                 comp_term = None
             elif r.kind == "host.kill":
                 match = next((e for e in comp_kills if e.f["guest"] == r.fields["guest"]), None)
@@ -626,7 +633,7 @@ class Replay:
                 f"line {rec.line}: g{rec.guest}'s RAM size is `?`: address checks that need it are skipped, "
                 f"and findings that involve g{rec.guest} are possible, not certain"
             )
-            self.unc.taint(involved(self.st, rec))
+            self.taint(rec)
         gs.recompute_limit()
         if rec.guest in self.layout_unknown:
             gs.limit = None
@@ -663,7 +670,7 @@ class Replay:
             self.st.note(
                 f"line {rec.line}: device {g}.{f['dev']} has `?` for {unknown}: findings that involve g{g} are possible"
             )
-        self.unc.taint(involved(self.st, rec))
+        self.taint(rec)
         self.unc.status.add(g)
 
     def check_layout(self, rec, g, only=None):
@@ -703,7 +710,7 @@ class Replay:
             if f["pages"] is UNKNOWN or pfn is UNKNOWN:
                 # Partial mode: where (or how large) the mapping is, is unknown; keys of g stay private here.
                 self.st.guest(g)
-                self.unc.taint(involved(self.st, rec))
+                self.taint(rec)
                 self.st.note(
                     f"line {rec.line}: share {f['name']}: g{g}'s mapping has a `?`: not mapped here; "
                     f"findings that involve g{g} are possible"
@@ -721,7 +728,7 @@ class Replay:
                 f"line {rec.line}: not checked: descriptor address is `?`: g{g}'s descriptors may have changed, "
                 f"so findings that involve g{g} are possible from here on"
             )
-            self.unc.taint(involved(self.st, rec))
+            self.taint(rec)
             forget_buffers(self.st, g)
             return
         # Descriptors are 100 bytes and may not overlap: at most one starts in
