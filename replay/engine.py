@@ -107,6 +107,7 @@ class Replay:
         self.desc_addrs: dict[int, dict[int, int]] = {}  # Guest -> address // 100 -> descriptor address
         self.unc = Uncertainty()  # partial mode: the Guests whose state replay no longer knows exactly
         self.found_here: tuple = (None, set())  # partial mode: (line, rules found there) of the latest finding
+        self.n_unchecked = 0  # partial mode: records not (fully) checked; the first few are said in notes
         self.status_unknown: set[tuple[int, int]] = set()  # partial mode: (Guest, device) whose status is unknown
         self.trials = Trials()  # partial mode: candidate runs of steps that need unknowns (replay/candidates.py)
         self.completed: dict[int, tuple] = {}  # Guest -> (key, dma, line) of the send whose output replay computed
@@ -174,13 +175,18 @@ class Replay:
         """Partial mode: the step needs a value the trace left unrecorded; follow the trace's own answers."""
         self.st.findings.clear()
         self.try_candidates(rec, str(e))
-        self.st.note(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
+        self.unchecked(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
         self.taint(rec)
         self.follow_recorded(rec)
 
     def finish(self):
         if self.unc.pruned:
             self.unc.say_pruned(self.st)
+        if self.n_unchecked > self.UNCHECKED_SAID:
+            self.st.note(
+                f"{self.n_unchecked - self.UNCHECKED_SAID} more records not (fully) checked, for the same reasons "
+                f"(the first {self.UNCHECKED_SAID} are said above)"
+            )
         for g, gs in sorted(self.st.guests.items()):
             if gs.pending is not None:
                 if self.pending_recorded.get(g):
@@ -219,6 +225,14 @@ class Replay:
             self.found_here[1].add(rule)
 
     # ----------------------------------------------------------- partial mode (replay/partial.py)
+    UNCHECKED_SAID = 20
+
+    def unchecked(self, text: str):
+        """A note that a record was not (fully) checked: the first UNCHECKED_SAID said, the rest counted."""
+        self.n_unchecked += 1
+        if self.n_unchecked <= self.UNCHECKED_SAID:
+            self.st.note(text)
+
     def taint(self, rec: Record):
         """The Guests this record involves are no longer known exactly (nothing to do once all are not)."""
         if not self.unc.everything:
@@ -392,7 +406,7 @@ class Replay:
             self.unc.status.add(rec.guest)
             if rec.fields.get("value") is UNKNOWN and isinstance(rec.fields.get("dev"), int):
                 self.status_unknown.add((rec.guest, rec.fields["dev"]))
-        self.st.note(f"line {rec.line}: not checked: `?` stands for a value the model needs ({rec.kind})")
+        self.unchecked(f"line {rec.line}: not checked: `?` stands for a value the model needs ({rec.kind})")
         self.follow_recorded(rec)
 
     def follow_recorded(self, rec: Record):
@@ -724,7 +738,7 @@ class Replay:
         f = rec.fields
         g, addr = rec.guest, f["addr"]
         if addr is UNKNOWN:
-            self.st.note(
+            self.unchecked(
                 f"line {rec.line}: not checked: descriptor address is `?`: g{g}'s descriptors may have changed, "
                 f"so findings that involve g{g} are possible from here on"
             )
@@ -757,7 +771,7 @@ class Replay:
         self.emit_input(rec)
         g, addr, data = rec.guest, rec.fields["addr"], rec.fields["data"]
         if addr is UNKNOWN:
-            self.st.note(f"line {rec.line}: not checked: `mem` address is `?`")
+            self.unchecked(f"line {rec.line}: not checked: `mem` address is `?`")
             return
         known = self.desc_addrs.get(g)
         if known:

@@ -33,6 +33,7 @@ class SpillLog:
         self._spill = None
         self._count = 0
         self._make = make
+        self._at_end = True
         for x in items:
             self.append(x)
 
@@ -43,7 +44,10 @@ class SpillLog:
             return
         if self._spill is None:
             self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")
-        self._spill.seek(0, 2)
+            self._at_end = True
+        if not self._at_end:  # only after a read moved the position (a seek per append costs)
+            self._spill.seek(0, 2)
+            self._at_end = True
         self._spill.write(json.dumps(x) + "\n")
 
     def extend(self, xs) -> None:
@@ -66,6 +70,7 @@ class SpillLog:
     def __iter__(self):
         yield from self._mem
         if self._spill is not None:
+            self._at_end = False
             self._spill.flush()
             with open(self._spill.fileno(), encoding="utf-8", closefd=False) as fh:
                 fh.seek(0)
