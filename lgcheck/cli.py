@@ -165,8 +165,8 @@ def _witnesses(args, r, model) -> None:
         r.witnesses[i] = {
             "file": witness.write(args.witnesses, r.file, f, text) if args.witnesses else None,
             "found": True,
-            "summary": f"{values} records with `?` given values, {lost} `lost` with no records, "
-            f"{dropped} answers with `?` left to the model",
+            "summary": f"values for the `?`s of {values} record(s), no records for {lost} `lost`, "
+            f"{dropped} answer(s) with a `?` left to the model",
             "choices": chosen[:50],
             "more_choices": max(0, len(chosen) - 50),
         }

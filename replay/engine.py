@@ -144,8 +144,7 @@ class Replay:
         if self.partial and _has_unknown(rec.fields) and kind not in ("g.dma", "header", "guest", "device", "share"):
             try:
                 if kind != "g.bind_dma" or not self.bind_partly_known(rec):
-                    self.try_candidates(rec)
-                    self.skip_unknown(rec)
+                    self.skip_unknown(rec, self.try_candidates(rec))
             except UnknownValue as e:
                 self.not_checked(rec, e)
             self.spread_doubt(rec)
@@ -174,8 +173,8 @@ class Replay:
     def not_checked(self, rec: Record, e: UnknownValue):
         """Partial mode: the step needs a value the trace left unrecorded; follow the trace's own answers."""
         self.st.findings.clear()
-        self.try_candidates(rec, str(e))
-        self.unchecked(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
+        how = "checked on candidate values only" if self.try_candidates(rec, str(e)) else "not checked"
+        self.unchecked(f"line {rec.line}: {how}: it depends on a value the trace left unrecorded ({e})")
         self.taint(rec)
         self.follow_recorded(rec)
 
@@ -246,14 +245,17 @@ class Replay:
             self.try_candidates(rec)
             self.status_unknown.discard(dev)
 
-    def try_candidates(self, rec: Record, what: str = ""):
-        """A step that needs unknowns: the protocol findings of a few candidate completions, as possible ones."""
+    def try_candidates(self, rec: Record, what: str = "") -> bool:
+        """A step that needs unknowns: the protocol findings of a few candidate completions, as possible ones.
+
+        Returns whether candidate runs were made (not for descriptor or Host records, nor past the budget)."""
         if rec.kind == "g.dma" or rec.kind.startswith("host.") or self.trials.spent(self, rec):
-            return
+            return False
         have = self.found_here[1] if self.found_here[0] == rec.line else ()
         for rule, message in self.trials.possible(self, rec, involved(self.st, rec), what):
             if rule not in have:
                 self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message, (), False))
+        return True
 
     def spread_doubt(self, rec: Record):
         """A step that involved a Guest replay no longer knows exactly leaves every Guest it involved so."""
@@ -392,7 +394,7 @@ class Replay:
         if rec is not None:
             self.flush(rec)
 
-    def skip_unknown(self, rec: Record):
+    def skip_unknown(self, rec: Record, tried: bool = False):
         self.emit_input(rec)
         if rec.kind == "l.output":
             pending = self.st.guest(rec.guest).pending
@@ -406,7 +408,8 @@ class Replay:
             self.unc.status.add(rec.guest)
             if rec.fields.get("value") is UNKNOWN and isinstance(rec.fields.get("dev"), int):
                 self.status_unknown.add((rec.guest, rec.fields["dev"]))
-        self.unchecked(f"line {rec.line}: not checked: `?` stands for a value the model needs ({rec.kind})")
+        how = "checked on candidate values only" if tried else "not checked"
+        self.unchecked(f"line {rec.line}: {how}: `?` stands for a value the model needs ({rec.kind})")
         self.follow_recorded(rec)
 
     def follow_recorded(self, rec: Record):
