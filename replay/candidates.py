@@ -12,8 +12,10 @@ of the values of CANDIDATES.  A protocol finding that a candidate run
 raises is a finding of that completion (one of the states the trace so far
 allows, as far as replay knows it), so it is reported as *possible*, with
 the values that make it happen; the replay itself then goes on from its own
-state as before.  A divergence in a candidate run only says that the
-candidate contradicts the record, and is not reported.
+state as before.  A candidate run sees the record's recorded Host answer
+when the trace gives it next: a divergence at that answer (or a kill it
+does not record) says that the answer contradicts the candidate, which is
+then dropped (pruned), findings and all.
 
 Candidates are few and fixed (0: nothing handed back, a value cleared;
 1: something not handed back, a tiny section; 0x100000: a length past any
@@ -89,6 +91,10 @@ def _resolve_named(st, what: str, v: int) -> None:
         d.addrs = [v] + [0 if x is None else x for x in d.addrs[1:]]
 
 
+def _unknown_in(rec: Record) -> bool:
+    return any(x is UNKNOWN or (isinstance(x, (list, tuple)) and UNKNOWN in x) for x in rec.fields.values())
+
+
 class Trials:
     """Candidate runs of one Replay's steps (replay/engine.py calls `possible`)."""
 
@@ -142,7 +148,11 @@ class Trials:
             _resolve(st, guests, v, replay.status_unknown)
             _resolve_named(st, what, v)
             replay.st = st
-            replay.recs = _Peekable(iter(()))  # the model's own answers: what follows in the trace is not this run's
+            # The record's own recorded answer, when the trace gives one next: a candidate it contradicts is
+            # pruned (a divergence in the run drops the run's findings).
+            nxt = saved["recs"].peek() if saved["recs"] is not None else None
+            answer = [nxt] if nxt is not None and nxt.kind.startswith("host.") and not _unknown_in(nxt) else []
+            replay.recs = _Peekable(iter(answer))
             replay.out = None
             replay.result = FileResult(replay.path)
             replay.pending_recorded = dict(saved["pending_recorded"])
@@ -156,6 +166,13 @@ class Trials:
                 replay.flush(filled)
             except Exception:  # noqa: BLE001 - an unknown still read, or a value that is no valid record: no run
                 return []
+            if any(
+                f.rule == "divergence" and (f.line != rec.line or "records no kill" in f.message)
+                for f in replay.result.findings
+            ):
+                return []  # the candidate contradicts the record's recorded answer
+            # (A divergence at the record itself may come from the candidate value of one of its own `?`s,
+            # where the real value would agree: not a reason to drop the run.)
             return [(f.rule, f.message) for f in replay.result.findings]
         finally:
             for k, x in saved.items():
