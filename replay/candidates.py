@@ -91,10 +91,6 @@ def _resolve_named(st, what: str, v: int) -> None:
         d.addrs = [v] + [0 if x is None else x for x in d.addrs[1:]]
 
 
-def _unknown_in(rec: Record) -> bool:
-    return any(x is UNKNOWN or (isinstance(x, (list, tuple)) and UNKNOWN in x) for x in rec.fields.values())
-
-
 class Trials:
     """Candidate runs of one Replay's steps (replay/engine.py calls `possible`)."""
 
@@ -151,7 +147,7 @@ class Trials:
             # The record's own recorded answer, when the trace gives one next: a candidate it contradicts is
             # pruned (a divergence in the run drops the run's findings).
             nxt = saved["recs"].peek() if saved["recs"] is not None else None
-            answer = [nxt] if nxt is not None and nxt.kind.startswith("host.") and not _unknown_in(nxt) else []
+            answer = [nxt] if nxt is not None and nxt.kind.startswith("host.") else []
             replay.recs = _Peekable(iter(answer))
             replay.out = None
             replay.result = FileResult(replay.path)
