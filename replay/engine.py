@@ -107,6 +107,7 @@ class Replay:
         self.desc_addrs: dict[int, dict[int, int]] = {}  # Guest -> address // 100 -> descriptor address
         self.unc = Uncertainty()  # partial mode: the Guests whose state replay no longer knows exactly
         self.found_here: tuple = (None, set())  # partial mode: (line, rules found there) of the latest finding
+        self.parsed = False  # records come from read_trace (their text is the line they were parsed from)
         self.n_unchecked = 0  # partial mode: records not (fully) checked; the first few are said in notes
         self.status_unknown: set[tuple[int, int]] = set()  # partial mode: (Guest, device) whose status is unknown
         self.trials = Trials()  # partial mode: candidate runs of steps that need unknowns (replay/candidates.py)
@@ -118,6 +119,7 @@ class Replay:
     def run(self, records: Iterator[Record] | None = None) -> FileResult:
         """Replay the file (or `records`, when given, as if read from it)."""
         try:
+            self.parsed = records is None
             source = records if records is not None else read_trace(self.path, partial=self.partial)
             self.recs = _Peekable(iter(source))
             self.st.cursor, self.st.relate = self.recs, related.lookup
@@ -141,7 +143,14 @@ class Replay:
                 # may do other work first (handle_block_output fills the reply).
                 self.settle_pending(rec)
                 self.check_alive(rec)
-        if self.partial and _has_unknown(rec.fields) and kind not in ("g.dma", "header", "guest", "device", "share"):
+        if (
+            self.partial
+            # Parsed from text, a record has a `?` only where its line does: one substring search, and a
+            # complete record takes the concrete path at once.  (Records built by programs are looked at.)
+            and ("?" in rec.text or not self.parsed)
+            and _has_unknown(rec.fields)
+            and kind not in ("g.dma", "header", "guest", "device", "share")
+        ):
             try:
                 if kind != "g.bind_dma" or not self.bind_partly_known(rec):
                     self.skip_unknown(rec, self.try_candidates(rec))
