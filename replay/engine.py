@@ -543,7 +543,12 @@ class Replay:
             self.flush(rec)
             return computed
         self.flush(rec)
-        if len(computed) == 1 and terminal and not self.partial and matches(computed[0], nxt):
+        if (
+            len(computed) == 1
+            and terminal
+            and (not self.partial or (self.parsed and "?" not in nxt.text))
+            and matches(computed[0], nxt)
+        ):
             # The usual full-trace case: one recorded answer, the model's own.
             r = next(self.recs)
             self.emit_input(r)
