@@ -28,7 +28,7 @@ from .candidates import Trials
 from .errors import TraceError
 from .findings import FileResult, Finding, InputError
 from .parser import read_trace
-from .partial import Uncertainty, forget_buffers, involved, known_fields_match
+from .partial import STATUS_RULES, Uncertainty, forget_buffers, involved, known_fields_match
 from .records import KINDS, UNKNOWN, Record, format_record
 
 _END = object()
@@ -159,11 +159,12 @@ class Replay:
             self.spread_doubt(rec)
             return
         handler = self.handlers[kind]
+        pinned = None
         if not self.partial:
             handler(rec)
         else:
             if self.status_unknown and kind in ("g.status", "l.status"):
-                self.pin_status(rec)
+                pinned = self.pin_status(rec)
             try:
                 handler(rec)
             except UnknownValue as e:
@@ -171,6 +172,8 @@ class Replay:
             self.spread_doubt(rec)
         if self.st.findings:
             self.flush(rec)
+        if pinned is not None:
+            self.status_unknown.discard(pinned)  # the write pinned it (after judging this write)
         if self.st.notes:
             self.take_notes()
 
@@ -217,9 +220,15 @@ class Replay:
             self.out.write(rec.text.rstrip("\r\n") + "\n")
 
     def find(self, rec: Record, rule: str, message: str, rel=(), certain=True):
-        certain = certain and not (
-            self.unc and (self.unc.everything or self.unc.uncertain_finding(rule, involved(self.st, rec)))
-        )
+        if self.partial and rule in STATUS_RULES and rec.kind in ("g.status", "l.status"):
+            # A status rule reads only the device's status before the write: certain while that is known
+            # (a `?` or a `lost` makes it unknown until a status record with a known value pins it).
+            dev = (rec.guest, rec.fields.get("dev"))
+            certain = certain and dev not in self.status_unknown and rec.guest not in self.unc.status
+        else:
+            certain = certain and not (
+                self.unc and (self.unc.everything or self.unc.uncertain_finding(rule, involved(self.st, rec)))
+            )
         if not certain and self.found_here[0] == rec.line and rule in self.found_here[1]:
             return  # already found here by a candidate run (replay/candidates.py)
         if not certain and rule == "divergence":
@@ -246,13 +255,14 @@ class Replay:
         if not self.unc.everything:
             self.unc.taint(involved(self.st, rec))
 
-    def pin_status(self, rec: Record):
+    def pin_status(self, rec: Record) -> tuple[int, int] | None:
         """A known status write to a device whose status a `?` or a `lost` made unknown: candidate runs, then
         the write pins the status."""
         dev = (rec.guest, rec.fields["dev"])
         if dev in self.status_unknown:
             self.try_candidates(rec)
-            self.status_unknown.discard(dev)
+            return dev
+        return None
 
     def try_candidates(self, rec: Record, what: str = "") -> bool:
         """A step that needs unknowns: the protocol findings of a few candidate completions, as possible ones.
@@ -414,7 +424,6 @@ class Replay:
             self.pending_recorded.pop(rec.guest, None)
         self.taint(rec)
         if rec.kind in ("g.status", "l.status"):
-            self.unc.status.add(rec.guest)
             if rec.fields.get("value") is UNKNOWN and isinstance(rec.fields.get("dev"), int):
                 self.status_unknown.add((rec.guest, rec.fields["dev"]))
         how = "checked on candidate values only" if tried else "not checked"
@@ -856,6 +865,8 @@ class Replay:
 
     def check_device(self, rec, g, dev):
         if dev not in self.st.guest(g).devices:
+            if self.unc.everything:
+                self.status_unknown.add((g, dev))  # a `lost` may have held writes to it
             self.st.note(f"line {rec.line}: device {g}.{dev} was never declared; its status starts at 0")
             self.st.guest(g).devices[dev] = Device(0, 0, 0, 0)
 

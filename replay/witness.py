@@ -176,7 +176,7 @@ def write(directory: str, path: str, finding: Finding, text: str) -> str:
     os.makedirs(directory, exist_ok=True)
     base = os.path.splitext(os.path.basename(path))[0] or "trace"
     out = os.path.join(directory, f"{base}.line{finding.line}.{finding.rule}.lgt")
-    name = os.path.basename(path)
+    name = "".join(c if c.isprintable() else "?" for c in os.path.basename(path))  # one line, whatever the name
     head = f"# witness: a completion of {name} with the possible {finding.rule} at line {finding.line}"
     lines = text.split("\n")
     # The first line is the header record: the comment goes on an empty line if there is one, else nowhere.

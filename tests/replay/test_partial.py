@@ -238,3 +238,50 @@ def test_a_lossy_capture_of_a_valid_run_gets_no_divergence(tmp_path):
     # Each record that replay's guessed state does not explain is explained by some completion: no finding.
     assert not [f for f in r.findings if f.rule == "divergence" or f.certain]
     assert any("disagreed with the state replay guessed" in n for n in r.notes)
+
+
+# ---------------------------------------------------------------- candidate runs (replay/candidates.py)
+def _trace(tmp_path, text):
+    p = tmp_path / "t.lgt"
+    p.write_text("lguest-trace 1\n" + text)
+    return str(p)
+
+
+def test_a_status_made_unknown_by_a_question_mark_is_checked_on_candidates_until_pinned(tmp_path):
+    text = (
+        "guest 0 pages=16\ndevice 0.0 type=console pfn=0 pages=0\n"
+        "g0 status dev=0 value=?\n"  # line 4: unknown from here
+        "g0 status dev=0 value=0\n"  # line 5: clears whatever line 4 set: possible
+        "g0 status dev=0 value=ACKNOWLEDGE\n"  # line 6: pinned by line 5, sets a bit: fine
+        "g0 status dev=0 value=0\n"  # line 7: clears ACKNOWLEDGE (known): certain
+    )
+    r = replay_file(_trace(tmp_path, text), partial=True)
+    assert ("status-cleared", 5, False) in summary(r)
+    assert ("status-cleared", 7, True) in summary(r)
+    assert not [f for f in r.findings if f.line == 6]
+
+
+def test_a_candidate_that_the_recorded_answer_contradicts_is_pruned(tmp_path):
+    with open(os.path.join(TRACES, "net-two-guests.lgt")) as fh:
+        lines = fh.read().split("\n")
+    i = next(i for i, t in enumerate(lines) if t.startswith("g0 send_dma") and lines[i + 1].startswith("host deliver"))
+    lines[i] = re.sub(r"key=0x[0-9a-f]+", "key=?", lines[i])
+    p = tmp_path / "n.lgt"
+    p.write_text("\n".join(lines))
+    r = replay_file(str(p), partial=True)
+    # key=1 would be a bad (unaligned) key and a kill, but the trace records the delivery that answered it.
+    assert r.findings == [] and r.verdict == "ok", summary(r)
+    lines.pop(i + 1)  # without the answer, the completion with a bad key is one of the trace's
+    p.write_text("\n".join(lines))
+    r = replay_file(str(p), partial=True)
+    assert ("bad-dma", i + 1, False) in summary(r)
+    assert "a completion where the unknowns this step reads are 0x1" in r.findings[0].message
+
+
+def test_candidate_runs_are_bounded_and_say_so_once(tmp_path):
+    from lgcheck.replay.candidates import BUDGET
+
+    text = "guest 0 pages=16\ndevice 0.0 type=console pfn=0 pages=0\n" + "g0 status dev=0 value=?\n" * (BUDGET + 5)
+    r = replay_file(_trace(tmp_path, text), partial=True)
+    assert sum("tried on candidate values for" in n for n in r.notes) == 1
+    assert any("more records not (fully) checked" in n for n in r.notes)
