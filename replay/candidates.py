@@ -134,7 +134,10 @@ class Trials:
         from .engine import _Peekable
         from .partial import Uncertainty
 
-        names = ("st", "recs", "out", "result", "pending_recorded", "completed", "unc", "reported_gone", "mem_sorted")
+        names = (
+            "st", "recs", "out", "result", "pending_recorded", "completed", "unc", "reported_gone", "mem_sorted",
+            "found_here",
+        )  # fmt: skip
         saved = {k: getattr(replay, k) for k in names}
         real = replay.st
         st = pickle.loads(frozen)
@@ -156,6 +159,7 @@ class Trials:
             replay.unc = Uncertainty()
             replay.reported_gone = set(saved["reported_gone"])
             replay.mem_sorted = {}
+            replay.found_here = (None, set())
             filled = _filled(rec, v)
             try:
                 replay.handlers[rec.kind](filled)
