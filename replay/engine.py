@@ -274,6 +274,9 @@ class Replay:
         for rule, message in self.trials.possible(self, rec, involved(self.st, rec), what):
             if rule not in have:
                 self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message, (), False))
+                if self.found_here[0] != rec.line:
+                    self.found_here = (rec.line, set())
+                self.found_here[1].add(rule)
         return True
 
     def spread_doubt(self, rec: Record):
