@@ -187,6 +187,10 @@ class Replay:
         self.st.findings.clear()
         how = "checked on candidate values only" if self.try_candidates(rec, str(e)) else "not checked"
         self.unchecked(f"line {rec.line}: {how}: it depends on a value the trace left unrecorded ({e})")
+        f = rec.fields
+        if rec.kind == "l.fill" and isinstance(f.get("dma"), int) and isinstance(f.get("len"), int):
+            # The check could not run, but what the fill wrote is recorded: used_len is its length.
+            self.st.wr_used_len(rec.guest, f["dma"], f["len"])
         self.taint(rec)
         self.follow_recorded(rec)
 
@@ -425,6 +429,14 @@ class Replay:
                 self.st.wr_used_len(rec.guest, pending[1], UNKNOWN)
             self.st.set_pending(rec.guest, None)
             self.pending_recorded.pop(rec.guest, None)
+        elif rec.kind == "l.fill":
+            # The Launcher filled a buffer it is not recorded which (or with how much): its used_len, or that
+            # of every bound descriptor of the Guest, is unknown until a `g dma` rewrites it.
+            dma = rec.fields.get("dma")
+            if isinstance(dma, int) and rec.fields.get("key") is not UNKNOWN:
+                self.st.wr_used_len(rec.guest, dma, UNKNOWN)
+            else:
+                forget_buffers(self.st, rec.guest)
         self.taint(rec)
         if rec.kind in ("g.status", "l.status"):
             if rec.fields.get("value") is UNKNOWN and isinstance(rec.fields.get("dev"), int):
