@@ -9,7 +9,12 @@ deleted, runs of non-setup records replaced by `lost records=N`.  Then:
 - a complete trace read with --partial gets exactly its verdict and findings;
 - a trace that was `ok` never gets a certain finding from its capture;
 - every certain finding of a capture was a finding of the original (same
-  rule, same line: records keep their line numbers).
+  rule, same line: records keep their line numbers);
+- every protocol finding of the original at a record the capture kept is
+  still reported, certain or possible (divergences aside: a record some
+  completion explains prunes the others, trace-format.md);
+- the witness of each possible finding (replay/witness.py) is a full trace
+  that replays, outside partial mode, to that finding.
 """
 
 from __future__ import annotations
