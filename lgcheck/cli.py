@@ -110,6 +110,20 @@ def _replay(args) -> int:
     if args.max_findings is not None and args.max_findings < 0:
         print("lgcheck replay: error: --max-findings must be 0 or more", file=sys.stderr)
         return 2
+    if args.witnesses and not args.partial:
+        _err("--witnesses needs --partial: only a partial trace has possible findings")
+        return 2
+    if args.witnesses:
+        try:
+            os.makedirs(args.witnesses, exist_ok=True)
+            if not os.access(args.witnesses, os.W_OK):
+                raise PermissionError("not writable")
+        except OSError as e:
+            _err(f"--witnesses {args.witnesses}: cannot write there ({getattr(e, 'strerror', None) or e})")
+            return 2
+    if args.max_witnesses < 0:
+        _err("--max-witnesses must be 0 or more")
+        return 2
     if args.jobs < 1:
         print("lgcheck replay: error: --jobs must be 1 or more", file=sys.stderr)
         return 2
@@ -144,7 +158,10 @@ def _replay(args) -> int:
     with Ticker(FILES_LINE, len(files), show, leave=False, unit="file", started=started) as ticker:
         for r in itertools.chain([first], results):
             ticker.clear()  # a terminal's progress line gives way to the report
-            rep.file(_selected(args, r))
+            r = _selected(args, r)
+            if args.partial and (args.witnesses or args.json or args.format == "json"):
+                _witnesses(args, r, model)
+            rep.file(r)
             records, findings = records + r.records, findings + len(r.findings)
             ticker.set(advance=1, status=f"  {records:,} records, {findings:,} findings")
     rep.end()
@@ -152,6 +169,40 @@ def _replay(args) -> int:
 
 
 FILES_LINE = "lgcheck replay: {n}/{total} files  {elapsed}<{remaining}  {rate_fmt}{status}"
+
+
+def _witnesses(args, r, model) -> None:
+    """Partial mode: a witness for each possible finding (the first --max-witnesses), written to --witnesses DIR."""
+    from lgcheck.replay import witness
+
+    if r.error is not None or all(f.certain for f in r.findings):
+        return
+    if r.file == "-":
+        r.notes.append("no witnesses: standard input cannot be read twice")
+        return
+    from lgcheck.replay.parser import read_trace
+
+    found = witness.witnesses(lambda: read_trace(r.file, partial=True), r.findings, limit=args.max_witnesses, **model)
+    for i, w in found.items():
+        if w is None:
+            r.witnesses[i] = {"file": None, "found": False, "summary": "none found by the bounded search"}
+            continue
+        text, chosen = w
+        f = r.findings[i]
+        values = sum(1 for c in chosen if c.get("record"))
+        lost = sum(1 for c in chosen if "lost" in c)
+        dropped = sum(1 for c in chosen if "record" in c and c["record"] is None)
+        r.witnesses[i] = {
+            "file": witness.write(args.witnesses, r.file, f, text) if args.witnesses else None,
+            "found": True,
+            "summary": f"values for the `?`s of {values} record(s), no records for {lost} `lost`, "
+            f"{dropped} answer(s) with a `?` left to the model",
+            "choices": chosen[:50],
+            "more_choices": max(0, len(chosen) - 50),
+        }
+    n = sum(not f.certain for f in r.findings)
+    if n > len(found):
+        r.notes.append(f"witnesses sought for the first {len(found)} of {n} possible findings (--max-witnesses)")
 
 
 def _reporter(args):
@@ -371,6 +422,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         help="exit 1 for a possible violation too (partial mode), not only for a certain one",
+    )
+    r.add_argument(
+        "--witnesses",
+        metavar="DIR",
+        help="partial mode: write each possible finding's witness (a completion that replays to it) into DIR",
+    )
+    r.add_argument(
+        "--max-witnesses",
+        type=int,
+        default=10,
+        metavar="N",
+        help="seek witnesses for the first N possible findings of each file (default 10)",
     )
     r.add_argument("--emit", metavar="FILE", help="write the completed full trace (input + computed answers)")
     r.add_argument("--no-notes", action="store_true", help="do not print notes (remarks that are not findings)")

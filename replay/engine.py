@@ -24,10 +24,11 @@ from ..spec.ops import Concrete as ops
 from ..spec.state import ConcreteState, Device, UnknownValue
 from . import related, why
 from .answers import HOST_EFFECTS, from_record, matches, to_record
+from .candidates import Trials
 from .errors import TraceError
 from .findings import FileResult, Finding, InputError
 from .parser import read_trace
-from .partial import Uncertainty, forget_buffers, involved, known_fields_match
+from .partial import STATUS_RULES, Uncertainty, forget_buffers, involved, known_fields_match
 from .records import KINDS, UNKNOWN, Record, format_record
 
 _END = object()
@@ -107,6 +108,11 @@ class Replay:
         self.reported_gone: set[int] = set()
         self.desc_addrs: dict[int, dict[int, int]] = {}  # Guest -> address // 100 -> descriptor address
         self.unc = Uncertainty()  # partial mode: the Guests whose state replay no longer knows exactly
+        self.found_here: tuple = (None, set())  # partial mode: (line, rules found there) of the latest finding
+        self.parsed = False  # records come from read_trace (their text is the line they were parsed from)
+        self.n_unchecked = 0  # partial mode: records not (fully) checked; the first few are said in notes
+        self.status_unknown: set[tuple[int, int]] = set()  # partial mode: (Guest, device) whose status is unknown
+        self.trials = Trials()  # partial mode: candidate runs of steps that need unknowns (replay/candidates.py)
         self.completed: dict[int, tuple] = {}  # Guest -> (key, dma, line) of the send whose output replay computed
         self.layout_unknown: set[int] = set()  # Guests with a `?` in a device's pages: their memory size is unknown
         self.mem_sorted: dict[int, tuple[int, list[int]]] = {}  # Guest -> (how many, sorted descriptor addresses)
@@ -115,6 +121,7 @@ class Replay:
     def run(self, records: Iterator[Record] | None = None) -> FileResult:
         """Replay the file (or `records`, when given, as if read from it)."""
         try:
+            self.parsed = records is None
             source = records if records is not None else read_trace(self.path, partial=self.partial)
             self.recs = _Peekable(iter(source))
             self.st.cursor, self.st.relate = self.recs, related.lookup
@@ -138,18 +145,28 @@ class Replay:
                 # may do other work first (handle_block_output fills the reply).
                 self.settle_pending(rec)
                 self.check_alive(rec)
-        if self.partial and _has_unknown(rec.fields) and kind not in ("g.dma", "header", "guest", "device", "share"):
+        if (
+            self.partial
+            # Parsed from text, a record has a `?` only where its line does: one substring search, and a
+            # complete record takes the concrete path at once.  (Records built by programs are looked at.)
+            and ("?" in rec.text or not self.parsed)
+            and _has_unknown(rec.fields)
+            and kind not in ("g.dma", "header", "guest", "device", "share")
+        ):
             try:
                 if kind != "g.bind_dma" or not self.bind_partly_known(rec):
-                    self.skip_unknown(rec)
+                    self.skip_unknown(rec, self.try_candidates(rec))
             except UnknownValue as e:
                 self.not_checked(rec, e)
             self.spread_doubt(rec)
             return
         handler = self.handlers[kind]
+        pinned = None
         if not self.partial:
             handler(rec)
         else:
+            if self.status_unknown and kind in ("g.status", "l.status"):
+                pinned = self.pin_status(rec)
             try:
                 handler(rec)
             except UnknownValue as e:
@@ -157,6 +174,8 @@ class Replay:
             self.spread_doubt(rec)
         if self.st.findings:
             self.flush(rec)
+        if pinned is not None:
+            self.status_unknown.discard(pinned)  # the write pinned it (after judging this write)
         if self.st.notes:
             self.take_notes()
 
@@ -168,11 +187,23 @@ class Replay:
     def not_checked(self, rec: Record, e: UnknownValue):
         """Partial mode: the step needs a value the trace left unrecorded; follow the trace's own answers."""
         self.st.findings.clear()
-        self.st.note(f"line {rec.line}: not checked: it depends on a value the trace left unrecorded ({e})")
-        self.unc.taint(involved(self.st, rec))
+        how = "checked on candidate values only" if self.try_candidates(rec, str(e)) else "not checked"
+        self.unchecked(f"line {rec.line}: {how}: it depends on a value the trace left unrecorded ({e})")
+        f = rec.fields
+        if rec.kind == "l.fill" and isinstance(f.get("dma"), int) and isinstance(f.get("len"), int):
+            # The check could not run, but what the fill wrote is recorded: used_len is its length.
+            self.st.wr_used_len(rec.guest, f["dma"], f["len"])
+        self.taint(rec)
         self.follow_recorded(rec)
 
     def finish(self):
+        if self.unc.pruned:
+            self.unc.say_pruned(self.st)
+        if self.n_unchecked > self.UNCHECKED_SAID:
+            self.st.note(
+                f"{self.n_unchecked - self.UNCHECKED_SAID} more records not (fully) checked, for the same reasons "
+                f"(the first {self.UNCHECKED_SAID} are said above)"
+            )
         for g, gs in sorted(self.st.guests.items()):
             if gs.pending is not None:
                 if self.pending_recorded.get(g):
@@ -195,13 +226,68 @@ class Replay:
             self.out.write(rec.text.rstrip("\r\n") + "\n")
 
     def find(self, rec: Record, rule: str, message: str, rel=(), certain=True):
-        certain = certain and not (self.unc and self.unc.uncertain_finding(rule, involved(self.st, rec)))
+        if self.partial and rule in STATUS_RULES and rec.kind in ("g.status", "l.status"):
+            # A status rule reads only the device's status before the write: certain while that is known
+            # (a `?` or a `lost` makes it unknown until a status record with a known value pins it).
+            dev = (rec.guest, rec.fields.get("dev"))
+            certain = certain and dev not in self.status_unknown and rec.guest not in self.unc.status
+        else:
+            certain = certain and not (
+                self.unc and (self.unc.everything or self.unc.uncertain_finding(rule, involved(self.st, rec)))
+            )
+        if not certain and self.found_here[0] == rec.line and rule in self.found_here[1]:
+            return  # already found here by a candidate run (replay/candidates.py)
+        if not certain and rule == "divergence":
+            # Partial mode: some completion explains the record (it pins what it reports): no finding.
+            self.unc.prune(rec, message, self.st)
+            return
         self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message, rel, certain))
+        if self.partial:
+            if self.found_here[0] != rec.line:
+                self.found_here = (rec.line, set())
+            self.found_here[1].add(rule)
 
     # ----------------------------------------------------------- partial mode (replay/partial.py)
+    UNCHECKED_SAID = 20
+
+    def unchecked(self, text: str):
+        """A note that a record was not (fully) checked: the first UNCHECKED_SAID said, the rest counted."""
+        self.n_unchecked += 1
+        if self.n_unchecked <= self.UNCHECKED_SAID:
+            self.st.note(text)
+
+    def taint(self, rec: Record):
+        """The Guests this record involves are no longer known exactly (nothing to do once all are not)."""
+        if not self.unc.everything:
+            self.unc.taint(involved(self.st, rec))
+
+    def pin_status(self, rec: Record) -> tuple[int, int] | None:
+        """A known status write to a device whose status a `?` or a `lost` made unknown: candidate runs, then
+        the write pins the status."""
+        dev = (rec.guest, rec.fields["dev"])
+        if dev in self.status_unknown:
+            self.try_candidates(rec)
+            return dev
+        return None
+
+    def try_candidates(self, rec: Record, what: str = "") -> bool:
+        """A step that needs unknowns: the protocol findings of a few candidate completions, as possible ones.
+
+        Returns whether candidate runs were made (not for descriptor or Host records, nor past the budget)."""
+        if rec.kind == "g.dma" or rec.kind.startswith("host.") or self.trials.spent(self, rec):
+            return False
+        have = self.found_here[1] if self.found_here[0] == rec.line else ()
+        for rule, message in self.trials.possible(self, rec, involved(self.st, rec), what):
+            if rule not in have:
+                self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message, (), False))
+                if self.found_here[0] != rec.line:
+                    self.found_here = (rec.line, set())
+                self.found_here[1].add(rule)
+        return True
+
     def spread_doubt(self, rec: Record):
         """A step that involved a Guest replay no longer knows exactly leaves every Guest it involved so."""
-        if self.unc:
+        if self.unc and not self.unc.everything:  # after a `lost` every Guest is uncertain already
             gs = involved(self.st, rec)
             if self.unc.uncertain(gs):
                 self.unc.taint(gs)
@@ -225,7 +311,7 @@ class Replay:
         self.st.note(
             f"line {rec.line}: {'; '.join(said)}; findings that involve g{rec.guest} are possible from here on"
         )
-        self.unc.taint(involved(self.st, rec))
+        self.taint(rec)
         self.on_g_bind_dma(Record(rec.kind, rec.guest, fields, rec.line, text, rec.ts))
         if self.st.findings:
             self.flush(rec)
@@ -237,6 +323,7 @@ class Replay:
         if n == 0:
             return
         self.unc.everything = True
+        self.status_unknown.update((g, d) for g, gs in self.st.guests.items() for d in gs.devices)
         forgotten = sum(forget_buffers(self.st, g) for g in sorted(self.st.guests))
         for g, gs in self.st.guests.items():
             if gs.pending is not None:
@@ -336,7 +423,7 @@ class Replay:
         if rec is not None:
             self.flush(rec)
 
-    def skip_unknown(self, rec: Record):
+    def skip_unknown(self, rec: Record, tried: bool = False):
         self.emit_input(rec)
         if rec.kind == "l.output":
             pending = self.st.guest(rec.guest).pending
@@ -345,10 +432,20 @@ class Replay:
                 self.st.wr_used_len(rec.guest, pending[1], UNKNOWN)
             self.st.set_pending(rec.guest, None)
             self.pending_recorded.pop(rec.guest, None)
-        self.unc.taint(involved(self.st, rec))
+        elif rec.kind == "l.fill":
+            # The Launcher filled a buffer it is not recorded which (or with how much): its used_len, or that
+            # of every bound descriptor of the Guest, is unknown until a `g dma` rewrites it.
+            dma = rec.fields.get("dma")
+            if isinstance(dma, int) and rec.fields.get("key") is not UNKNOWN:
+                self.st.wr_used_len(rec.guest, dma, UNKNOWN)
+            else:
+                forget_buffers(self.st, rec.guest)
+        self.taint(rec)
         if rec.kind in ("g.status", "l.status"):
-            self.unc.status.add(rec.guest)
-        self.st.note(f"line {rec.line}: not checked: `?` stands for a value the model needs ({rec.kind})")
+            if rec.fields.get("value") is UNKNOWN and isinstance(rec.fields.get("dev"), int):
+                self.status_unknown.add((rec.guest, rec.fields["dev"]))
+        how = "checked on candidate values only" if tried else "not checked"
+        self.unchecked(f"line {rec.line}: {how}: `?` stands for a value the model needs ({rec.kind})")
         self.follow_recorded(rec)
 
     def follow_recorded(self, rec: Record):
@@ -359,7 +456,7 @@ class Replay:
                 return
             nxt = next(self.recs)
             self.emit_input(nxt)
-            self.unc.taint(involved(self.st, nxt))
+            self.taint(nxt)
             if not _has_unknown(nxt.fields):
                 eff = from_record(nxt)
                 self.resolve_binding(eff, None)
@@ -476,7 +573,12 @@ class Replay:
             return computed
         if self.st.findings:
             self.flush(rec)
-        if len(computed) == 1 and terminal and not self.partial and matches(computed[0], nxt):
+        if (
+            len(computed) == 1
+            and terminal
+            and (not self.partial or (self.parsed and "?" not in nxt.text))
+            and matches(computed[0], nxt)
+        ):
             # The usual full-trace case: one recorded answer, the model's own.
             r = next(self.recs)
             self.emit_input(r)
@@ -526,7 +628,7 @@ class Replay:
                         f"the model expects `{format_record(exp)}`; the trace has `{r.text.strip()}`, "
                         "which differs in a field it does give (not followed: it has a `?`)",
                     )
-                self.unc.taint(involved(self.st, r))
+                self.taint(r)
                 comp_term = None
             elif r.kind == "host.kill":
                 match = next((e for e in comp_kills if e.f["guest"] == r.fields["guest"]), None)
@@ -592,7 +694,7 @@ class Replay:
                 f"line {rec.line}: g{rec.guest}'s RAM size is `?`: address checks that need it are skipped, "
                 f"and findings that involve g{rec.guest} are possible, not certain"
             )
-            self.unc.taint(involved(self.st, rec))
+            self.taint(rec)
         gs.recompute_limit()
         if rec.guest in self.layout_unknown:
             gs.limit = None
@@ -629,7 +731,7 @@ class Replay:
             self.st.note(
                 f"line {rec.line}: device {g}.{f['dev']} has `?` for {unknown}: findings that involve g{g} are possible"
             )
-        self.unc.taint(involved(self.st, rec))
+        self.taint(rec)
         self.unc.status.add(g)
 
     def check_layout(self, rec, g, only=None):
@@ -669,7 +771,7 @@ class Replay:
             if f["pages"] is UNKNOWN or pfn is UNKNOWN:
                 # Partial mode: where (or how large) the mapping is, is unknown; keys of g stay private here.
                 self.st.guest(g)
-                self.unc.taint(involved(self.st, rec))
+                self.taint(rec)
                 self.st.note(
                     f"line {rec.line}: share {f['name']}: g{g}'s mapping has a `?`: not mapped here; "
                     f"findings that involve g{g} are possible"
@@ -684,11 +786,11 @@ class Replay:
         f = rec.fields
         g, addr = rec.guest, f["addr"]
         if addr is UNKNOWN:
-            self.st.note(
+            self.unchecked(
                 f"line {rec.line}: not checked: descriptor address is `?`: g{g}'s descriptors may have changed, "
                 f"so findings that involve g{g} are possible from here on"
             )
-            self.unc.taint(involved(self.st, rec))
+            self.taint(rec)
             forget_buffers(self.st, g)
             return
         # Descriptors are 100 bytes and may not overlap: at most one starts in
@@ -720,7 +822,7 @@ class Replay:
             self.emit_input(rec)
         g, addr, data = rec.guest, rec.fields["addr"], rec.fields["data"]
         if addr is UNKNOWN:
-            self.st.note(f"line {rec.line}: not checked: `mem` address is `?`")
+            self.unchecked(f"line {rec.line}: not checked: `mem` address is `?`")
             return
         known = self.desc_addrs.get(g)
         if known:
@@ -788,6 +890,8 @@ class Replay:
 
     def check_device(self, rec, g, dev):
         if dev not in self.st.guest(g).devices:
+            if self.unc.everything:
+                self.status_unknown.add((g, dev))  # a `lost` may have held writes to it
             self.st.note(f"line {rec.line}: device {g}.{dev} was never declared; its status starts at 0")
             self.st.guest(g).devices[dev] = Device(0, 0, 0, 0)
 
@@ -817,16 +921,17 @@ class Replay:
                 del self.completed[g]
                 key, dma, line = done
                 at = f" at line {line}" if line else ""
-                self.find(
-                    rec,
-                    "divergence",
+                said = (
                     f"l{g} output: no send of g{g} waits for its Launcher: the trace records no `host pending` "
                     f"for g{g}'s send of {dma:#x} on key {key:#x}{at}, so replay completed that send itself there "
                     "with the model's output (as in an input-only trace); this output's used_len write is "
-                    "followed anyway",
-                    # Partial mode: the completion with that `host pending` and this output has no finding.
-                    certain=not self.partial,
+                    "followed anyway"
                 )
+                if self.partial:
+                    # The completion with that `host pending` and this output has no finding: a note, not a finding.
+                    self.st.note(f"line {rec.line}: {said}")
+                else:
+                    self.find(rec, "divergence", said)
             else:
                 self.find(
                     rec,

@@ -33,6 +33,7 @@ class SpillLog:
         self._spill = None
         self._count = 0
         self._make = make
+        self._at_end = True
         for x in items:
             self.append(x)
 
@@ -43,7 +44,10 @@ class SpillLog:
             return
         if self._spill is None:
             self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")
-        self._spill.seek(0, 2)
+            self._at_end = True
+        if not self._at_end:  # only after a read moved the position (a seek per append costs)
+            self._spill.seek(0, 2)
+            self._at_end = True
         self._spill.write(json.dumps(x) + "\n")
 
     def extend(self, xs) -> None:
@@ -66,6 +70,7 @@ class SpillLog:
     def __iter__(self):
         yield from self._mem
         if self._spill is not None:
+            self._at_end = False
             self._spill.flush()
             with open(self._spill.fileno(), encoding="utf-8", closefd=False) as fh:
                 fh.seek(0)
@@ -104,8 +109,15 @@ class SpillLog:
         return f"SpillLog({self._mem!r}{', ...' if self._spill is not None else ''}; {self._count} items)"
 
 
+def _finding(rule, line, record, message, related=(), certain=True, *rest) -> Finding:
+    """A Finding rebuilt from its spilled JSON form (related lines come back as lists: made Related again)."""
+    from .related import Related
+
+    return Finding(rule, line, record, message, tuple(Related(*r) for r in related), certain, *rest)
+
+
 def _findings() -> SpillLog:
-    return SpillLog(make=Finding)
+    return SpillLog(make=_finding)
 
 
 @dataclass
@@ -123,10 +135,11 @@ class FileResult:
     findings: SpillLog = field(default_factory=_findings)
     notes: SpillLog = field(default_factory=SpillLog)
     error: InputError | None = None
+    witnesses: dict = field(default_factory=dict)  # partial mode: finding index -> its witness (replay/witness.py)
 
     def __post_init__(self):
         if not isinstance(self.findings, SpillLog):
-            self.findings = SpillLog(self.findings, make=Finding)
+            self.findings = SpillLog(self.findings, make=_finding)
         if not isinstance(self.notes, SpillLog):
             self.notes = SpillLog(self.notes)
 

@@ -8,6 +8,8 @@ A manifest is TOML:
     findings = [{rule = "key-collision", line = 12}]   # exactly these (rule, line) pairs
     error_line = 3                  # for verdict = "error": the line the error names
     why = "what the trace shows"
+    partial = true                  # replay it with --partial (an incomplete capture)
+    possible = [{rule = "bad-dma", line = 9}]   # partial: exactly these possible findings (`findings`: the certain)
 """
 
 from __future__ import annotations
@@ -34,13 +36,15 @@ class Expectation:
     findings: list[tuple[str, int]] = field(default_factory=list)
     error_line: int | None = None
     why: str = ""
+    partial: bool = False
+    possible: list[tuple[str, int]] = field(default_factory=list)
 
 
 class ManifestError(ValueError):
     """A manifest that is not what the format above says: one clear message."""
 
 
-VERDICTS = ("ok", "violation", "error")
+VERDICTS = ("ok", "violation", "possible-violation", "error")
 
 
 def _typed(t: dict, key: str, want, where: str, required: bool = False):
@@ -55,6 +59,15 @@ def _typed(t: dict, key: str, want, where: str, required: bool = False):
     return v
 
 
+def _pairs(findings: list, where: str) -> list[tuple[str, int]]:
+    pairs = []
+    for f in findings:
+        if not isinstance(f, dict):
+            raise ManifestError(f"{where}: each finding must be a table {{rule = ..., line = ...}}, not {f!r}")
+        pairs.append((_typed(f, "rule", str, where, True), _typed(f, "line", int, where, True)))
+    return pairs
+
+
 def load(path: str) -> list[Expectation]:
     with open_trace(path) as fh:  # a regular file only: a FIFO or device is refused, not waited on
         data = tomllib.load(fh)
@@ -67,7 +80,7 @@ def load(path: str) -> list[Expectation]:
         where = f"trace {i}"
         if not isinstance(t, dict):
             raise ManifestError(f"{where}: must be a table ([[trace]]), not {t!r}")
-        unknown = set(t) - {"file", "verdict", "findings", "error_line", "why"}
+        unknown = set(t) - {"file", "verdict", "findings", "error_line", "why", "partial", "possible"}
         if unknown:
             raise ManifestError(f"{where}: unknown key(s) {', '.join(sorted(map(repr, unknown)))}")
         file = _typed(t, "file", str, where, required=True)
@@ -75,12 +88,11 @@ def load(path: str) -> list[Expectation]:
         verdict = _typed(t, "verdict", str, where, required=True)
         if verdict not in VERDICTS:
             raise ManifestError(f"{where}: verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
-        findings = _typed(t, "findings", list, where) or []
-        pairs = []
-        for f in findings:
-            if not isinstance(f, dict):
-                raise ManifestError(f"{where}: each finding must be a table {{rule = ..., line = ...}}, not {f!r}")
-            pairs.append((_typed(f, "rule", str, where, True), _typed(f, "line", int, where, True)))
+        pairs = _pairs(_typed(t, "findings", list, where) or [], where)
+        partial = bool(_typed(t, "partial", bool, where))
+        possible = _pairs(_typed(t, "possible", list, where) or [], where)
+        if possible and not partial:
+            raise ManifestError(f"{where}: `possible` findings need partial = true")
         out.append(
             Expectation(
                 os.path.join(base, file),
@@ -88,6 +100,8 @@ def load(path: str) -> list[Expectation]:
                 sorted(pairs),
                 _typed(t, "error_line", int, where),
                 _typed(t, "why", str, where) or "",
+                partial,
+                sorted(possible),
             )
         )
     return out
@@ -97,10 +111,13 @@ def mismatch(exp: Expectation, got: FileResult) -> str | None:
     """Why a result is not the expected one, or None."""
     if got.verdict != exp.verdict:
         return f"verdict {got.verdict}, expected {exp.verdict}"
-    if exp.verdict == "violation":
-        have = sorted((f.rule, f.line) for f in got.findings)
+    if exp.verdict in ("violation", "possible-violation"):
+        have = sorted((f.rule, f.line) for f in got.findings if f.certain)
         if have != exp.findings:
             return f"findings {have}, expected {exp.findings}"
+        maybe = sorted((f.rule, f.line) for f in got.findings if not f.certain)
+        if maybe != exp.possible:
+            return f"possible findings {maybe}, expected {exp.possible}"
     if exp.verdict == "error" and exp.error_line is not None and got.error.line != exp.error_line:
         return f"error at line {got.error.line}, expected line {exp.error_line}"
     return None
@@ -120,7 +137,7 @@ def check_manifest(path: str, *, json_out: bool = False, out: TextIO) -> int:
         return 2
     results, bad = [], []
     for exp in expectations:
-        got = replay_file(exp.file)
+        got = replay_file(exp.file, partial=exp.partial)
         results.append(got)
         why = mismatch(exp, got)
         if why:

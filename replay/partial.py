@@ -2,23 +2,31 @@
 
 A partial trace (trace-format.md, "Incomplete captures") is judged over its
 completions.  Replay runs one state, the concrete model's, and keeps beside it
-the set of Guests whose state may differ between completions (*uncertain*
-Guests): a Guest becomes uncertain when replay had to guess or skip for it (a
-`?` the step needed, a setup field left out, a Host answer with a `?`), and
-every Guest becomes uncertain after a `lost`.  Device statuses are kept
-apart: only status records write them, so a Guest's statuses stay known
-(and its status findings certain) until a status record or a device record
-with a `?`, or a `lost`.  A step that involves an
-uncertain Guest makes every Guest it involves uncertain (a delivery carries
-the doubt to its destination).
+what may differ between completions:
+
+- the *uncertain* Guests (this module's Uncertainty): a Guest becomes
+  uncertain when replay had to guess or skip for it (a `?` the step needed, a
+  setup field left out, a Host answer with a `?`), and every Guest after a
+  `lost`.  A step that involves an uncertain Guest makes every Guest it
+  involves uncertain (a delivery carries the doubt to its destination);
+- unknown descriptor fields (UNKNOWN in the state: the used_len of bound
+  descriptors after a `lost`, an output not computed), until a `g dma`
+  record rewrites them;
+- unknown device statuses (replay/engine.py `status_unknown`): after a
+  status `?` or a `lost`, until a status record with a known value pins it.
 
 A finding at a record that involves only certain Guests holds in every
-completion: it is *certain*.  A finding at a record that involves an uncertain
-Guest is *possible*: some completion (the one replay followed) has it, others
-may not.  This is coarse (a Guest stays uncertain once it is), but sound: a
-certain finding is never reported where some completion lacks it.
+completion: it is *certain*; a status rule's finding is certain while the
+device's status is known.  Other findings are *possible*.  A step that needs
+an unknown is run on a few candidate values (replay/candidates.py), whose
+protocol findings are possible.  A recorded answer that replay's guessed
+state does not explain, at a record involving an uncertain Guest, is
+explained by some completion: it is followed as written (it pins what it
+reports) and is no finding (Uncertainty.prune counts these).  This is coarse
+(a Guest stays uncertain once it is), but sound: a certain finding is never
+reported where some completion lacks it.
 
-A complete trace (no `?`, no `lost`) makes no Guest uncertain, so in partial
+A complete trace (no `?`, no `lost`) makes nothing uncertain, so in partial
 mode it gets exactly its findings, all certain.
 """
 
@@ -39,9 +47,11 @@ def has_unknown(value) -> bool:
 class Uncertainty:
     """The Guests whose state may differ between the completions of the trace so far."""
 
-    __slots__ = ("guests", "status", "everything", "unbounded_said")
+    __slots__ = ("guests", "status", "everything", "unbounded_said", "pruned", "first_pruned")
 
     def __init__(self):
+        self.pruned = 0  # records that disagreed with replay's guess but agree with some completion
+        self.first_pruned: tuple | None = None
         self.guests: set[int] = set()
         self.status: set[int] = set()  # Guests whose device statuses may differ (only status records write them)
         self.everything = False  # after a `lost`: every Guest, also those not seen yet
@@ -49,6 +59,22 @@ class Uncertainty:
 
     def __bool__(self) -> bool:
         return self.everything or bool(self.guests)
+
+    def prune(self, rec, message: str, st) -> None:
+        """A record that replay's guessed state does not explain, but some completion does (the state it
+        reads is unknown): the completions that do not explain it are dropped, and replay follows the
+        record as written, which pins what it reports.  Not a finding; counted, and said once at the end."""
+        self.pruned += 1
+        if self.first_pruned is None:
+            self.first_pruned = (rec.line, message)
+
+    def say_pruned(self, st) -> None:
+        line, message = self.first_pruned
+        st.note(
+            f"{self.pruned} record(s) disagreed with the state replay guessed for what `?` and `lost` left unknown, "
+            f"first at line {line} ({message}); a completion explains each, so each was followed as written "
+            "(what it reports is pinned) and none is a finding"
+        )
 
     def taint(self, guests) -> None:
         self.guests.update(guests)

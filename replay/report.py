@@ -208,6 +208,9 @@ def file_text(r: FileResult, *, max_findings: int | None = None, quiet: bool = F
                 msg = full_message(f)
             lines.append(f"{r.file}:{f.line}: {'' if f.certain else 'possible '}{f.rule}: {msg}")
             lines.append(f"    {f.record}")
+            w = r.witnesses.get(i) if not f.certain else None
+            if w is not None:
+                lines.append(f"    witness: {w['file'] or 'a completion'} ({w['summary']})")
         if len(shown) < n:
             lines.append(f"{r.file}: {n - len(shown)} more findings not shown (--max-findings {max_findings})")
         if show_notes:
@@ -250,6 +253,7 @@ def as_dict(r: FileResult) -> dict:
                 "related": [{"line": x.line, "what": x.what} for x in f.related],
                 "group": groups.of[i],
                 "descriptor": descriptor_of(f.message),
+                "witness": None if f.certain else r.witnesses.get(i),
             }
             for i, f in enumerate(r.findings)
         ],

@@ -40,7 +40,8 @@ def test_json_is_one_document_with_the_documented_keys(capsys):
         assert set(f) == {"file", "verdict", "records", "findings", "groups", "counts", "notes", "error"}
     assert files[0]["error"] is None and files[0]["findings"] == []
     finding = files[1]["findings"][0]
-    assert set(finding) == {"rule", "line", "record", "message", "certain", "related", "group", "descriptor"}
+    assert set(finding) == {"rule", "line", "record", "message", "certain", "related", "group", "descriptor", "witness"}
+    assert finding["witness"] is None  # a certain finding has none
     assert finding["rule"] == "status-cleared"
     assert doc["total"]["files"] == 3 and doc["total"]["by_rule"] == {"status-cleared": 1}
     assert set(files[2]["error"]) == {"line", "column", "message"}

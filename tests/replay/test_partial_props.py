@@ -9,7 +9,12 @@ deleted, runs of non-setup records replaced by `lost records=N`.  Then:
 - a complete trace read with --partial gets exactly its verdict and findings;
 - a trace that was `ok` never gets a certain finding from its capture;
 - every certain finding of a capture was a finding of the original (same
-  rule, same line: records keep their line numbers).
+  rule, same line: records keep their line numbers);
+- every protocol finding of the original at a record the capture kept is
+  still reported, certain or possible (divergences aside: a record some
+  completion explains prunes the others, trace-format.md);
+- the witness of each possible finding (replay/witness.py) is a full trace
+  that replays, outside partial mode, to that finding.
 """
 
 from __future__ import annotations
@@ -143,3 +148,47 @@ def test_a_capture_is_never_certain_of_what_its_run_did_not_do(data):
         assert not certain, [(f.rule, f.line, f.message) for f in certain]
     had = {key(f) for f in orig.findings}
     assert all(key(f) in had for f in certain), [(f.rule, f.line, f.message) for f in certain if key(f) not in had]
+
+
+def _kept(cap) -> set[int]:
+    return {r.line for r in cap if r.kind != "lost"}
+
+
+@SOME
+@given(st.data())
+def test_every_protocol_finding_of_the_run_at_a_kept_record_is_still_reported(data):
+    """A finding of the original (a completion of its capture) at a record the capture kept is reported,
+    certain or possible.  Divergences are left out: a record that some completion explains prunes the others
+    (trace-format.md: a divergence is a record no completion explains)."""
+    recs = data.draw(originals())
+    orig = replay(recs, False)
+    cap = data.draw(captures(recs))
+    got = replay(cap, True)
+    kept = _kept(cap)
+    reported = {key(f) for f in got.findings}
+    missing = [
+        (f.rule, f.line, f.message)
+        for f in orig.findings
+        if f.rule != "divergence" and f.line in kept and key(f) not in reported
+    ]
+    assert not missing, (missing, list(got.notes))
+
+
+@settings(max_examples=25 * SCALE, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_the_witness_of_each_possible_finding_replays_to_it(data):
+    from lgcheck.replay import witness
+
+    recs = data.draw(originals())
+    cap = data.draw(captures(recs))
+    got = replay(cap, True)
+    found = witness.witnesses(lambda: iter(cap), got.findings, limit=5)
+    for i, w in found.items():
+        if w is None:
+            continue
+        text, _ = w
+        assert "?" not in text.replace("# an answer with a `?`", "") and "\nlost" not in text
+        again = Replay("w.lgt").run(iter(parse_text(text, "w.lgt")))
+        f = got.findings[i]
+        assert again.error is None, again.error.text
+        assert (f.rule, f.line) in {key(x) for x in again.findings}, (f, text)

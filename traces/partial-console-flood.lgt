@@ -1,6 +1,6 @@
 lguest-trace 1
-# A capture from a real machine: the probe of the second device table missed
-# a pfn, and the ring buffer overflowed once.
+# The console flood captured as real machines capture it: the probe of the
+# second Guest's device table missed a pfn, and the ring buffer dropped 3 records.
 guest 0 pages=8192
 device 0.0 type=console pfn=0 pages=0
 g0 status dev=0 value=ACKNOWLEDGE|DRIVER
