@@ -230,6 +230,18 @@ class DeviceTable(dict):
 
     pop = popitem = clear = update = setdefault = __ior__ = _refuse
 
+    def __reduce__(self):
+        # pickle (partial mode copies candidate states by one pickle) would otherwise fill the
+        # dict through __setitem__ before the slots exist
+        return (_device_table, (dict(self),))
+
+
+def _device_table(items):
+    table = DeviceTable()
+    for key, value in items.items():
+        table[key] = value
+    return table
+
 
 class Guest:
     __slots__ = (

@@ -61,3 +61,18 @@ def test_replay_applies_effects_with_the_compiled_monitors():
     assert engine.apply_effect is compiled.MODULE["apply"].apply
     assert compiled.MODULE["apply"].observe is compiled.MODULE["monitors"].observe
     assert "_add_when" in compiled.SOURCES["host"]
+
+
+def test_a_guest_device_table_survives_a_pickle_round_trip():
+    # Partial mode copies candidate states by one pickle: the table must come back whole and keep counting.
+    import pickle
+
+    from lgcheck.spec.state import DeviceTable
+
+    t = DeviceTable()
+    t[2], t[0] = "net", "console"
+    back = pickle.loads(pickle.dumps(t))
+    assert dict(back) == {2: "net", 0: "console"} and isinstance(back, DeviceTable)
+    before = back.version
+    back[1] = "block"
+    assert back.version == before + 1
