@@ -20,6 +20,7 @@ import z3
 
 from ..spec.ops import SYM_WIDTH
 from ..spec.registry import INVARIANTS
+from . import bmc_solver
 from .config import Config
 from .induction import NoCheck
 from .symstate import SymState
@@ -41,6 +42,7 @@ class Result:
     conflict: str = ""  # two engines disagreed: an internal error, never a verdict
     cost: float = 0.0  # seconds its last BMC query took (the cheapest are asked first)
     literal: object = None  # the assumption that makes the solver's model a counterexample
+    k: int = 1  # the k of its k-induction proof (1: plain induction)
 
 
 @dataclass
@@ -74,7 +76,7 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
     SYM_WIDTH[0] = cfg.width
     start = time.monotonic() if start is None else start
     deadline = None if cfg.timeout is None else start + cfg.timeout
-    solver = z3.SolverFor("QF_BV")
+    solver = bmc_solver.make(cfg.bmc_solver)
     st = SymState(cfg)
     unrolling = Unrolling(cfg, st.copy(), solver=solver)
     names = rule_names(cfg)
@@ -88,7 +90,7 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
             r = results.get(n)
             if r is None or not v.proved:
                 continue
-            r.inductive, r.vacuous, r.lemmas = True, v.vacuous, v.lemmas
+            r.inductive, r.vacuous, r.lemmas, r.k = True, v.vacuous, v.lemmas, getattr(v, "k", 1)
             if r.status == "violated":
                 r.conflict = (
                     f"induction proved {n} for every depth, but BMC found a run of {r.steps} steps that breaks it"
@@ -196,7 +198,9 @@ def _ask(solver, info, k, open_names, results, start, deadline, refresh=None):
         else:
             asked = dict(lits)
             query = z3.Bool(f"violates-any:{len(lits)}@{k}")
-            solver.add(query == z3.Or(*lits.values()))
+            alts = list(lits.values())
+            # z3 prints a one-argument Or as (or x), which bitwuzla refuses (--bmc-solver bitwuzla)
+            solver.add(query == (z3.Or(*alts) if len(alts) > 1 else alts[0]))
         t = time.monotonic()
         answer = solver.check(query)
         now = time.monotonic() - start

@@ -73,6 +73,7 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
                 "seconds": round(r.seconds, 3),
                 "vacuous": getattr(r, "vacuous", "") or None,
                 "lemmas": list(getattr(r, "lemmas", None) or []),
+                "k": getattr(r, "k", 1) if every else None,
                 "counterexample": None if cx is None else {"lgt": cx.lgt, "itf": cx.itf},
                 "certificate": getattr(run, "certificates", {}).get(n),
             }
