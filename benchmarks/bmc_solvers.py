@@ -53,7 +53,7 @@ def bitwuzla_answer(text: str, timeout: float) -> tuple[str, float]:
     t = time.monotonic()
     parser = bitwuzla.Parser(tm, opts, "smt2")
     try:
-        parser.parse(text, True, False)
+        parser.parse(bmc_solver.smtlib(text), True, False)
     except bitwuzla.BitwuzlaException as e:
         open("/tmp/spin_bad.smt2", "w").write(text)
         raise SystemExit(f"bitwuzla cannot read the script: {e}") from None

@@ -68,7 +68,7 @@ class Bitwuzla:
                     continue
                 self.declared.add(m.group(1))
             out.append(chunk)
-        self.parser.parse("\n".join(out), True, False)
+        self.parser.parse(smtlib("\n".join(out)), True, False)
 
     def check(self, *assumptions):
         answer = self.check_only(*assumptions)
@@ -105,6 +105,16 @@ class Bitwuzla:
 
     def reason_unknown(self):
         return self.reason or self.shadow.reason_unknown()
+
+
+# z3 prints the divisions it proved safe as its own bvurem_i etc.; SMT-LIB's bvurem is the same where
+# the divisor is not 0 (and SMT-LIB defines the 0 case, which z3's bvurem means too).
+_INTERNAL = re.compile(r"\b(bvu?s?(?:rem|div|mod))_i\b")
+
+
+def smtlib(text: str) -> str:
+    """z3's printing made standard SMT-LIB 2 for bitwuzla."""
+    return _INTERNAL.sub(r"\1", text)
 
 
 def _forms(text: str):
