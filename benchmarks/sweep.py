@@ -44,7 +44,7 @@ CUTOFF = {"guests": 2, "slots": 2, "buffers": 2, "sections": 2}  # docs/cutoff.m
 BASE = dict(launcher="checked", sysfs=False)
 
 
-def _point(engine, kw, limit, depth, seed, conn):
+def _point(engine, kw, limit, depth, seed, conn, base=None):
     from lgcheck.checker import bmc, induction
     from lgcheck.checker.config import Config
 
@@ -52,7 +52,7 @@ def _point(engine, kw, limit, depth, seed, conn):
     out = {"status": "", "note": "", "families": None}
     try:
         if engine == "induction":
-            cfg = Config(**BASE, **kw)
+            cfg = Config(**{**BASE, **(base or {}), **kw})
             verdicts, kept = induction.prove(cfg, bmc.rule_names(cfg), started + limit, seed=seed)
             proved = [n for n, v in verdicts.items() if v.proved]
             unknown = [n for n, v in verdicts.items() if v.unknown and not v.proved]
@@ -64,7 +64,7 @@ def _point(engine, kw, limit, depth, seed, conn):
             out["families"] = sorted({induction.family(n) for n in kept})
             out["done"] = not unknown and len(proved) == len(verdicts)
         else:
-            cfg = Config(**BASE, **kw, depth=depth, timeout=limit, induction=False)
+            cfg = Config(**{**BASE, **(base or {}), **kw}, depth=depth, timeout=limit, induction=False)
             results, _ = bmc.check(cfg)
             bad = [n for n, r in results.items() if r.status != "holds"]
             reached = min(r.depth for r in results.values())
@@ -79,10 +79,10 @@ def _point(engine, kw, limit, depth, seed, conn):
     conn.close()
 
 
-def run_point(engine, kw, limit, depth, seed):
+def run_point(engine, kw, limit, depth, seed, base=None):
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    p = ctx.Process(target=_point, args=(engine, kw, limit, depth, seed, child))
+    p = ctx.Process(target=_point, args=(engine, kw, limit, depth, seed, child, base))
     t = time.monotonic()
     p.start()
     child.close()
@@ -96,7 +96,7 @@ def run_point(engine, kw, limit, depth, seed):
     return out
 
 
-def sweep(axes, engines, limit, depth, log):
+def sweep(axes, engines, limit, depth, log, base=None):
     rows = []
     for axis, values in axes.items():
         seed = None
@@ -106,17 +106,14 @@ def sweep(axes, engines, limit, depth, log):
                 if engine in stopped:
                     continue
                 kw = {axis: v}
-                out = run_point(engine, kw, limit, depth, seed if engine == "induction" else None)
+                out = run_point(engine, kw, limit, depth, seed if engine == "induction" else None, base)
                 if engine == "induction" and out.get("families"):
                     seed = set(out["families"])
                 mark = " (cutoff+%d)" % (v - CUTOFF[axis]) if 1 <= v - CUTOFF[axis] <= 2 else ""
                 row = (axis, v, mark, engine, out)
                 rows.append(row)
-                log(
-                    f"{axis}={v}{mark} {engine}: {out['status']} {out['seconds']:.1f}s {out['mib']:.0f}MiB {out['note']}"[
-                        :200
-                    ]
-                )
+                line = f"{axis}={v}{mark} {engine}: {out['status']} {out['seconds']:.1f}s {out['mib']:.0f}MiB"
+                log(f"{line} {out['note']}"[:200])
                 if not out["done"]:
                     stopped[engine] = v
     return rows
@@ -169,16 +166,27 @@ def main() -> int:
     ap.add_argument("--engines", default="induction,bmc")
     ap.add_argument("--axes", default=",".join(AXES))
     ap.add_argument("--out", default="docs/sweep", help="writes OUT.md and OUT.png")
+    ap.add_argument(
+        "--cutoff",
+        action="store_true",
+        help="only the cutoff check of docs/cutoff.md: each axis at cutoff, +1, +2, the other sizes at 1",
+    )
     args = ap.parse_args()
     axes = {a: (QUICK if args.quick else AXES)[a] for a in args.axes.split(",")}
+    base = None
+    if args.cutoff:
+        axes = {a: [CUTOFF[a], CUTOFF[a] + 1, CUTOFF[a] + 2] for a in args.axes.split(",")}
+        base = {"guests": 2, "slots": 1, "buffers": 1, "sections": 1}
     limit = 30.0 if args.quick else args.limit
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    rows = sweep(axes, args.engines.split(","), limit, args.bmc_depth, lambda s: print(s, file=sys.stderr, flush=True))
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    rows = sweep(axes, args.engines.split(","), limit, args.bmc_depth, log, base)
     cmd = "benchmarks/sweep.py " + " ".join(sys.argv[1:])
     text = (
         f"# Proof sweep toward the kernel's sizes\n\nMade by `.venv/bin/python {cmd}` on "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} (load: {load}); base configuration "
-        f"`--launcher checked --no-sysfs`, 2 of everything but the size named; {limit:.0f} s per point and engine; "
+        f"`--launcher checked --no-sysfs`, {'2 Guests and 1 of everything else' if base else '2 of everything'} "
+        f"but the size named; {limit:.0f} s per point and engine; "
         f"BMC to depth {args.bmc_depth}.  An engine that misses a point is not asked at larger sizes of its axis.\n\n"
         f"{table(rows, limit, args.bmc_depth)}\n\n![time and memory against size]({os.path.basename(args.out)}.png)\n"
     )

@@ -36,6 +36,8 @@ def config_keys(cfg) -> dict:
         "fault": list(cfg.faults),
         "induction": cfg.induction,
         "sysfs": cfg.sysfs,
+        "k-max": cfg.k_max,
+        "bmc-solver": cfg.bmc_solver,
     }
 
 
