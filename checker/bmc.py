@@ -78,7 +78,8 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
     deadline = None if cfg.timeout is None else start + cfg.timeout
     solver = bmc_solver.make(cfg.bmc_solver)
     st = SymState(cfg)
-    unrolling = Unrolling(cfg, st.copy(), solver=solver)
+    # Shrinking and decoding ask z3 (with --bmc-solver bitwuzla, the z3 shadow that holds the same formulas).
+    unrolling = Unrolling(cfg, st.copy(), solver=getattr(solver, "shadow", solver))
     names = rule_names(cfg)
     results = {n: Result(n) for n in names}
     for n in proved:
