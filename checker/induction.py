@@ -233,7 +233,7 @@ def prove(
     if rest and cfg.k_max > 1:
         if partial is not None:
             partial(verdicts, kept)
-        k_induction(cfg, rest, {n: active[n] for n in kept}, verdicts, deadline, without)
+        k_induction(cfg, rest, {n: active[n] for n in kept}, verdicts, deadline)
     return verdicts, kept
 
 
@@ -242,7 +242,7 @@ def family(name: str) -> str:
     return re.sub(r"\b(g|slot|driver )\d+", r"\1#", re.sub(r"g\d+\.slot\d+", "g#.slot#", name))
 
 
-def k_induction(cfg: Config, names: list[str], kept: dict, verdicts: dict, deadline, without=()) -> None:
+def k_induction(cfg: Config, names: list[str], kept: dict, verdicts: dict, deadline) -> None:
     """Prove `names` by k-induction, k = 2 .. cfg.k_max, on a run of free states that keep `kept`.
 
     One solver holds the run s0 -> s1 -> ... (each state snapshotted into
@@ -304,7 +304,8 @@ def k_induction(cfg: Config, names: list[str], kept: dict, verdicts: dict, deadl
             open_names.remove(n)
             if base == z3.unsat:
                 v = verdicts[n]
-                v.proved, v.k, v.lemmas = True, k, sorted(kept)
+                v.proved, v.k = True, k
+                # the lemmas, unless the step case held without assuming them
                 v.lemmas = sorted(kept) if any(x.startswith("kind:keeps") for x in core) else []
             elif base == z3.unknown:
                 verdicts[n].unknown = True
