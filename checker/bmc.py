@@ -20,6 +20,7 @@ import z3
 
 from ..spec.ops import SYM_WIDTH
 from ..spec.registry import INVARIANTS
+from . import bmc_solver
 from .config import Config
 from .induction import NoCheck
 from .symstate import SymState
@@ -43,6 +44,7 @@ class Result:
     literal: object = None  # the assumption that makes the solver's model a counterexample
     engine: str = "bmc"  # which engine gave this answer (bmc, bfs; checker/portfolio.py compares them)
     states: int | None = None  # bfs: the states explored
+    k: int = 1  # the k of its k-induction proof (1: plain induction)
 
 
 @dataclass
@@ -76,9 +78,10 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
     SYM_WIDTH[0] = cfg.width
     start = time.monotonic() if start is None else start
     deadline = None if cfg.timeout is None else start + cfg.timeout
-    solver = z3.SolverFor("QF_BV")
+    solver = bmc_solver.make(cfg.bmc_solver)
     st = SymState(cfg)
-    unrolling = Unrolling(cfg, st.copy(), solver=solver)
+    # Shrinking and decoding ask z3 (with --bmc-solver bitwuzla, the z3 shadow that holds the same formulas).
+    unrolling = Unrolling(cfg, st.copy(), solver=getattr(solver, "shadow", solver))
     names = rule_names(cfg)
     results = {n: Result(n) for n in names}
     for n in proved:
@@ -90,7 +93,7 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
             r = results.get(n)
             if r is None or not v.proved:
                 continue
-            r.inductive, r.vacuous, r.lemmas = True, v.vacuous, v.lemmas
+            r.inductive, r.vacuous, r.lemmas, r.k = True, v.vacuous, v.lemmas, getattr(v, "k", 1)
             if r.status == "violated":
                 r.conflict = (
                     f"induction proved {n} for every depth, but BMC found a run of {r.steps} steps that breaks it"
@@ -198,7 +201,9 @@ def _ask(solver, info, k, open_names, results, start, deadline, refresh=None):
         else:
             asked = dict(lits)
             query = z3.Bool(f"violates-any:{len(lits)}@{k}")
-            solver.add(query == z3.Or(*lits.values()))
+            alts = list(lits.values())
+            # z3 prints a one-argument Or as (or x), which bitwuzla refuses (--bmc-solver bitwuzla)
+            solver.add(query == (z3.Or(*alts) if len(alts) > 1 else alts[0]))
         t = time.monotonic()
         answer = solver.check(query)
         now = time.monotonic() - start

@@ -9,6 +9,14 @@ proof that the rule R holds at every depth:
   (b) it and a step imply it after:            I(s) and step(s, t) and not I(t)
   (c) it and a step imply no violation of R:   I(s) and step(s, t) and violation_R(s)
 
+A proof by k-induction (k > 1, manifest entry "k") replaces (c) by two
+queries over a run of k steps s0 -> s1 -> ... -> sk (states NAME@s, NAME@s1,
+..., choices NAME@step, NAME@step1, ...):
+
+  (c) I in s0 .. s(k-1), pairwise different, the k steps, the first k-1 keep R
+      and the k-th breaks it
+  (d) the initial state and k-1 steps break R somewhere (the base case)
+
 `write_certificates` puts, for each such R, OUT/certificates/R.smt2: I and the
 three queries as one self-contained SMT-LIB 2 script (any solver answers
 `unsat` three times), and manifest.json: the configuration of the model.
@@ -47,11 +55,15 @@ QUERIES = {
     "a": "initial states imply it",
     "b": "it and a step imply it after",
     "c": "it and a step imply no violation of {inv}",
+    "ck": "it in k different states and k steps whose first k-1 keep {inv} imply that the k-th keeps it too",
+    "d": "no run of k-1 steps from the initial state breaks {inv}",
 }
 FAILED = {
     "a": "the initial state does not satisfy the invariant",
     "b": "a step from a state that satisfies the invariant leaves it (it is not inductive)",
     "c": "a step from a state that satisfies the invariant breaks {inv}",
+    "ck": "k steps from states that satisfy the invariant break {inv} at the last step only (not k-inductive)",
+    "d": "a run from the initial state breaks {inv} within k-1 steps",
 }
 
 # Exit statuses of `lgcheck certify` (shared/spec/trace-format.md).
@@ -110,6 +122,58 @@ def rebuild(cfg: Config) -> Rebuilt:
         step_eqs.append(tv == _val(nxt.get(nobj, nattr, nidx), tv))
     step = z3.And(*[_val(c, None) if isinstance(c, bool) else c for c in step_eqs])
     return Rebuilt(cfg, pre, post, z3.And(*init_eqs), step, info)
+
+
+@dataclass
+class Run:
+    """k steps from the free state @s (the model's side of the k-step queries)."""
+
+    states: list  # [{name@s: var}, {name@s1: var}, ...]: k+1 states, as lists of variables in field order
+    steps: list  # the step formula from state i to i+1
+    infos: list  # each step's StepInfo
+
+
+def run_of(model: Rebuilt, k: int) -> Run:
+    """s0 -> ... -> sk, s0 being the model's free state @s and each step's choices tagged step, step1, ..."""
+    if k in model.cache.setdefault("runs", {}):
+        return model.cache["runs"][k]
+    cfg = model.cfg
+    SYM_WIDTH[0] = cfg.width
+    cur = free_state(cfg, PRE)
+    states = [[cur.get(obj, attr, idx) for _, obj, attr, idx in cur.fields()]]
+    steps, infos = [], []
+    for i in range(k):
+        nxt = cur.copy()
+        constraints: list = []
+        infos.append(encode_step(cfg, nxt, STEP if i == 0 else f"{STEP}{i}", constraints))
+        after = free_state(cfg, f"{PRE}{i + 1}")
+        eqs = [_val(c, None) if isinstance(c, bool) else c for c in constraints]
+        for (_, obj, attr, idx), (_, aobj, aattr, aidx) in zip(nxt.fields(), after.fields()):
+            av = after.get(aobj, aattr, aidx)
+            eqs.append(av == _val(nxt.get(obj, attr, idx), av))
+        steps.append(z3.And(*eqs))
+        states.append([after.get(obj, attr, idx) for _, obj, attr, idx in after.fields()])
+        cur = after
+    out = Run(states, steps, infos)
+    model.cache["runs"][k] = out
+    return out
+
+
+def k_queries(model: Rebuilt, inv, invariant: str, k: int) -> dict[str, list]:
+    """Queries (c) and (d) of a k-induction proof (k > 1) for the invariant term `inv` over @s."""
+    run = run_of(model, k)
+    first = run.states[0]
+    at = [z3.substitute(inv, *zip(first, st)) if i else inv for i, st in enumerate(run.states[:k])]
+    fails = [_b(info.violation((invariant,))) for info in run.infos]
+    simple = [z3.Or(*[a != b for a, b in zip(run.states[i], run.states[j])]) for j in range(k) for i in range(j)]
+    return {
+        "c": [*at, *simple, *run.steps, *[z3.Not(f) for f in fails[: k - 1]], fails[k - 1]],
+        "d": [model.initial, *run.steps[: k - 1], z3.Or(*fails[: k - 1]) if k > 2 else fails[0]],
+    }
+
+
+def _b(t):
+    return z3.BoolVal(t) if isinstance(t, bool) else t
 
 
 def _violation(model: Rebuilt, invariant: str):
@@ -186,7 +250,9 @@ def _dump(formula) -> tuple[list[str], str]:
 # ---------------------------------------------------------------- writing
 
 
-def write_certificates(cfg: Config, proved: list[str], lemma_names: list[str], folder: str) -> dict[str, str]:
+def write_certificates(
+    cfg: Config, proved: list[str], lemma_names: list[str], folder: str, ks: dict | None = None
+) -> dict[str, str]:
     """Write a certificate for each invariant in `proved` (held at every depth with these lemmas).
 
     Certificates an earlier run left in `folder` are removed first, so the
@@ -208,16 +274,29 @@ def write_certificates(cfg: Config, proved: list[str], lemma_names: list[str], f
     shared = [_dump(f) for f in (_after(model, inv), model.initial, model.step)]
     paths, entries = {}, []
     for name in proved:
+        k = (ks or {}).get(name, 1)
         violation = _dump(_violation(model, name))
-        decls = list(dict.fromkeys(d for part in shared + [violation] for d in part[0]))
+        extra = []
+        if k > 1:
+            qs = k_queries(model, inv, name, k)
+            extra = [("ck", _dump(z3.And(*qs["c"]))), ("d", _dump(z3.And(*qs["d"])))]
+        decls = list(dict.fromkeys(d for part in shared + [violation] + [e[1] for e in extra] for d in part[0]))
         path = os.path.join(folder, f"{name}.smt2")
         with open(path, "w", encoding="utf-8") as fh:
-            fh.write(_certificate_text(cfg, name, chosen, decls, [p[1] for p in shared], violation[1]))
+            text = _certificate_text(cfg, name, chosen, decls, [p[1] for p in shared], violation[1], k)
+            for q, (_, body) in extra:
+                text += f"; ({q}) {QUERIES[q].format(inv=name)} (k = {k})\n"
+                text += f"(push 1)\n(assert {body})\n(check-sat)\n(pop 1)\n"
+            fh.write(text)
         paths[name] = path
-        entries.append({"invariant": name, "file": f"{name}.smt2", "lemmas": [n for n, _ in chosen]})
+        entry = {"invariant": name, "file": f"{name}.smt2", "lemmas": [n for n, _ in chosen]}
+        if k > 1:
+            entry["k"] = k
+        entries.append(entry)
     doc = {
         "format": FORMAT,
-        "method": "1-induction; the inductive invariant is the conjunction of the lemmas found Houdini-style",
+        "method": "1-induction, or k-induction where an entry says k; the inductive invariant is the conjunction "
+        "of the lemmas found Houdini-style",
         "config": cfg.describe(),
         "variables": {"before": f"NAME@{PRE}", "after": f"NAME@{POST}", "step": f"NAME@{STEP}"},
         "certificates": entries,
@@ -245,7 +324,7 @@ def _clear(folder: str) -> None:
     os.remove(manifest)
 
 
-def _certificate_text(cfg, name, chosen, decls, shared, violation) -> str:
+def _certificate_text(cfg, name, chosen, decls, shared, violation, k=1) -> str:
     after, initial, step = shared
     lines = [
         f"; lgcheck certificate ({FORMAT}): {name} holds at every depth of the model that manifest.json describes:",
@@ -266,6 +345,8 @@ def _certificate_text(cfg, name, chosen, decls, shared, violation) -> str:
         lines.append(parts[0] + ")")
     else:
         lines.append("  (and\n" + "\n".join(parts) + "))")
+    if k > 1:
+        lines.append(f"; Proof by {k}-induction: (a), (b), then (ck) and (d) below, each over its own run of steps.")
     lines += [
         "; the same over the state after the step",
         f"(define-fun invariant-after () Bool\n  {after})",
@@ -279,9 +360,12 @@ def _certificate_text(cfg, name, chosen, decls, shared, violation) -> str:
         "(push 1)\n(assert initial)\n(assert (not invariant))\n(check-sat)\n(pop 1)",
         f"; (b) {QUERIES['b']}",
         "(push 1)\n(assert invariant)\n(assert step)\n(assert (not invariant-after))\n(check-sat)\n(pop 1)",
-        f"; (c) {QUERIES['c'].format(inv=name)}",
-        "(push 1)\n(assert invariant)\n(assert step)\n(assert violation)\n(check-sat)\n(pop 1)",
     ]
+    if k == 1:
+        lines += [
+            f"; (c) {QUERIES['c'].format(inv=name)}",
+            "(push 1)\n(assert invariant)\n(assert step)\n(assert violation)\n(check-sat)\n(pop 1)",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -475,8 +559,10 @@ def second_solver(formulas, timeout: float | None = None) -> str:
     return {bitwuzla.Result.SAT: "sat", bitwuzla.Result.UNSAT: "unsat"}.get(answer, "unknown")
 
 
-def check_invariant(model: Rebuilt, invariant: str, body: str, timeout: float | None = None) -> dict[str, str]:
-    """The second solver's answers to queries (a), (b), (c) for this invariant text; unsat is a proof."""
+def check_invariant(
+    model: Rebuilt, invariant: str, body: str, timeout: float | None = None, k: int = 1
+) -> dict[str, str]:
+    """The second solver's answers to queries (a), (b), (c) (k > 1: (a), (b), (ck), (d)); unsat is a proof."""
     inv = parse_invariant(model, body)
     if z3.is_false(_violation(model, invariant)):
         raise CertificateError(
@@ -491,7 +577,12 @@ def check_invariant(model: Rebuilt, invariant: str, body: str, timeout: float | 
     if key not in model.cache:  # (a) and (b) do not depend on the rule: asked once per invariant text
         model.cache[key] = {q: second_solver(parts[q], timeout) for q in "ab"}
     answers = dict(model.cache[key])
-    answers["c"] = second_solver(parts["c"], timeout)
+    if k == 1:
+        answers["c"] = second_solver(parts["c"], timeout)
+    else:
+        kq = k_queries(model, inv, invariant, k)
+        answers["ck"] = second_solver(kq["c"], timeout)
+        answers["d"] = second_solver(kq["d"], timeout)
     return answers
 
 
@@ -525,9 +616,12 @@ def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
             body = read_invariant(v.file)
             if model is None:
                 model = rebuild(cfg)
-            v.queries = check_invariant(model, v.invariant, body, timeout)
-            failed = [q for q in "abc" if v.queries[q] == "sat"]
-            unknown = [q for q in "abc" if v.queries[q] == "unknown"]
+            k = e.get("k", 1)
+            if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 16:
+                raise CertificateError(MALFORMED, f"{manifest}: k = {k!r} must be a whole number 1..16")
+            v.queries = check_invariant(model, v.invariant, body, timeout, k)
+            failed = [q for q in v.queries if v.queries[q] == "sat"]
+            unknown = [q for q in v.queries if v.queries[q] == "unknown"]
             if failed:
                 v.status = REFUSED
                 v.message = "; ".join(

@@ -151,6 +151,19 @@ def add_prove_parser(sub, run):
         default=None,
         help="bounded model checking only: do not also try to prove invariants for every depth",
     )
+    p.add_argument(
+        "--k-max",
+        type=int,
+        default=None,
+        metavar="K",
+        help="what 1-induction with the lemmas cannot prove, try by k-induction up to K steps (default 3; 1: off)",
+    )
+    p.add_argument(
+        "--bmc-solver",
+        choices=("z3", "bitwuzla"),
+        default=None,
+        help="BMC's solver: z3 (default, as measured in docs/bmc-solvers.md) or bitwuzla (z3 still gives the models)",
+    )
     p.set_defaults(run=run)
 
 
@@ -251,6 +264,8 @@ DEFAULTS = {
     "fault": [],
     "induction": True,
     "sysfs": True,
+    "k-max": 3,
+    "bmc-solver": "z3",
 }
 TYPES = {
     "timeout": (int, float),
@@ -261,6 +276,7 @@ TYPES = {
     "guests": str,
     "launcher": str,
     "host": str,
+    "bmc-solver": str,
 }
 
 
@@ -302,6 +318,8 @@ def _settings(args) -> dict:
         "fault": args.fault,
         "induction": args.induction,
         "sysfs": args.sysfs,
+        "k-max": getattr(args, "k_max", None),
+        "bmc-solver": getattr(args, "bmc_solver", None),
     }
     s.update({k: v for k, v in flags.items() if v is not None})
     return s
@@ -325,6 +343,8 @@ def config_from_settings(s: dict):
         invariants=_invariants(s["inv"]),
         induction=s["induction"],
         sysfs=s["sysfs"],
+        k_max=s.get("k-max", 3),
+        bmc_solver=s.get("bmc-solver", "z3"),
     )
 
 
@@ -349,6 +369,12 @@ def how_it_holds(r) -> str:
         return (
             "VACUOUS: no step from any state breaks it only because the Guests never try "
             "(the environment's domain rules it out; ask with --guests any, or without --no-sysfs)"
+        )
+    k = getattr(r, "k", 1)
+    if k > 1:
+        return (
+            f"{k}-induction: no {k} steps from a state that keeps {len(r.lemmas)} lemmas break it at the last "
+            f"step when the first {k - 1} keep it, and no run of {k - 1} steps from the start breaks it"
         )
     if not r.lemmas:
         return "no step from a reachable state breaks it (1-induction)"

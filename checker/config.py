@@ -44,6 +44,10 @@ class Config:
     # to 0xFFFF.
     width: int | None = None
     induction: bool = True  # try to prove invariants for every depth before BMC
+    # k-induction (checker/induction.py) for what 1-induction with the lemmas cannot prove: k = 2 .. k_max
+    # (1: plain induction only).  Not part of describe(): a certificate records each proof's own k.
+    k_max: int = 3
+    bmc_solver: str = "z3"  # BMC's solver (checker/bmc_solver.py); z3 gives the models either way
     # Guest userspace may write a device's whole status through sysfs
     # (lguest_bus.c: status_store), as 2.6.23 allows; False: only the bus and drivers write it.
     sysfs: bool = True
@@ -58,6 +62,10 @@ class Config:
             problems.append(f"--buffers must be 1..8, not {self.buffers}")
         if not 1 <= self.sections <= C.LGUEST_MAX_DMA_SECTIONS:
             problems.append(f"--sections must be 1..16, not {self.sections}")
+        if self.bmc_solver not in ("z3", "bitwuzla"):
+            problems.append(f"--bmc-solver must be z3 or bitwuzla, not {self.bmc_solver!r}")
+        if not 1 <= self.k_max <= 16:
+            problems.append(f"--k-max must be 1..16, not {self.k_max}")
         if self.depth < 1:
             problems.append(f"--depth must be at least 1, not {self.depth}")
         if self.guest_mode not in GUEST_MODES:

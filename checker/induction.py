@@ -1,4 +1,4 @@
-"""Proofs beyond the bound: 1-induction with lemmas found Houdini-style.
+"""Proofs beyond the bound: 1-induction with lemmas found Houdini-style, then k-induction.
 
 An invariant's checks are made at each step.  If no step taken from *any*
 state that satisfies the lemmas can fail them, and the lemmas hold initially
@@ -7,11 +7,23 @@ to --depth.  The candidate lemmas say what the configuration's Guests can
 establish (a binding's array size stays within the model's buffers; a
 conforming Guest's live bindings hold only its own device keys); a candidate
 that some step can break is dropped, and the rest are asked again, until the
-set is stable (Houdini).  Whatever is not proved this way is left to BMC.
+set is stable (Houdini).
+
+An invariant 1-induction cannot prove with those lemmas is asked again by
+k-induction, k = 2 .. cfg.k_max: from any state that keeps the lemmas, no run
+of k steps whose first k-1 steps keep the invariant's checks fails them at its
+k-th step (the step case), and no run of k-1 steps from the initial state
+fails them (the base case, asked here too, so the proof does not lean on
+BMC's depth).  Every reachable step then passes the checks: the k steps
+before it start in a reachable state, which keeps the lemmas, and pass the
+checks by induction on the step's index.  The lemmas are assumed in each of
+the k states (they are inductive, so each state of the run keeps them).
+Whatever is not proved this way is left to BMC.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -140,6 +152,7 @@ class Verdict:
     vacuous: str = ""
     lemmas: list = field(default_factory=list)  # the kept lemmas the proof needed (an unsat core)
     unknown: bool = False
+    k: int = 1  # the proof's k: k steps from a state that keeps the lemmas (1: plain induction)
 
 
 class NoCheck(ValueError):
@@ -154,8 +167,18 @@ def unchecked(cfg: Config, names) -> list[str]:
     return [n for n in names if n not in info.filed]
 
 
-def prove(cfg: Config, names: list[str], deadline: float | None = None) -> tuple[dict[str, Verdict], list[str]]:
-    """({invariant: Verdict}, the lemmas Houdini kept)."""
+def prove(
+    cfg: Config, names: list[str], deadline: float | None = None, partial=None, without=(), seed=None
+) -> tuple[dict[str, Verdict], list[str]]:
+    """({invariant: Verdict}, the lemmas Houdini kept).
+
+    `partial(verdicts, lemmas)` is told 1-induction's verdicts before
+    k-induction starts (BMC beside can stop asking for what is proved).
+    `without`: lemma names (or parts of names) never to try, to measure or
+    test what a proof needs.  `seed`: lemma *families* (a name with its Guest
+    and slot numbers taken out, see `family`) Houdini starts from, those
+    that held at a smaller size (benchmarks/sweep.py); None: every candidate.
+    """
     SYM_WIDTH[0] = cfg.width
     s0 = free_state(cfg, "ind0")
     s1 = s0.copy()
@@ -172,7 +195,9 @@ def prove(cfg: Config, names: list[str], deadline: float | None = None) -> tuple
     solver.add(*[z3.Implies(env, _b(t)) for t in info.domains])
 
     init = SymState(cfg)
-    cands = [(n, t0) for (n, t0) in lemmas(cfg, s0)]
+    cands = [(n, t0) for (n, t0) in lemmas(cfg, s0) if not any(w in n for w in without)]
+    if seed is not None:
+        cands = [(n, t0) for n, t0 in cands if family(n) in seed]
     post = dict(lemmas(cfg, s1))
     holds_init = dict(lemmas(cfg, init))
     active = {n: t for n, t in cands if z3.is_true(z3.simplify(_b(holds_init[n])))}
@@ -224,7 +249,103 @@ def prove(cfg: Config, names: list[str], deadline: float | None = None) -> tuple
         if timed_check(env, viol[n]) == z3.unsat:
             v.lemmas = []
             v.vacuous = "rules" if timed_check(viol[n]) == z3.unsat else "environment"
-    return verdicts, sorted(active)
+    kept = sorted(active)
+    rest = [n for n in names if not verdicts[n].proved and not verdicts[n].unknown]
+    if rest and cfg.k_max > 1:
+        if partial is not None:
+            partial(verdicts, kept)
+        k_induction(cfg, rest, {n: active[n] for n in kept}, verdicts, deadline)
+    return verdicts, kept
+
+
+def family(name: str) -> str:
+    """A lemma's name with its Guest and slot numbers taken out: the same lemma at another size."""
+    return re.sub(r"\b(g|slot|driver )\d+", r"\1#", re.sub(r"g\d+\.slot\d+", "g#.slot#", name))
+
+
+def k_induction(cfg: Config, names: list[str], kept: dict, verdicts: dict, deadline) -> None:
+    """Prove `names` by k-induction, k = 2 .. cfg.k_max, on a run of free states that keep `kept`.
+
+    One solver holds the run s0 -> s1 -> ... (each state snapshotted into
+    fresh variables, as BMC does); each k asks, per open invariant, the step
+    case under assumption literals, and for those it proves, the base case
+    from the initial state.  A timeout leaves the invariant unproved
+    (unknown), never proved.
+    """
+    solver = z3.SolverFor("QF_BV")
+    st = free_state(cfg, "kind0")
+    first = st.copy()
+    init = SymState(cfg)
+    initial = []
+    for (_, obj, attr, idx), (_, iobj, iattr, iidx) in zip(first.fields(), init.fields()):
+        v, iv = first.get(obj, attr, idx), init.get(iobj, iattr, iidx)
+        initial.append(
+            v == (z3.BoolVal(iv) if isinstance(iv, bool) else z3.BitVecVal(iv, v.size()) if isinstance(iv, int) else iv)
+        )
+    at_init = _lit(solver, "kind:initial", z3.And(*initial))
+    states = [first]
+    keeps, viols = [], []  # per state: "it keeps the lemmas"; per step: {name: "the step fails its checks"}
+    open_names = list(names)
+    for k in range(1, cfg.k_max + 1):
+        cur = dict(lemmas(cfg, st))
+        keeps.append(_lit(solver, f"kind:keeps@{k - 1}", ops.And(*[cur[n] for n in kept]) if kept else True))
+        constraints: list = []
+        st = st.copy()
+        info = encode_step(cfg, st, f"kind{k - 1}", constraints)
+        st.snapshot(f"kind{k}", constraints)
+        solver.add(*[_b(c) for c in constraints])
+        viols.append({n: _lit(solver, f"kind:fails:{n}@{k - 1}", _b(info.violation((n,)))) for n in open_names})
+        if k == 1:
+            states.append(st)
+            continue  # 1-induction was asked already (with the environment as an assumption)
+        # The run's first k states differ pairwise (a shortest way to a state repeats none): without
+        # this, a step that changes nothing would make any k as weak as 1.
+        distinct = [_differ(states[i], states[k - 1]) for i in range(k - 1)]
+        keeps.append(_lit(solver, f"kind:simple@{k - 1}", z3.And(*distinct)))
+        states.append(st)
+        for n in list(open_names):
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    verdicts[n].unknown = True
+                    open_names.remove(n)
+                    continue
+                solver.set("timeout", max(1, int(left * 1000)))
+            before = [z3.Not(viols[i][n]) for i in range(k - 1)]
+            answer = solver.check(*keeps, *before, viols[k - 1][n])
+            if answer == z3.unknown:
+                verdicts[n].unknown = True
+                open_names.remove(n)
+                continue
+            if answer == z3.sat:
+                continue
+            core = {str(x) for x in solver.unsat_core()}
+            # The base case: no run of k-1 steps from the initial state fails the checks.
+            base = solver.check(at_init, z3.Or(*[viols[i][n] for i in range(k - 1)]))
+            open_names.remove(n)
+            if base == z3.unsat:
+                v = verdicts[n]
+                v.proved, v.k = True, k
+                # the lemmas, unless the step case held without assuming them
+                v.lemmas = sorted(kept) if any(x.startswith("kind:keeps") for x in core) else []
+            elif base == z3.unknown:
+                verdicts[n].unknown = True
+            # sat: a run of fewer than k steps breaks it; BMC finds and reports it
+        if not open_names:
+            break
+
+
+def _differ(a: SymState, b: SymState):
+    """The two states differ in some variable."""
+    out = []
+    for (_, obj, attr, idx), (_, bobj, battr, bidx) in zip(a.fields(), b.fields()):
+        x, y = _b(a.get(obj, attr, idx)), _b(b.get(bobj, battr, bidx))
+        if isinstance(x, int) and isinstance(y, int):
+            if x != y:
+                return z3.BoolVal(True)
+            continue
+        out.append(ops.Ne(x, y))
+    return z3.Or(*out) if out else z3.BoolVal(False)
 
 
 def _b(t):

@@ -65,10 +65,12 @@ class Run:
 def _induct_child(cfg, deadline, conn):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to answer: it kills this child
     try:
-        verdicts, lemmas = induction.prove(cfg, bmc.rule_names(cfg), deadline)
+        # 1-induction's verdicts go first, so BMC stops asking for what they prove while k-induction runs.
+        partial = lambda v, lemmas: conn.send((False, v, lemmas))  # noqa: E731
+        verdicts, lemmas = induction.prove(cfg, bmc.rule_names(cfg), deadline, partial=partial)
     except induction.NoCheck:
         verdicts, lemmas = {}, []  # BMC's first step refuses the same invariants
-    conn.send((verdicts, lemmas))
+    conn.send((True, verdicts, lemmas))
     conn.close()
 
 
@@ -96,13 +98,15 @@ def _poll(run: Run, wait: float = 0.0) -> dict:
     pipe = run.induction_pipe
     if pipe is None:
         return {}
+    final = True
     try:
         if not pipe.poll(wait):
             return {}
-        verdicts, run.lemmas = pipe.recv()
+        final, verdicts, run.lemmas = pipe.recv()
     except (EOFError, OSError):
         verdicts = {}  # a dead worker proves nothing
-    run.induction_pipe = None
+    if final:
+        run.induction_pipe = None
     run.verdicts = verdicts
     run.proved = [n for n, v in verdicts.items() if v.proved]
     return verdicts
@@ -157,6 +161,10 @@ def solve(run: Run) -> Run:
                 left = None if run.cfg.timeout is None else max(0.0, run.started + run.cfg.timeout - time.monotonic())
                 try:
                     verdicts = _poll(run, wait=left if left is not None else 3600)
+                    if run.induction_pipe is not None:  # 1-induction's verdicts: wait for k-induction's too
+                        end = None if run.cfg.timeout is None else run.started + run.cfg.timeout
+                        left = None if end is None else max(0.0, end - time.monotonic())
+                        verdicts = {**verdicts, **_poll(run, wait=left if left is not None else 3600)}
                 except KeyboardInterrupt:
                     _interrupted(run, run.results, run.unrolling)
                     return run
@@ -171,6 +179,7 @@ def solve(run: Run) -> Run:
                         )
                     elif r.status == "holds":
                         r.inductive, r.vacuous, r.lemmas, r.depth = True, v.vacuous, v.lemmas, run.cfg.depth
+                        r.k = getattr(v, "k", 1)
     finally:
         if use_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -208,7 +217,10 @@ def certify_write(run: Run) -> Run:
     if run.interrupted:
         return run
     proved = [n for n, r in run.results.items() if r.status == "holds" and r.inductive]
-    run.certificates = write_certificates(run.cfg, proved, run.lemmas, os.path.join(run.out_dir, "certificates"))
+    ks = {n: run.results[n].k for n in proved}
+    run.certificates = write_certificates(
+        run.cfg, proved, run.lemmas, os.path.join(run.out_dir, "certificates"), ks=ks
+    )
     return run
 
 

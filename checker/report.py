@@ -37,6 +37,8 @@ def config_keys(cfg) -> dict:
         "fault": list(cfg.faults),
         "induction": cfg.induction,
         "sysfs": cfg.sysfs,
+        "k-max": cfg.k_max,
+        "bmc-solver": cfg.bmc_solver,
     }
 
 
@@ -74,6 +76,7 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
                 "seconds": round(r.seconds, 3),
                 "vacuous": getattr(r, "vacuous", "") or None,
                 "lemmas": list(getattr(r, "lemmas", None) or []),
+                "k": getattr(r, "k", 1) if every else None,
                 "counterexample": None if cx is None else {"lgt": cx.lgt, "itf": cx.itf},
                 "certificate": getattr(run, "certificates", {}).get(n),
                 "engine": getattr(r, "engine", "bmc"),
