@@ -43,7 +43,7 @@ def test_a_copied_byte_is_known_exactly_where_its_source_byte_was(known, src, ds
         for i in range(k):
             truth[off + i] = data[i]
     s.write_bytes(2, base_dst, bytes(range(256)) * 2)  # the destination was all known before
-    s.deliver_bytes((1, 0), (2, 0), n, [(base_src + src, base_dst + dst, n)], "test")
+    s.deliver_bytes((1, 0), (2, 0), n, [(True, base_src + src, base_dst + dst, n)], "test")
     for i in range(n):
         got = s.read_bytes(2, base_dst + dst + i, 1)
         want = truth.get(src + i)
