@@ -411,6 +411,17 @@ def run_prove(args) -> int:
             file=sys.stderr,
         )
         return 2
+    from .bmc import rule_names
+
+    if engine in ("bfs", "auto") and "data-corrupted" in rule_names(cfg):
+        # The explicit-state search runs the concrete reading over states without contents (tags
+        # live in the symbolic state only), so it could not tell a corrupted copy from a good one.
+        print(
+            f"lgcheck prove: error: --engine {engine}: the explicit-state search keeps no section contents, "
+            "so it cannot judge data-corrupted; use --engine bmc for --inv data",
+            file=sys.stderr,
+        )
+        return 2
     if getattr(args, "max_states", None) is not None and args.max_states < 1:
         print(f"lgcheck prove: error: --max-states must be at least 1, not {args.max_states}", file=sys.stderr)
         return 2
