@@ -22,6 +22,9 @@ from .lgt_syntax import Draft, Flags, Leaf, Pair, Seq
 from .records import DEVICE_TYPES, FEATURE_BITS, STATUS_BITS, UNKNOWN, Record
 
 PARTIAL_ONLY = "`?` (unrecorded value) is only accepted with --partial"
+DEVICE_UNKNOWN = (
+    "`?` for the device number I of `device N.I` is not supported (yet): a declaration must name its device"
+)
 LOST_PARTIAL_ONLY = "`lost` (records the capture dropped) is only accepted with --partial"
 TRACE_VERSION = 2  # the newest; version 1 files stay valid (trace-format.md, "Version 2: the bytes")
 TRACE_VERSIONS = (1, 2)
@@ -198,6 +201,8 @@ class Builder:
         values = {}
         positional = [s for s in specs if s.positional]
         for spec, node in zip(positional, draft.args):
+            if kind == "device" and type(node) is Leaf and node.kind == "unknown":
+                raise LineError(node.pos, DEVICE_UNKNOWN)  # the grammar takes it only to say this
             values[spec.attr] = self.value(spec, node)
         named = {s.syntax: s for s in specs if not s.positional}
         seen: dict[str, int] = {}

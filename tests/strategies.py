@@ -101,7 +101,7 @@ def _actor_fields(draw, kind: str, partial: bool) -> dict:
     if kind == "g.send_dma":
         return {"key": draw(v(U32)), "dma": draw(v(U32))}
     if kind in ("g.status", "l.status"):
-        return {"dev": draw(devices), "value": draw(v(U16))}
+        return {"dev": draw(v(15)), "value": draw(v(U16))}  # `dev=?`: any of the Guest's devices
     if kind == "l.output":
         return {"key": draw(v(U32)), "dma": draw(v(U32)), "len": draw(v(U32))}
     if kind == "l.fill":
