@@ -91,6 +91,16 @@ def _resolve_named(st, what: str, v: int) -> None:
         d.addrs = [v] + [0 if x is None else x for x in d.addrs[1:]]
 
 
+def _freeze(real) -> bytes:
+    """The state, pickled without its cursor and relations (the runs get the real ones back)."""
+    cursor, relate = real.cursor, real.relate
+    real.cursor = real.relate = None
+    try:
+        return pickle.dumps(real, pickle.HIGHEST_PROTOCOL)  # a few times faster than copy.deepcopy
+    finally:
+        real.cursor, real.relate = cursor, relate
+
+
 class Trials:
     """Candidate runs of one Replay's steps (replay/engine.py calls `possible`)."""
 
@@ -116,18 +126,32 @@ class Trials:
         """(rule, message) of the protocol findings that some candidate run of `rec` raises."""
         self.used += 1
         found: dict[str, str] = {}
-        real = replay.st
-        cursor, relate = real.cursor, real.relate
-        real.cursor = real.relate = None
-        try:
-            frozen = pickle.dumps(real, pickle.HIGHEST_PROTOCOL)  # a few times faster than copy.deepcopy
-        finally:
-            real.cursor, real.relate = cursor, relate
+        frozen = _freeze(replay.st)
         for v in CANDIDATES:
             for rule, message in self.run(replay, rec, guests, v, what, frozen):
                 if rule != "divergence" and rule not in found:
                     found[rule] = f"{message} (a completion where the unknowns this step reads are {v:#x})"
         return list(found.items())
+
+    def on_devices(self, replay, rec: Record, devs, guests) -> dict[str, tuple[str, set[int]]]:
+        """`gN status dev=?` / `lN status dev=?`: the write run once on each device it may reach (for each
+        candidate value of its other unknowns); rule -> (message of the first run that raised it, the devices
+        whose runs raised it).  The caller decides which findings every choice gives."""
+        self.used += 1
+        frozen = _freeze(replay.st)
+        more = rec.fields.get("value") is UNKNOWN or any((rec.guest, d) in replay.status_unknown for d in devs)
+        found: dict[str, tuple[str, set[int]]] = {}
+        for d in devs:
+            one = Record(rec.kind, rec.guest, dict(rec.fields, dev=d), rec.line, rec.text, rec.ts)
+            for v in CANDIDATES if more else CANDIDATES[:1]:
+                for rule, message in self.run(replay, one, guests, v, "", frozen):
+                    if rule == "divergence":
+                        continue
+                    if rule not in found:
+                        also = f" and the unknowns it reads are {v:#x}" if more else ""
+                        found[rule] = (f"{message} (a completion where dev=? is {d}{also})", set())
+                    found[rule][1].add(d)
+        return found
 
     @staticmethod
     def run(replay, rec: Record, guests, v: int, what: str, frozen: bytes) -> list[tuple[str, str]]:
@@ -136,7 +160,7 @@ class Trials:
 
         names = (
             "st", "recs", "out", "result", "pending_recorded", "completed", "unc", "reported_gone", "mem_sorted",
-            "found_here",
+            "found_here", "status_unknown",
         )  # fmt: skip
         saved = {k: getattr(replay, k) for k in names}
         real = replay.st
@@ -160,6 +184,7 @@ class Trials:
             replay.reported_gone = set(saved["reported_gone"])
             replay.mem_sorted = {}
             replay.found_here = (None, set())
+            replay.status_unknown = set(saved["status_unknown"])  # a run's undeclared device must not leak out
             filled = _filled(rec, v)
             try:
                 replay.handlers[rec.kind](filled)

@@ -112,6 +112,7 @@ class Replay:
         self.parsed = False  # records come from read_trace (their text is the line they were parsed from)
         self.n_unchecked = 0  # partial mode: records not (fully) checked; the first few are said in notes
         self.status_unknown: set[tuple[int, int]] = set()  # partial mode: (Guest, device) whose status is unknown
+        self.status_anydev: set[int] = set()  # partial mode: Guests a `dev=?` write may have hit an undeclared device of
         self.trials = Trials()  # partial mode: candidate runs of steps that need unknowns (replay/candidates.py)
         self.completed: dict[int, tuple] = {}  # Guest -> (key, dma, line) of the send whose output replay computed
         self.layout_unknown: set[int] = set()  # Guests with a `?` in a device's pages: their memory size is unknown
@@ -265,6 +266,8 @@ class Replay:
         """A known status write to a device whose status a `?` or a `lost` made unknown: candidate runs, then
         the write pins the status."""
         dev = (rec.guest, rec.fields["dev"])
+        if rec.guest in self.status_anydev and dev[1] not in self.st.guest(rec.guest).devices:
+            self.check_device(rec, *dev)  # a `dev=?` write may have reached it: its status is unknown
         if dev in self.status_unknown:
             self.try_candidates(rec)
             return dev
@@ -276,6 +279,9 @@ class Replay:
         Returns whether candidate runs were made (not for descriptor or Host records, nor past the budget)."""
         if rec.kind == "g.dma" or rec.kind.startswith("host.") or self.trials.spent(self, rec):
             return False
+        if rec.kind in ("g.status", "l.status") and rec.fields["dev"] is UNKNOWN:
+            self.status_any_device(rec)
+            return True
         have = self.found_here[1] if self.found_here[0] == rec.line else ()
         for rule, message in self.trials.possible(self, rec, involved(self.st, rec), what):
             if rule not in have:
@@ -284,6 +290,43 @@ class Replay:
                     self.found_here = (rec.line, set())
                 self.found_here[1].add(rule)
         return True
+
+    def status_any_device(self, rec: Record):
+        """`gN status dev=?` / `lN status dev=?`: the write may reach any of Guest N's devices, or one it never
+        declared (whose status starts at 0: one such device stands for all).  The status rules are run on each
+        choice (replay/candidates.py); a finding is certain only if every choice gives it and every status it
+        read is known, else possible.  (skip_unknown then makes those statuses unknown.)"""
+        g = rec.guest
+        declared = sorted(self.st.guest(g).devices)
+        fresh = [d for d in range(C.LGUEST_MAX_DEVICES) if d not in self.st.guest(g).devices][:1]
+        if not declared:
+            self.st.note(
+                f"line {rec.line}: g{g} has no devices: `dev=?` can only be a device it never declared "
+                "(its status starts at 0)"
+            )
+        choices = declared + fresh
+        known = (
+            rec.fields["value"] is not UNKNOWN
+            and not self.unc.everything
+            and g not in self.unc.status
+            and not (fresh and g in self.status_anydev)
+            and not any((g, d) in self.status_unknown for d in choices)
+        )
+        have = self.found_here[1] if self.found_here[0] == rec.line else ()
+        for rule, (message, hit) in self.trials.on_devices(self, rec, choices, involved(self.st, rec)).items():
+            if rule in have:
+                continue
+            certain = known and hit == set(choices)
+            if certain:
+                message = message.rsplit(" (a completion where", 1)[0] + (
+                    f" (whichever device dev=? is: each of {', '.join(map(str, declared))} or an undeclared one)"
+                    if fresh
+                    else " (whichever device dev=? is)"
+                )
+            self.result.findings.append(Finding(rule, rec.line, rec.text.strip(), message, (), certain))
+            if self.found_here[0] != rec.line:
+                self.found_here = (rec.line, set())
+            self.found_here[1].add(rule)
 
     def spread_doubt(self, rec: Record):
         """A step that involved a Guest replay no longer knows exactly leaves every Guest it involved so."""
@@ -444,6 +487,11 @@ class Replay:
         if rec.kind in ("g.status", "l.status"):
             if rec.fields.get("value") is UNKNOWN and isinstance(rec.fields.get("dev"), int):
                 self.status_unknown.add((rec.guest, rec.fields["dev"]))
+            elif rec.fields.get("dev") is UNKNOWN:
+                # Any device of the Guest may have been written, one it never declared too: every status it
+                # may have changed is unknown until a status record with a known dev and value pins it.
+                self.status_unknown.update((rec.guest, d) for d in self.st.guest(rec.guest).devices)
+                self.status_anydev.add(rec.guest)
         how = "checked on candidate values only" if tried else "not checked"
         self.unchecked(f"line {rec.line}: {how}: `?` stands for a value the model needs ({rec.kind})")
         self.follow_recorded(rec)
@@ -890,8 +938,8 @@ class Replay:
 
     def check_device(self, rec, g, dev):
         if dev not in self.st.guest(g).devices:
-            if self.unc.everything:
-                self.status_unknown.add((g, dev))  # a `lost` may have held writes to it
+            if self.unc.everything or g in self.status_anydev:
+                self.status_unknown.add((g, dev))  # a `lost` or a `dev=?` write may have written it
             self.st.note(f"line {rec.line}: device {g}.{dev} was never declared; its status starts at 0")
             self.st.guest(g).devices[dev] = Device(0, 0, 0, 0)
 

@@ -397,8 +397,16 @@ def test_timestamps_that_go_back():
 def test_question_mark_outside_partial_mode(parse):
     err = error(parse, "g0 send_dma key=? dma=1")
     assert (err.column, err.message) == (17, "`?` (unrecorded value) is only accepted with --partial")
-    err = error(parse, "g0 status dev=? value=1", partial=True)  # names a device: never unknown
-    assert (err.column, err.message) == (15, 'unexpected "?": expected a number')
+    err = error(parse, "g0 status dev=? value=1")
+    assert (err.column, err.message) == (15, "`?` (unrecorded value) is only accepted with --partial")
+    # dev=? in partial mode: any of the Guest's devices
+    assert one(parse, "l0 status dev=? value=1", partial=True).fields == {"dev": UNKNOWN, "value": 1}
+    # a device declaration must name its device, in either mode; a Guest number is never `?`
+    for partial in (False, True):
+        err = error(parse, "device 0.? type=net pfn=1 pages=1", partial=partial)
+        assert err.column == 10 and "`device N.I` is not supported (yet)" in err.message, err.message
+        err = error(parse, "guest ? pages=1", partial=partial)
+        assert (err.column, err.message) == (7, 'unexpected "?": expected a number')
 
 
 def test_bytes_that_are_not_utf8(tmp_path):
