@@ -19,7 +19,8 @@ then dropped (pruned), findings and all.
 
 Candidates are few and fixed (0: nothing handed back, a value cleared;
 1: something not handed back, a tiny section; 0x100000: a length past any
-section), so the search is bounded, not complete.  Copying the state costs
+section, and for an unknown status every bit set, so that a write which
+clears any bit is tried), so the search is bounded, not complete.  Copying the state costs
 time in proportion to it, so at most BUDGET records of a file get candidate
 runs; past it, such checks are skipped and a note says so once.
 """
@@ -58,7 +59,7 @@ def _resolve(st, guests, v: int, statuses=()) -> None:
     for g, dev in statuses:
         d = st.guests[g].devices.get(dev) if g in st.guests and g in guests else None
         if d is not None:
-            d.status = v & 0xFF  # a status is one byte
+            d.status = v if v <= 0xFF else 0xFF  # a status is one byte; the large candidate: every bit set
     for g in guests:
         gs = st.guests.get(g)
         if gs is None:

@@ -10,7 +10,8 @@ witness replays, outside partial mode, to the same rule at the same line.
 
 How values are chosen: a `?` takes the last value the same field had in an
 earlier record of the same kind and Guest (else of any Guest, else 0); or 0,
-or 0x100000 (a length past any section, a pfn past any RAM), or 1;
+or 0x100000 (a length past any section, a pfn past any RAM), or 1 (for
+`dev=?`: the device the Guest's last status record of that kind named, 0, 15 or 1);
 a bind's result and GETDMA's choice are left to the model.  Each choice is
 written as one completion up to the last possible finding and replayed once;
 a finding it reproduces is witnessed by that completion cut at its line (the
@@ -63,6 +64,8 @@ class Pools:
                 self.by_kind[(r.kind, k)] = v
 
     def value(self, rec: Record, field: str, index, how: str) -> int:
+        if field == "dev":  # a device number, 0..15: `dev=?` takes the last one written, 0, 1 or 15
+            return {"zero": 0, "one": 1, "large": 15}.get(how, self.by_guest.get((rec.kind, rec.guest, field, index), 0))
         if how in FIXED:
             return FIXED[how]
         v = self.by_guest.get((rec.kind, rec.guest, field, index))

@@ -285,3 +285,94 @@ def test_candidate_runs_are_bounded_and_say_so_once(tmp_path):
     r = replay_file(_trace(tmp_path, text), partial=True)
     assert sum("tried on candidate values for" in n for n in r.notes) == 1
     assert any("more records not (fully) checked" in n for n in r.notes)
+
+
+# ---------------------------------------------------------------- `dev=?`: a status write to any device
+DEVICES = "lguest-trace 1\nguest 0 pages=8192\ndevice 0.0 type=net pfn=0x2001 pages=1\ndevice 0.1 type=block pfn=0x2002 pages=1\n"
+
+
+def partial_run(tmp_path, body, name="dev.lgt", head=DEVICES):
+    p = tmp_path / name
+    p.write_text(head + body)
+    return replay_file(str(p), partial=True)
+
+
+@pytest.mark.parametrize("text", ["g0 status dev=? value=1", "l0 status dev=? value=REMOVED"])
+def test_dev_question_mark_outside_partial_mode_is_an_input_error(tmp_path, capsys, text):
+    p = tmp_path / "dev.lgt"
+    p.write_text(DEVICES + text + "\n")
+    assert main(["replay", str(p)]) == 2
+    err = "".join(capsys.readouterr())
+    assert f"{p}:5:15: error: `?` (unrecorded value) is only accepted with --partial" in err
+    assert "Traceback" not in err
+
+
+def test_device_question_mark_is_not_supported_yet(tmp_path, capsys):
+    p = tmp_path / "dev.lgt"
+    p.write_text("lguest-trace 1\nguest 0 pages=8192\ndevice 0.? type=net pfn=0x2001 pages=1\n")
+    for partial in ([], ["--partial"]):
+        assert main(["replay", *partial, str(p)]) == 2
+        err = "".join(capsys.readouterr())
+        assert f"{p}:3:10: error: `?` for the device number I of `device N.I` is not supported (yet)" in err
+        assert "Traceback" not in err
+
+
+def test_dev_question_mark_that_clears_a_bit_on_some_device_is_a_possible_finding(tmp_path):
+    r = partial_run(tmp_path, "g0 status dev=0 value=ACKNOWLEDGE|DRIVER\ng0 status dev=? value=ACKNOWLEDGE\n")
+    assert summary(r) == [("status-cleared", 6, False)]
+    assert "dev=? is 0" in r.findings[0].message
+    assert r.verdict == "possible-violation"
+
+
+def test_dev_question_mark_that_keeps_every_device_valid_is_no_finding(tmp_path):
+    r = partial_run(tmp_path, "g0 status dev=0 value=ACKNOWLEDGE\ng0 status dev=? value=ACKNOWLEDGE|DRIVER\n")
+    assert summary(r) == []
+    assert r.verdict == "ok"
+
+
+def test_statuses_after_dev_question_mark_are_unknown_until_pinned(tmp_path):
+    body = (
+        "g0 status dev=1 value=ACKNOWLEDGE\n"
+        "g0 status dev=? value=ACKNOWLEDGE|DRIVER\n"  # 6: dev 1 may now hold DRIVER
+        "g0 status dev=1 value=ACKNOWLEDGE\n"  # 7: clears DRIVER if line 6 hit dev 1: possible
+        "g0 status dev=1 value=ACKNOWLEDGE|DRIVER\n"  # 8: pins dev 1
+        "g0 status dev=1 value=ACKNOWLEDGE\n"  # 9: clears DRIVER in every completion: certain
+        "g0 status dev=5 value=0\n"  # 10: never declared; line 6 may have written it
+    )
+    r = partial_run(tmp_path, body)
+    assert [(rule, line, c) for rule, line, c in summary(r) if line != 10] == [
+        ("status-cleared", 7, False),
+        ("status-cleared", 9, True),
+    ]
+    assert all(not c for _, line, c in summary(r) if line == 10)
+    assert r.verdict == "violation"
+
+
+def test_dev_question_mark_finding_every_device_gives_is_certain(tmp_path):
+    head = "lguest-trace 1\nguest 0 pages=8192\n" + "".join(
+        f"device 0.{i} type=net pfn={0x2001 + i:#x} pages=1\n" for i in range(16)
+    )
+    sets = "".join(f"g0 status dev={i} value=ACKNOWLEDGE\n" for i in range(16))
+    r = partial_run(tmp_path, sets + "g0 status dev=? value=0\n", head=head)
+    assert summary(r) == [("status-cleared", 35, True)]
+    # with a device left undeclared the write may reach it (status 0, nothing to clear): only possible
+    head15 = "\n".join(head.split("\n")[:-2]) + "\n"
+    r = partial_run(tmp_path, sets[: sets.rindex("g0")] + "g0 status dev=? value=0\n", "d15.lgt", head=head15)
+    assert summary(r) == [("status-cleared", 33, False)]
+
+
+def test_dev_question_mark_on_a_guest_without_devices_says_so(tmp_path):
+    r = partial_run(tmp_path, "l0 status dev=? value=REMOVED\n", head="lguest-trace 1\nguest 0 pages=8192\n")
+    assert summary(r) == []
+    assert any("g0 has no devices" in n for n in r.notes)
+
+
+def test_dev_question_mark_witness_replays_to_the_finding(tmp_path, capsys):
+    p = tmp_path / "dev.lgt"
+    p.write_text(DEVICES + "g0 status dev=1 value=ACKNOWLEDGE|DRIVER\ng0 status dev=? value=ACKNOWLEDGE\n")
+    w = tmp_path / "w"
+    assert main(["replay", "--partial", "--witnesses", str(w), str(p)]) == 0
+    (out,) = list(w.iterdir())
+    assert "g0 status dev=1 value=ACKNOWLEDGE\n" in out.read_text()
+    r = replay_file(str(out))
+    assert [(f.rule, f.line) for f in r.findings] == [("status-cleared", 6)]
