@@ -112,7 +112,7 @@ class Replay:
         self.parsed = False  # records come from read_trace (their text is the line they were parsed from)
         self.n_unchecked = 0  # partial mode: records not (fully) checked; the first few are said in notes
         self.status_unknown: set[tuple[int, int]] = set()  # partial mode: (Guest, device) whose status is unknown
-        self.status_anydev: set[int] = set()  # partial mode: Guests a `dev=?` write may have hit an undeclared device of
+        self.status_anydev: set[int] = set()  # partial mode: Guests whose undeclared devices `dev=?` may have hit
         self.trials = Trials()  # partial mode: candidate runs of steps that need unknowns (replay/candidates.py)
         self.completed: dict[int, tuple] = {}  # Guest -> (key, dma, line) of the send whose output replay computed
         self.layout_unknown: set[int] = set()  # Guests with a `?` in a device's pages: their memory size is unknown

@@ -65,7 +65,8 @@ class Pools:
 
     def value(self, rec: Record, field: str, index, how: str) -> int:
         if field == "dev":  # a device number, 0..15: `dev=?` takes the last one written, 0, 1 or 15
-            return {"zero": 0, "one": 1, "large": 15}.get(how, self.by_guest.get((rec.kind, rec.guest, field, index), 0))
+            last = self.by_guest.get((rec.kind, rec.guest, field, index), 0)
+            return {"zero": 0, "one": 1, "large": 15}.get(how, last)
         if how in FIXED:
             return FIXED[how]
         v = self.by_guest.get((rec.kind, rec.guest, field, index))
