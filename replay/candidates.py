@@ -45,13 +45,29 @@ def _filled(rec: Record, v: int) -> Record:
         if x is UNKNOWN and (rec.kind, k) in MODEL_CHOOSES:
             continue
         if x is UNKNOWN:
-            x = v
+            x = min(v, _largest(rec.kind, k))  # a completion writes only what the field can hold
         elif isinstance(x, tuple) and k in ("src", "dst") and x[1] is UNKNOWN:
             x = (x[0], v)
         elif isinstance(x, list):
             x = [v if y is UNKNOWN else y for y in x]
         fields[k] = x
     return Record(rec.kind, rec.guest, fields, rec.line, rec.text, rec.ts)
+
+
+def _largest(kind: str, attr: str) -> int:
+    """The largest value the format lets a record's field take (a status is u16, a length u32)."""
+    from .lgt_fields import SPECS, Limit
+
+    for spec in SPECS.get(kind, ()):
+        if spec.attr == attr and isinstance(spec.limit, Limit):
+            return spec.limit.max
+    return 0xFFFF_FFFF
+
+
+def _shown(rec: Record, v: int) -> int:
+    """The value a candidate run gave the record's own `?`s (v, cut to the field when they all hold less)."""
+    sizes = {_largest(rec.kind, k) for k, x in rec.fields.items() if x is UNKNOWN}
+    return min(v, max(sizes)) if sizes else v
 
 
 def _resolve(st, guests, v: int, statuses=()) -> None:
@@ -131,7 +147,7 @@ class Trials:
         for v in CANDIDATES:
             for rule, message in self.run(replay, rec, guests, v, what, frozen):
                 if rule != "divergence" and rule not in found:
-                    found[rule] = f"{message} (a completion where the unknowns this step reads are {v:#x})"
+                    found[rule] = f"{message} (a completion where the unknowns this step reads are {_shown(rec, v):#x})"
         return list(found.items())
 
     def on_devices(self, replay, rec: Record, devs, guests) -> dict[str, tuple[str, set[int]]]:

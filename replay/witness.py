@@ -68,7 +68,9 @@ class Pools:
             last = self.by_guest.get((rec.kind, rec.guest, field, index), 0)
             return {"zero": 0, "one": 1, "large": 15}.get(how, last)
         if how in FIXED:
-            return FIXED[how]
+            from .candidates import _largest
+
+            return min(FIXED[how], _largest(rec.kind, field))  # a witness must be a trace the format accepts
         v = self.by_guest.get((rec.kind, rec.guest, field, index))
         if v is None:
             v = self.by_kind.get((rec.kind, field), 0)

@@ -288,7 +288,10 @@ def test_candidate_runs_are_bounded_and_say_so_once(tmp_path):
 
 
 # ---------------------------------------------------------------- `dev=?`: a status write to any device
-DEVICES = "lguest-trace 1\nguest 0 pages=8192\ndevice 0.0 type=net pfn=0x2001 pages=1\ndevice 0.1 type=block pfn=0x2002 pages=1\n"
+DEVICES = (
+    "lguest-trace 1\nguest 0 pages=8192\ndevice 0.0 type=net pfn=0x2001 pages=1\n"
+    "device 0.1 type=block pfn=0x2002 pages=1\n"
+)
 
 
 def partial_run(tmp_path, body, name="dev.lgt", head=DEVICES):
@@ -376,3 +379,21 @@ def test_dev_question_mark_witness_replays_to_the_finding(tmp_path, capsys):
     assert "g0 status dev=1 value=ACKNOWLEDGE\n" in out.read_text()
     r = replay_file(str(out))
     assert [(f.rule, f.line) for f in r.findings] == [("status-cleared", 6)]
+
+
+def test_a_status_value_left_out_is_tried_within_its_field_and_its_witness_is_a_valid_trace(tmp_path, capsys):
+    # status is u16 (lguest_device_desc): a completion can write 0xffff, never the large candidate 0x100000,
+    # so the possible forbidden bit is named with a value the field holds and its witness parses and replays.
+    path = tmp_path / "s.lgt"
+    path.write_text(
+        "lguest-trace 1\nguest 0 pages=8192\ndevice 0.0 type=console pfn=0 pages=0\n"
+        "g0 status dev=0 value=ACKNOWLEDGE\ng0 status dev=0 value=?\n"
+    )
+    out = tmp_path / "w"
+    assert main(["replay", "--partial", "--witnesses", str(out), str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "possible status-forbidden-bit" in text and "are 0xffff)" in text and "0x100000" not in text
+    name = "s.line5.status-forbidden-bit.lgt"
+    w = (out / name).read_text()
+    assert "value=?" not in w and "0x100000" not in w and "1048576" not in w
+    assert ("status-forbidden-bit", 5, True) in summary(replay_file(str(out / name)))
