@@ -305,6 +305,7 @@ class Outcome:
     domains: str = ""
     symmetry: bool = False
     per: dict = field(default_factory=dict)  # invariant -> (states of its cone, depth, exhausted)
+    digests: dict = field(default_factory=dict)  # invariant -> digest of its exhausted cone's states (`digest`)
 
 
 class Cone:
@@ -411,8 +412,11 @@ def search(
     except KeyboardInterrupt:
         out.stopped = INTERRUPTED  # what was found is kept (and written), the rest is unknown
     for c in todo:
+        fp_digest = digest(c.seen) if c.exhausted else None
         for n in c.names:
             out.per[n] = (len(c.parent), c.depth, c.exhausted)
+            if fp_digest is not None:
+                out.digests[n] = fp_digest
     left = [c for c in todo if c.open]
     out.exhausted = all(c.exhausted for c in left)
     out.depth = min((c.depth for c in left), default=max(c.depth for c in todo))
@@ -420,6 +424,22 @@ def search(
     out.seconds = time.monotonic() - start
     out.memory_mib = _rss_mib()
     return out
+
+
+def digest(seen) -> str:
+    """SHA-256 of the sorted fingerprints (their repr, one a line): the state set a certificate names.
+
+    A fingerprint is a tuple of ints, bools and tuples, so its repr is the
+    same in every process; sorting makes the digest independent of the order
+    the states were found in.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    for line in sorted(repr(fp) for fp in seen):
+        h.update(line.encode())
+        h.update(b"\n")
+    return h.hexdigest()
 
 
 def _rss_mib() -> float:

@@ -608,7 +608,7 @@ def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
         return [Verdict(path, "", "", e.status, str(e))]
     folder = os.path.dirname(manifest)
     model = None
-    out = []
+    out = [] if only is not None else _check_bfs(manifest, cfg)
     for e in entries:
         v = Verdict(manifest, os.path.join(folder, e["file"]), e["invariant"])
         started = time.monotonic()
@@ -631,6 +631,34 @@ def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
             elif unknown:
                 v.status = UNKNOWN
                 v.message = "; ".join(f'query ({q}) "{QUERIES[q].format(inv=v.invariant)}": unknown' for q in unknown)
+        except CertificateError as err:
+            v.status, v.message = err.status, str(err)
+        except Exception as err:  # a bug of the checker, not of the certificate
+            v.status, v.message = INTERNAL, f"internal error: {type(err).__name__}: {err} (please report it)"
+        v.seconds = time.monotonic() - started
+        out.append(v)
+    return out
+
+
+def _check_bfs(manifest: str, cfg: Config) -> list[Verdict]:
+    """The exhausted searches the manifest records (key "bfs"), each run again (checker/bfs_certificate.py)."""
+    from .bfs_certificate import check_entry
+
+    with open(manifest, encoding="utf-8") as fh:
+        es = json.load(fh).get("bfs", [])
+    if not isinstance(es, list):
+        return [Verdict(manifest, "", "", MALFORMED, f"{manifest}: `bfs` is not a list")]
+    out = []
+    for e in es:
+        names = e.get("invariants") if isinstance(e, dict) else None
+        label = ", ".join(names) if isinstance(names, list) and all(isinstance(n, str) for n in names) else "?"
+        v = Verdict(manifest, f"{manifest} (bfs)", label)
+        started = time.monotonic()
+        try:
+            ok, v.message = check_entry(cfg, e)
+            v.queries = {"bfs": "same states" if ok else "differs"}
+            if not ok:
+                v.status = REFUSED
         except CertificateError as err:
             v.status, v.message = err.status, str(err)
         except Exception as err:  # a bug of the checker, not of the certificate

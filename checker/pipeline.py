@@ -401,6 +401,28 @@ def simplify(run: Run) -> Run:
     return run
 
 
+def certify_bfs(run: Run) -> Run:
+    """An exhausted search's certificate (checker/bfs_certificate.py), cross-checked by induction."""
+    from . import bfs_certificate
+    from .certificate import write_certificates
+
+    if run.interrupted or run.outcome is None:
+        return run
+    folder = os.path.join(run.out_dir, "certificates")
+    write_certificates(run.cfg, [], [], folder)  # removes what an earlier run left
+    proved = [n for n, r in run.results.items() if r.status == "holds" and r.inductive]
+    entries = bfs_certificate.entries(run.cfg, run.outcome, proved)
+    if not entries:
+        return run
+    deadline = None if run.cfg.timeout is None else run.started + run.cfg.timeout
+    bfs_certificate.cross_check(run.cfg, entries, deadline)
+    path = bfs_certificate.write(folder, run.cfg, entries)
+    for e in entries:
+        for n in e["invariants"]:
+            run.certificates[n] = path
+    return run
+
+
 PASSES = [induct, solve, certify_write, simplify, decode, replay_check, write]
 
 
@@ -409,7 +431,7 @@ def passes(engine: str) -> list:
     if engine == "bfs":
         from .bfs import explore
 
-        return [explore, simplify, decode, replay_check, write]
+        return [explore, certify_bfs, simplify, decode, replay_check, write]
     if engine == "auto":
         from .portfolio import certify_induction, compete
 

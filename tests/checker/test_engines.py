@@ -140,3 +140,49 @@ def test_which_claims_of_two_engines_conflict():
     assert "no run of up to 4" in pf(broken("bfs", 3), ("depths", "bmc", 4, 1.0, {"key-collision": 4}))
     assert "shortest" in pf(broken("bfs", 2), broken("bmc", 3))
     assert "every depth" in pf(broken("bfs", 2), ("proved", "induction", "key-collision", 1.0, {}))
+
+
+TINY = ["--engine", "bfs", "--guest-count", "1", "--no-sysfs", "--inv", "status", "--depth", "40"]
+TINY += ["--slots", "1", "--buffers", "1", "--sections", "1"]
+
+
+def _tamper(manifest, key, value):
+    doc = json.loads(manifest.read_text())
+    doc["bfs"][0][key] = value
+    manifest.write_text(json.dumps(doc))
+
+
+def test_an_exhausted_search_writes_a_certificate_that_certify_re_searches(tmp_path, capsys):
+    """The certificate names the states; certify runs the search again and compares count and digest."""
+    assert main(["prove", *TINY, "--no-progress", "--out", str(tmp_path)]) == 0
+    manifest = tmp_path / "certificates" / "manifest.json"
+    (entry,) = json.loads(manifest.read_text())["bfs"]
+    assert entry["engine"] == "bfs" and "value domains" in entry["proof"]
+    assert sorted(entry["invariants"]) == ["status-cleared", "status-forbidden-bit"]
+    assert entry["states"] == 16**3 and entry["digest"].startswith("sha256:") and entry["depth"] > 0
+    assert set(entry["induction"].values()) == {"proves it too"}  # the cross-check: induction agrees
+    capsys.readouterr()
+    assert main(["certify", str(tmp_path)]) == 0
+    assert "same digest" in capsys.readouterr().out
+
+    _tamper(manifest, "states", 16**3 - 1)
+    assert main(["certify", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "REFUSED" in out and "states: certificate says 4095, the search gives 4096" in out
+
+    _tamper(manifest, "states", 16**3)
+    _tamper(manifest, "digest", "sha256:" + "0" * 64)
+    assert main(["certify", str(tmp_path)]) == 1
+    assert "digest: certificate says" in capsys.readouterr().out
+
+
+def test_a_malformed_bfs_certificate_is_refused_clearly(tmp_path, capsys):
+    assert main(["prove", *TINY, "--no-induction", "--no-progress", "--out", str(tmp_path)]) == 0
+    manifest = tmp_path / "certificates" / "manifest.json"
+    assert "induction" not in json.loads(manifest.read_text())["bfs"][0]
+    doc = json.loads(manifest.read_text())
+    del doc["bfs"][0]["digest"]
+    manifest.write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert main(["certify", str(tmp_path)]) == 2
+    assert "needs invariants, states, depth, digest" in capsys.readouterr().out

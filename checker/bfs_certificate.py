@@ -1,0 +1,123 @@
+"""Certificates of an exhausted explicit-state search (checker/bfs.py), and their independent re-check.
+
+An exhausted search proves an invariant for one configuration over the
+search's value domains: every reachable state was seen and no step broke it.
+Its certificate is an entry in OUT/certificates/manifest.json (key "bfs",
+beside the induction certificates of checker/certificate.py): the engine,
+the invariants of the search (one cone of `bfs.cones`), the value domains,
+the number of states, the depth at which no new state was left, and the
+SHA-256 of the sorted state fingerprints (`bfs.digest`).
+
+`check_entry` trusts none of those figures: `lgcheck certify` (its own
+process, nothing cached) runs the search again from the manifest's
+configuration and refuses the entry unless it is exhausted again, breaks
+none of the invariants, and reaches the same domains, count, depth and
+digest.
+
+Where induction (checker/induction.py) also proves an invariant for the same
+configuration, the entry says so ("induction": "proves it too"): two
+independent proofs of one claim.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import bfs
+from .config import Config
+
+PROOF = "bfs: every reachable state seen, over the stated value domains"
+FIELDS = ("invariants", "states", "depth", "digest", "domains", "symmetry")
+
+
+def entries(cfg: Config, outcome, proved: list[str]) -> list[dict]:
+    """One entry per cone of the search that proved something: what `check_entry` re-checks."""
+    out: dict[tuple, dict] = {}
+    for n in proved:
+        if n not in outcome.digests:
+            continue
+        states, depth, _ = outcome.per[n]
+        key = (states, depth, outcome.digests[n])
+        e = out.setdefault(
+            key,
+            {
+                "engine": "bfs",
+                "proof": PROOF,
+                "invariants": [],
+                "domains": outcome.domains,
+                "symmetry": outcome.symmetry,
+                "states": states,
+                "depth": depth,
+                "digest": "sha256:" + outcome.digests[n],
+            },
+        )
+        e["invariants"].append(n)
+    return list(out.values())
+
+
+def cross_check(cfg: Config, es: list[dict], deadline: float | None = None) -> None:
+    """Ask 1-induction (then k-induction) about the same invariants; record per entry what it says."""
+    from .induction import NoCheck, prove
+
+    names = [n for e in es for n in e["invariants"]]
+    if not names or not cfg.induction:
+        return
+    try:
+        verdicts, _ = prove(cfg, names, deadline)
+    except NoCheck:
+        return
+    for e in es:
+        e["induction"] = {
+            n: "proves it too"
+            if verdicts[n].proved
+            else "unknown (time limit)"
+            if verdicts[n].unknown
+            else "does not prove it (not inductive with the lemmas it knows)"
+            for n in e["invariants"]
+        }
+
+
+def check_entry(cfg: Config, e) -> tuple[bool, str]:
+    """Run the search again, in this process, and compare: (holds, message)."""
+    from .certificate import MALFORMED, CertificateError
+
+    if not isinstance(e, dict) or any(f not in e for f in FIELDS):
+        raise CertificateError(MALFORMED, f"a bfs certificate needs {', '.join(FIELDS)}")
+    names = e["invariants"]
+    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+        raise CertificateError(MALFORMED, "a bfs certificate's `invariants` is a list of invariant names")
+    cones = bfs.cones(cfg, names)
+    if len(cones) != 1:
+        raise CertificateError(MALFORMED, f"the invariants {names} are not one search (cone) of the model")
+    out = bfs.search(cfg, names, sym=bool(e["symmetry"]))
+    if out.found:
+        f = next(iter(out.found.values()))
+        return False, f"the search breaks {f.invariant} in {f.steps} steps: the certificate claims it holds"
+    if not out.exhausted:
+        return False, f"the search did not exhaust the state space ({out.stopped or 'depth limit'})"
+    states, depth, _ = out.per[names[0]]
+    got = {"domains": out.domains, "states": states, "depth": depth, "digest": "sha256:" + out.digests[names[0]]}
+    wrong = [f"{k}: certificate says {e[k]!r}, the search gives {v!r}" for k, v in got.items() if e[k] != v]
+    if wrong:
+        return False, "the search does not reach the certificate's states: " + "; ".join(wrong)
+    return True, f"re-searched: {states:,} states, depth {depth}, same digest; none breaks {', '.join(names)}"
+
+
+def write(folder: str, cfg: Config, es: list[dict]) -> str:
+    """Put the entries under "bfs" in folder/manifest.json (made if induction wrote none); returns its path."""
+    import json
+
+    from .certificate import FORMAT, MANIFEST
+
+    path = os.path.join(folder, MANIFEST)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except (OSError, ValueError):
+        doc = {"format": FORMAT, "config": cfg.describe(), "certificates": []}
+    doc["bfs"] = es
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=2)
+        fh.write("\n")
+    return path
