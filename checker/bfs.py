@@ -306,6 +306,7 @@ class Outcome:
     symmetry: bool = False
     per: dict = field(default_factory=dict)  # invariant -> (states of its cone, depth, exhausted)
     digests: dict = field(default_factory=dict)  # invariant -> digest of its exhausted cone's states (`digest`)
+    seen: dict = field(default_factory=dict)  # invariant -> its exhausted cone's fingerprints (the state set)
 
 
 class Cone:
@@ -416,7 +417,7 @@ def search(
         for n in c.names:
             out.per[n] = (len(c.parent), c.depth, c.exhausted)
             if fp_digest is not None:
-                out.digests[n] = fp_digest
+                out.digests[n], out.seen[n] = fp_digest, c.seen
     left = [c for c in todo if c.open]
     out.exhausted = all(c.exhausted for c in left)
     out.depth = min((c.depth for c in left), default=max(c.depth for c in todo))

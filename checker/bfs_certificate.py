@@ -16,7 +16,10 @@ digest.
 
 Where induction (checker/induction.py) also proves an invariant for the same
 configuration, the entry says so ("induction": "proves it too"): two
-independent proofs of one claim.
+independent proofs of one claim.  Where 1-induction instead finds a
+counterexample to induction whose state before the step is in the search's
+state set, that state is reachable and the step breaks the invariant: the
+engines disagree, an internal error (exit 4), never a verdict.
 """
 
 from __future__ import annotations
@@ -55,26 +58,54 @@ def entries(cfg: Config, outcome, proved: list[str]) -> list[dict]:
     return list(out.values())
 
 
-def cross_check(cfg: Config, es: list[dict], deadline: float | None = None) -> None:
-    """Ask 1-induction (then k-induction) about the same invariants; record per entry what it says."""
+def cross_check(cfg: Config, es: list[dict], outcome, deadline: float | None = None) -> dict[str, str]:
+    """Ask induction about the same invariants; record per entry what it says.
+
+    Returns {invariant: disagreement}: 1-induction's counterexample-to-
+    induction whose state before the failing step is one the search reached
+    (its fingerprint is in the state set) is a run that breaks the invariant
+    from a reachable state, against the search's claim that none does.
+    """
     from .induction import NoCheck, prove
 
     names = [n for e in es for n in e["invariants"]]
     if not names or not cfg.induction:
-        return
+        return {}
     try:
         verdicts, _ = prove(cfg, names, deadline)
     except NoCheck:
-        return
+        return {}
+    conflicts = {}
     for e in es:
-        e["induction"] = {
-            n: "proves it too"
-            if verdicts[n].proved
-            else "unknown (time limit)"
-            if verdicts[n].unknown
-            else "does not prove it (not inductive with the lemmas it knows)"
-            for n in e["invariants"]
-        }
+        said = {}
+        for n in e["invariants"]:
+            v = verdicts[n]
+            if v.proved:
+                said[n] = "proves it too"
+            elif v.unknown:
+                said[n] = "unknown (time limit)"
+            else:
+                said[n] = "does not prove it (not inductive with the lemmas it knows)"
+            if v.cti and n in outcome.seen and reached(cfg, v.cti, outcome.seen[n], outcome.symmetry):
+                conflicts[n] = (
+                    f"bfs proved {n} for every depth, but induction found a step that breaks it "
+                    "from a state the search reached"
+                )
+                said[n] = "counterexample to induction from a reachable state: engines disagree"
+        e["induction"] = said
+    return conflicts
+
+
+def reached(cfg: Config, values: dict, seen, sym: bool) -> bool:
+    """Whether the state with these field values ({name: value}, SymState.fields) is in the state set."""
+    from .symstate import SymState
+
+    st = SymState(cfg)
+    for name, obj, attr, idx in st.fields():
+        if name not in values:
+            return False
+        st.put(obj, attr, idx, values[name])
+    return bfs.fingerprint(st, sym) in seen
 
 
 def check_entry(cfg: Config, e) -> tuple[bool, str]:

@@ -47,6 +47,15 @@ def free_state(cfg: Config, tag: str) -> SymState:
     return st
 
 
+def _concrete(model, st: SymState) -> dict:
+    """The values a z3 model gives the variables of the free state `st`, by field name."""
+    out = {}
+    for name, obj, attr, idx in st.fields():
+        v = model.eval(st.get(obj, attr, idx), model_completion=True)
+        out[name] = z3.is_true(v) if z3.is_bool(v) else v.as_long()
+    return out
+
+
 def lemmas(cfg: Config, st: SymState) -> list[tuple[str, object]]:
     """Candidate lemmas over a state, by name (Houdini keeps those that are inductive together)."""
     out = []
@@ -153,6 +162,9 @@ class Verdict:
     lemmas: list = field(default_factory=list)  # the kept lemmas the proof needed (an unsat core)
     unknown: bool = False
     k: int = 1  # the proof's k: k steps from a state that keeps the lemmas (1: plain induction)
+    # 1-induction's counterexample-to-induction, when it has one: the state before the failing step
+    # ({field name: int or bool}); the explicit-state search asks whether that state is reachable.
+    cti: dict = field(default_factory=dict)
 
 
 class NoCheck(ValueError):
@@ -239,6 +251,8 @@ def prove(
             v.lemmas = sorted(m for m in active if f"lemma:{m}" in core)
         elif answer == z3.unknown:
             v.unknown = True
+        else:
+            v.cti = _concrete(solver.model(), s0)
     # How each proof holds (asked after Houdini, on a solver that has learnt the step): can the
     # step fail the check from any state at all?  If not, is it the rules that keep it, or only
     # the environment's domain?

@@ -415,7 +415,8 @@ def certify_bfs(run: Run) -> Run:
     if not entries:
         return run
     deadline = None if run.cfg.timeout is None else run.started + run.cfg.timeout
-    bfs_certificate.cross_check(run.cfg, entries, deadline)
+    for n, why in bfs_certificate.cross_check(run.cfg, entries, run.outcome, deadline).items():
+        run.results[n].conflict = why  # engine disagreement: an internal error (exit 4), never a verdict
     path = bfs_certificate.write(folder, run.cfg, entries)
     for e in entries:
         for n in e["invariants"]:

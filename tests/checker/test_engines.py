@@ -186,3 +186,19 @@ def test_a_malformed_bfs_certificate_is_refused_clearly(tmp_path, capsys):
     capsys.readouterr()
     assert main(["certify", str(tmp_path)]) == 2
     assert "needs invariants, states, depth, digest" in capsys.readouterr().out
+
+
+def test_a_counterexample_to_induction_from_a_reached_state_is_an_engine_disagreement(tmp_path, monkeypatch, capsys):
+    """Induction that wrongly breaks the invariant from the initial state (which BFS reached): exit 4."""
+    from lgcheck.checker import induction
+    from lgcheck.checker.symstate import SymState
+
+    def lying_prove(cfg, names, *args, **kw):
+        st = SymState(cfg)
+        cti = {name: st.get(obj, attr, idx) for name, obj, attr, idx in st.fields()}
+        return {n: induction.Verdict(cti=cti) for n in names}, []
+
+    monkeypatch.setattr(induction, "prove", lying_prove)
+    assert main(["prove", *TINY, "--no-progress", "--out", str(tmp_path)]) == 4
+    err = capsys.readouterr().err
+    assert "internal error" in err and "from a state the search reached" in err
