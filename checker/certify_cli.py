@@ -14,6 +14,9 @@ configuration).  certify rebuilds the three queries from the model and that
 configuration, takes only the invariant from the file, and asks bitwuzla (not
 z3) whether (a) initial states imply it, (b) it and a step imply it after,
 (c) it and a step imply no violation.  All three must be unsatisfiable.
+An exhausted explicit-state search (prove --engine bfs) is re-checked by
+running the search again: the same state count and fingerprint digest, and
+no invariant broken.
 
 exit status: 0 every certificate re-checked; 1 a certificate does not
 re-check (the failing query is named); 2 usage error, or an unreadable or
