@@ -365,7 +365,7 @@ def _results(pf: Portfolio, names, provisional=False) -> dict:
 def certify_induction(run):
     """Certificates (checker/certificate.py) for the invariants induction proved, whichever engine was first.
 
-    An exhausted search's proof has no certificate yet (its state count is in the results).
+    Under auto an exhausted search writes no certificate of its own (`--engine bfs` does: bfs_certificate.py).
     """
     from .certificate import write_certificates
 
