@@ -64,6 +64,8 @@ HOT_KINDS = frozenset(GUEST_KINDS + LAUNCHER_KINDS + HOST_KINDS) - {"host.kill",
 # must have half as many bytes as there are digits: no regex runs over the
 # 8,192 digits.
 MEM_HEAD = re.compile(r"[ \t]*g([0-9]+)[ \t]+mem[ \t]+(0x[0-9a-fA-F]+|[0-9]+)[ \t]+")
+# The head as writers write it (benchmarks/gen_trace, --emit, prove's .lgt): read first.
+MEM_CANON = re.compile(r"g([0-9]{1,3}) mem 0x([0-9a-fA-F]{1,8}) ")
 SUM_RE = re.compile(r"[ \t]+sum=([0-9a-f]{64})(?=[ \t]|$)")
 
 NUMBER_RE = re.compile(r"0x[0-9a-fA-F]+|[0-9]+")  # as the grammar's NUMBER
@@ -256,6 +258,7 @@ class ShapeCache:
         delete = _KEY_DELETE
         Record_ = Record
         mem_head, sum_search = MEM_HEAD.fullmatch, SUM_RE.search
+        mem_canon = MEM_CANON.fullmatch
 
         def parse(text: str, line: int, path: str) -> Record | None:
             ts = None
@@ -273,6 +276,18 @@ class ShapeCache:
                 # scanned for `"`, `#` or `sum=` when the head matches and
                 # unhexlify takes every digit (strict: hex only, an even number).
                 # Anything else (a comment, blanks, an error) takes the way below.
+                m = mem_canon(rest, 0, at)
+                if m is not None and len(rest) - at - 5 <= MAX_DATA_DIGITS:
+                    # The canonical head (`gN mem 0xADDR `, at most 8 digits: no overflow):
+                    # two int() calls, no to_int and no u32 test.
+                    try:
+                        data = unhexlify(rest[at + 5 :])
+                    except ValueError:
+                        data = None
+                    if data is not None:
+                        g = int(m.group(1))
+                        if g <= 255:
+                            return Record_("g.mem", g, {"addr": int(m.group(2), 16), "data": data}, line, text, ts)
                 m = mem_head(rest, 0, at)
                 if m is not None and len(rest) - at - 5 <= MAX_DATA_DIGITS:
                     try:
