@@ -886,40 +886,37 @@ class Replay:
         if addr is UNKNOWN:
             self.unchecked(f"line {rec.line}: not checked: `mem` address is `?`")
             return
-        known = self.desc_addrs.get(g)
-        if known:
-            # The descriptors' addresses, sorted (rebuilt only when a descriptor was added): one bisection.
-            cached = self.mem_sorted.get(g)
-            if cached is None or cached[0] != len(known):
-                cached = self.mem_sorted[g] = (len(known), sorted(known.values()))
-            starts = cached[1]
-            end = addr + len(data)
-            i = bisect.bisect_left(starts, addr - C.DMA_SIZE + 1)
-            if i < len(starts) and starts[i] < end:
-                raise TraceError(
-                    self.path,
-                    rec.line,
-                    max(rec.text.find("mem") + 5, 1),
-                    f"`mem` at {addr:#x} ({len(data)} bytes) overlaps g{g}'s descriptor at {starts[i]:#x}",
-                    rec.text,
-                )
+        desc = self.mem_overlap(g, addr, len(data))
+        if desc is not None:
+            raise TraceError(
+                self.path,
+                rec.line,
+                max(rec.text.find("mem") + 5, 1),
+                f"`mem` at {addr:#x} ({len(data)} bytes) overlaps g{g}'s descriptor at {desc:#x}",
+                rec.text,
+            )
         self.st.write_bytes(g, addr, data)
+
+    def mem_overlap(self, g, addr, n):
+        """The address of a descriptor of g that [addr, addr+n) overlaps, else None."""
+        known = self.desc_addrs.get(g)
+        if not known:
+            return None
+        # The descriptors' addresses, sorted (rebuilt only when a descriptor was added): one bisection.
+        cached = self.mem_sorted.get(g)
+        if cached is None or cached[0] != len(known):
+            cached = self.mem_sorted[g] = (len(known), sorted(known.values()))
+        starts = cached[1]
+        i = bisect.bisect_left(starts, addr - C.DMA_SIZE + 1)
+        return starts[i] if i < len(starts) and starts[i] < addr + n else None
 
     def mem_fast(self, rec):
         """on_g_mem at full speed (no `?`, no --emit): the same overlap check, the bytes written in place."""
         g, f = rec.guest, rec.fields
         addr, data = f["addr"], f["data"]
-        n = len(data)
-        known = self.desc_addrs.get(g)
-        if known:
-            cached = self.mem_sorted.get(g)
-            if cached is None or cached[0] != len(known):
-                cached = self.mem_sorted[g] = (len(known), sorted(known.values()))
-            starts = cached[1]
-            i = bisect.bisect_left(starts, addr - C.DMA_SIZE + 1)
-            if i < len(starts) and starts[i] < addr + n:
-                self.on_g_mem(rec)  # raises the overlap's input error, worded in one place
-                return
+        if self.desc_addrs.get(g) and self.mem_overlap(g, addr, len(data)) is not None:
+            self.on_g_mem(rec)  # raises the overlap's input error, worded in one place
+            return
         self.st.write_bytes(g, addr, data)
 
     def on_g_bind_dma(self, rec):

@@ -113,6 +113,16 @@ class _SkeletonBuilder(Builder):
         return FlagExpr(bits, numbers) if numbers else bits
 
 
+def _mem_data(rest: str, at: int) -> bytes | None:
+    """The bytes of a `mem` line's `data=` (hex only, an even number of digits, within the bound), else None."""
+    if len(rest) - at - 5 > MAX_DATA_DIGITS:
+        return None
+    try:
+        return unhexlify(rest[at + 5 :])
+    except ValueError:
+        return None
+
+
 def compile_template(draft: Draft | None, text: str, start: int, stop: int, partial: bool) -> Callable:
     """The template for lines shaped like `text[start:stop]`.
 
@@ -277,23 +287,16 @@ class ShapeCache:
                 # unhexlify takes every digit (strict: hex only, an even number).
                 # Anything else (a comment, blanks, an error) takes the way below.
                 m = mem_canon(rest, 0, at)
-                if m is not None and len(rest) - at - 5 <= MAX_DATA_DIGITS:
+                if m is not None:
                     # The canonical head (`gN mem 0xADDR `, at most 8 digits: no overflow):
                     # two int() calls, no to_int and no u32 test.
-                    try:
-                        data = unhexlify(rest[at + 5 :])
-                    except ValueError:
-                        data = None
-                    if data is not None:
-                        g = int(m.group(1))
-                        if g <= 255:
-                            return Record_("g.mem", g, {"addr": int(m.group(2), 16), "data": data}, line, text, ts)
+                    data = _mem_data(rest, at)
+                    g = int(m.group(1))
+                    if data is not None and g <= 255:
+                        return Record_("g.mem", g, {"addr": int(m.group(2), 16), "data": data}, line, text, ts)
                 m = mem_head(rest, 0, at)
-                if m is not None and len(rest) - at - 5 <= MAX_DATA_DIGITS:
-                    try:
-                        data = unhexlify(rest[at + 5 :])
-                    except ValueError:
-                        data = None
+                if m is not None:
+                    data = _mem_data(rest, at)
                     if data is not None:
                         g, addr = to_int(m.group(1)), to_int(m.group(2))
                         if g <= 255 and addr <= 0xFFFF_FFFF:
