@@ -36,6 +36,7 @@ import json
 import os
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import z3
@@ -611,8 +612,7 @@ def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
     out = [] if only is not None else _check_bfs(manifest, cfg)
     for e in entries:
         v = Verdict(manifest, os.path.join(folder, e["file"]), e["invariant"])
-        started = time.monotonic()
-        try:
+        with _judging(v):
             body = read_invariant(v.file)
             if model is None:
                 model = rebuild(cfg)
@@ -631,13 +631,21 @@ def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
             elif unknown:
                 v.status = UNKNOWN
                 v.message = "; ".join(f'query ({q}) "{QUERIES[q].format(inv=v.invariant)}": unknown' for q in unknown)
-        except CertificateError as err:
-            v.status, v.message = err.status, str(err)
-        except Exception as err:  # a bug of the checker, not of the certificate
-            v.status, v.message = INTERNAL, f"internal error: {type(err).__name__}: {err} (please report it)"
-        v.seconds = time.monotonic() - started
         out.append(v)
     return out
+
+
+@contextmanager
+def _judging(v: Verdict):
+    """Time a certificate's re-check; what it raises becomes its verdict (a checker bug says so)."""
+    started = time.monotonic()
+    try:
+        yield
+    except CertificateError as err:
+        v.status, v.message = err.status, str(err)
+    except Exception as err:  # a bug of the checker, not of the certificate
+        v.status, v.message = INTERNAL, f"internal error: {type(err).__name__}: {err} (please report it)"
+    v.seconds = time.monotonic() - started
 
 
 def _check_bfs(manifest: str, cfg: Config) -> list[Verdict]:
@@ -653,16 +661,10 @@ def _check_bfs(manifest: str, cfg: Config) -> list[Verdict]:
         names = e.get("invariants") if isinstance(e, dict) else None
         label = ", ".join(names) if isinstance(names, list) and all(isinstance(n, str) for n in names) else "?"
         v = Verdict(manifest, f"{manifest} (bfs)", label)
-        started = time.monotonic()
-        try:
+        with _judging(v):
             ok, v.message = check_entry(cfg, e)
             v.queries = {"bfs": "same states" if ok else "differs"}
             if not ok:
                 v.status = REFUSED
-        except CertificateError as err:
-            v.status, v.message = err.status, str(err)
-        except Exception as err:  # a bug of the checker, not of the certificate
-            v.status, v.message = INTERNAL, f"internal error: {type(err).__name__}: {err} (please report it)"
-        v.seconds = time.monotonic() - started
         out.append(v)
     return out
