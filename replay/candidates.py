@@ -165,7 +165,7 @@ class Trials:
                     if rule == "divergence":
                         continue
                     if rule not in found:
-                        also = f" and the unknowns it reads are {v:#x}" if more else ""
+                        also = f" and the unknowns it reads are {_shown(one, v):#x}" if more else ""
                         found[rule] = (f"{message} (a completion where dev=? is {d}{also})", set())
                     found[rule][1].add(d)
         return found

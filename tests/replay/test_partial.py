@@ -397,3 +397,12 @@ def test_a_status_value_left_out_is_tried_within_its_field_and_its_witness_is_a_
     w = (out / name).read_text()
     assert "value=?" not in w and "0x100000" not in w and "1048576" not in w
     assert ("status-forbidden-bit", 5, True) in summary(replay_file(str(out / name)))
+
+
+def test_a_status_write_to_an_unknown_device_names_a_value_its_field_holds(tmp_path, capsys):
+    path = tmp_path / "d.lgt"
+    path.write_text("lguest-trace 1\nguest 0 pages=8192\ng0 status dev=? value=?\n")
+    assert main(["replay", "--partial", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "possible status-forbidden-bit" in text and "dev=? is 0 and the unknowns it reads are 0xffff" in text
+    assert "0x100000" not in text
