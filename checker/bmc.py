@@ -22,7 +22,7 @@ from ..spec.ops import SYM_WIDTH
 from ..spec.registry import INVARIANTS
 from . import bmc_solver
 from .config import Config
-from .induction import NoCheck
+from .induction import NoCheck, cut_applies
 from .symstate import SymState
 from .transition import StepInfo, encode_step
 
@@ -45,6 +45,7 @@ class Result:
     engine: str = "bmc"  # which engine gave this answer (bmc, bfs; checker/portfolio.py compares them)
     states: int | None = None  # bfs: the states explored
     k: int = 1  # the k of its k-induction proof (1: plain induction)
+    cut: str = ""  # the proof asked the copy lemma's hypothesis for this invariant (checker/copy_lemma.py)
 
 
 @dataclass
@@ -94,6 +95,7 @@ def check(cfg: Config, progress: Callable[[int, float, dict], None] | None = Non
             if r is None or not v.proved:
                 continue
             r.inductive, r.vacuous, r.lemmas, r.k = True, v.vacuous, v.lemmas, getattr(v, "k", 1)
+            r.cut = getattr(v, "cut", "")
             if r.status == "violated":
                 r.conflict = (
                     f"induction proved {n} for every depth, but BMC found a run of {r.steps} steps that breaks it"
@@ -143,7 +145,7 @@ def _unroll(cfg, progress, solver, st, unrolling, names, results, asked, take_pr
         solver.add(*constraints)
         unrolling.infos.append(info)
         unrolling.states.append(st)
-        _ask(solver, info, k, asked, results, start, deadline, refresh)
+        _ask(solver, info, k, asked, results, start, deadline, refresh, cfg)
         for name in asked:
             if not results[name].inductive:
                 results[name].seconds = time.monotonic() - start
@@ -153,7 +155,7 @@ def _unroll(cfg, progress, solver, st, unrolling, names, results, asked, take_pr
             break
 
 
-def _ask(solver, info, k, open_names, results, start, deadline, refresh=None):
+def _ask(solver, info, k, open_names, results, start, deadline, refresh=None, cfg=None):
     """Settle step k for every open invariant.
 
     Without an induction beside, one call asks whether any open invariant can
@@ -174,6 +176,13 @@ def _ask(solver, info, k, open_names, results, start, deadline, refresh=None):
             continue
         lit = z3.Bool(f"violates:{name}@{k}")
         solver.add(lit == viol)
+        if cfg is not None and cut_applies(cfg, info, name, deadline) and _cut_holds(solver, info, k, name, deadline):
+            # The copy lemma holds and no delivery at step k breaks its hypothesis: nor its check.
+            results[name].depth = k + 1
+            if not results[name].inductive:
+                results[name].seconds = time.monotonic() - start
+            solver.add(z3.Not(lit))
+            continue
         lits[name] = lit
     one_by_one = refresh is not None
     while lits:
@@ -234,6 +243,21 @@ def _ask(solver, info, k, open_names, results, start, deadline, refresh=None):
                     )
                 open_names.remove(name)
                 del lits[name]
+
+
+def _cut_holds(solver, info, k, name, deadline) -> bool:
+    """Whether step k cannot break the copy lemma's hypothesis (checker/copy_lemma.py), which then implies the check."""
+    lit = z3.Bool(f"breaks-cut:{name}@{k}")
+    solver.add(lit == info.cut_violation((name,)))
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        solver.set("timeout", max(1, int(left * 1000)))
+    if solver.check(lit) != z3.unsat:
+        return False  # the monitor's own check is asked (a copy outside the hypothesis may still be right)
+    solver.add(z3.Not(lit))
+    return True
 
 
 def _give_up(lits, open_names, results, reason, now):

@@ -9,6 +9,13 @@ proof that the rule R holds at every depth:
   (b) it and a step imply it after:            I(s) and step(s, t) and not I(t)
   (c) it and a step imply no violation of R:   I(s) and step(s, t) and violation_R(s)
 
+Where the proof of data-corrupted cut the copy out of the step (manifest
+entry "cut": "copy-lemma", checker/copy_lemma.py), violation_R in (c) is the
+copy lemma's hypothesis failing at a delivery, and one more query proves the
+lemma itself, over one copy between two free descriptors:
+
+  (l) shaped descriptors, a length within both totals, and a failed check
+
 A proof by k-induction (k > 1, manifest entry "k") replaces (c) by two
 queries over a run of k steps s0 -> s1 -> ... -> sk (states NAME@s, NAME@s1,
 ..., choices NAME@step, NAME@step1, ...):
@@ -43,6 +50,7 @@ import z3
 
 from ..spec.ops import SYM_WIDTH
 from ..spec.registry import FINDINGS
+from . import copy_lemma
 from .config import Config
 from .induction import free_state, lemmas
 from .symstate import SymState
@@ -58,6 +66,7 @@ QUERIES = {
     "c": "it and a step imply no violation of {inv}",
     "ck": "it in k different states and k steps whose first k-1 keep {inv} imply that the k-th keeps it too",
     "d": "no run of k-1 steps from the initial state breaks {inv}",
+    "l": "the copy lemma: one copy between shaped descriptors, within both totals, keeps {inv}",
 }
 FAILED = {
     "a": "the initial state does not satisfy the invariant",
@@ -65,7 +74,9 @@ FAILED = {
     "c": "a step from a state that satisfies the invariant breaks {inv}",
     "ck": "k steps from states that satisfy the invariant break {inv} at the last step only (not k-inductive)",
     "d": "a run from the initial state breaks {inv} within k-1 steps",
+    "l": "a copy between shaped descriptors breaks {inv} (the copy lemma fails)",
 }
+CUT = "copy-lemma"  # a manifest entry's "cut": (c) asks the copy lemma's hypothesis, and (l) proves the lemma
 
 # Exit statuses of `lgcheck certify` (shared/spec/trace-format.md).
 OK, REFUSED, MALFORMED, UNKNOWN, INTERNAL = 0, 1, 2, 3, 4
@@ -177,8 +188,8 @@ def _b(t):
     return z3.BoolVal(t) if isinstance(t, bool) else t
 
 
-def _violation(model: Rebuilt, invariant: str):
-    v = model.info.violation((invariant,))
+def _violation(model: Rebuilt, invariant: str, cut: bool = False):
+    v = model.info.cut_violation((invariant,)) if cut else model.info.violation((invariant,))
     return z3.BoolVal(v) if isinstance(v, bool) else v
 
 
@@ -252,7 +263,7 @@ def _dump(formula) -> tuple[list[str], str]:
 
 
 def write_certificates(
-    cfg: Config, proved: list[str], lemma_names: list[str], folder: str, ks: dict | None = None
+    cfg: Config, proved: list[str], lemma_names: list[str], folder: str, ks: dict | None = None, cuts=()
 ) -> dict[str, str]:
     """Write a certificate for each invariant in `proved` (held at every depth with these lemmas).
 
@@ -276,8 +287,10 @@ def write_certificates(
     paths, entries = {}, []
     for name in proved:
         k = (ks or {}).get(name, 1)
-        violation = _dump(_violation(model, name))
+        violation = _dump(_violation(model, name, name in cuts))
         extra = []
+        if name in cuts:
+            extra.append(("l", _dump(z3.And(*copy_lemma.query(cfg)))))
         if k > 1:
             qs = k_queries(model, inv, name, k)
             extra = [("ck", _dump(z3.And(*qs["c"]))), ("d", _dump(z3.And(*qs["d"])))]
@@ -286,13 +299,15 @@ def write_certificates(
         with open(path, "w", encoding="utf-8") as fh:
             text = _certificate_text(cfg, name, chosen, decls, [p[1] for p in shared], violation[1], k)
             for q, (_, body) in extra:
-                text += f"; ({q}) {QUERIES[q].format(inv=name)} (k = {k})\n"
+                text += f"; ({q}) {QUERIES[q].format(inv=name)}{'' if q == 'l' else f' (k = {k})'}\n"
                 text += f"(push 1)\n(assert {body})\n(check-sat)\n(pop 1)\n"
             fh.write(text)
         paths[name] = path
         entry = {"invariant": name, "file": f"{name}.smt2", "lemmas": [n for n, _ in chosen]}
         if k > 1:
             entry["k"] = k
+        if name in cuts:
+            entry["cut"] = CUT
         entries.append(entry)
     doc = {
         "format": FORMAT,
@@ -561,11 +576,11 @@ def second_solver(formulas, timeout: float | None = None) -> str:
 
 
 def check_invariant(
-    model: Rebuilt, invariant: str, body: str, timeout: float | None = None, k: int = 1
+    model: Rebuilt, invariant: str, body: str, timeout: float | None = None, k: int = 1, cut: bool = False
 ) -> dict[str, str]:
-    """The second solver's answers to queries (a), (b), (c) (k > 1: (a), (b), (ck), (d)); unsat is a proof."""
+    """The second solver's answers to (a), (b), (c) (k > 1: (a), (b), (ck), (d); a cut: and (l)); unsat: a proof."""
     inv = parse_invariant(model, body)
-    if z3.is_false(_violation(model, invariant)):
+    if z3.is_false(_violation(model, invariant, cut)):
         raise CertificateError(
             REFUSED, f"the model has no check of {invariant}: query (c) would hold without the invariant (vacuous)"
         )
@@ -574,7 +589,7 @@ def check_invariant(
     except Exception as e:  # bitwuzla cannot read what z3 accepted: not a QF_BV formula
         raise CertificateError(REFUSED, f"the invariant is not a QF_BV formula bitwuzla reads: {e}") from None
     key = inv.sexpr()
-    parts = queries(model, inv, invariant)
+    parts = queries(model, inv, invariant, cut)
     if key not in model.cache:  # (a) and (b) do not depend on the rule: asked once per invariant text
         model.cache[key] = {q: second_solver(parts[q], timeout) for q in "ab"}
     answers = dict(model.cache[key])
@@ -584,15 +599,17 @@ def check_invariant(
         kq = k_queries(model, inv, invariant, k)
         answers["ck"] = second_solver(kq["c"], timeout)
         answers["d"] = second_solver(kq["d"], timeout)
+    if cut:
+        answers["l"] = second_solver(copy_lemma.query(model.cfg), timeout)
     return answers
 
 
-def queries(model: Rebuilt, inv, invariant: str) -> dict[str, list]:
+def queries(model: Rebuilt, inv, invariant: str, cut: bool = False) -> dict[str, list]:
     """The three queries for `inv` as lists of formulas (each must be unsatisfiable)."""
     return {
         "a": [model.initial, z3.Not(inv)],
         "b": [inv, model.step, z3.Not(_after(model, inv))],
-        "c": [inv, model.step, _violation(model, invariant)],
+        "c": [inv, model.step, _violation(model, invariant, cut)],
     }
 
 
@@ -619,7 +636,10 @@ def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
             k = e.get("k", 1)
             if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 16:
                 raise CertificateError(MALFORMED, f"{manifest}: k = {k!r} must be a whole number 1..16")
-            v.queries = check_invariant(model, v.invariant, body, timeout, k)
+            cut = e.get("cut")
+            if cut not in (None, CUT) or (cut and v.invariant != copy_lemma.INVARIANT):
+                raise CertificateError(MALFORMED, f"{manifest}: cut = {cut!r}: only {CUT!r}, for data-corrupted")
+            v.queries = check_invariant(model, v.invariant, body, timeout, k, cut=bool(cut))
             failed = [q for q in v.queries if v.queries[q] == "sat"]
             unknown = [q for q in v.queries if v.queries[q] == "unknown"]
             if failed:

@@ -32,6 +32,7 @@ import z3
 from ..spec.monitors import futex_identity
 from ..spec.ops import SYM_WIDTH
 from ..spec.ops import Symbolic as ops
+from . import copy_lemma
 from .config import Config
 from .symstate import SymState
 from .transition import encode_step
@@ -165,6 +166,9 @@ class Verdict:
     # 1-induction's counterexample-to-induction, when it has one: the state before the failing step
     # ({field name: int or bool}); the explicit-state search asks whether that state is reachable.
     cti: dict = field(default_factory=dict)
+    # "data-corrupted" when the step was asked the copy lemma's hypothesis in place of the monitor's own
+    # check (checker/copy_lemma.py: the lemma itself was proved on its own).
+    cut: str = ""
 
 
 class NoCheck(ValueError):
@@ -223,7 +227,12 @@ def prove(
         return solver.check(*assumptions)
 
     verdicts = {n: Verdict() for n in names}
-    viol = {n: _lit(solver, f"induct:{n}", _b(info.violation((n,)))) for n in names}
+    viol = {}
+    for n in names:
+        term = info.violation((n,))
+        if cut_applies(cfg, info, n, deadline):
+            term, verdicts[n].cut = info.cut_violation((n,)), copy_lemma.INVARIANT
+        viol[n] = _lit(solver, f"induct:{n}", _b(term))
 
     # Houdini, batched: ask whether any active lemma can break; drop those
     # the counterexample breaks, and ask again until none can.
@@ -270,6 +279,11 @@ def prove(
             partial(verdicts, kept)
         k_induction(cfg, rest, {n: active[n] for n in kept}, verdicts, deadline)
     return verdicts, kept
+
+
+def cut_applies(cfg: Config, info, name: str, deadline=None) -> bool:
+    """Whether `name`'s check in this step may be replaced by the copy lemma's hypothesis: the lemma holds."""
+    return name == copy_lemma.INVARIANT and bool(info.cuts) and copy_lemma.holds(cfg, deadline) is True
 
 
 def family(name: str) -> str:

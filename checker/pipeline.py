@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ..replay.engine import replay_records
 from ..replay.records import format_record
 from ..spec.registry import INVARIANTS
-from . import bmc, induction, shrink
+from . import bmc, copy_lemma, induction, shrink
 from .config import Config
 from .decode import evaluator, pre_state, setup_records, step_records
 from .explain import explain
@@ -82,6 +82,9 @@ def induct(run: Run) -> Run:
     for an invariant's counterexample once induction has proved it (it still
     cross-checks it at the depths it goes on to for the others).
     """
+    if copy_lemma.asked(run.cfg):
+        # Settled once, here, so that both engines (forked below) inherit the answer.
+        copy_lemma.holds(run.cfg, None if run.cfg.timeout is None else run.started + run.cfg.timeout)
     if run.cfg.induction:
         deadline = None if run.cfg.timeout is None else run.started + run.cfg.timeout
         ctx = multiprocessing.get_context("fork")
@@ -180,6 +183,7 @@ def solve(run: Run) -> Run:
                     elif r.status == "holds":
                         r.inductive, r.vacuous, r.lemmas, r.depth = True, v.vacuous, v.lemmas, run.cfg.depth
                         r.k = getattr(v, "k", 1)
+                        r.cut = getattr(v, "cut", "")
     finally:
         if use_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -218,8 +222,9 @@ def certify_write(run: Run) -> Run:
         return run
     proved = [n for n, r in run.results.items() if r.status == "holds" and r.inductive]
     ks = {n: run.results[n].k for n in proved}
+    cuts = {n for n in proved if run.results[n].cut}
     run.certificates = write_certificates(
-        run.cfg, proved, run.lemmas, os.path.join(run.out_dir, "certificates"), ks=ks
+        run.cfg, proved, run.lemmas, os.path.join(run.out_dir, "certificates"), ks=ks, cuts=cuts
     )
     return run
 

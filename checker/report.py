@@ -77,6 +77,7 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
                 "vacuous": getattr(r, "vacuous", "") or None,
                 "lemmas": list(getattr(r, "lemmas", None) or []),
                 "k": getattr(r, "k", 1) if every else None,
+                "cut": (getattr(r, "cut", "") or None) if every else None,
                 "counterexample": None if cx is None else {"lgt": cx.lgt, "itf": cx.itf},
                 "certificate": getattr(run, "certificates", {}).get(n),
                 "engine": getattr(r, "engine", "bmc"),

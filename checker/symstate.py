@@ -20,6 +20,7 @@ from ..spec.monitors import Write
 from ..spec.registry import FINDINGS
 from ..spec.ops import SYM_WIDTH
 from ..spec.ops import Symbolic as ops
+from . import copy_lemma
 from .config import Config
 
 
@@ -100,6 +101,9 @@ class SymState:
         self.faults = frozenset(cfg.faults)
         self.has_bytes = "data-corrupted" in cfg.invariants or "data" in cfg.invariants
         self.runs: dict[int, list] = {}
+        # The copy lemma's hypothesis per delivery (checker/copy_lemma.py): what the engines ask in place of
+        # data-corrupted's own check where the lemma holds.  None: not gathered.
+        self.cuts: list | None = []
         self._probe = None
         self._mem: dict[int, object] = {}
 
@@ -159,6 +163,7 @@ class SymState:
         new.drv_dmas = [list(r) for r in self.drv_dmas]
         new.checks, new.filed, new.log = [], set(), []
         new.has_bytes, new.runs, new._probe, new._mem = self.has_bytes, {}, None, {}
+        new.cuts = None if self.cuts is None else []
         return new
 
     def snapshot(self, k: int, constraints: list):
@@ -366,6 +371,9 @@ class SymState:
         # another delivery encoded in the same step instead of piling up behind them.
         self.runs[dg] = [(ops.And(when, guard), to, n, sg, frm) for guard, frm, to, n in steps or ()]
         self.log.append(Write("bytes", when, dg, da, None, (length, sg, sa), who))
+        if self.cuts is not None:
+            # Read now, as the monitor reads them right after (nothing between writes a section).
+            self.cuts.append((copy_lemma.INVARIANT, ops.Implies(when, copy_lemma.precondition(self, src, dst, length))))
 
 
 def _term(x):

@@ -49,9 +49,15 @@ class StepInfo:
     checks: list[tuple[str, object]]
     filed: set = field(default_factory=set)  # invariants some check was filed for (even a check folded to True)
     domains: list = field(default_factory=list)  # the environment's choices (also in the step's constraints)
+    cuts: list = field(default_factory=list)  # [(invariant, check)]: checker/copy_lemma.py's hypothesis per copy
 
     def violation(self, names) -> object:
         bad = [ops.Not(ok) for n, ok in self.checks if n in names]
+        return ops.Or(*bad) if bad else False
+
+    def cut_violation(self, names) -> object:
+        """The step breaks the copy lemma's hypothesis (where the lemma holds, implied by `violation`)."""
+        bad = [ops.Not(ok) for n, ok in self.cuts if n in names]
         return ops.Or(*bad) if bad else False
 
 
@@ -127,7 +133,10 @@ def encode_step(cfg: Config, st: SymState, k: int, constraints: list) -> StepInf
     constraints.append(ops.Or(*guards))
     checks, st.checks = st.checks, []
     filed, st.filed = st.filed, set()
-    return StepInfo(k, sel, p, cases, checks, filed, domains)
+    cuts = st.cuts or []
+    if st.cuts is not None:
+        st.cuts = []
+    return StepInfo(k, sel, p, cases, checks, filed, domains, cuts)
 
 
 def _apply_all(st, effects, ops=ops):

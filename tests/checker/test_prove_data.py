@@ -133,22 +133,55 @@ def test_host_is_a_setting_like_the_launcher(tmp_path, capsys):
 
 
 def test_the_fixed_host_proves_data_at_every_depth_with_a_certificate_bitwuzla_rechecks(tmp_path, capsys):
-    """The proof machinery on contents, end to end, at the size where it settles fast: one section each.
+    """The proof machinery on contents, end to end, at a size that settles in CI time: one section each.
 
-    (With one section per descriptor no destination section can end inside a
-    source section, so no step breaks it on either Host; at two sections the
-    fixed Host's proof does not settle in CI time: README "Proving the data".)
+    The proof goes through the copy lemma (checker/copy_lemma.py): the step is
+    asked only whether a delivery's descriptors leave the lemma's hypothesis,
+    which the section lemmas rule out; the certificate carries query (l), the
+    lemma itself, and bitwuzla re-checks all four.  (Two sections take about a
+    minute: README "Proving the data".)
     """
     cfg = Config(invariants=("data-corrupted",), host="fixed", sections=1, slots=1, buffers=1, depth=3)
     run = prove(cfg, str(tmp_path))
     res = run.results["data-corrupted"]
-    assert res.status == "holds" and res.inductive and res.vacuous == "rules", res
+    assert res.status == "holds" and res.inductive and res.cut == "data-corrupted", res
+    assert res.lemmas and all("sections as a conforming driver builds them" in n for n in res.lemmas), res.lemmas
     assert os.listdir(tmp_path) == ["certificates"]
     status = main(["certify", str(tmp_path), "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert status == 0, doc
     (c,) = doc["certificates"]
-    assert c["invariant"] == "data-corrupted" and c["queries"] == {"a": "unsat", "b": "unsat", "c": "unsat"}, c
+    assert c["invariant"] == "data-corrupted"
+    assert c["queries"] == {"a": "unsat", "b": "unsat", "c": "unsat", "l": "unsat"}, c
+    # A certificate that claims some other cut is refused, not re-checked on trust.
+    path = tmp_path / "certificates" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["certificates"][0]["cut"] = "anything"
+    path.write_text(json.dumps(manifest))
+    assert main(["certify", str(tmp_path)]) == 2
+    assert "cut = 'anything'" in capsys.readouterr().out
+
+
+def test_the_copy_lemma_holds_for_the_fixed_copy_only():
+    """(l) fails for 2.6.23's copy at two sections (the defect), holds where no section can split."""
+    from lgcheck.checker import copy_lemma
+
+    assert copy_lemma.holds(Config(invariants=("data-corrupted",), sections=2)) is False
+    assert copy_lemma.holds(Config(invariants=("data-corrupted",), sections=1)) is True
+    assert copy_lemma.holds(Config(invariants=("data-corrupted",), sections=1, host="fixed")) is True
+
+
+def test_the_cut_is_implied_by_the_monitors_check_only_where_the_lemma_holds():
+    """Where (l) fails, the step keeps the monitor's own check: the defect is still found (default_run above)."""
+    from lgcheck.checker.induction import cut_applies, free_state
+    from lgcheck.checker.transition import encode_step
+
+    for host, applies in (("2.6.23", False), ("fixed", True)):
+        cfg = Config(invariants=("data-corrupted",), sections=1 if host == "fixed" else 2, host=host)
+        O.SYM_WIDTH[0] = cfg.width
+        info = encode_step(cfg, free_state(cfg, "t"), "t", [])
+        assert info.cuts and cut_applies(cfg, info, "data-corrupted") is applies
+        assert not cut_applies(cfg, info, "buffer-overflow")
 
 
 def test_prove_still_does_not_ask_for_data_by_default():
