@@ -187,3 +187,25 @@ def test_the_cut_is_implied_by_the_monitors_check_only_where_the_lemma_holds():
 def test_prove_still_does_not_ask_for_data_by_default():
     assert "data" not in Config().invariants
     assert "data-corrupted" not in _invariants(()) and len(_invariants(())) == 6
+
+
+def test_the_copy_lemma_fails_when_its_hypothesis_is_weakened(monkeypatch):
+    """(l) is not vacuous: one byte more than both totals, or a destination of any shape, breaks the fixed copy."""
+    from lgcheck.checker import copy_lemma as L
+
+    ops = O.Symbolic
+    cfg = Config(invariants=("data-corrupted",), sections=2, host="fixed")
+
+    def weakened(extra, dst_shaped):
+        def pre(st, src, dst, length):
+            s = [st.rd_section(src[0], src[1], j) for j in range(st.sections)]
+            d = [st.rd_section(dst[0], dst[1], j) for j in range(st.sections)]
+            shaped = ops.And(L._shape(st.cfg, s), L._shape(st.cfg, d) if dst_shaped else True)
+            return ops.And(shaped, ops.ULE(length, ops.Add(extra, ops.Min(L._total(s), L._total(d)))))
+
+        return pre
+
+    for extra, dst_shaped in ((1, True), (0, False)):
+        monkeypatch.setattr(L, "_CACHE", {})
+        monkeypatch.setattr(L, "precondition", weakened(extra, dst_shaped))
+        assert L.holds(cfg) is False, (extra, dst_shaped)
