@@ -174,15 +174,15 @@ def _ask(solver, info, k, open_names, results, start, deadline, refresh=None, cf
         if viol is False:
             results[name].depth = k + 1
             continue
-        lit = z3.Bool(f"violates:{name}@{k}")
-        solver.add(lit == viol)
         if cfg is not None and cut_applies(cfg, info, name, deadline) and _cut_holds(solver, info, k, name, deadline):
-            # The copy lemma holds and no delivery at step k breaks its hypothesis: nor its check.
+            # The copy lemma holds and no delivery at step k breaks its hypothesis: nor its check, whose
+            # bytes the solver is then never given.
             results[name].depth = k + 1
             if not results[name].inductive:
                 results[name].seconds = time.monotonic() - start
-            solver.add(z3.Not(lit))
             continue
+        lit = z3.Bool(f"violates:{name}@{k}")
+        solver.add(lit == viol)
         lits[name] = lit
     one_by_one = refresh is not None
     while lits:
