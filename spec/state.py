@@ -80,9 +80,10 @@ class Binding:
 class Desc:
     """struct lguest_dma at one address; None marks a field never written."""
 
-    __slots__ = ("used_len", "addrs", "lens", "used_line", "lens_line", "prev_used_line")
+    __slots__ = ("used_len", "addrs", "lens", "used_line", "lens_line", "prev_used_line", "memo")
 
     def __init__(self):
+        self.memo = None  # spec/fused.py's reading of the sections; every writer of addrs or lens clears it
         self.used_len = None
         self.addrs = [None] * C.LGUEST_MAX_DMA_SECTIONS
         self.lens = [None] * C.LGUEST_MAX_DMA_SECTIONS
@@ -442,6 +443,7 @@ class ConcreteState:
         )
         # Taken as 0 from now on, so one unwritten field is reported once.
         d = self._desc_for_write(g, addr)
+        d.memo = None
         if field == "used_len":
             self._set_used(g, addr, 0)
         else:
@@ -519,6 +521,8 @@ class ConcreteState:
             d.used_len = used_len
             d.prev_used_line, d.used_line = d.used_line, self.cursor.line
             gs.used.set(addr, type(used_len) is int and used_len != 0)
+        if lens is not None or addrs is not None:
+            d.memo = None
         if lens is not None:
             d.lens_line = self.cursor.line
             n = len(lens)

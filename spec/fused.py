@@ -1,0 +1,213 @@
+"""SEND_DMA and a Launcher's fill in one pass, for the common case (replay's hot path, concrete reading only).
+
+An input-only trace is mostly sends and fills that go well: the key is
+aligned, every descriptor field the Host reads was written, every address is
+inside the Guest, the receiver's entry (or the Launcher's buffer) is free and
+large enough.  In that case a send's effects come down to a few stores: the
+wrapper's used_len := 0, then either a delivery (two used_len stores, the
+binding's next_dma, one irq bit) or a `full` (one irq bit; the retry decides
+the same on the same state), or, for a private key, the Launcher's output.
+
+`send` and `fill` below compute exactly that, reading ConcreteState
+directly, and allocate no Effect, Write or list.  Whenever the case is not the
+common one (a kill, a drop, nobuf, a finding a monitor would file, a note,
+a field never written, an unknown RAM size, a fault, version 2 bytes, an
+array longer than MAX_WALK entries) they return None having changed nothing,
+and replay runs the general path: the rules of spec/ (compiled.py), then
+apply.py and the monitors.  So each outcome they give is one the general path
+gives too, and the rules are still written once: what is decided here is
+only *which* entry (the Host's search, in the words of dma_transfer and
+get_dma_buffer), and the section checks themselves are the rules' own
+(check_dma_list) and the monitors' own (capacity), called through
+compiled.py and kept per descriptor in `Desc.memo` until the Guest writes
+that descriptor's addresses or lengths again (or its RAM size changes).
+tests/replay/test_fused.py replays generated and realistic traces with and
+without this path and checks that findings, notes and the final state agree.
+"""
+
+from __future__ import annotations
+
+from . import constants as C
+from .compiled import capacity, check_dma_list, get_futex_key
+from .ops import Concrete as ops
+
+SHARED = C.SHARED_OWNER
+DMA_SIZE = C.DMA_SIZE
+SECTIONS = C.LGUEST_MAX_DMA_SECTIONS
+PAGE_SHIFT = C.PAGE_SHIFT
+IRQS = C.LGUEST_IRQS
+# Arrays up to this many entries are searched entry by entry; longer ones take the general path,
+# whose search jumps over used entries in O(log) (spec/state.py UsedIndex: the cost model's bound).
+MAX_WALK = 64
+
+DELIVERED, FULL, OUTPUT, FILLED = "delivered", "full", "output", "filled"
+
+
+def sections(st, g, addr, d, limit):
+    """(limit, check_dma_list's Walk, the monitors' capacity) of a descriptor, or None.
+
+    None when a field the rules would read was never written (they would file
+    unknown-descriptor): every length up to the first 0, and the address of
+    each section before it.  The answers depend only on those fields and on
+    the Guest's RAM size (`limit`), so they are kept on the descriptor.
+    """
+    memo = d.memo
+    if memo is not None and memo[0] == limit:
+        return memo
+    lens, addrs = d.lens, d.addrs
+    for i in range(SECTIONS):
+        ln = lens[i]
+        if type(ln) is not int:
+            return None
+        if ln == 0:
+            break
+        if type(addrs[i]) is not int:
+            return None
+    memo = d.memo = (
+        limit,
+        check_dma_list(ops, st, g, True, addr),
+        capacity(ops, st, g, addr),
+    )
+    return memo
+
+
+def _readable(addr, bound):
+    """lguest_address_ok(addr, DMA_SIZE) for a Guest whose memory ends at `bound` (at most 2^32)."""
+    return addr + DMA_SIZE < bound
+
+
+def send(st, g, key, dma):
+    """hcall_send_dma's common case: DELIVERED, FULL, OUTPUT (a private key: pending, the Launcher to answer), or None.
+
+    The caller has checked that Guest g runs (no pending send, alive), that
+    no Host record follows (input-only) and, for OUTPUT, that the Launcher's
+    output is the model's to compute; the state keeps no bytes and has no
+    faults.
+    """
+    if key & 3:
+        return None  # bad sending DMA key: a kill
+    gs = st.guests.get(g)
+    if gs is None or gs.limit is None:
+        return None
+    _, owner, off = get_futex_key(ops, st, g, key)
+    if owner < SHARED:
+        st._set_used(g, dma, 0)  # the wrapper's store
+        return OUTPUT
+    # The newest live binding of another Guest on the key (send_attempt's _newest, one pass).
+    b = None
+    for c in st._index.get((owner, off), ()):
+        if c.guest != g and c.interrupt != 0 and c.owner == owner and c.off == off and (b is None or c.stamp > b.stamp):
+            b = c
+    if b is None:
+        return None  # drop
+    h = b.guest
+    hs = st.guests.get(h)
+    if hs is None or hs.limit is None:
+        return None
+    g_bound = min(1 << 32, gs.limit << PAGE_SHIFT)
+    if not _readable(dma, g_bound):
+        return None  # the sender's struct is outside its memory: a kill
+    num = b.num_dmas
+    if num == 0 or num > MAX_WALK:
+        return None
+    # dma_transfer: the first entry from next_dma (circular) whose used_len is 0.
+    h_bound = min(1 << 32, hs.limit << PAGE_SHIFT)
+    dmas, mem = b.dmas, hs.mem
+    idx = b.next_dma % num
+    entry = ed = None
+    for _ in range(num):
+        addr = dmas + idx * DMA_SIZE
+        if not _readable(addr, h_bound):
+            return None  # bad address in registered DMA struct: a kill
+        d = mem.get(addr)
+        if d is None:
+            return None
+        u = d.used_len
+        if type(u) is not int:
+            return None
+        if u == 0:
+            entry, ed = addr, d
+            break
+        idx += 1
+        if idx == num:
+            idx = 0
+    if entry is None:
+        # Full: the irq is raised; the retry decides the same on the same state.
+        st._set_used(g, dma, 0)
+        irq = b.interrupt
+        if irq < IRQS:
+            hs.irqs |= 1 << irq
+        return FULL
+    dst = sections(st, h, entry, ed, hs.limit)
+    if dst is None or dst[1].ok is not True:
+        return None
+    sd = gs.mem.get(dma)
+    if sd is None:
+        return None
+    src = sections(st, g, dma, sd, gs.limit)
+    if src is None or src[1].ok is not True:
+        return None
+    s_total, d_total = src[1].total, dst[1].total
+    ret = s_total if s_total <= d_total else d_total  # copy_data
+    if ret == 0 and src[1].first != 0:
+        return None  # the transfer fails: no irq
+    if ret > dst[2] or (h, entry) in st.doubtful:
+        return None  # buffer-overflow would be filed (or not checked)
+    # Performed as apply.py does (write-to-used-buffer holds: the entry's used_len was 0).
+    st._set_used(g, dma, 0)
+    st._set_used(g, dma, ret)
+    st._set_used(h, entry, ret)
+    b.next_dma = (b.next_dma + 1) & 0xFFFF
+    irq = b.interrupt
+    if irq < IRQS:
+        hs.irqs |= 1 << irq
+    return DELIVERED
+
+
+def fill(st, g, key, length):
+    """handle_*_input's common case (GETDMA finds a free entry, the monitors file nothing): FILLED, or None."""
+    if key & 3:
+        return None
+    gs = st.guests.get(g)
+    if gs is None or gs.limit is None:
+        return None
+    _, owner, off = get_futex_key(ops, st, g, key)
+    b = None
+    for c in st._index.get((owner, off), ()):
+        if c.guest == g and c.interrupt != 0 and c.owner == owner and c.off == off and (b is None or c.stamp > b.stamp):
+            b = c
+    if b is None:
+        return None  # nobuf
+    num = b.num_dmas
+    if num == 0 or num > MAX_WALK:
+        return None
+    # get_dma_buffer: the first entry with used_len 0 (none: the last one, which the monitors report).
+    bound = min(1 << 32, gs.limit << PAGE_SHIFT)
+    dmas, mem = b.dmas, gs.mem
+    entry = ed = None
+    for j in range(num):
+        addr = dmas + j * DMA_SIZE
+        if not _readable(addr, bound):
+            return None
+        d = mem.get(addr)
+        if d is None:
+            return None
+        u = d.used_len
+        if type(u) is not int:
+            return None
+        if u == 0:
+            entry, ed = addr, d
+            break
+    if entry is None:
+        return None
+    got = sections(st, g, entry, ed, gs.limit)
+    if got is None:
+        return None
+    # Replay writes the length the trace gives (a longer one than the buffer holds is buffer-overflow's).
+    if length > got[2] or (g, entry) in st.doubtful:
+        return None
+    st._set_used(g, entry, length)
+    irq = b.interrupt
+    if irq < IRQS:
+        gs.irqs |= 1 << irq
+    return FILLED
