@@ -342,6 +342,16 @@ def _certify(args) -> int:
     return run_certify(args)
 
 
+class _Version(argparse.Action):
+    """--version, looked up only when asked (importlib.metadata costs ~40 ms of every start-up)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from lgcheck.replay.report import version
+
+        print(f"lgcheck {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lgcheck",
@@ -349,9 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
         "faithful model of the Host and Launcher, prove invariants with z3, and write "
         "counterexamples as replayable traces.",
     )
-    from lgcheck.replay.report import version
-
-    p.add_argument("--version", action="version", version=f"lgcheck {version()}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     r = sub.add_parser(
         "replay",
