@@ -44,7 +44,7 @@ DELIVERED, FULL, OUTPUT, FILLED = "delivered", "full", "output", "filled"
 
 
 def sections(st, g, addr, d, limit):
-    """(limit, check_dma_list's Walk, the monitors' capacity) of a descriptor, or None.
+    """[limit, check_dma_list's Walk, the monitors' capacity or None (not yet asked)] of a descriptor, or None.
 
     None when a field the rules would read was never written (they would file
     unknown-descriptor): every length up to the first 0, and the address of
@@ -63,12 +63,27 @@ def sections(st, g, addr, d, limit):
             break
         if type(addrs[i]) is not int:
             return None
-    memo = d.memo = (
-        limit,
-        check_dma_list(ops, st, g, True, addr),
-        capacity(ops, st, g, addr),
-    )
+    memo = d.memo = [limit, check_dma_list(ops, st, g, True, addr), None]
     return memo
+
+
+def _capacity(st, g, addr, memo):
+    cap = memo[2]
+    if cap is None:
+        cap = memo[2] = capacity(ops, st, g, addr)
+    return cap
+
+
+def _key(st, gs, g, key):
+    """get_futex_key's (owner, off) for an aligned key, kept until the Guest maps more shared memory."""
+    hit = st.key_memo.get((g, key))
+    if hit is not None and hit[0] == len(gs.maps):
+        return hit[1], hit[2]
+    _, owner, off = get_futex_key(ops, st, g, key)
+    if len(st.key_memo) >= 1024:  # a few keys a Guest in real traffic; memory must not grow with keys
+        st.key_memo.clear()
+    st.key_memo[(g, key)] = (len(gs.maps), owner, off)
+    return owner, off
 
 
 def _readable(addr, bound):
@@ -89,7 +104,7 @@ def send(st, g, key, dma):
     gs = st.guests.get(g)
     if gs is None or gs.limit is None:
         return None
-    _, owner, off = get_futex_key(ops, st, g, key)
+    owner, off = _key(st, gs, g, key)
     if owner < SHARED:
         st._set_used(g, dma, 0)  # the wrapper's store
         return OUTPUT
@@ -151,11 +166,13 @@ def send(st, g, key, dma):
     ret = s_total if s_total <= d_total else d_total  # copy_data
     if ret == 0 and src[1].first != 0:
         return None  # the transfer fails: no irq
-    if ret > dst[2] or (h, entry) in st.doubtful:
+    if ret > _capacity(st, h, entry, dst) or (h, entry) in st.doubtful:
         return None  # buffer-overflow would be filed (or not checked)
-    # Performed as apply.py does (write-to-used-buffer holds: the entry's used_len was 0).
-    st._set_used(g, dma, 0)
+    # Performed as apply.py does (write-to-used-buffer holds: the entry's used_len was 0).  The
+    # wrapper's used_len := 0 and the delivery's used_len := ret on the sender's descriptor, in one:
+    # both at this line, so the line before is this line too.
     st._set_used(g, dma, ret)
+    sd.prev_used_line = sd.used_line
     st._set_used(h, entry, ret)
     b.next_dma = (b.next_dma + 1) & 0xFFFF
     irq = b.interrupt
@@ -171,7 +188,7 @@ def fill(st, g, key, length):
     gs = st.guests.get(g)
     if gs is None or gs.limit is None:
         return None
-    _, owner, off = get_futex_key(ops, st, g, key)
+    owner, off = _key(st, gs, g, key)
     b = None
     for c in st._index.get((owner, off), ()):
         if c.guest == g and c.interrupt != 0 and c.owner == owner and c.off == off and (b is None or c.stamp > b.stamp):
@@ -204,7 +221,7 @@ def fill(st, g, key, length):
     if got is None:
         return None
     # Replay writes the length the trace gives (a longer one than the buffer holds is buffer-overflow's).
-    if length > got[2] or (g, entry) in st.doubtful:
+    if length > _capacity(st, g, entry, got) or (g, entry) in st.doubtful:
         return None
     st._set_used(g, entry, length)
     irq = b.interrupt

@@ -343,6 +343,8 @@ class ConcreteState:
         self.faults: frozenset[str] = frozenset()
         self.doubtful: set[tuple[int, int]] = set()
         self.related: dict[tuple[str, str], tuple] = {}
+        self.watch_memo: dict[int, tuple] = {}  # Guest -> spec/launcher.py watches' answer, with what it read
+        self.key_memo: dict[tuple[int, int], tuple] = {}  # (Guest, key) -> spec/fused.py's get_futex_key answer
 
     # ------------------------------------------------------------ guests
     def guest(self, g: int) -> Guest:
@@ -489,9 +491,12 @@ class ConcreteState:
 
     def _set_used(self, g, addr, value):
         d = self._desc_for_write(g, addr)
+        old = d.used_len
         d.used_len = value
         d.prev_used_line, d.used_line = d.used_line, self.cursor.line
-        self.guest(g).used.set(addr, type(value) is int and value != 0)
+        used = type(value) is int and value != 0
+        if used != (type(old) is int and old != 0):  # the index holds exactly the known non-zero used_lens
+            self.guest(g).used.set(addr, used)
 
     def write_data(self, g, addr, nbytes, who, why="", when=True):
         if when is True:
@@ -518,9 +523,12 @@ class ConcreteState:
         if d is None:
             d = gs.mem[addr] = Desc()
         if used_len is not None:  # as _set_used, inline: this is the commonest record
+            old = d.used_len
             d.used_len = used_len
             d.prev_used_line, d.used_line = d.used_line, self.cursor.line
-            gs.used.set(addr, type(used_len) is int and used_len != 0)
+            used = type(used_len) is int and used_len != 0
+            if used != (type(old) is int and old != 0):
+                gs.used.set(addr, used)
         if lens is not None or addrs is not None:
             d.memo = None
         if lens is not None:
