@@ -973,7 +973,7 @@ class Replay:
             # A private key: `host pending`, and the Launcher answers at once (complete_output's work).
             st = self.st
             (eff,) = handle_output(ops, st, g, key, dma)
-            st._set_used(g, dma, eff.f["len"])
+            fused.answered(st, g, dma, eff.f["len"])
             self.completed[g] = (key, dma, rec.line)
             self.pending_recorded.pop(g, None)
             if st.findings:

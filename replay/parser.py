@@ -258,6 +258,7 @@ def _records(batches: Iterable[tuple[int, list[str]]], path: str, partial: bool)
     header_line = 0
     version = 1
     prev, prev_line = None, 0  # the latest timestamp (text) and its line
+    prev_width = prev_point = 0
     lineno, text = 0, None
     try:
         for first, texts in batches:
@@ -267,41 +268,52 @@ def _records(batches: Iterable[tuple[int, list[str]]], path: str, partial: bool)
                 record = parse(text, lineno, path)
                 if record is None:
                     continue
-                if header_line == 0:
-                    if record.kind != "header":
-                        raise _at(
-                            path, lineno, text, _record_pos(text), f"a trace must start with the header {HEADER_TEXT}"
-                        )
-                    header_line = lineno
-                    version = record.fields["version"]
-                elif record.kind == "header":
-                    raise _at(
-                        path,
-                        lineno,
-                        text,
-                        _record_pos(text),
-                        f"a second header: {HEADER_TEXT} may only be the first record (it is on line {header_line})",
-                    )
-                if version < 2 and (record.kind == "g.mem" or "sum" in record.fields):
-                    _version_error(path, lineno, text, record)
-                ts = record.ts
-                if ts is not None:
-                    if ts != prev and prev is not None:
-                        # Of equal width with the point at the same place (the usual case: a
-                        # capture's fixed-format clock), digit strings order as their numbers do.
-                        if len(ts) == len(prev) and ts.find(".") == prev.find("."):
-                            earlier = ts < prev
-                        else:
-                            earlier = _ts_key(ts) < _ts_key(prev)
-                        if earlier:
+                kind = record.kind
+                v2_in_v1 = version < 2 and (kind == "g.mem" or "sum" in record.fields)
+                if header_line == 0 or kind == "header" or v2_in_v1:
+                    if header_line == 0:
+                        if kind != "header":
                             raise _at(
                                 path,
                                 lineno,
                                 text,
-                                text.index("@"),
-                                f"timestamp {ts} is earlier than {prev} on line {prev_line}",
+                                _record_pos(text),
+                                f"a trace must start with the header {HEADER_TEXT}",
                             )
-                    prev, prev_line = ts, lineno
+                        header_line = lineno
+                        version = record.fields["version"]
+                    elif kind == "header":
+                        raise _at(
+                            path,
+                            lineno,
+                            text,
+                            _record_pos(text),
+                            f"a second header: {HEADER_TEXT} may only be the first record "
+                            f"(it is on line {header_line})",
+                        )
+                    if v2_in_v1:
+                        _version_error(path, lineno, text, record)
+                ts = record.ts
+                if ts is not None:
+                    if ts != prev:
+                        width, point = len(ts), ts.find(".")
+                        if prev is not None:
+                            # Of equal width with the point at the same place (the usual case: a
+                            # capture's fixed-format clock), digit strings order as their numbers do.
+                            if width == prev_width and point == prev_point:
+                                earlier = ts < prev
+                            else:
+                                earlier = _ts_key(ts) < _ts_key(prev)
+                            if earlier:
+                                raise _at(
+                                    path,
+                                    lineno,
+                                    text,
+                                    text.index("@"),
+                                    f"timestamp {ts} is earlier than {prev} on line {prev_line}",
+                                )
+                        prev, prev_width, prev_point = ts, width, point
+                    prev_line = lineno
                 yield record
     except TraceError:
         raise

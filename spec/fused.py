@@ -54,17 +54,35 @@ def sections(st, g, addr, d, limit):
     memo = d.memo
     if memo is not None and memo[0] == limit:
         return memo
+    if not _known(d):
+        return None
+    memo = d.memo = [limit, check_dma_list(ops, st, g, True, addr), None]
+    return memo
+
+
+def _known(d) -> bool:
+    """Every length up to the first 0, and the address of each section before it, was written."""
     lens, addrs = d.lens, d.addrs
     for i in range(SECTIONS):
         ln = lens[i]
         if type(ln) is not int:
-            return None
+            return False
         if ln == 0:
-            break
+            return True
         if type(addrs[i]) is not int:
-            return None
-    memo = d.memo = [limit, check_dma_list(ops, st, g, True, addr), None]
-    return memo
+            return False
+    return True
+
+
+def answered(st, g, dma, n):
+    """A private send's stores: the wrapper's used_len := 0, then the Launcher's used_len := n, at this line.
+
+    (handle_output reads only the sections, which the caller checked were
+    written, so doing both stores after it changes nothing it reads.)
+    """
+    st._set_used(g, dma, n)
+    d = st.guests[g].mem[dma]
+    d.prev_used_line = d.used_line
 
 
 def _capacity(st, g, addr, memo):
@@ -106,8 +124,9 @@ def send(st, g, key, dma):
         return None
     owner, off = _key(st, gs, g, key)
     if owner < SHARED:
-        st._set_used(g, dma, 0)  # the wrapper's store
-        return OUTPUT
+        # `host pending`: the caller computes the Launcher's output (handle_output), then `answered`.
+        d = gs.mem.get(dma)
+        return OUTPUT if d is not None and _known(d) else None
     # The newest live binding of another Guest on the key (send_attempt's _newest, one pass).
     b = None
     for c in st._index.get((owner, off), ()):
