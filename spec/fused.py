@@ -104,9 +104,33 @@ def _key(st, gs, g, key):
     return owner, off
 
 
-def _readable(addr, bound):
-    """lguest_address_ok(addr, DMA_SIZE) for a Guest whose memory ends at `bound` (at most 2^32)."""
-    return addr + DMA_SIZE < bound
+def entries(b, gs):
+    """The Desc of each entry of binding b's array, or None unless every entry is readable and written.
+
+    Kept on the binding while its array (dmas, num) and its Guest's RAM size
+    stay the same: a descriptor, once written, keeps its Desc object (state.py
+    never removes one), so the table follows every later write to it.  An
+    entry is readable when lguest_address_ok(addr, DMA_SIZE) holds: addr + 100
+    below the end of the Guest's memory (at most 2^32), so all are when the
+    last one is.
+    """
+    t = b.entries
+    dmas, num, limit = b.dmas, b.num_dmas, gs.limit
+    if t is not None and t[0] == dmas and t[1] == num and t[2] == limit:
+        return t[3]
+    if num == 0 or num > MAX_WALK or limit is None:
+        return None
+    if dmas + num * DMA_SIZE >= min(1 << 32, limit << PAGE_SHIFT):
+        return None  # some entry is unreadable: a kill, if the search reaches it
+    mem = gs.mem
+    table = []
+    for i in range(num):
+        d = mem.get(dmas + i * DMA_SIZE)
+        if d is None:
+            return None  # never written: unknown-descriptor, if the search reaches it
+        table.append(d)
+    b.entries = (dmas, num, limit, table)
+    return table
 
 
 def send(st, g, key, dma):
@@ -138,30 +162,23 @@ def send(st, g, key, dma):
     hs = st.guests.get(h)
     if hs is None or hs.limit is None:
         return None
-    g_bound = min(1 << 32, gs.limit << PAGE_SHIFT)
-    if not _readable(dma, g_bound):
-        return None  # the sender's struct is outside its memory: a kill
-    num = b.num_dmas
-    if num == 0 or num > MAX_WALK:
+    if dma + DMA_SIZE >= min(1 << 32, gs.limit << PAGE_SHIFT):
+        return None  # the sender's struct is outside its memory (lguest_address_ok fails): a kill
+    table = entries(b, hs)
+    if table is None:
         return None
     # dma_transfer: the first entry from next_dma (circular) whose used_len is 0.
-    h_bound = min(1 << 32, hs.limit << PAGE_SHIFT)
-    dmas, mem = b.dmas, hs.mem
+    num = b.num_dmas
     idx = b.next_dma % num
     entry = ed = None
     for _ in range(num):
-        addr = dmas + idx * DMA_SIZE
-        if not _readable(addr, h_bound):
-            return None  # bad address in registered DMA struct: a kill
-        d = mem.get(addr)
-        if d is None:
-            return None
+        d = table[idx]
         u = d.used_len
-        if type(u) is not int:
-            return None
         if u == 0:
-            entry, ed = addr, d
+            entry, ed = b.dmas + idx * DMA_SIZE, d
             break
+        if type(u) is not int:
+            return None  # never written, or `?`
         idx += 1
         if idx == num:
             idx = 0
@@ -214,26 +231,18 @@ def fill(st, g, key, length):
             b = c
     if b is None:
         return None  # nobuf
-    num = b.num_dmas
-    if num == 0 or num > MAX_WALK:
+    table = entries(b, gs)
+    if table is None:
         return None
     # get_dma_buffer: the first entry with used_len 0 (none: the last one, which the monitors report).
-    bound = min(1 << 32, gs.limit << PAGE_SHIFT)
-    dmas, mem = b.dmas, gs.mem
     entry = ed = None
-    for j in range(num):
-        addr = dmas + j * DMA_SIZE
-        if not _readable(addr, bound):
-            return None
-        d = mem.get(addr)
-        if d is None:
-            return None
+    for j, d in enumerate(table):
         u = d.used_len
+        if u == 0:
+            entry, ed = b.dmas + j * DMA_SIZE, d
+            break
         if type(u) is not int:
             return None
-        if u == 0:
-            entry, ed = addr, d
-            break
     if entry is None:
         return None
     got = sections(st, g, entry, ed, gs.limit)

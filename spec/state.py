@@ -51,7 +51,7 @@ class Binding:
 
     __slots__ = (
         "guest", "slot", "owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "stamp", "indexed",
-        "key", "nowner", "noff", "named", "line",
+        "key", "nowner", "noff", "named", "line", "entries",
     )
 
     def __init__(self, guest: int, slot: int):
@@ -69,6 +69,7 @@ class Binding:
         self.nowner, self.noff = C.NO_OWNER, 0  # what that key names (monitors.futex_identity)
         self.named = None  # the identity under which the named index lists it (live bindings only)
         self.line = None  # the trace line that last bound it (replay's related locations)
+        self.entries = None  # spec/fused.py: (dmas, num, RAM size, the Desc of each entry), while those hold
 
     def __repr__(self) -> str:
         return (
