@@ -178,10 +178,17 @@ def _file_lines(f, name: str) -> Iterator[tuple[int, list[str]]]:
             if end < 0:
                 pending = chunk
                 if len(pending) >= limit:  # one line, too long: nothing after it is read
-                    _check_length(name, lineno + 1, pending[:limit])  # raises: over MAX_LINE characters
+                    _check_length(name, lineno + 1, memoryview(pending)[:limit])  # raises: over MAX_LINE characters
                     return
                 continue
             pending = chunk[end + 1 :]
+            if end > MAX_LINE:  # a line may be over the limit (in bytes): the lines one by one, each checked
+                raws = chunk[:end].split(b"\n")
+                if max(map(len, raws)) > MAX_LINE:
+                    del chunk
+                    yield from _slow_lines(raws, name, lineno)
+                    lineno += len(raws)
+                    continue
             try:
                 text = chunk[:end].decode("utf-8")
             except UnicodeDecodeError:
@@ -191,13 +198,10 @@ def _file_lines(f, name: str) -> Iterator[tuple[int, list[str]]]:
             lines = text.split("\n")
             if "\r" in text:
                 lines = [t[:-1] if t[-1:] == "\r" else t for t in lines]
-            if len(text) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
-                yield from _slow_lines(chunk[:end].split(b"\n"), name, lineno)
-                return  # (_slow_lines raised)
             yield lineno + 1, lines
             lineno += len(lines)
             if len(pending) >= limit:
-                _check_length(name, lineno + 1, pending[:limit])
+                _check_length(name, lineno + 1, memoryview(pending)[:limit])
         if pending:  # the last line, without a line ending
             if len(pending) > MAX_LINE:
                 _check_length(name, lineno + 1, pending)
@@ -227,7 +231,7 @@ def _slow_lines(raws: list[bytes], name: str, lineno: int) -> Iterator[tuple[int
 
 def _check_length(name: str, lineno: int, raw: bytes) -> None:
     """A line of more than MAX_LINE characters is an input error, at the first character past the limit."""
-    text = raw[: 4 * MAX_LINE + 4].decode("utf-8", "replace")
+    text = str(memoryview(raw)[: 4 * MAX_LINE + 4], "utf-8", "replace")  # a view: no copy of a long line
     if len(text) > MAX_LINE:
         raise TraceError(
             name,

@@ -15,14 +15,16 @@ a field never written, an unknown RAM size, a fault, version 2 bytes, an
 array longer than MAX_WALK entries) they return None having changed nothing,
 and replay runs the general path: the rules of spec/ (compiled.py), then
 apply.py and the monitors.  So each outcome they give is one the general path
-gives too, and the rules are still written once: what is decided here is
-only *which* entry (the Host's search, in the words of dma_transfer and
-get_dma_buffer), and the section checks themselves are the rules' own
-(check_dma_list) and the monitors' own (capacity), called through
-compiled.py and kept per descriptor in `Desc.memo` until the Guest writes
-that descriptor's addresses or lengths again (or its RAM size changes).
-tests/replay/test_fused.py replays generated and realistic traces with and
-without this path and checks that findings, notes and the final state agree.
+gives too.  What is decided here is *which* entry (the Host's search, in
+the words of dma_transfer and get_dma_buffer) and the sender's section check
+(`source_walk`, check_dma_list's arithmetic in one loop, since the sender's
+descriptor is new at nearly every send); the receiver's section checks are
+the rules' own (check_dma_list) and the monitors' own (capacity), called
+through compiled.py and kept per descriptor in `Desc.memo` until the Guest
+writes that descriptor's addresses or lengths again (or its RAM size
+changes).  tests/replay/test_fused.py replays generated, realistic and
+mutated traces with and without this path and checks that findings, notes
+and the final state agree, and checks `source_walk` against the rule.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ SHARED = C.SHARED_OWNER
 DMA_SIZE = C.DMA_SIZE
 SECTIONS = C.LGUEST_MAX_DMA_SECTIONS
 PAGE_SHIFT = C.PAGE_SHIFT
+PAGE = C.PAGE_SIZE
 IRQS = C.LGUEST_IRQS
 # Arrays up to this many entries are searched entry by entry; longer ones take the general path,
 # whose search jumps over used entries in O(log) (spec/state.py UsedIndex: the cost model's bound).
@@ -83,6 +86,31 @@ def answered(st, g, dma, n):
     st._set_used(g, dma, n)
     d = st.guests[g].mem[dma]
     d.prev_used_line = d.used_line
+
+
+def source_walk(d, limit):
+    """check_dma_list(g, readable=True, d) for a descriptor whose sections are all written (`_known`), in one loop.
+
+    (ok, total, first): every section up to the first 0 length has its
+    address ok (lguest_address_ok: addr + len below the end of memory, at most
+    2^32), at most a page, and does not cross one; total is their sum, first
+    the first length.  The sender's descriptor is new at nearly every send, so
+    the rule's memo would not help; this is the rule's arithmetic without its
+    calls, and tests/replay/test_fused.py checks it against the rule on
+    generated sections.
+    """
+    lens, addrs = d.lens, d.addrs
+    bound = 1 << 32 if (limit << PAGE_SHIFT) > (1 << 32) else limit << PAGE_SHIFT
+    total = 0
+    for i in range(SECTIONS):
+        ln = lens[i]
+        if ln == 0:
+            break
+        a = addrs[i]
+        if a + ln >= bound or ln > PAGE or (a & (PAGE - 1)) + ln > PAGE:
+            return False, total, lens[0]
+        total += ln
+    return True, total, lens[0]
 
 
 def _capacity(st, g, addr, memo):
@@ -154,7 +182,7 @@ def send(st, g, key, dma):
     # The newest live binding of another Guest on the key (send_attempt's _newest, one pass).
     b = None
     for c in st._index.get((owner, off), ()):
-        if c.guest != g and c.interrupt != 0 and c.owner == owner and c.off == off and (b is None or c.stamp > b.stamp):
+        if c.guest != g and c.interrupt != 0 and c.owner == owner and c.off == off and (b is None or st.newer(c, b)):
             b = c
     if b is None:
         return None  # drop
@@ -193,14 +221,14 @@ def send(st, g, key, dma):
     if dst is None or dst[1].ok is not True:
         return None
     sd = gs.mem.get(dma)
-    if sd is None:
+    if sd is None or not _known(sd):
         return None
-    src = sections(st, g, dma, sd, gs.limit)
-    if src is None or src[1].ok is not True:
+    ok, s_total, first = source_walk(sd, gs.limit)
+    if not ok:
         return None
-    s_total, d_total = src[1].total, dst[1].total
+    d_total = dst[1].total
     ret = s_total if s_total <= d_total else d_total  # copy_data
-    if ret == 0 and src[1].first != 0:
+    if ret == 0 and first != 0:
         return None  # the transfer fails: no irq
     if ret > _capacity(st, h, entry, dst) or (h, entry) in st.doubtful:
         return None  # buffer-overflow would be filed (or not checked)
@@ -227,7 +255,7 @@ def fill(st, g, key, length):
     owner, off = _key(st, gs, g, key)
     b = None
     for c in st._index.get((owner, off), ()):
-        if c.guest == g and c.interrupt != 0 and c.owner == owner and c.off == off and (b is None or c.stamp > b.stamp):
+        if c.guest == g and c.interrupt != 0 and c.owner == owner and c.off == off and (b is None or st.newer(c, b)):
             b = c
     if b is None:
         return None  # nobuf

@@ -20,10 +20,13 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lgcheck.replay.engine import Replay
 from lgcheck.replay.parser import parse_text
-from lgcheck.spec import compiled
+from lgcheck.spec import compiled, fused
+from lgcheck.spec.ops import Concrete
+from lgcheck.spec.state import ConcreteState
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -127,3 +130,25 @@ def test_mutated_realistic_traces_replay_the_same(tmp_path, seed):
 @given(valid_runs())
 def test_generated_runs_replay_the_same(run):
     agree("run.lgt", run.text())
+
+
+_ADDRS = st.one_of(st.integers(0, 2**32 - 1), st.sampled_from([0, 4095, 4096, 0x3FFF000, 2**32 - 4096, 2**32 - 1]))
+_LENS = st.one_of(st.integers(0, 65535), st.sampled_from([0, 1, 4095, 4096, 4097]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_ADDRS, _LENS), min_size=1, max_size=16), st.integers(0, 2**21))
+def test_the_senders_section_check_is_check_dma_lists(sections, pages):
+    s = ConcreteState()
+    gs = s.guest(0)
+    gs.pages = pages
+    gs.recompute_limit()
+    addrs, lens = [a for a, _ in sections], [n for _, n in sections]
+    s.write_desc(0, 0x1000, 0, addrs, lens)
+    walk = compiled.check_dma_list(Concrete, s, 0, True, 0x1000)
+    ok, total, first = fused.source_walk(gs.mem[0x1000], gs.limit)
+    assert ok == walk.ok
+    assert first == walk.first
+    if ok:
+        assert total == walk.total
+    assert not s.notes and not s.findings
