@@ -306,6 +306,8 @@ class ShapeCache:
                     ts = m.group(1)
                     start = m.end()
                     rest = text[start:]
+                    if rest[:1] not in (" ", "\t"):
+                        return slow(text, line, path)[0]  # the grammar wants a blank after a timestamp
             at = rest.find("data=", 0, 64)
             if at > 0:
                 # Version 2's `mem` line, read first: thousands of digits are not

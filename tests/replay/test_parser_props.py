@@ -144,6 +144,8 @@ def mutated_lines(draw) -> str:
 @example("g0x1 send_dma key=1 dma=2", False)
 @example("@1g0 send_dma key=1 dma=2", False)
 @example("  @1 g0 send_dma key=1 dma=2", False)
+@example("@0g0 mem 0 data=", False)
+@example("@0g0 mem 0x10 data=00", False)
 @example("g0 send_dma key=01 dma=0x0002", False)
 @given(mutated_lines(), st.booleans())
 def test_fast_path_agrees_with_lark_on_edited_lines(text, partial):
