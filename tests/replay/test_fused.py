@@ -98,10 +98,10 @@ _ODD = [0, 1, 2, 3, 4, 99, 100, 4096, 0x1000, 0x4001000, 0x4001004, 0xFFFFFFF0, 
 
 
 def _mutate(text: str, rng: random.Random, k: int) -> str:
-    """Change k numbers (on lines past the setup), drop or duplicate a few lines."""
+    """Change k numbers (mostly past the setup: RAM sizes, bindings and shares now and then), drop or copy lines."""
     lines = text.splitlines()
     for _ in range(k):
-        i = rng.randrange(40, len(lines))
+        i = rng.randrange(1 if rng.random() < 0.3 else 40, len(lines))
         what = rng.random()
         if what < 0.15:
             del lines[i]
