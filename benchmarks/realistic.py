@@ -18,7 +18,7 @@ included; best of --repeat) in records/s and sends/s, and, measured in the same
 run on the same file, a bare `line.split()` loop and plain lark (the grammar's
 LALR parser, per line, on the first --lark-lines lines), with the ratios.
 
-    .venv/bin/python benchmarks/realistic.py [--records 300000] [--repeat 2] [--dir D]
+    .venv/bin/python benchmarks/realistic.py [--records 300000] [--repeat 2] [--dir D] [--baseline DIR] [--breakdown]
 
 Exit status: 0, or 2 when a trace does not replay clean (then the figures mean nothing).
 """
@@ -251,6 +251,30 @@ def full_fraction(path, limit=20000):
     return attempts // 2, deliver  # a full send is two `full` attempts (the retry finds it full too)
 
 
+def breakdown(path: str, rounds: int = 3) -> str:
+    """In-process, best of `rounds` (CPU time): the reader alone, then the whole replay (reader + engine)."""
+    from lgcheck.replay.engine import Replay
+    from lgcheck.replay.parser import read_trace
+
+    split, parse, whole = [], [], []
+    for _ in range(rounds):
+        t0 = time.process_time()
+        n = run_split(path)
+        t1 = time.process_time()
+        sum(1 for _ in read_trace(path))
+        t2 = time.process_time()
+        Replay(path).run()
+        t3 = time.process_time()
+        split.append(t1 - t0)
+        parse.append(t2 - t1)
+        whole.append(t3 - t2)
+    us = [min(x) / n * 1e6 for x in (split, parse, whole)]
+    return (
+        f"in-process, us a record (CPU, best of {rounds}): split {us[0]:.2f}, reader {us[1]:.2f}, "
+        f"engine {us[2] - us[1]:.2f}, replay {us[2]:.2f}"
+    )
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--records", type=int, default=300_000)
@@ -259,6 +283,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dir", default=None)
     ap.add_argument("--guests", default="4,1", help="variants, comma-separated")
     ap.add_argument("--interpreted", action="store_true", help="also time LGCHECK_INTERPRETED=1")
+    ap.add_argument("--breakdown", action="store_true", help="also time the reader and the engine in-process")
     ap.add_argument(
         "--baseline",
         metavar="DIR",
@@ -302,6 +327,8 @@ def main(argv=None) -> int:
             wall = min(w for w, _ in times[label])
             cpu = min(c for _, c in times[label])
             rows.append((guests, label, n, sends, wall, cpu, n / t_split, nl / t_lark))
+        if args.breakdown:
+            print(f"{guests} Guests: {breakdown(path)}")
         if guests > 1:
             full, deliver = full_fraction(path)
             print(

@@ -6,7 +6,6 @@ import argparse
 import math
 import os
 import sys
-import tomllib
 import time
 
 from ..replay.errors import TraceError
@@ -284,6 +283,8 @@ def _settings(args) -> dict:
     """Built-in defaults, then the --config file, then the flags given."""
     s = dict(DEFAULTS)
     if args.config:
+        import tomllib  # here: every `lgcheck replay` start-up would pay for it
+
         try:
             with open_trace(args.config) as fh:  # a regular file only: a FIFO or device is refused
                 data = tomllib.load(fh)

@@ -150,12 +150,16 @@ def _replay(args) -> int:
     except ClusterError as e:
         _err(str(e))
         return 2
-    from lgcheck.replay.progress import Ticker
-
     rep = _reporter(args)
     show = len(files) > 1 and not (args.quiet or args.no_progress)
     records = findings = 0
-    with Ticker(FILES_LINE, len(files), show, leave=False, unit="file", started=started) as ticker:
+    if show:
+        from lgcheck.replay.progress import Ticker  # (tqdm: tens of ms of start-up, for one file in vain)
+
+        line = Ticker(FILES_LINE, len(files), show, leave=False, unit="file", started=started)
+    else:
+        line = _NoLine()
+    with line as ticker:
         for r in itertools.chain([first], results):
             ticker.clear()  # a terminal's progress line gives way to the report
             r = _selected(args, r)
@@ -169,6 +173,22 @@ def _replay(args) -> int:
 
 
 FILES_LINE = "lgcheck replay: {n}/{total} files  {elapsed}<{remaining}  {rate_fmt}{status}"
+
+
+class _NoLine:
+    """No progress line (one file, --quiet or --no-progress): Ticker's calls, doing nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def clear(self) -> None:
+        pass
+
+    def set(self, n=None, status=None, advance=0) -> None:
+        pass
 
 
 def _witnesses(args, r, model) -> None:
@@ -342,6 +362,16 @@ def _certify(args) -> int:
     return run_certify(args)
 
 
+class _Version(argparse.Action):
+    """--version, looked up only when asked (importlib.metadata costs ~40 ms of every start-up)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from lgcheck.replay.report import version
+
+        print(f"lgcheck {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lgcheck",
@@ -349,9 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
         "faithful model of the Host and Launcher, prove invariants with z3, and write "
         "counterexamples as replayable traces.",
     )
-    from lgcheck.replay.report import version
-
-    p.add_argument("--version", action="version", version=f"lgcheck {version()}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     r = sub.add_parser(
         "replay",

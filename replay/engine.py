@@ -17,6 +17,8 @@ from typing import Iterator, TextIO
 
 from ..spec import constants as C
 from ..spec.apply import kill_reason
+from ..spec import fused
+from ..spec.compiled import INTERPRETED
 from ..spec.compiled import apply as apply_effect
 from ..spec.compiled import bind_dma, fill, handle_output, hcall_send_dma, release_all_dma, send_irq, status_write
 from ..spec.effects import Effect
@@ -84,6 +86,8 @@ def _hexs(v) -> str:
 class Replay:
     """One file's replay; `run()` returns its FileResult."""
 
+    fused = True  # spec/fused.py's common-case sends and fills (tests switch it off to compare)
+
     def __init__(
         self,
         path: str,
@@ -134,12 +138,21 @@ class Replay:
                 # Version 2's `mem` records (one per section sent) take a path of their own at full
                 # speed: no step() (no `?`, nothing to emit, no finding or note to flush), unless
                 # their Guest waits for its Launcher or has stopped (step() settles that first).
-                guests, mem = self.st.guests, self.mem_fast
+                # Descriptors, sends and fills (most of an input-only trace) likewise: spec/fused.py's one-pass
+                # common case, which hands back to step() whatever it does not cover.
+                guests = self.st.guests
+                fast = {"g.mem": self.mem_fast, "g.dma": self.on_g_dma}
+                if self.fused and not INTERPRETED and not self.st.faults:
+                    fast["g.send_dma"] = self.send_fast
+                    if not self.checked:
+                        fast["l.fill"] = self.fill_fast
+                lookup = fast.get
                 for rec in self.recs:
-                    if rec.kind == "g.mem":
+                    handler = lookup(rec.kind)
+                    if handler is not None:
                         gs = guests.get(rec.guest)
                         if gs is None or (gs.pending is None and gs.dead is None and not gs.closed):
-                            mem(rec)
+                            handler(rec)
                             continue
                     step(rec)
             self.finish()
@@ -944,6 +957,39 @@ class Replay:
                 )
         for e in state_effects:
             apply_effect(ops, self.st, e)
+
+    def send_fast(self, rec):
+        """A send at full speed (no `?`, no --emit, input-only here): spec/fused.py, else the general path."""
+        g, f = rec.guest, rec.fields
+        nxt = self.recs.peek()
+        if nxt is not None and (nxt.kind[0] == "h" or (nxt.guest == g and nxt.kind == "l.output")) or self.st.has_bytes:
+            self.step(rec)
+            return
+        key, dma = f["key"], f["dma"]
+        done = fused.send(self.st, g, key, dma)
+        if done is None:
+            self.step(rec)
+        elif done is fused.OUTPUT:
+            # A private key: `host pending`, and the Launcher answers at once (complete_output's work).
+            st = self.st
+            (eff,) = handle_output(ops, st, g, key, dma)
+            fused.answered(st, g, dma, eff.f["len"])
+            self.completed[g] = (key, dma, rec.line)
+            self.pending_recorded.pop(g, None)
+            if st.findings:
+                self.flush(rec)
+            if st.notes:
+                self.take_notes()
+
+    def fill_fast(self, rec):
+        """A fill that leaves the buffer to the model, at full speed: spec/fused.py, else the general path."""
+        f = rec.fields
+        if "dma" in f or "irq" in f or self.st.has_bytes:
+            self.step(rec)
+            return
+        nxt = self.recs.peek()
+        if (nxt is not None and nxt.kind[0] == "h") or fused.fill(self.st, rec.guest, f["key"], f["len"]) is None:
+            self.step(rec)
 
     def on_g_send_dma(self, rec):
         self.emit_input(rec)

@@ -70,6 +70,8 @@ SUM_RE = re.compile(r"[ \t]+sum=([0-9a-f]{64})(?=[ \t]|$)")
 
 NUMBER_RE = re.compile(r"0x[0-9a-fA-F]+|[0-9]+")  # as the grammar's NUMBER
 TIMESTAMP_RE = re.compile(r"@([0-9]+(?:\.[0-9]+)?)")  # as the grammar's TIMESTAMP
+# A stamped template's timestamp, in the form of its first line's (the shape key keeps the point).
+STAMP_DOT, STAMP_INT = r"@([0-9]+\.[0-9]+)", r"@([0-9]+)"
 _HEX_GROUP = "(0x[0-9a-fA-F]+)"
 _DEC_GROUP = "([0-9]+)"
 _KEY_DELETE = b"0123456789abcdefABCDEF"
@@ -123,7 +125,9 @@ def _mem_data(rest: str, at: int) -> bytes | None:
         return None
 
 
-def compile_template(draft: Draft | None, text: str, start: int, stop: int, partial: bool) -> Callable:
+def compile_template(
+    draft: Draft | None, text: str, start: int, stop: int, partial: bool, stamped: bool = False
+) -> Callable:
     """The template for lines shaped like `text[start:stop]`.
 
     `text` has been parsed (by lark, to `draft`, None for a blank line) and is
@@ -131,9 +135,15 @@ def compile_template(draft: Draft | None, text: str, start: int, stop: int, part
     before the comment.  A line that is not a hot record, or whose numbers do
     not map one to one onto number tokens, gets a template that sends the
     lines of its shape to lark.
+
+    `stamped`: the template matches the whole line, its timestamp `@...` (of
+    text[:start]'s form: digits, with a point or without) included and taken
+    from the match; the line has no comment (stop is its end).
     """
     runs = [(m.start(), m.end(), m.group().startswith("0x")) for m in NUMBER_RE.finditer(text, start, stop)]
     pattern = _pattern(text, start, stop, runs)
+    if stamped:
+        pattern = (STAMP_DOT if "." in text[:start] else STAMP_INT) + pattern
     if draft is None:
         return _constant(pattern, BLANK)
     if draft.kind not in HOT_KINDS:
@@ -151,7 +161,7 @@ def compile_template(draft: Draft | None, text: str, start: int, stop: int, part
         # that no token could continue with: see the module docstring
         if slot is None or (end < stop and (text[end].isalnum() or text[end] == "_")):
             return _constant(pattern, None)
-    return _generate(pattern, skeleton, slots, [hexa for _, _, hexa in runs])
+    return _generate(pattern, skeleton, slots, [hexa for _, _, hexa in runs], stamped)
 
 
 def _pattern(text: str, start: int, stop: int, runs) -> str:
@@ -188,7 +198,7 @@ def _slots_of(value):
             yield from _slots_of(v)
 
 
-def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool]) -> Callable:
+def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool], stamped: bool = False) -> Callable:
     """Write the template as a small Python function and compile it.
 
     Generated code, rather than a loop over instructions, because the
@@ -222,8 +232,10 @@ def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool
         "    m = fullmatch(rest)",
         "    if m is None: return NOMATCH",
     ]
+    if slots or stamped:
+        targets = ("ts, " if stamped else "") + "".join(f"a{i}, " for i in range(len(slots)))
+        lines.append(f"    {targets}= m.groups()")
     if slots:
-        lines.append("    " + "".join(f"a{i}, " for i in range(len(slots))) + "= m.groups()")
         for i, hx in enumerate(hexa):
             lines.append(f"    v{i} = int(a{i}, 16)" if hx else f"    v{i} = int(a{i})")
         test = " or ".join(f"v{i} > {slot.limit.max}" for i, slot in enumerate(slots))
@@ -271,6 +283,20 @@ class ShapeCache:
         mem_canon = MEM_CANON.fullmatch
 
         def parse(text: str, line: int, path: str) -> Record | None:
+            if text[:1] == "@":
+                # A stamped template reads the whole line, timestamp included: one
+                # key, one match (a line with a comment, `sum=` or `mem` has none).
+                try:
+                    templates = lookup(text.encode().translate(None, delete))
+                except ValueError:
+                    templates = None
+                if templates is not None:
+                    for template in templates:
+                        record = template(text, text, line, None)
+                        if type(record) is Record_:
+                            return record
+                        if record is not NOMATCH:
+                            break  # a value does not fit: the way below says so
             ts = None
             start = 0
             rest = text
@@ -280,6 +306,8 @@ class ShapeCache:
                     ts = m.group(1)
                     start = m.end()
                     rest = text[start:]
+                    if rest[:1] not in (" ", "\t"):
+                        return slow(text, line, path)[0]  # the grammar wants a blank after a timestamp
             at = rest.find("data=", 0, 64)
             if at > 0:
                 # Version 2's `mem` line, read first: thousands of digits are not
@@ -392,6 +420,17 @@ class ShapeCache:
             template = compile_template(draft, text, start, stop, self.partial)
         except Exception:  # a template is an optimisation: never fail a line over it
             return record
+        self._keep(key, template)
+        if start > 0 and stop == len(text) and draft is not None and draft.kind in HOT_KINDS:
+            # Timestamped, without a comment: a stamped template too, under the whole line's key.
+            try:
+                stamped = compile_template(draft, text, start, stop, self.partial, stamped=True)
+            except Exception:
+                return record
+            self._keep(text.encode().translate(None, _KEY_DELETE), stamped)
+        return record
+
+    def _keep(self, key, template) -> None:
         templates = self.shapes.get(key)
         if templates is None:
             if len(self.shapes) >= MAX_SHAPES:
@@ -401,7 +440,6 @@ class ShapeCache:
             if len(templates) >= MAX_PER_KEY:
                 del templates[0]
             templates.append(template)
-        return record
 
 
 __all__ = ["ShapeCache", "compile_template", "HOT_KINDS", "MAX_SHAPES", "MAX_TEMPLATE_CHARS", "BLANK", "NOMATCH"]

@@ -199,6 +199,31 @@ def _record(kind, children) -> Draft:
     return Draft(kind, guest, args, fields, head.start_pos, _end(children[-1]))
 
 
+def _cache_path() -> str | bool:
+    """Where lark keeps its analysis of the grammar (False: nowhere).
+
+    Building the LALR tables costs ~40 ms of every start-up; lark's cache
+    (keyed inside the file by a SHA-256 of the grammar, the options and the
+    lark and Python versions, so a stale one is rebuilt) loads them in ~6 ms.
+    It lives in grammars/__pycache__, as Python's own .pyc files do, so only
+    who can write the package can write it; an unwritable folder only costs
+    the build.
+    """
+    try:
+        import os
+
+        from .. import grammars
+
+        folder = os.path.join(os.path.dirname(os.path.abspath(grammars.__file__)), "__pycache__")
+        path = os.path.join(folder, "lgt.lark.cache")
+        if os.path.exists(path):
+            return path
+        os.makedirs(folder, exist_ok=True)
+        return path if os.access(folder, os.W_OK) else False
+    except (OSError, ImportError, TypeError):
+        return False
+
+
 def _load() -> Lark:
     parser = Lark.open_from_package(
         GRAMMAR_PACKAGE,
@@ -208,6 +233,7 @@ def _load() -> Lark:
         lexer="contextual",
         transformer=_ToDraft(),
         maybe_placeholders=False,
+        cache=_cache_path(),
     )
     _check_callbacks(parser)
     return parser

@@ -149,45 +149,89 @@ def parse_text(text: str, path: str = "<string>", *, partial: bool = False) -> l
     return list(_records(_text_lines(text, path), path, bool(partial)))
 
 
-def _file_lines(f, name: str) -> Iterator[tuple[int, str]]:
-    """(line number, text) of each of the file's lines, each read with a bounded readline.
+CHUNK = 1 << 16  # bytes read at a time (read1: what a pipe has, without waiting for more)
 
-    A line longer than MAX_LINE characters (4 bytes each at most in UTF-8) is
-    cut short: it is reported as too long, having held at most 4 * MAX_LINE
-    bytes of it, and the rest of the file is never read.  (One generator, not
-    two: this loop runs once per record.)
+
+def _file_lines(f, name: str) -> Iterator[tuple[int, list[str]]]:
+    """Batches of the file's lines: (number of the first, [text, ...]), read in bounded chunks.
+
+    A chunk's complete lines are decoded and split at once (C speed); the
+    rest of a line waits for the next chunk.  A line longer than MAX_LINE
+    characters (4 bytes each at most in UTF-8) is reported as too long,
+    having held at most 4 * MAX_LINE + 3 bytes of it, and the rest of the
+    file is never read.  A chunk that is not UTF-8 goes line by line
+    (`_slow_lines`), so the error names its line and column, after the lines
+    before it.  A line ends with \\n or \\r\\n; any other \\r is text.
     """
     limit = 4 * MAX_LINE + 3
-    readline = f.readline
+    read = getattr(f, "read1", f.read)
     lineno = 0
+    pending = b""
     try:
         while True:
-            raw = readline(limit)
-            if not raw:
-                return
-            lineno += 1
-            # A line ends with \n or \r\n; any other \r is text (and an error).
-            if raw[-1:] == b"\n":
-                raw = raw[:-2] if raw[-2:-1] == b"\r" else raw[:-1]
-                cut = False
-            else:
-                cut = len(raw) == limit  # too long: nothing after it is read
-            if len(raw) > MAX_LINE:
-                _check_length(name, lineno, raw)
+            chunk = read(CHUNK)
+            if not chunk:
+                break
+            if pending:
+                chunk = pending + chunk
+            end = chunk.rfind(b"\n")
+            if end < 0:
+                pending = chunk
+                if len(pending) >= limit:  # one line, too long: nothing after it is read
+                    _check_length(name, lineno + 1, memoryview(pending)[:limit])  # raises: over MAX_LINE characters
+                    return
+                continue
+            pending = chunk[end + 1 :]
+            if end > MAX_LINE:  # a line may be over the limit (in bytes): the lines one by one, each checked
+                raws = chunk[:end].split(b"\n")
+                if max(map(len, raws)) > MAX_LINE:
+                    del chunk
+                    yield from _slow_lines(raws, name, lineno)
+                    lineno += len(raws)
+                    continue
             try:
-                text = raw.decode("utf-8")
+                text = chunk[:end].decode("utf-8")
+            except UnicodeDecodeError:
+                yield from _slow_lines(chunk[:end].split(b"\n"), name, lineno)
+                lineno += chunk.count(b"\n", 0, end) + 1
+                continue
+            lines = text.split("\n")
+            if "\r" in text:
+                lines = [t[:-1] if t[-1:] == "\r" else t for t in lines]
+            yield lineno + 1, lines
+            lineno += len(lines)
+            if len(pending) >= limit:
+                _check_length(name, lineno + 1, memoryview(pending)[:limit])
+        if pending:  # the last line, without a line ending
+            if len(pending) > MAX_LINE:
+                _check_length(name, lineno + 1, pending)
+            try:
+                text = pending.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise _utf8_error(name, lineno, raw[: 4 * MAX_LINE], exc) from None
-            yield lineno, text
-            if cut:
-                return
+                raise _utf8_error(name, lineno + 1, pending[: 4 * MAX_LINE], exc) from None
+            yield lineno + 1, [text]
     except OSError as exc:
         raise TraceError(name, 0, 0, f"cannot read trace: {exc.strerror or exc}") from None
 
 
+def _slow_lines(raws: list[bytes], name: str, lineno: int) -> Iterator[tuple[int, list[str]]]:
+    """Complete lines one by one (each without its \\n): the one that is too long or not UTF-8 raises."""
+    for raw in raws:
+        lineno += 1
+        if raw[-1:] == b"\r":
+            raw = raw[:-1]
+        if len(raw) > MAX_LINE:
+            _check_length(name, lineno, raw)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _utf8_error(name, lineno, raw[: 4 * MAX_LINE], exc) from None
+        yield lineno, [text]
+
+
 def _check_length(name: str, lineno: int, raw: bytes) -> None:
     """A line of more than MAX_LINE characters is an input error, at the first character past the limit."""
-    text = raw[: 4 * MAX_LINE + 4].decode("utf-8", "replace")
+    text = str(memoryview(raw)[: 4 * MAX_LINE + 4], "utf-8", "replace")  # a view: no copy of a long line
     if len(text) > MAX_LINE:
         raise TraceError(
             name,
@@ -197,68 +241,84 @@ def _check_length(name: str, lineno: int, raw: bytes) -> None:
         )
 
 
-def _text_lines(text: str, path: str) -> Iterator[tuple[int, str]]:
+def _text_lines(text: str, path: str) -> Iterator[tuple[int, list[str]]]:
     lines = text.split("\n")  # not splitlines(): \v, \x1c or U+2028 do not end a line
     if lines[-1] == "":
         lines.pop()  # the text ends with a line ending, or is empty
-    for lineno, line in enumerate(lines, 1):
-        line = line[:-1] if line[-1:] == "\r" else line
+    if "\r" in text:
+        lines = [line[:-1] if line[-1:] == "\r" else line for line in lines]
+    for i, line in enumerate(lines):
         if len(line) > MAX_LINE:
+            yield 1, lines[:i]  # the lines before it are read first
             raise TraceError(
-                path, lineno, MAX_LINE + 1, f"line longer than {MAX_LINE:,} characters (the format's limit)"
+                path, i + 1, MAX_LINE + 1, f"line longer than {MAX_LINE:,} characters (the format's limit)"
             )
-        yield lineno, line
+    yield 1, lines
 
 
-def _records(lines: Iterable[tuple[int, str]], path: str, partial: bool) -> Iterator[Record]:
-    """Parse each line and apply the rules that span lines."""
+def _records(batches: Iterable[tuple[int, list[str]]], path: str, partial: bool) -> Iterator[Record]:
+    """Parse each line and apply the rules that span lines (lines come in batches: first number, texts)."""
     parse = _CACHES[partial].parse
     header_line = 0
     version = 1
-    last_ts = None  # (text, line) of the latest timestamp
+    prev, prev_line = None, 0  # the latest timestamp (text) and its line
+    prev_width = prev_point = 0
     lineno, text = 0, None
     try:
-        for lineno, text in lines:
-            record = parse(text, lineno, path)
-            if record is None:
-                continue
-            if header_line == 0:
-                if record.kind != "header":
-                    raise _at(
-                        path, lineno, text, _record_pos(text), f"a trace must start with the header {HEADER_TEXT}"
-                    )
-                header_line = lineno
-                version = record.fields["version"]
-            elif record.kind == "header":
-                raise _at(
-                    path,
-                    lineno,
-                    text,
-                    _record_pos(text),
-                    f"a second header: {HEADER_TEXT} may only be the first record (it is on line {header_line})",
-                )
-            if version < 2 and (record.kind == "g.mem" or "sum" in record.fields):
-                _version_error(path, lineno, text, record)
-            ts = record.ts
-            if ts is not None:
-                if last_ts is not None and ts != last_ts[0]:
-                    prev = last_ts[0]
-                    # Of equal width with the point at the same place (the usual case: a
-                    # capture's fixed-format clock), digit strings order as their numbers do.
-                    if len(ts) == len(prev) and ts.find(".") == prev.find("."):
-                        earlier = ts < prev
-                    else:
-                        earlier = _ts_key(ts) < _ts_key(prev)
-                    if earlier:
+        for first, texts in batches:
+            lineno = first - 1
+            for text in texts:
+                lineno += 1
+                record = parse(text, lineno, path)
+                if record is None:
+                    continue
+                kind = record.kind
+                v2_in_v1 = version < 2 and (kind == "g.mem" or "sum" in record.fields)
+                if header_line == 0 or kind == "header" or v2_in_v1:
+                    if header_line == 0:
+                        if kind != "header":
+                            raise _at(
+                                path,
+                                lineno,
+                                text,
+                                _record_pos(text),
+                                f"a trace must start with the header {HEADER_TEXT}",
+                            )
+                        header_line = lineno
+                        version = record.fields["version"]
+                    elif kind == "header":
                         raise _at(
                             path,
                             lineno,
                             text,
-                            text.index("@"),
-                            f"timestamp {ts} is earlier than {prev} on line {last_ts[1]}",
+                            _record_pos(text),
+                            f"a second header: {HEADER_TEXT} may only be the first record "
+                            f"(it is on line {header_line})",
                         )
-                last_ts = (ts, lineno)
-            yield record
+                    if v2_in_v1:
+                        _version_error(path, lineno, text, record)
+                ts = record.ts
+                if ts is not None:
+                    if ts != prev:
+                        width, point = len(ts), ts.find(".")
+                        if prev is not None:
+                            # Of equal width with the point at the same place (the usual case: a
+                            # capture's fixed-format clock), digit strings order as their numbers do.
+                            if width == prev_width and point == prev_point:
+                                earlier = ts < prev
+                            else:
+                                earlier = _ts_key(ts) < _ts_key(prev)
+                            if earlier:
+                                raise _at(
+                                    path,
+                                    lineno,
+                                    text,
+                                    text.index("@"),
+                                    f"timestamp {ts} is earlier than {prev} on line {prev_line}",
+                                )
+                        prev, prev_width, prev_point = ts, width, point
+                    prev_line = lineno
+                yield record
     except TraceError:
         raise
     except Exception as exc:

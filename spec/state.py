@@ -51,7 +51,7 @@ class Binding:
 
     __slots__ = (
         "guest", "slot", "owner", "off", "dmas", "num_dmas", "next_dma", "interrupt", "stamp", "indexed",
-        "key", "nowner", "noff", "named", "line",
+        "key", "nowner", "noff", "named", "line", "entries",
     )
 
     def __init__(self, guest: int, slot: int):
@@ -69,6 +69,7 @@ class Binding:
         self.nowner, self.noff = C.NO_OWNER, 0  # what that key names (monitors.futex_identity)
         self.named = None  # the identity under which the named index lists it (live bindings only)
         self.line = None  # the trace line that last bound it (replay's related locations)
+        self.entries = None  # spec/fused.py: (dmas, num, RAM size, the Desc of each entry), while those hold
 
     def __repr__(self) -> str:
         return (
@@ -80,9 +81,10 @@ class Binding:
 class Desc:
     """struct lguest_dma at one address; None marks a field never written."""
 
-    __slots__ = ("used_len", "addrs", "lens", "used_line", "lens_line", "prev_used_line")
+    __slots__ = ("used_len", "addrs", "lens", "used_line", "lens_line", "prev_used_line", "memo")
 
     def __init__(self):
+        self.memo = None  # spec/fused.py's reading of the sections; every writer of addrs or lens clears it
         self.used_len = None
         self.addrs = [None] * C.LGUEST_MAX_DMA_SECTIONS
         self.lens = [None] * C.LGUEST_MAX_DMA_SECTIONS
@@ -342,6 +344,8 @@ class ConcreteState:
         self.faults: frozenset[str] = frozenset()
         self.doubtful: set[tuple[int, int]] = set()
         self.related: dict[tuple[str, str], tuple] = {}
+        self.watch_memo: dict[int, tuple] = {}  # Guest -> spec/launcher.py watches' answer, with what it read
+        self.key_memo: dict[tuple[int, int], tuple] = {}  # (Guest, key) -> spec/fused.py's get_futex_key answer
 
     # ------------------------------------------------------------ guests
     def guest(self, g: int) -> Guest:
@@ -442,6 +446,7 @@ class ConcreteState:
         )
         # Taken as 0 from now on, so one unwritten field is reported once.
         d = self._desc_for_write(g, addr)
+        d.memo = None
         if field == "used_len":
             self._set_used(g, addr, 0)
         else:
@@ -487,9 +492,12 @@ class ConcreteState:
 
     def _set_used(self, g, addr, value):
         d = self._desc_for_write(g, addr)
+        old = d.used_len
         d.used_len = value
         d.prev_used_line, d.used_line = d.used_line, self.cursor.line
-        self.guest(g).used.set(addr, type(value) is int and value != 0)
+        used = type(value) is int and value != 0
+        if used != (type(old) is int and old != 0):  # the index holds exactly the known non-zero used_lens
+            self.guest(g).used.set(addr, used)
 
     def write_data(self, g, addr, nbytes, who, why="", when=True):
         if when is True:
@@ -516,9 +524,14 @@ class ConcreteState:
         if d is None:
             d = gs.mem[addr] = Desc()
         if used_len is not None:  # as _set_used, inline: this is the commonest record
+            old = d.used_len
             d.used_len = used_len
             d.prev_used_line, d.used_line = d.used_line, self.cursor.line
-            gs.used.set(addr, type(used_len) is int and used_len != 0)
+            used = type(used_len) is int and used_len != 0
+            if used != (type(old) is int and old != 0):
+                gs.used.set(addr, used)
+        if lens is not None or addrs is not None:
+            d.memo = None
         if lens is not None:
             d.lens_line = self.cursor.line
             n = len(lens)

@@ -101,6 +101,28 @@ def test_fast_path_agrees_with_lark_on_lines_of_a_known_shape(line, partial, rng
         agree(_renumber(line, rng), partial)
 
 
+_STAMPS = ["0", "7", "0.5", "12.345678", "007.10", ".5", "1.", "1..2", "0x1", "1e3", "\u0661", "1.5.2", "", "?"]
+_SEPS = [" ", "\t", "  ", " \t", ""]
+
+
+@FAST
+@given(
+    record_lines(),
+    st.sampled_from(_STAMPS),
+    st.sampled_from(_STAMPS),
+    st.sampled_from(_SEPS),
+    st.booleans(),
+    st.randoms(use_true_random=False),
+)
+def test_stamped_templates_agree_with_lark(line, first, then, sep, partial, rng):
+    # A timestamped line without a comment teaches a template that reads the whole line,
+    # timestamp included (lgt_shapes `stamped`); other stamps and numbers then go through it.
+    line = line.split(" ", 1)[1] if line.startswith("@") else line
+    for text in (f"@{first} {line}", f"@{first} {line}", f"@{then}{sep}{line}", f"@{first} {line} # c"):
+        agree(text, partial)
+    agree(_renumber(f"@{first} {line}", rng), partial)
+
+
 _JUNK = ["", " ", "  ", "\t", "#", "x", "0", "0x", "0X", "9", "?", "=", ",", "[", "]", "|", ":", "->", '"', "@1", "g", "key="]
 
 
@@ -122,6 +144,8 @@ def mutated_lines(draw) -> str:
 @example("g0x1 send_dma key=1 dma=2", False)
 @example("@1g0 send_dma key=1 dma=2", False)
 @example("  @1 g0 send_dma key=1 dma=2", False)
+@example("@0g0 mem 0 data=", False)
+@example("@0g0 mem 0x10 data=00", False)
 @example("g0 send_dma key=01 dma=0x0002", False)
 @given(mutated_lines(), st.booleans())
 def test_fast_path_agrees_with_lark_on_edited_lines(text, partial):

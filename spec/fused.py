@@ -1,0 +1,286 @@
+"""SEND_DMA and a Launcher's fill in one pass, for the common case (replay's hot path, concrete reading only).
+
+An input-only trace is mostly sends and fills that go well: the key is
+aligned, every descriptor field the Host reads was written, every address is
+inside the Guest, the receiver's entry (or the Launcher's buffer) is free and
+large enough.  In that case a send's effects come down to a few stores: the
+wrapper's used_len := 0, then either a delivery (two used_len stores, the
+binding's next_dma, one irq bit) or a `full` (one irq bit; the retry decides
+the same on the same state), or, for a private key, the Launcher's output.
+
+`send` and `fill` below compute exactly that, reading ConcreteState
+directly, and allocate no Effect, Write or list.  Whenever the case is not the
+common one (a kill, a drop, nobuf, a finding a monitor would file, a note,
+a field never written, an unknown RAM size, a fault, version 2 bytes, an
+array longer than MAX_WALK entries) they return None having changed nothing,
+and replay runs the general path: the rules of spec/ (compiled.py), then
+apply.py and the monitors.  So each outcome they give is one the general path
+gives too.  What is decided here is *which* entry (the Host's search, in
+the words of dma_transfer and get_dma_buffer) and the sender's section check
+(`source_walk`, check_dma_list's arithmetic in one loop, since the sender's
+descriptor is new at nearly every send); the receiver's section checks are
+the rules' own (check_dma_list) and the monitors' own (capacity), called
+through compiled.py and kept per descriptor in `Desc.memo` until the Guest
+writes that descriptor's addresses or lengths again (or its RAM size
+changes).  tests/replay/test_fused.py replays generated, realistic and
+mutated traces with and without this path and checks that findings, notes
+and the final state agree, and checks `source_walk` against the rule.
+"""
+
+from __future__ import annotations
+
+from . import constants as C
+from .compiled import capacity, check_dma_list, get_futex_key
+from .ops import Concrete as ops
+
+SHARED = C.SHARED_OWNER
+DMA_SIZE = C.DMA_SIZE
+SECTIONS = C.LGUEST_MAX_DMA_SECTIONS
+PAGE_SHIFT = C.PAGE_SHIFT
+PAGE = C.PAGE_SIZE
+IRQS = C.LGUEST_IRQS
+# Arrays up to this many entries are searched entry by entry; longer ones take the general path,
+# whose search jumps over used entries in O(log) (spec/state.py UsedIndex: the cost model's bound).
+MAX_WALK = 64
+
+DELIVERED, FULL, OUTPUT, FILLED = "delivered", "full", "output", "filled"
+
+
+def sections(st, g, addr, d, limit):
+    """[limit, check_dma_list's Walk, the monitors' capacity or None (not yet asked)] of a descriptor, or None.
+
+    None when a field the rules would read was never written (they would file
+    unknown-descriptor): every length up to the first 0, and the address of
+    each section before it.  The answers depend only on those fields and on
+    the Guest's RAM size (`limit`), so they are kept on the descriptor.
+    """
+    memo = d.memo
+    if memo is not None and memo[0] == limit:
+        return memo
+    if not _known(d):
+        return None
+    memo = d.memo = [limit, check_dma_list(ops, st, g, True, addr), None]
+    return memo
+
+
+def _known(d) -> bool:
+    """Every length up to the first 0, and the address of each section before it, was written."""
+    lens, addrs = d.lens, d.addrs
+    for i in range(SECTIONS):
+        ln = lens[i]
+        if type(ln) is not int:
+            return False
+        if ln == 0:
+            return True
+        if type(addrs[i]) is not int:
+            return False
+    return True
+
+
+def answered(st, g, dma, n):
+    """A private send's stores: the wrapper's used_len := 0, then the Launcher's used_len := n, at this line.
+
+    (handle_output reads only the sections, which the caller checked were
+    written, so doing both stores after it changes nothing it reads.)
+    """
+    st._set_used(g, dma, n)
+    d = st.guests[g].mem[dma]
+    d.prev_used_line = d.used_line
+
+
+def source_walk(d, limit):
+    """check_dma_list(g, readable=True, d) for a descriptor whose sections are all written (`_known`), in one loop.
+
+    (ok, total, first): every section up to the first 0 length has its
+    address ok (lguest_address_ok: addr + len below the end of memory, at most
+    2^32), at most a page, and does not cross one; total is their sum, first
+    the first length.  The sender's descriptor is new at nearly every send, so
+    the rule's memo would not help; this is the rule's arithmetic without its
+    calls, and tests/replay/test_fused.py checks it against the rule on
+    generated sections.
+    """
+    lens, addrs = d.lens, d.addrs
+    bound = 1 << 32 if (limit << PAGE_SHIFT) > (1 << 32) else limit << PAGE_SHIFT
+    total = 0
+    for i in range(SECTIONS):
+        ln = lens[i]
+        if ln == 0:
+            break
+        a = addrs[i]
+        if a + ln >= bound or ln > PAGE or (a & (PAGE - 1)) + ln > PAGE:
+            return False, total, lens[0]
+        total += ln
+    return True, total, lens[0]
+
+
+def _capacity(st, g, addr, memo):
+    cap = memo[2]
+    if cap is None:
+        cap = memo[2] = capacity(ops, st, g, addr)
+    return cap
+
+
+def _key(st, gs, g, key):
+    """get_futex_key's (owner, off) for an aligned key, kept until the Guest maps more shared memory."""
+    hit = st.key_memo.get((g, key))
+    if hit is not None and hit[0] == len(gs.maps):
+        return hit[1], hit[2]
+    _, owner, off = get_futex_key(ops, st, g, key)
+    if len(st.key_memo) >= 1024:  # a few keys a Guest in real traffic; memory must not grow with keys
+        st.key_memo.clear()
+    st.key_memo[(g, key)] = (len(gs.maps), owner, off)
+    return owner, off
+
+
+def entries(b, gs):
+    """The Desc of each entry of binding b's array, or None unless every entry is readable and written.
+
+    Kept on the binding while its array (dmas, num) and its Guest's RAM size
+    stay the same: a descriptor, once written, keeps its Desc object (state.py
+    never removes one), so the table follows every later write to it.  An
+    entry is readable when lguest_address_ok(addr, DMA_SIZE) holds: addr + 100
+    below the end of the Guest's memory (at most 2^32), so all are when the
+    last one is.
+    """
+    t = b.entries
+    dmas, num, limit = b.dmas, b.num_dmas, gs.limit
+    if t is not None and t[0] == dmas and t[1] == num and t[2] == limit:
+        return t[3]
+    if num == 0 or num > MAX_WALK or limit is None:
+        return None
+    if dmas + num * DMA_SIZE >= min(1 << 32, limit << PAGE_SHIFT):
+        return None  # some entry is unreadable: a kill, if the search reaches it
+    mem = gs.mem
+    table = []
+    for i in range(num):
+        d = mem.get(dmas + i * DMA_SIZE)
+        if d is None:
+            return None  # never written: unknown-descriptor, if the search reaches it
+        table.append(d)
+    b.entries = (dmas, num, limit, table)
+    return table
+
+
+def send(st, g, key, dma):
+    """hcall_send_dma's common case: DELIVERED, FULL, OUTPUT (a private key: pending, the Launcher to answer), or None.
+
+    The caller has checked that Guest g runs (no pending send, alive), that
+    no Host record follows (input-only) and, for OUTPUT, that the Launcher's
+    output is the model's to compute; the state keeps no bytes and has no
+    faults.
+    """
+    if key & 3:
+        return None  # bad sending DMA key: a kill
+    gs = st.guests.get(g)
+    if gs is None or gs.limit is None:
+        return None
+    owner, off = _key(st, gs, g, key)
+    if owner < SHARED:
+        # `host pending`: the caller computes the Launcher's output (handle_output), then `answered`.
+        d = gs.mem.get(dma)
+        return OUTPUT if d is not None and _known(d) else None
+    # The newest live binding of another Guest on the key (send_attempt's _newest, one pass).
+    b = None
+    for c in st._index.get((owner, off), ()):
+        if c.guest != g and c.interrupt != 0 and c.owner == owner and c.off == off and (b is None or st.newer(c, b)):
+            b = c
+    if b is None:
+        return None  # drop
+    h = b.guest
+    hs = st.guests.get(h)
+    if hs is None or hs.limit is None:
+        return None
+    if dma + DMA_SIZE >= min(1 << 32, gs.limit << PAGE_SHIFT):
+        return None  # the sender's struct is outside its memory (lguest_address_ok fails): a kill
+    table = entries(b, hs)
+    if table is None:
+        return None
+    # dma_transfer: the first entry from next_dma (circular) whose used_len is 0.
+    num = b.num_dmas
+    idx = b.next_dma % num
+    entry = ed = None
+    for _ in range(num):
+        d = table[idx]
+        u = d.used_len
+        if u == 0:
+            entry, ed = b.dmas + idx * DMA_SIZE, d
+            break
+        if type(u) is not int:
+            return None  # never written, or `?`
+        idx += 1
+        if idx == num:
+            idx = 0
+    if entry is None:
+        # Full: the irq is raised; the retry decides the same on the same state.
+        st._set_used(g, dma, 0)
+        irq = b.interrupt
+        if irq < IRQS:
+            hs.irqs |= 1 << irq
+        return FULL
+    dst = sections(st, h, entry, ed, hs.limit)
+    if dst is None or dst[1].ok is not True:
+        return None
+    sd = gs.mem.get(dma)
+    if sd is None or not _known(sd):
+        return None
+    ok, s_total, first = source_walk(sd, gs.limit)
+    if not ok:
+        return None
+    d_total = dst[1].total
+    ret = s_total if s_total <= d_total else d_total  # copy_data
+    if ret == 0 and first != 0:
+        return None  # the transfer fails: no irq
+    if ret > _capacity(st, h, entry, dst) or (h, entry) in st.doubtful:
+        return None  # buffer-overflow would be filed (or not checked)
+    # Performed as apply.py does (write-to-used-buffer holds: the entry's used_len was 0).  The
+    # wrapper's used_len := 0 and the delivery's used_len := ret on the sender's descriptor, in one:
+    # both at this line, so the line before is this line too.
+    st._set_used(g, dma, ret)
+    sd.prev_used_line = sd.used_line
+    st._set_used(h, entry, ret)
+    b.next_dma = (b.next_dma + 1) & 0xFFFF
+    irq = b.interrupt
+    if irq < IRQS:
+        hs.irqs |= 1 << irq
+    return DELIVERED
+
+
+def fill(st, g, key, length):
+    """handle_*_input's common case (GETDMA finds a free entry, the monitors file nothing): FILLED, or None."""
+    if key & 3:
+        return None
+    gs = st.guests.get(g)
+    if gs is None or gs.limit is None:
+        return None
+    owner, off = _key(st, gs, g, key)
+    b = None
+    for c in st._index.get((owner, off), ()):
+        if c.guest == g and c.interrupt != 0 and c.owner == owner and c.off == off and (b is None or st.newer(c, b)):
+            b = c
+    if b is None:
+        return None  # nobuf
+    table = entries(b, gs)
+    if table is None:
+        return None
+    # get_dma_buffer: the first entry with used_len 0 (none: the last one, which the monitors report).
+    entry = ed = None
+    for j, d in enumerate(table):
+        u = d.used_len
+        if u == 0:
+            entry, ed = b.dmas + j * DMA_SIZE, d
+            break
+        if type(u) is not int:
+            return None
+    if entry is None:
+        return None
+    got = sections(st, g, entry, ed, gs.limit)
+    if got is None:
+        return None
+    # Replay writes the length the trace gives (a longer one than the buffer holds is buffer-overflow's).
+    if length > _capacity(st, g, entry, got) or (g, entry) in st.doubtful:
+        return None
+    st._set_used(g, entry, length)
+    irq = b.interrupt
+    if irq < IRQS:
+        gs.irqs |= 1 << irq
+    return FILLED
