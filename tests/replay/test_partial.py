@@ -406,3 +406,45 @@ def test_a_status_write_to_an_unknown_device_names_a_value_its_field_holds(tmp_p
     text = capsys.readouterr().out
     assert "possible status-forbidden-bit" in text and "dev=? is 0 and the unknowns it reads are 0xffff" in text
     assert "0x100000" not in text
+
+
+# ---------------------------------------------------------------- witnesses with records for a `lost`
+def test_a_witness_fills_a_lost_with_the_status_write_the_finding_clears(tmp_path, capsys):
+    # The lost records may have set DRIVER on g0's device 0, which line 5 then clears: a witness must put
+    # such a write in place of the `lost` (no records there could not clear anything).
+    p = tmp_path / "l.lgt"
+    p.write_text(
+        "lguest-trace 1\nguest 0 pages=16\ndevice 0.0 type=console pfn=0 pages=0\n"
+        "lost records=2\n"
+        "g0 status dev=0 value=ACKNOWLEDGE\n"  # line 5: clears whatever else the lost records set
+        "g0 status dev=0 value=ACKNOWLEDGE|DRIVER\n"
+    )
+    out = tmp_path / "w"
+    assert main(["replay", "--partial", "--json", "--witnesses", str(out), str(p)]) == 0
+    (f,) = json.loads(capsys.readouterr().out)["files"][0]["findings"]
+    assert (f["rule"], f["line"], f["certain"]) == ("status-cleared", 5, False)
+    assert f["witness"]["found"] is True and "records for 1 of 1 `lost`" in f["witness"]["summary"]
+    (lost,) = [c for c in f["witness"]["choices"] if "lost" in c]
+    assert lost == {"line": 4, "lost": ["g0 status dev=0 value=ACKNOWLEDGE|DRIVER"]}
+    (name,) = os.listdir(out)
+    w = (out / name).read_text()
+    assert "lost" not in w.replace("`lost`", "")
+    assert [(x.rule, x.line) for x in replay_file(str(out / name)).findings] == [("status-cleared", 5)]
+
+
+def test_lost_records_that_raise_a_finding_themselves_are_no_witness(tmp_path):
+    from lgcheck.replay import witness
+    from lgcheck.replay.parser import read_trace
+
+    # The only status write the trace shows for device 0 sets REMOVED, which a Guest may never set: filling
+    # the `lost` with it would hide a finding in what was lost, so the search takes the one-bit-more write.
+    p = tmp_path / "l.lgt"
+    p.write_text(
+        "lguest-trace 1\nguest 0 pages=16\ndevice 0.0 type=console pfn=0 pages=0\n"
+        "lost records=1\ng0 status dev=0 value=ACKNOWLEDGE\ng0 status dev=0 value=ACKNOWLEDGE|REMOVED\n"
+    )
+    r = replay_file(str(p), partial=True)
+    i = next(i for i, f in enumerate(r.findings) if f.line == 5 and f.rule == "status-cleared")
+    text, chosen = witness.witnesses(lambda: read_trace(str(p), partial=True), r.findings)[i]
+    assert {"line": 4, "lost": ["g0 status dev=0 value=ACKNOWLEDGE|DRIVER"]} in chosen
+    assert "REMOVED" not in text.split("\n")[3]
