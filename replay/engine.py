@@ -29,6 +29,7 @@ from .errors import TraceError
 from .findings import FileResult, Finding, InputError
 from .parser import read_trace
 from .partial import STATUS_RULES, Uncertainty, forget_buffers, involved, known_fields_match
+from .partial import why_no_value_explains as why_no
 from .records import KINDS, UNKNOWN, Record, format_record
 
 _END = object()
@@ -117,6 +118,7 @@ class Replay:
         self.completed: dict[int, tuple] = {}  # Guest -> (key, dma, line) of the send whose output replay computed
         self.layout_unknown: set[int] = set()  # Guests with a `?` in a device's pages: their memory size is unknown
         self.mem_sorted: dict[int, tuple[int, list[int]]] = {}  # Guest -> (how many, sorted descriptor addresses)
+        self.fork = None  # partial mode: whole candidate states while a `?` has few values (replay/alternatives.py)
 
     # ----------------------------------------------------------- driver
     def run(self, records: Iterator[Record] | None = None) -> FileResult:
@@ -130,6 +132,10 @@ class Replay:
             if self.partial or self.out is not None:
                 for rec in self.recs:
                     step(rec)
+                    if self.fork is not None:
+                        self.fork.after_step(self, self.recs.tap)
+                        if self.fork is not None:
+                            self.recs.tap = []
             else:
                 # Version 2's `mem` records (one per section sent) take a path of their own at full
                 # speed: no step() (no `?`, nothing to emit, no finding or note to flush), unless
@@ -253,6 +259,9 @@ class Replay:
         if not certain and self.found_here[0] == rec.line and rule in self.found_here[1]:
             return  # already found here by a candidate run (replay/candidates.py)
         if not certain and rule == "divergence":
+            if self.fork is not None and self.fork.covers(self, involved(self.st, rec)):
+                self.fork.deferred.append((rec, message, rel))  # judged with the fork's other states
+                return
             # Partial mode: some completion explains the record (it pins what it reports): no finding.
             self.unc.prune(rec, message, self.st)
             return
@@ -347,7 +356,7 @@ class Replay:
         if self.unc and not self.unc.everything:  # after a `lost` every Guest is uncertain already
             gs = involved(self.st, rec)
             if self.unc.uncertain(gs):
-                self.unc.taint(gs)
+                self.unc.taint(gs, spread=True)
 
     def bind_partly_known(self, rec: Record) -> bool:
         """A bind whose only `?`s are its result or num is made with what is known; False: skip it."""
@@ -368,10 +377,26 @@ class Replay:
         self.st.note(
             f"line {rec.line}: {'; '.join(said)}; findings that involve g{rec.guest} are possible from here on"
         )
-        self.taint(rec)
+        if f["num"] is UNKNOWN and self.start_fork(rec, fields["num"]):
+            pass  # the Guest is doubtful through the fork's states only
+        else:
+            self.taint(rec)
         self.on_g_bind_dma(Record(rec.kind, rec.guest, fields, rec.line, text, rec.ts))
         if self.st.findings:
             self.flush(rec)
+        return True
+
+    def start_fork(self, rec: Record, mine: int) -> bool:
+        """`num=?` on a bind of an exactly known Guest: keep one whole state per num that matters."""
+        from . import alternatives
+
+        fork = alternatives.Fork.num_unknown(self, rec, mine)
+        if fork is None:
+            return False
+        self.fork = self.unc.fork = fork
+        alternatives.tap(self)
+        self.recs.tap.append(rec)
+        self.unc.taint(fork.guests, spread=True)
         return True
 
     def on_lost(self, rec: Record):
@@ -688,7 +713,7 @@ class Replay:
                         r,
                         "divergence",
                         f"the model expects `{format_record(exp)}`; the trace has `{r.text.strip()}`, "
-                        "which differs in a field it does give (not followed: it has a `?`)",
+                        f"which differs in a field it does give (not followed: it has a `?`) [{why_no(exp, r)}]",
                     )
                 self.taint(r)
                 comp_term = None

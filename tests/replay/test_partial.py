@@ -102,6 +102,11 @@ def test_a_host_record_that_differs_in_a_known_field_is_a_divergence(tmp_path):
     )
     r = replay_file(path, partial=True)
     assert ("divergence", 86, True) in summary(r)
+    (m,) = [f.message for f in r.findings if f.line == 86]
+    assert m.endswith(
+        "[no value of its `?` (len) explains it: with the model's own (len=98), 0, 1 or any other, "
+        "to=g1:0x1c6b404 where the model has g1:0x1c6b3a0]"
+    )
 
 
 # ---------------------------------------------------------------- bug 4: a missing `host pending`
@@ -448,3 +453,64 @@ def test_lost_records_that_raise_a_finding_themselves_are_no_witness(tmp_path):
     text, chosen = witness.witnesses(lambda: read_trace(str(p), partial=True), r.findings)[i]
     assert {"line": 4, "lost": ["g0 status dev=0 value=ACKNOWLEDGE|DRIVER"]} in chosen
     assert "REMOVED" not in text.split("\n")[3]
+
+
+# ---------------------------------------------------------------- num=?: whole candidate states (replay/alternatives.py)
+NUM_HEAD = (
+    "lguest-trace 1\nguest 0 pages=8192\ndevice 0.0 type=net pfn=0x2001 pages=1 features=NOCSUM\n"
+    "guest 1 pages=8192\ndevice 1.0 type=net pfn=0x2001 pages=1 features=NOCSUM|1\n"
+    "share net pages=1 map=[0:0x2001, 1:0x2001]\n"
+    "g1 dma 0x1c6b3a0 used_len=0 addr=[0x1b20010] len=[1514]\n"
+    "g1 dma 0x1c6b404 used_len=0 addr=[0x1b20810] len=[1514]\n"
+    "g1 dma 0x1c6b468 used_len=0 addr=[0x1b21010] len=[1514]\n"
+    "g1 bind_dma key=0x2001004 dmas=0x1c6b3a0 num=? irq=1 -> 1\n"  # line 10: 3 entries written
+    "g0 dma 0x1e1fdb4 addr=[0x1c52002] len=[98]\n"
+    "g0 send_dma key=0x2001004 dma=0x1e1fdb4\n"
+)
+SEND = "g0 send_dma key=0x2001004 dma=0x1e1fdb4\n"
+
+
+def deliver(entry):
+    return f"host deliver from=g0:0x1e1fdb4 to=g1:{0x1C6B3A0 + 100 * entry:#x} len=98 irq=1\n"
+
+
+def test_a_record_no_value_of_num_explains_is_a_certain_divergence_that_names_each(tmp_path):
+    # Every entry is free and the cursor at 0: whatever num is, the Host delivers to entry 0 (or, num=0, not at
+    # all), never to entry 1.
+    r = partial_run(tmp_path, deliver(1), head=NUM_HEAD)
+    assert summary(r) == [("divergence", 13, True)] and r.verdict == "violation"
+    m = r.findings[0].message
+    assert "no completion explains this record: of the values of line 10's num=? the records so far leave " in m
+    assert "(0, 1, 2, 3, 4 or more), each fails here: with num=1 (replay's own state): as above; with num=0: " in m
+    assert "with num=2: the model expects `host deliver from=g0:0x1e1fdb4 to=g1:0x1c6b3a0" in m
+    assert m.endswith("; and 2 more]")
+
+
+def test_a_record_only_some_values_of_num_explain_is_followed_with_their_state(tmp_path):
+    # Entry 0 is still in use at the second send: num=1 finds no free entry, num >= 2 delivers to entry 1.
+    r = partial_run(tmp_path, deliver(0) + SEND + deliver(1), head=NUM_HEAD)
+    assert r.findings == [] and r.verdict == "ok", summary(r)
+
+
+def test_records_that_pin_num_make_later_findings_certain(tmp_path):
+    # Entry 0 handed back: num=1 delivers to entry 0 again, num >= 2 moves on to entry 1. The trace says entry 0:
+    # num is 1, g1 is exactly known again, and the page-crossing send of g0 after it is a certain bad-dma.
+    bad = "g0 dma 0x1e1fe18 addr=[0x1c52c02] len=[1514]\ng0 send_dma key=0x2001004 dma=0x1e1fe18\n"
+    handback = "g1 dma 0x1c6b3a0 used_len=0\n"
+    r = partial_run(tmp_path, deliver(0) + handback + SEND + deliver(0) + handback + bad, head=NUM_HEAD)
+    assert summary(r) == [("bad-dma", 19, True)], summary(r)
+    assert any("line 10's num=? is pinned to 1" in n for n in r.notes)
+    # Without the records that pin it, the same send's bad-dma is only possible.
+    r = partial_run(tmp_path, deliver(0) + handback + bad, "unpinned.lgt", head=NUM_HEAD)
+    assert summary(r) == [("bad-dma", 16, False)], summary(r)
+
+
+def test_entries_written_after_a_num_question_mark_bind_end_what_its_states_prove(tmp_path):
+    # Only entry 0 is written at the bind: num=2 stands for "2 or more" only while entries past it are unwritten.
+    # Entries 1 and 2 written later let num=3 deliver to entry 2, which num=0, 1 and 2 do not: no certain finding.
+    head = NUM_HEAD.replace("g1 dma 0x1c6b404 used_len=0 addr=[0x1b20810] len=[1514]\n", "").replace(
+        "g1 dma 0x1c6b468 used_len=0 addr=[0x1b21010] len=[1514]\n", ""
+    )
+    later = "g1 dma 0x1c6b404 used_len=0 addr=[0x1b20810] len=[1514]\ng1 dma 0x1c6b468 used_len=0 addr=[0x1b21010] len=[1514]\n"
+    r = partial_run(tmp_path, deliver(0) + later + SEND + deliver(1) + SEND + deliver(2), head=head)
+    assert not [f for f in r.findings if f.certain], summary(r)

@@ -105,8 +105,11 @@ def captures(draw, recs: list[Record]) -> list[Record]:
     p_erase = draw(st.integers(0, 12))
     p_drop = draw(st.integers(0, 12))
     p_lost = draw(st.integers(0, 25))
+    num_unknown = draw(st.booleans())  # every bind's num erased: whole candidate states (replay/alternatives.py)
     while i < len(recs):
         r = recs[i]
+        if num_unknown and r.kind == "g.bind_dma":
+            r = Record(r.kind, r.guest, dict(r.fields, num=UNKNOWN), r.line, r.text, r.ts)
         if r.kind != "header" and p_lost and draw(st.integers(0, 100)) < p_lost // 5:
             n = draw(st.integers(1, 3))
             run = recs[i : i + n]
