@@ -29,6 +29,7 @@ from .errors import TraceError
 from .findings import FileResult, Finding, InputError
 from .parser import read_trace
 from .partial import STATUS_RULES, Uncertainty, forget_buffers, involved, known_fields_match
+from .partial import bind_made
 from .partial import why_no_value_explains as why_no
 from .records import KINDS, UNKNOWN, Record, format_record
 
@@ -252,6 +253,10 @@ class Replay:
             # (a `?` or a `lost` makes it unknown until a status record with a known value pins it).
             dev = (rec.guest, rec.fields.get("dev"))
             certain = certain and dev not in self.status_unknown and rec.guest not in self.unc.status
+        elif self.partial and rule == "key-outside-device" and bind_made(rec):
+            # Reads only the bind's key and the Guest's device pages (setup, which no `lost` drops); a recorded
+            # success pins that the binding was made: certain while the device layout is known.
+            certain = certain and rec.guest not in self.layout_unknown
         else:
             certain = certain and not (
                 self.unc and (self.unc.everything or self.unc.uncertain_finding(rule, involved(self.st, rec)))

@@ -200,3 +200,18 @@ def why_no_value_explains(expected: Record, recorded: Record) -> str:
     tried = f"the model's own ({model}), 0, 1 or any other" if model else "0, 1 or any other value"
     names = ", ".join(_TEXT.get(k, k) for k in unknown)
     return f"no value of its `?` ({names}) explains it: with {tried}, {'; '.join(wrong) or 'a field it gives differs'}"
+
+
+def bind_made(rec: Record) -> bool:
+    """Does a bind record pin that its binding was made (key and irq known, irq not 0, a recorded success)?"""
+    f = rec.fields
+    return (
+        rec.kind == "g.bind_dma"
+        and isinstance(f.get("result"), int)
+        and f["result"] is not UNKNOWN
+        and f["result"] != 0
+        and isinstance(f.get("irq"), int)
+        and f["irq"] is not UNKNOWN
+        and f["irq"] != 0
+        and f.get("key") is not UNKNOWN
+    )

@@ -514,3 +514,16 @@ def test_entries_written_after_a_num_question_mark_bind_end_what_its_states_prov
     later = "g1 dma 0x1c6b404 used_len=0 addr=[0x1b20810] len=[1514]\ng1 dma 0x1c6b468 used_len=0 addr=[0x1b21010] len=[1514]\n"
     r = partial_run(tmp_path, deliver(0) + later + SEND + deliver(1) + SEND + deliver(2), head=head)
     assert not [f for f in r.findings if f.certain], summary(r)
+
+
+def test_a_bind_recorded_as_made_keeps_its_key_outside_device_certain_after_a_lost(tmp_path):
+    # key-outside-device reads only the key and the device pages (setup, never lost); `-> 1` pins that the
+    # binding was made. The same bind with `-> ?`, or with the device's pages unknown, is only possible.
+    head = "lguest-trace 1\nguest 0 pages=8192\ndevice 0.0 type=net pfn=0x2001 pages=1\n"
+    bind = "g0 dma 0x1000 used_len=0 addr=[0x5000] len=[100]\nlost records=3\ng0 bind_dma key=0x8000 dmas=0x1000 num=1 irq=1"
+    r = partial_run(tmp_path, bind + " -> 1\n", head=head)
+    assert summary(r) == [("key-outside-device", 6, True)], summary(r)
+    r = partial_run(tmp_path, bind + " -> ?\n", "q.lgt", head=head)
+    assert summary(r) == [("key-outside-device", 6, False)], summary(r)
+    r = partial_run(tmp_path, bind + " -> 1\n", "p.lgt", head=head.replace("pfn=0x2001", "pfn=?"))
+    assert [c for _, _, c in summary(r)] == [False] * len(r.findings)
