@@ -255,8 +255,9 @@ class Replay:
             certain = certain and dev not in self.status_unknown and rec.guest not in self.unc.status
         elif self.partial and rule == "key-outside-device" and bind_made(rec):
             # Reads only the bind's key and the Guest's device pages (setup, which no `lost` drops); a recorded
-            # success pins that the binding was made: certain while the device layout is known.
-            certain = certain and rec.guest not in self.layout_unknown
+            # success pins that the binding was made: certain while no device record of the Guest had a `?`
+            # (unknown_device counts such a device's pages as none, and puts the Guest in unc.status).
+            certain = certain and rec.guest not in self.layout_unknown and rec.guest not in self.unc.status
         else:
             certain = certain and not (
                 self.unc and (self.unc.everything or self.unc.uncertain_finding(rule, involved(self.st, rec)))

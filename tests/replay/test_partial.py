@@ -527,3 +527,10 @@ def test_a_bind_recorded_as_made_keeps_its_key_outside_device_certain_after_a_lo
     assert summary(r) == [("key-outside-device", 6, False)], summary(r)
     r = partial_run(tmp_path, bind + " -> 1\n", "p.lgt", head=head.replace("pfn=0x2001", "pfn=?"))
     assert [c for _, _, c in summary(r)] == [False] * len(r.findings)
+
+
+def test_a_device_with_any_question_mark_leaves_key_outside_device_possible(tmp_path):
+    # A device with `type=?` counts as having no pages (unknown_device): its page may hold the key.
+    head = "lguest-trace 1\nguest 0 pages=8192\ndevice 0.0 type=? pfn=0x2001 pages=1\n"
+    r = partial_run(tmp_path, "g0 bind_dma key=0x2001000 dmas=0x1000 num=1 irq=1 -> 1\n", head=head)
+    assert not [f for f in r.findings if f.certain], summary(r)
