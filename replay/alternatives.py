@@ -170,10 +170,15 @@ class Fork:
         self.deferred = []
         results = []
         nxt = replay.recs.peek()
+        # A certain divergence of replay's own state is at a record that involves none of the fork's Guests
+        # (else it would be doubtful): every state has it, so it tells the states nothing.
+        lines = {r.line for r in records}
+        everywhere = {f.line for f in _recent(replay.result.findings, lines) if f.rule == "divergence" and f.certain}
         for v, alt in self.alts:
             first = self.first.pop(v, None)
             found = self.run_alt(alt, records if first is None else [first, *records[1:]], nxt)
-            results.append((v, alt, [f for f in found if f.rule == "divergence"], found))
+            div = [f for f in found if f.rule == "divergence" and f.line not in everywhere]
+            results.append((v, alt, div, found))
         if self.broken:
             # An alternative needs an unknown: replay's own divergences are explained by some completion.
             for rec, message, _ in mine:

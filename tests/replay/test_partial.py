@@ -534,3 +534,14 @@ def test_a_device_with_any_question_mark_leaves_key_outside_device_possible(tmp_
     head = "lguest-trace 1\nguest 0 pages=8192\ndevice 0.0 type=? pfn=0x2001 pages=1\n"
     r = partial_run(tmp_path, "g0 bind_dma key=0x2001000 dmas=0x1000 num=1 irq=1 -> 1\n", head=head)
     assert not [f for f in r.findings if f.certain], summary(r)
+
+
+def test_a_certain_divergence_of_another_guest_pins_nothing(tmp_path):
+    # l2's output answers no send: a certain divergence of g2, which never dealt with g0 or g1, so every state
+    # of line 10's num=? has it alike; it must not drop them (num stays open, the bad-dma after it possible).
+    bad = "g0 dma 0x1e1fe18 addr=[0x1c52c02] len=[1514]\ng0 send_dma key=0x2001004 dma=0x1e1fe18\n"
+    other = "guest 2 pages=8192\nl2 output key=0x1 dma=0x1000 len=5\n"
+    r = partial_run(tmp_path, deliver(0) + other + bad, head=NUM_HEAD)
+    assert ("divergence", 15, True) in summary(r) and ("bad-dma", 17, False) in summary(r), summary(r)
+    assert not any("is pinned" in n for n in r.notes)
+    assert "no completion explains" not in r.findings[0].message  # one state's message: g2 is exactly known
