@@ -166,14 +166,17 @@ class Fork:
             ):
                 # An entry past those written at the bind: num=K+1 no longer stands for every larger num.
                 self.broken = True
+        # A certain divergence of replay's own state is at a record that involves none of the fork's Guests
+        # (else it would be doubtful): every state has it, so it tells the states nothing.
+        recent = _recent(replay.result.findings, {r.line for r in records})
+        if recent is None:
+            self.end(replay, "too many findings")  # (end() prunes this step's deferred divergences)
+            return
         mine = self.deferred
         self.deferred = []
         results = []
         nxt = replay.recs.peek()
-        # A certain divergence of replay's own state is at a record that involves none of the fork's Guests
-        # (else it would be doubtful): every state has it, so it tells the states nothing.
-        lines = {r.line for r in records}
-        everywhere = {f.line for f in _recent(replay.result.findings, lines) if f.rule == "divergence" and f.certain}
+        everywhere = {f.line for f in recent if f.rule == "divergence" and f.certain}
         for v, alt in self.alts:
             first = self.first.pop(v, None)
             found = self.run_alt(alt, records if first is None else [first, *records[1:]], nxt)
@@ -205,7 +208,7 @@ class Fork:
 
     def possible_findings(self, replay, records, results) -> None:
         """Protocol findings of an alternative that replay's own state lacks at the same record: possible."""
-        have = {(f.rule, f.line) for f in _recent(replay.result.findings, {r.line for r in records})}
+        have = {(f.rule, f.line) for f in _recent(replay.result.findings, {r.line for r in records}) or ()}
         for v, _, div, found in results:
             if div:
                 continue  # a state the record contradicts is no completion
@@ -268,12 +271,14 @@ class Fork:
             recs.__class__ = recs.__class__.__bases__[1]
 
 
-def _recent(findings, lines) -> list:
-    """The findings at these lines (they are the last ones appended)."""
+def _recent(findings, lines) -> list | None:
+    """The findings at these lines (they are the last ones appended); None once the findings spilled to disk
+    (reading them back each step would cost too much: the fork is then given up)."""
+    mem = getattr(findings, "_mem", findings)
+    if len(mem) != len(findings):
+        return None
     out = []
-    mem = getattr(findings, "_mem", None)
-    xs = mem if mem is not None and len(mem) == len(findings) else list(findings)
-    for f in reversed(xs):
+    for f in reversed(mem):
         if f.line not in lines:
             break
         out.append(f)
