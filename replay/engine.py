@@ -29,7 +29,7 @@ from .errors import TraceError
 from .findings import FileResult, Finding, InputError
 from .parser import read_trace
 from .partial import STATUS_RULES, Uncertainty, forget_buffers, involved, known_fields_match
-from .partial import bind_made
+from .partial import bind_made, pinned_kill
 from .partial import why_no_value_explains as why_no
 from .records import KINDS, UNKNOWN, Record, format_record
 
@@ -247,8 +247,10 @@ class Replay:
         if self.out is not None:
             self.out.write(rec.text.rstrip("\r\n") + "\n")
 
-    def find(self, rec: Record, rule: str, message: str, rel=(), certain=True):
-        if self.partial and rule in STATUS_RULES and rec.kind in ("g.status", "l.status"):
+    def find(self, rec: Record, rule: str, message: str, rel=(), certain=True, pinned=False):
+        if pinned:
+            pass  # the trace records what makes it (see bad_dma): every completion that explains it has it
+        elif self.partial and rule in STATUS_RULES and rec.kind in ("g.status", "l.status"):
             # A status rule reads only the device's status before the write: certain while that is known
             # (a `?` or a `lost` makes it unknown until a status record with a known value pins it).
             dev = (rec.guest, rec.fields.get("dev"))
@@ -627,7 +629,24 @@ class Replay:
         self.st.forget_sections(dg, da, n)
 
     def bad_dma(self, rec: Record, eff: Effect):
+        nxt = self.recs.peek() if self.partial and self.unc else None
+        if pinned_kill(nxt, eff) and self.setup_known(involved(self.st, rec)):
+            # Partial mode: the kill is recorded right after the record it answers, and replay's state is one
+            # completion's (no setup `?` relaxed its checks), which explains it: every completion that explains
+            # the trace has the Host kill here, so it is certain, whatever else is doubtful.
+            self.find(rec, "bad-dma", why.kill(self.st, eff.f) + " (the trace records this kill)", pinned=True)
+            return
         self.find(rec, "bad-dma", why.kill(self.st, eff.f))
+
+    def setup_known(self, guests) -> bool:
+        """No `?` in the setup of these Guests (RAM size, devices) nor in any share: replay's state skipped no
+        check for them, so it is one completion's state (partial mode)."""
+        if any(p is UNKNOWN or any(x is UNKNOWN for _, x in m) for _, p, m in self.st.shares):
+            return False
+        gs = self.st.guests
+        return not any(
+            g in self.layout_unknown or g in self.unc.status or g not in gs or gs[g].pages is None for g in guests
+        )
 
     def apply_answer(self, eff: Effect, recorded: bool):
         """Apply a Host answer; a pending send remembers whether the trace recorded it (see settle_pending)."""

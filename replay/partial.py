@@ -215,3 +215,13 @@ def bind_made(rec: Record) -> bool:
         and f["irq"] != 0
         and f.get("key") is not UNKNOWN
     )
+
+
+def pinned_kill(nxt: Record | None, kill) -> bool:
+    """Is the next record a Host kill of the Guest the model's Host kills here (so the trace pins the kill)?"""
+    return (
+        nxt is not None
+        and nxt.kind == "host.kill"
+        and nxt.fields.get("guest") == kill.f["guest"]
+        and not any(has_unknown(v) for v in nxt.fields.values())
+    )

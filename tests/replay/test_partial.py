@@ -35,6 +35,7 @@ def summary(r):
 
 
 BAD_DMA = "bad-bad-dma-section-crosses-page.lgt"
+UNRECORDED_KILL = ('host kill g0 reason="bad DMA entry: 1514@0x1c52c02"', "# (the kill was not captured)")
 
 
 # ---------------------------------------------------------------- `lost` in the grammar
@@ -75,8 +76,13 @@ def test_unknown_ram_size_skips_address_checks_with_a_note(tmp_path):
 # ---------------------------------------------------------------- bug 2: `-> ?` and `num=?` keep the binding
 @pytest.mark.parametrize("sub", [("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"), ("num=8 irq=1 -> 1", "num=? irq=1 -> 1")])
 def test_a_bind_with_a_question_mark_is_made_and_its_bad_dma_stays(tmp_path, sub):
+    # The send still finds g1's binding: the Host checks and kills g0. The trace records that kill right after
+    # the send, so every completion that explains it has the kill there: certain (replay/partial.py pinned_kill).
     r = replay_file(variant(tmp_path, "b.lgt", BAD_DMA, sub), partial=True)
-    # The send still finds g1's binding: the Host checks and kills g0 (possible: had the bind failed, it drops).
+    assert summary(r) == [("bad-dma", 39, True)]
+    assert "(the trace records this kill)" in r.findings[0].message and r.verdict == "violation"
+    # Without the recorded kill, only possible: had the bind failed (or num been 0), the send drops.
+    r = replay_file(variant(tmp_path, "b.lgt", BAD_DMA, sub, UNRECORDED_KILL), partial=True)
     assert summary(r) == [("bad-dma", 39, False)]
     assert r.verdict == "possible-violation"
 
@@ -165,7 +171,7 @@ def test_the_readme_example_has_a_certain_and_a_possible_finding(capsys):
 
 
 def test_possible_violation_exits_0_unless_strict(tmp_path, capsys):
-    path = variant(tmp_path, "b.lgt", BAD_DMA, ("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"))
+    path = variant(tmp_path, "b.lgt", BAD_DMA, ("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"), UNRECORDED_KILL)
     assert main(["replay", "--partial", path]) == 0
     assert "possible bad-dma" in capsys.readouterr().out
     assert main(["replay", "--partial", "--strict", path]) == 1
@@ -194,7 +200,7 @@ def test_a_complete_trace_in_partial_mode_keeps_its_verdict():
 
 # ---------------------------------------------------------------- witnesses
 def test_witnesses_dir_holds_a_full_trace_that_replays_to_the_possible_finding(tmp_path, capsys):
-    path = variant(tmp_path, "b.lgt", BAD_DMA, ("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"))
+    path = variant(tmp_path, "b.lgt", BAD_DMA, ("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"), UNRECORDED_KILL)
     out = tmp_path / "w"
     assert main(["replay", "--partial", "--witnesses", str(out), path]) == 0
     text = capsys.readouterr().out
@@ -545,3 +551,11 @@ def test_a_certain_divergence_of_another_guest_pins_nothing(tmp_path):
     assert ("divergence", 15, True) in summary(r) and ("bad-dma", 17, False) in summary(r), summary(r)
     assert not any("is pinned" in n for n in r.notes)
     assert "no completion explains" not in r.findings[0].message  # one state's message: g2 is exactly known
+
+
+def test_a_recorded_kill_keeps_its_bad_dma_certain_after_a_lost(tmp_path):
+    lost = ("# B's interface is up: 8 receive entries bound on slot 1's key 0x2001004.", "lost records=2")
+    r = replay_file(variant(tmp_path, "k.lgt", BAD_DMA, lost), partial=True)
+    assert summary(r) == [("bad-dma", 39, True)], summary(r)
+    r = replay_file(variant(tmp_path, "k2.lgt", BAD_DMA, lost, UNRECORDED_KILL), partial=True)
+    assert summary(r) == [("bad-dma", 39, False)], summary(r)
