@@ -211,11 +211,12 @@ def _witnesses(args, r, model) -> None:
         f = r.findings[i]
         values = sum(1 for c in chosen if c.get("record"))
         lost = sum(1 for c in chosen if "lost" in c)
+        filled = sum(1 for c in chosen if c.get("lost"))
         dropped = sum(1 for c in chosen if "record" in c and c["record"] is None)
         r.witnesses[i] = {
-            "file": witness.write(args.witnesses, r.file, f, text) if args.witnesses else None,
+            "file": witness.write(args.witnesses, r.file, f, text, chosen) if args.witnesses else None,
             "found": True,
-            "summary": f"values for the `?`s of {values} record(s), no records for {lost} `lost`, "
+            "summary": f"values for the `?`s of {values} record(s), records for {filled} of {lost} `lost`, "
             f"{dropped} answer(s) with a `?` left to the model",
             "choices": chosen[:50],
             "more_choices": max(0, len(chosen) - 50),

@@ -177,7 +177,7 @@ class Trials:
 
         names = (
             "st", "recs", "out", "result", "pending_recorded", "completed", "unc", "reported_gone", "mem_sorted",
-            "found_here", "status_unknown",
+            "found_here", "status_unknown", "fork",
         )  # fmt: skip
         saved = {k: getattr(replay, k) for k in names}
         real = replay.st
@@ -202,6 +202,7 @@ class Trials:
             replay.mem_sorted = {}
             replay.found_here = (None, set())
             replay.status_unknown = set(saved["status_unknown"])  # a run's undeclared device must not leak out
+            replay.fork = None  # a candidate run is one state of its own
             filled = _filled(rec, v)
             try:
                 replay.handlers[rec.kind](filled)

@@ -31,6 +31,8 @@ from .errors import TraceError
 from .findings import FileResult, Finding, InputError
 from .parser import read_trace
 from .partial import STATUS_RULES, Uncertainty, forget_buffers, involved, known_fields_match
+from .partial import bind_made, pinned_kill
+from .partial import why_no_value_explains as why_no
 from .records import KINDS, UNKNOWN, Record, format_record
 
 _END = object()
@@ -121,6 +123,7 @@ class Replay:
         self.completed: dict[int, tuple] = {}  # Guest -> (key, dma, line) of the send whose output replay computed
         self.layout_unknown: set[int] = set()  # Guests with a `?` in a device's pages: their memory size is unknown
         self.mem_sorted: dict[int, tuple[int, list[int]]] = {}  # Guest -> (how many, sorted descriptor addresses)
+        self.fork = None  # partial mode: whole candidate states while a `?` has few values (replay/alternatives.py)
 
     # ----------------------------------------------------------- driver
     def run(self, records: Iterator[Record] | None = None) -> FileResult:
@@ -134,6 +137,10 @@ class Replay:
             if self.partial or self.out is not None:
                 for rec in self.recs:
                     step(rec)
+                    if self.fork is not None:
+                        self.fork.after_step(self, self.recs.tap)
+                        if self.fork is not None:
+                            self.recs.tap = []
             else:
                 # Version 2's `mem` records (one per section sent) take a path of their own at full
                 # speed: no step() (no `?`, nothing to emit, no finding or note to flush), unless
@@ -253,12 +260,19 @@ class Replay:
         if self.out is not None:
             self.out.write(rec.text.rstrip("\r\n") + "\n")
 
-    def find(self, rec: Record, rule: str, message: str, rel=(), certain=True):
-        if self.partial and rule in STATUS_RULES and rec.kind in ("g.status", "l.status"):
+    def find(self, rec: Record, rule: str, message: str, rel=(), certain=True, pinned=False):
+        if pinned:
+            pass  # the trace records what makes it (see bad_dma): every completion that explains it has it
+        elif self.partial and rule in STATUS_RULES and rec.kind in ("g.status", "l.status"):
             # A status rule reads only the device's status before the write: certain while that is known
             # (a `?` or a `lost` makes it unknown until a status record with a known value pins it).
             dev = (rec.guest, rec.fields.get("dev"))
             certain = certain and dev not in self.status_unknown and rec.guest not in self.unc.status
+        elif self.partial and rule == "key-outside-device" and bind_made(rec):
+            # Reads only the bind's key and the Guest's device pages (setup, which no `lost` drops); a recorded
+            # success pins that the binding was made: certain while no device record of the Guest had a `?`
+            # (unknown_device counts such a device's pages as none, and puts the Guest in unc.status).
+            certain = certain and rec.guest not in self.layout_unknown and rec.guest not in self.unc.status
         else:
             certain = certain and not (
                 self.unc and (self.unc.everything or self.unc.uncertain_finding(rule, involved(self.st, rec)))
@@ -266,6 +280,9 @@ class Replay:
         if not certain and self.found_here[0] == rec.line and rule in self.found_here[1]:
             return  # already found here by a candidate run (replay/candidates.py)
         if not certain and rule == "divergence":
+            if self.fork is not None and self.fork.covers(self, involved(self.st, rec)):
+                self.fork.deferred.append((rec, message, rel))  # judged with the fork's other states
+                return
             # Partial mode: some completion explains the record (it pins what it reports): no finding.
             self.unc.prune(rec, message, self.st)
             return
@@ -360,7 +377,7 @@ class Replay:
         if self.unc and not self.unc.everything:  # after a `lost` every Guest is uncertain already
             gs = involved(self.st, rec)
             if self.unc.uncertain(gs):
-                self.unc.taint(gs)
+                self.unc.taint(gs, spread=True)
 
     def bind_partly_known(self, rec: Record) -> bool:
         """A bind whose only `?`s are its result or num is made with what is known; False: skip it."""
@@ -381,10 +398,26 @@ class Replay:
         self.st.note(
             f"line {rec.line}: {'; '.join(said)}; findings that involve g{rec.guest} are possible from here on"
         )
-        self.taint(rec)
+        if f["num"] is UNKNOWN and self.start_fork(rec, fields["num"]):
+            pass  # the Guest is doubtful through the fork's states only
+        else:
+            self.taint(rec)
         self.on_g_bind_dma(Record(rec.kind, rec.guest, fields, rec.line, text, rec.ts))
         if self.st.findings:
             self.flush(rec)
+        return True
+
+    def start_fork(self, rec: Record, mine: int) -> bool:
+        """`num=?` on a bind of an exactly known Guest: keep one whole state per num that matters."""
+        from . import alternatives
+
+        fork = alternatives.Fork.num_unknown(self, rec, mine)
+        if fork is None:
+            return False
+        self.fork = self.unc.fork = fork
+        alternatives.tap(self)
+        self.recs.tap.append(rec)
+        self.unc.taint(fork.guests, spread=True)
         return True
 
     def on_lost(self, rec: Record):
@@ -609,7 +642,24 @@ class Replay:
         self.st.forget_sections(dg, da, n)
 
     def bad_dma(self, rec: Record, eff: Effect):
+        nxt = self.recs.peek() if self.partial and self.unc else None
+        if pinned_kill(nxt, eff) and self.setup_known(involved(self.st, rec)):
+            # Partial mode: the kill is recorded right after the record it answers, and replay's state is one
+            # completion's (no setup `?` relaxed its checks), which explains it: every completion that explains
+            # the trace has the Host kill here, so it is certain, whatever else is doubtful.
+            self.find(rec, "bad-dma", why.kill(self.st, eff.f) + " (the trace records this kill)", pinned=True)
+            return
         self.find(rec, "bad-dma", why.kill(self.st, eff.f))
+
+    def setup_known(self, guests) -> bool:
+        """No `?` in the setup of these Guests (RAM size, devices) nor in any share: replay's state skipped no
+        check for them, so it is one completion's state (partial mode)."""
+        if any(p is UNKNOWN or any(x is UNKNOWN for _, x in m) for _, p, m in self.st.shares):
+            return False
+        gs = self.st.guests
+        return not any(
+            g in self.layout_unknown or g in self.unc.status or g not in gs or gs[g].pages is None for g in guests
+        )
 
     def apply_answer(self, eff: Effect, recorded: bool):
         """Apply a Host answer; a pending send remembers whether the trace recorded it (see settle_pending)."""
@@ -701,7 +751,7 @@ class Replay:
                         r,
                         "divergence",
                         f"the model expects `{format_record(exp)}`; the trace has `{r.text.strip()}`, "
-                        "which differs in a field it does give (not followed: it has a `?`)",
+                        f"which differs in a field it does give (not followed: it has a `?`) [{why_no(exp, r)}]",
                     )
                 self.taint(r)
                 comp_term = None

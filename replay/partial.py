@@ -47,7 +47,7 @@ def has_unknown(value) -> bool:
 class Uncertainty:
     """The Guests whose state may differ between the completions of the trace so far."""
 
-    __slots__ = ("guests", "status", "everything", "unbounded_said", "pruned", "first_pruned")
+    __slots__ = ("guests", "status", "everything", "unbounded_said", "pruned", "first_pruned", "fork")
 
     def __init__(self):
         self.pruned = 0  # records that disagreed with replay's guess but agree with some completion
@@ -56,6 +56,7 @@ class Uncertainty:
         self.status: set[int] = set()  # Guests whose device statuses may differ (only status records write them)
         self.everything = False  # after a `lost`: every Guest, also those not seen yet
         self.unbounded_said = False
+        self.fork = None  # replay/alternatives.py: the whole candidate states of one `?`, while they live
 
     def __bool__(self) -> bool:
         return self.everything or bool(self.guests)
@@ -76,7 +77,18 @@ class Uncertainty:
             "(what it reports is pinned) and none is a finding"
         )
 
-    def taint(self, guests) -> None:
+    def taint(self, guests, spread: bool = False) -> None:
+        """Make these Guests doubtful.  While a fork lives (replay/alternatives.py) its states cover the doubt
+        of its Guests: a step that spreads only that doubt adds Guests to the fork; any other doubt about a
+        fork's Guest ends what the fork can prove (it is broken)."""
+        fork = self.fork
+        if fork is not None and not fork.broken:
+            gs = set(guests)
+            if gs & fork.guests:
+                if not spread or any(g in self.guests and g not in fork.guests for g in gs):
+                    fork.broken = True
+                else:
+                    fork.guests |= gs
         self.guests.update(guests)
 
     def uncertain(self, guests) -> bool:
@@ -153,3 +165,63 @@ def known_fields_match(expected: Record, recorded: Record) -> bool:
         elif v is not UNKNOWN and v != e:
             return False
     return True
+
+
+_TEXT = {"src": "from", "dst": "to"}  # a Host record's fields as the trace writes them
+
+
+def _shown(k, v) -> str:
+    if isinstance(v, tuple) and len(v) == 2:
+        return f"g{v[0]}:" + ("?" if v[1] is UNKNOWN else f"{v[1]:#x}")
+    return "?" if v is UNKNOWN else (f"{v:#x}" if isinstance(v, int) and k not in ("len", "irq") else str(v))
+
+
+def _differs(v, e) -> bool:
+    """Does a recorded field (with `?`s) differ from the model's where it gives a value?"""
+    if isinstance(v, tuple) and isinstance(e, tuple):
+        return any(x is not UNKNOWN and x != y for x, y in zip(v, e))
+    return v is not UNKNOWN and v != e
+
+
+def why_no_value_explains(expected: Record, recorded: Record) -> str:
+    """Why no value of a Host record's `?`s makes it the model's: the candidates for its `?`s (the model's own
+    values among them) and the field it gives that differs, which fails the same whatever they are."""
+    unknown = [k for k, v in recorded.fields.items() if has_unknown(v)]
+    wrong = [
+        f"{_TEXT.get(k, k)}={_shown(k, v)} where the model has {_shown(k, expected.fields.get(k))}"
+        for k, v in recorded.fields.items()
+        if _differs(v, expected.fields.get(k))
+    ]
+    if expected.kind != recorded.kind:
+        wrong.insert(0, f"the record is `{recorded.kind[5:]}` where the model's is `{expected.kind[5:]}`")
+    model = ", ".join(
+        f"{_TEXT.get(k, k)}={_shown(k, expected.fields[k])}" for k in unknown if expected.fields.get(k) is not None
+    )
+    tried = f"the model's own ({model}), 0, 1 or any other" if model else "0, 1 or any other value"
+    names = ", ".join(_TEXT.get(k, k) for k in unknown)
+    return f"no value of its `?` ({names}) explains it: with {tried}, {'; '.join(wrong) or 'a field it gives differs'}"
+
+
+def bind_made(rec: Record) -> bool:
+    """Does a bind record pin that its binding was made (key and irq known, irq not 0, a recorded success)?"""
+    f = rec.fields
+    return (
+        rec.kind == "g.bind_dma"
+        and isinstance(f.get("result"), int)
+        and f["result"] is not UNKNOWN
+        and f["result"] != 0
+        and isinstance(f.get("irq"), int)
+        and f["irq"] is not UNKNOWN
+        and f["irq"] != 0
+        and f.get("key") is not UNKNOWN
+    )
+
+
+def pinned_kill(nxt: Record | None, kill) -> bool:
+    """Is the next record a Host kill of the Guest the model's Host kills here (so the trace pins the kill)?"""
+    return (
+        nxt is not None
+        and nxt.kind == "host.kill"
+        and nxt.fields.get("guest") == kill.f["guest"]
+        and not any(has_unknown(v) for v in nxt.fields.values())
+    )

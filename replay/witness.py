@@ -3,10 +3,12 @@
 A possible finding (replay/partial.py) holds in some completions of the trace
 and not in others.  Its *witness* is one completion that has it, written as
 a full trace: a value for every `?` up to the finding's record, the records
-for every `lost` (here always none: "at most N" includes zero), and the
+for every `lost` (none at first: "at most N" includes zero), and the
 model's own answer wherever an answer was missing.  Line numbers are kept
 (what a completion leaves out becomes an empty line or a comment), so the
-witness replays, outside partial mode, to the same rule at the same line.
+witness replays, outside partial mode, to the same rule at the same line;
+a `lost` filled with k > 1 records moves the lines after it down by k - 1
+(the choices say so, and the witness is cut at the finding's moved line).
 
 How values are chosen: a `?` takes the last value the same field had in an
 earlier record of the same kind and Guest (else of any Guest, else 0); or 0,
@@ -15,9 +17,21 @@ or 0x100000 (a length past any section, a pfn past any RAM), or 1 (for
 a bind's result and GETDMA's choice are left to the model.  Each choice is
 written as one completion up to the last possible finding and replayed once;
 a finding it reproduces is witnessed by that completion cut at its line (the
-witness is what replay itself says, never assumed).  A finding that no
-choice reproduces gets no witness, and the report says so: the search is
-bounded, not complete.
+witness is what replay itself says, never assumed).
+
+A finding that no such completion reproduces, with a `lost` before it, may
+need the lost records to do something (a lost status write that set a bit
+the finding's write clears, a lost bind, a lost send that filled a buffer).
+Records for the last `lost` before it are then drawn from the trace itself
+(`fillers`): known records of the finding's Guest (and binds of its key),
+nearest first: of the finding's own kind (a status write to the same
+device), then binds (re-bind what was lost), then sends, fills, descriptor
+writes (repeat the Guest's last send); one record, then two in a row of the
+same kind, never more than the `lost`'s records=N.  Each is written in place
+of the `lost` and replayed: it is a witness when the finding is there and
+the filled records raise no finding themselves (what was lost is not
+judged).  A finding that no choice reproduces gets no witness, and the
+report says so: the search is bounded, not complete.
 """
 
 from __future__ import annotations
@@ -98,8 +112,10 @@ def _has_unknown(rec: Record) -> bool:
     return any(v is UNKNOWN for _, _, v in _slots(rec))
 
 
-def completion(records, upto: int, how: str, out) -> list[dict]:
-    """Write to `out` the trace up to line `upto` completed one way; returns what it chose, record by record."""
+def completion(records, upto: int, how: str, out, fill: dict | None = None) -> list[dict]:
+    """Write to `out` the trace up to line `upto` completed one way; returns what it chose, record by record.
+
+    `fill` maps a `lost`'s line to the records (text) written in its place (else none)."""
     pools = Pools()
     line = 0
     chosen: list[dict] = []
@@ -109,7 +125,10 @@ def completion(records, upto: int, how: str, out) -> list[dict]:
         while line < r.line - 1:
             out.write("\n")
             line += 1
-        if r.kind == "lost":
+        if r.kind == "lost" and fill and fill.get(r.line):
+            text = "\n".join(fill[r.line])  # one line each: the lines after this one move down
+            chosen.append({"line": r.line, "lost": list(fill[r.line])})
+        elif r.kind == "lost":
             text = f"# {format_record(r)}: none of them in this completion"
             chosen.append({"line": r.line, "lost": []})
         elif not _has_unknown(r):
@@ -174,16 +193,143 @@ def witnesses(source, findings, *, limit: int = 10, **model) -> dict[int, tuple[
             for i, f in todo:
                 if (f.rule, f.line) in got:
                     out[i] = (head(p, f.line), [c for c in chosen if c["line"] <= f.line])
+        tries = MAX_FILLS
+        for i, f in wanted:
+            if out[i] is None and tries > 0:
+                out[i], tries = _with_lost_records(source, f, d, tries, model)
     return out
 
 
-def write(directory: str, path: str, finding: Finding, text: str) -> str:
+# Kinds of record a `lost` may be filled with (inputs the trace shows elsewhere; answers stay the model's).
+FILLER_KINDS = ("g.status", "l.status", "g.bind_dma", "g.send_dma", "l.fill", "g.dma", "l.output", "l.irq")
+MAX_FILLS = 48  # completions with lost records tried per call (each is one replay up to its finding)
+PER_FINDING = 8  # of those, for one finding
+WINDOW = 400  # lines after the finding whose records may fill a `lost` before it
+
+
+def _key(r: Record):
+    """What makes two records "of the same kind" for filling: kind, Guest, and a status write's device."""
+    return (r.kind, r.guest, r.fields.get("dev") if r.kind in ("g.status", "l.status") else None)
+
+
+def fillers(source, f: Finding) -> tuple[Record | None, list[list[str]]]:
+    """The last `lost` before finding f, and the record lists to try in its place, most likely first."""
+    lost: Record | None = None
+    target: Record | None = None
+    before: dict[tuple, list[Record]] = {}  # key -> the last two such records before the `lost`
+    after: dict[tuple, list[Record]] = {}  # key -> the first two after the finding's record
+    seen: dict[tuple, list[Record]] = before
+    for r in source():
+        if r.line > f.line + WINDOW:
+            break
+        if r.line == f.line and r.kind != "lost":
+            target, seen = r, after
+            continue
+        if r.kind == "lost" and r.line < f.line:
+            lost, before = r, {}
+            seen = before
+            continue
+        if r.kind in FILLER_KINDS and not _has_unknown(r):
+            xs = seen.setdefault(_key(r), [])
+            if seen is before:
+                xs.append(r)
+                del xs[:-2]
+            elif len(xs) < 2:
+                xs.append(r)
+    if lost is None or target is None or lost.fields.get("records") == 0:
+        return lost, []
+    n = lost.fields.get("records")
+    n = 3 if n is None else n  # an unbounded `lost`: a few records are as good as any
+
+    def related(k) -> int | None:
+        """Order of a kind of record as a filler for this finding: None if it cannot matter."""
+        kind, g, _ = k
+        if k == _key(target):
+            return 0
+        if kind == "g.bind_dma":
+            return (
+                1
+                if g == target.guest
+                or any(r.fields.get("key") == target.fields.get("key") for r in before.get(k, []) + after.get(k, []))
+                else None
+            )
+        if g != target.guest:
+            return None
+        return 2 + FILLER_KINDS.index(kind)
+
+    keys = sorted({k for k in (*after, *before) if related(k) is not None}, key=related)
+    singles, pairs = [], []
+    for k in keys:
+        for r in after.get(k, [])[:1] + before.get(k, [])[-1:]:
+            singles.append([_text(r)])
+        if k == _key(target) and _one_bit_more(target) is not None:
+            singles.append([_one_bit_more(target)])
+        if n >= 2:
+            for xs in (after.get(k, []), before.get(k, [])):
+                if len(xs) == 2:
+                    pairs.append([_text(xs[0]), _text(xs[1])])
+    if _key(target) not in keys and _one_bit_more(target) is not None:
+        singles.insert(0, [_one_bit_more(target)])
+    out: list[list[str]] = []
+    for c in singles + pairs:
+        if c not in out and len(c) <= n:
+            out.append(c)
+    return lost, out[:PER_FINDING]
+
+
+def _one_bit_more(r: Record) -> str | None:
+    """For a status write of V: the same write with one bit more that its writer may newly set (a Guest any
+    but REMOVED, a Launcher only REMOVED), so that the write of V after it clears that bit."""
+    from ..spec import constants as C
+
+    if r.kind not in ("g.status", "l.status") or _has_unknown(r):
+        return None
+    v = r.fields["value"]
+    allowed = (C.REMOVED,) if r.kind == "l.status" else (C.ACKNOWLEDGE, C.DRIVER, C.DRIVER_OK, C.REMOVED_ACK, C.FAILED)
+    bit = next((b for b in allowed if not v & b), None)
+    if bit is None:
+        return None
+    return format_record(Record(r.kind, r.guest, dict(r.fields, value=v | bit), r.line, "", r.ts))
+
+
+def _text(r: Record) -> str:
+    return r.text.split("#", 1)[0].strip() if r.text else format_record(r)
+
+
+def _with_lost_records(source, f: Finding, d: str, tries: int, model) -> tuple[tuple | None, int]:
+    """A witness of f with records in place of the last `lost` before it; (witness or None, tries left)."""
+    lost, choices = fillers(source, f)
+    p = os.path.join(d, "lost.lgt")
+    for recs in choices:
+        if tries <= 0:
+            break
+        tries -= 1
+        moved = len(recs) - 1
+        with open(p, "w", encoding="utf-8") as fh:
+            chosen = completion(source(), f.line, "before", fh, {lost.line: recs})
+        got = findings_of(p, **model)
+        if got is None or (f.rule, f.line + moved) not in got:
+            continue
+        if any(lost.line <= line <= lost.line + moved for _, line in got):
+            continue  # the filled records raise a finding themselves: not what a `lost` may hide
+        return (head(p, f.line + moved), chosen), tries
+    return None, tries
+
+
+def moved_line(line: int, chosen) -> int:
+    """Where the trace's line `line` is in a witness that filled some `lost`s (k records move later lines by k-1)."""
+    return line + sum(max(0, len(c["lost"]) - 1) for c in chosen if "lost" in c and c["line"] < line)
+
+
+def write(directory: str, path: str, finding: Finding, text: str, chosen=()) -> str:
     """Write a witness as DIR/<trace>.line<N>.<rule>.lgt; returns its path."""
     os.makedirs(directory, exist_ok=True)
     base = os.path.splitext(os.path.basename(path))[0] or "trace"
     out = os.path.join(directory, f"{base}.line{finding.line}.{finding.rule}.lgt")
     name = "".join(c if c.isprintable() else "?" for c in os.path.basename(path))  # one line, whatever the name
-    head = f"# witness: a completion of {name} with the possible {finding.rule} at line {finding.line}"
+    at = moved_line(finding.line, chosen)
+    where = f"line {finding.line}" if at == finding.line else f"line {finding.line} (line {at} here)"
+    head = f"# witness: a completion of {name} with the possible {finding.rule} at {where}"
     lines = text.split("\n")
     # The first line is the header record: the comment goes on an empty line if there is one, else nowhere.
     for j, line in enumerate(lines):

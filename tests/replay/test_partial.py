@@ -35,6 +35,7 @@ def summary(r):
 
 
 BAD_DMA = "bad-bad-dma-section-crosses-page.lgt"
+UNRECORDED_KILL = ('host kill g0 reason="bad DMA entry: 1514@0x1c52c02"', "# (the kill was not captured)")
 
 
 # ---------------------------------------------------------------- `lost` in the grammar
@@ -75,8 +76,13 @@ def test_unknown_ram_size_skips_address_checks_with_a_note(tmp_path):
 # ---------------------------------------------------------------- bug 2: `-> ?` and `num=?` keep the binding
 @pytest.mark.parametrize("sub", [("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"), ("num=8 irq=1 -> 1", "num=? irq=1 -> 1")])
 def test_a_bind_with_a_question_mark_is_made_and_its_bad_dma_stays(tmp_path, sub):
+    # The send still finds g1's binding: the Host checks and kills g0. The trace records that kill right after
+    # the send, so every completion that explains it has the kill there: certain (replay/partial.py pinned_kill).
     r = replay_file(variant(tmp_path, "b.lgt", BAD_DMA, sub), partial=True)
-    # The send still finds g1's binding: the Host checks and kills g0 (possible: had the bind failed, it drops).
+    assert summary(r) == [("bad-dma", 39, True)]
+    assert "(the trace records this kill)" in r.findings[0].message and r.verdict == "violation"
+    # Without the recorded kill, only possible: had the bind failed (or num been 0), the send drops.
+    r = replay_file(variant(tmp_path, "b.lgt", BAD_DMA, sub, UNRECORDED_KILL), partial=True)
     assert summary(r) == [("bad-dma", 39, False)]
     assert r.verdict == "possible-violation"
 
@@ -102,6 +108,11 @@ def test_a_host_record_that_differs_in_a_known_field_is_a_divergence(tmp_path):
     )
     r = replay_file(path, partial=True)
     assert ("divergence", 86, True) in summary(r)
+    (m,) = [f.message for f in r.findings if f.line == 86]
+    assert m.endswith(
+        "[no value of its `?` (len) explains it: with the model's own (len=98), 0, 1 or any other, "
+        "to=g1:0x1c6b404 where the model has g1:0x1c6b3a0]"
+    )
 
 
 # ---------------------------------------------------------------- bug 4: a missing `host pending`
@@ -160,7 +171,7 @@ def test_the_readme_example_has_a_certain_and_a_possible_finding(capsys):
 
 
 def test_possible_violation_exits_0_unless_strict(tmp_path, capsys):
-    path = variant(tmp_path, "b.lgt", BAD_DMA, ("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"))
+    path = variant(tmp_path, "b.lgt", BAD_DMA, ("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"), UNRECORDED_KILL)
     assert main(["replay", "--partial", path]) == 0
     assert "possible bad-dma" in capsys.readouterr().out
     assert main(["replay", "--partial", "--strict", path]) == 1
@@ -189,7 +200,7 @@ def test_a_complete_trace_in_partial_mode_keeps_its_verdict():
 
 # ---------------------------------------------------------------- witnesses
 def test_witnesses_dir_holds_a_full_trace_that_replays_to_the_possible_finding(tmp_path, capsys):
-    path = variant(tmp_path, "b.lgt", BAD_DMA, ("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"))
+    path = variant(tmp_path, "b.lgt", BAD_DMA, ("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"), UNRECORDED_KILL)
     out = tmp_path / "w"
     assert main(["replay", "--partial", "--witnesses", str(out), path]) == 0
     text = capsys.readouterr().out
@@ -406,3 +417,145 @@ def test_a_status_write_to_an_unknown_device_names_a_value_its_field_holds(tmp_p
     text = capsys.readouterr().out
     assert "possible status-forbidden-bit" in text and "dev=? is 0 and the unknowns it reads are 0xffff" in text
     assert "0x100000" not in text
+
+
+# ---------------------------------------------------------------- witnesses with records for a `lost`
+def test_a_witness_fills_a_lost_with_the_status_write_the_finding_clears(tmp_path, capsys):
+    # The lost records may have set DRIVER on g0's device 0, which line 5 then clears: a witness must put
+    # such a write in place of the `lost` (no records there could not clear anything).
+    p = tmp_path / "l.lgt"
+    p.write_text(
+        "lguest-trace 1\nguest 0 pages=16\ndevice 0.0 type=console pfn=0 pages=0\n"
+        "lost records=2\n"
+        "g0 status dev=0 value=ACKNOWLEDGE\n"  # line 5: clears whatever else the lost records set
+        "g0 status dev=0 value=ACKNOWLEDGE|DRIVER\n"
+    )
+    out = tmp_path / "w"
+    assert main(["replay", "--partial", "--json", "--witnesses", str(out), str(p)]) == 0
+    (f,) = json.loads(capsys.readouterr().out)["files"][0]["findings"]
+    assert (f["rule"], f["line"], f["certain"]) == ("status-cleared", 5, False)
+    assert f["witness"]["found"] is True and "records for 1 of 1 `lost`" in f["witness"]["summary"]
+    (lost,) = [c for c in f["witness"]["choices"] if "lost" in c]
+    assert lost == {"line": 4, "lost": ["g0 status dev=0 value=ACKNOWLEDGE|DRIVER"]}
+    (name,) = os.listdir(out)
+    w = (out / name).read_text()
+    assert "lost" not in w.replace("`lost`", "")
+    assert [(x.rule, x.line) for x in replay_file(str(out / name)).findings] == [("status-cleared", 5)]
+
+
+def test_lost_records_that_raise_a_finding_themselves_are_no_witness(tmp_path):
+    from lgcheck.replay import witness
+    from lgcheck.replay.parser import read_trace
+
+    # The only status write the trace shows for device 0 sets REMOVED, which a Guest may never set: filling
+    # the `lost` with it would hide a finding in what was lost, so the search takes the one-bit-more write.
+    p = tmp_path / "l.lgt"
+    p.write_text(
+        "lguest-trace 1\nguest 0 pages=16\ndevice 0.0 type=console pfn=0 pages=0\n"
+        "lost records=1\ng0 status dev=0 value=ACKNOWLEDGE\ng0 status dev=0 value=ACKNOWLEDGE|REMOVED\n"
+    )
+    r = replay_file(str(p), partial=True)
+    i = next(i for i, f in enumerate(r.findings) if f.line == 5 and f.rule == "status-cleared")
+    text, chosen = witness.witnesses(lambda: read_trace(str(p), partial=True), r.findings)[i]
+    assert {"line": 4, "lost": ["g0 status dev=0 value=ACKNOWLEDGE|DRIVER"]} in chosen
+    assert "REMOVED" not in text.split("\n")[3]
+
+
+# ---------------------------------------------------------------- num=?: whole candidate states (replay/alternatives.py)
+NUM_HEAD = (
+    "lguest-trace 1\nguest 0 pages=8192\ndevice 0.0 type=net pfn=0x2001 pages=1 features=NOCSUM\n"
+    "guest 1 pages=8192\ndevice 1.0 type=net pfn=0x2001 pages=1 features=NOCSUM|1\n"
+    "share net pages=1 map=[0:0x2001, 1:0x2001]\n"
+    "g1 dma 0x1c6b3a0 used_len=0 addr=[0x1b20010] len=[1514]\n"
+    "g1 dma 0x1c6b404 used_len=0 addr=[0x1b20810] len=[1514]\n"
+    "g1 dma 0x1c6b468 used_len=0 addr=[0x1b21010] len=[1514]\n"
+    "g1 bind_dma key=0x2001004 dmas=0x1c6b3a0 num=? irq=1 -> 1\n"  # line 10: 3 entries written
+    "g0 dma 0x1e1fdb4 addr=[0x1c52002] len=[98]\n"
+    "g0 send_dma key=0x2001004 dma=0x1e1fdb4\n"
+)
+SEND = "g0 send_dma key=0x2001004 dma=0x1e1fdb4\n"
+
+
+def deliver(entry):
+    return f"host deliver from=g0:0x1e1fdb4 to=g1:{0x1C6B3A0 + 100 * entry:#x} len=98 irq=1\n"
+
+
+def test_a_record_no_value_of_num_explains_is_a_certain_divergence_that_names_each(tmp_path):
+    # Every entry is free and the cursor at 0: whatever num is, the Host delivers to entry 0 (or, num=0, not at
+    # all), never to entry 1.
+    r = partial_run(tmp_path, deliver(1), head=NUM_HEAD)
+    assert summary(r) == [("divergence", 13, True)] and r.verdict == "violation"
+    m = r.findings[0].message
+    assert "no completion explains this record: of the values of line 10's num=? the records so far leave " in m
+    assert "(0, 1, 2, 3, 4 or more), each fails here: with num=1 (replay's own state): as above; with num=0: " in m
+    assert "with num=2: the model expects `host deliver from=g0:0x1e1fdb4 to=g1:0x1c6b3a0" in m
+    assert m.endswith("; and 2 more]")
+
+
+def test_a_record_only_some_values_of_num_explain_is_followed_with_their_state(tmp_path):
+    # Entry 0 is still in use at the second send: num=1 finds no free entry, num >= 2 delivers to entry 1.
+    r = partial_run(tmp_path, deliver(0) + SEND + deliver(1), head=NUM_HEAD)
+    assert r.findings == [] and r.verdict == "ok", summary(r)
+
+
+def test_records_that_pin_num_make_later_findings_certain(tmp_path):
+    # Entry 0 handed back: num=1 delivers to entry 0 again, num >= 2 moves on to entry 1. The trace says entry 0:
+    # num is 1, g1 is exactly known again, and the page-crossing send of g0 after it is a certain bad-dma.
+    bad = "g0 dma 0x1e1fe18 addr=[0x1c52c02] len=[1514]\ng0 send_dma key=0x2001004 dma=0x1e1fe18\n"
+    handback = "g1 dma 0x1c6b3a0 used_len=0\n"
+    r = partial_run(tmp_path, deliver(0) + handback + SEND + deliver(0) + handback + bad, head=NUM_HEAD)
+    assert summary(r) == [("bad-dma", 19, True)], summary(r)
+    assert any("line 10's num=? is pinned to 1" in n for n in r.notes)
+    # Without the records that pin it, the same send's bad-dma is only possible.
+    r = partial_run(tmp_path, deliver(0) + handback + bad, "unpinned.lgt", head=NUM_HEAD)
+    assert summary(r) == [("bad-dma", 16, False)], summary(r)
+
+
+def test_entries_written_after_a_num_question_mark_bind_end_what_its_states_prove(tmp_path):
+    # Only entry 0 is written at the bind: num=2 stands for "2 or more" only while entries past it are unwritten.
+    # Entries 1 and 2 written later let num=3 deliver to entry 2, which num=0, 1 and 2 do not: no certain finding.
+    head = NUM_HEAD.replace("g1 dma 0x1c6b404 used_len=0 addr=[0x1b20810] len=[1514]\n", "").replace(
+        "g1 dma 0x1c6b468 used_len=0 addr=[0x1b21010] len=[1514]\n", ""
+    )
+    later = "g1 dma 0x1c6b404 used_len=0 addr=[0x1b20810] len=[1514]\ng1 dma 0x1c6b468 used_len=0 addr=[0x1b21010] len=[1514]\n"
+    r = partial_run(tmp_path, deliver(0) + later + SEND + deliver(1) + SEND + deliver(2), head=head)
+    assert not [f for f in r.findings if f.certain], summary(r)
+
+
+def test_a_bind_recorded_as_made_keeps_its_key_outside_device_certain_after_a_lost(tmp_path):
+    # key-outside-device reads only the key and the device pages (setup, never lost); `-> 1` pins that the
+    # binding was made. The same bind with `-> ?`, or with the device's pages unknown, is only possible.
+    head = "lguest-trace 1\nguest 0 pages=8192\ndevice 0.0 type=net pfn=0x2001 pages=1\n"
+    bind = "g0 dma 0x1000 used_len=0 addr=[0x5000] len=[100]\nlost records=3\ng0 bind_dma key=0x8000 dmas=0x1000 num=1 irq=1"
+    r = partial_run(tmp_path, bind + " -> 1\n", head=head)
+    assert summary(r) == [("key-outside-device", 6, True)], summary(r)
+    r = partial_run(tmp_path, bind + " -> ?\n", "q.lgt", head=head)
+    assert summary(r) == [("key-outside-device", 6, False)], summary(r)
+    r = partial_run(tmp_path, bind + " -> 1\n", "p.lgt", head=head.replace("pfn=0x2001", "pfn=?"))
+    assert [c for _, _, c in summary(r)] == [False] * len(r.findings)
+
+
+def test_a_device_with_any_question_mark_leaves_key_outside_device_possible(tmp_path):
+    # A device with `type=?` counts as having no pages (unknown_device): its page may hold the key.
+    head = "lguest-trace 1\nguest 0 pages=8192\ndevice 0.0 type=? pfn=0x2001 pages=1\n"
+    r = partial_run(tmp_path, "g0 bind_dma key=0x2001000 dmas=0x1000 num=1 irq=1 -> 1\n", head=head)
+    assert not [f for f in r.findings if f.certain], summary(r)
+
+
+def test_a_certain_divergence_of_another_guest_pins_nothing(tmp_path):
+    # l2's output answers no send: a certain divergence of g2, which never dealt with g0 or g1, so every state
+    # of line 10's num=? has it alike; it must not drop them (num stays open, the bad-dma after it possible).
+    bad = "g0 dma 0x1e1fe18 addr=[0x1c52c02] len=[1514]\ng0 send_dma key=0x2001004 dma=0x1e1fe18\n"
+    other = "guest 2 pages=8192\nl2 output key=0x1 dma=0x1000 len=5\n"
+    r = partial_run(tmp_path, deliver(0) + other + bad, head=NUM_HEAD)
+    assert ("divergence", 15, True) in summary(r) and ("bad-dma", 17, False) in summary(r), summary(r)
+    assert not any("is pinned" in n for n in r.notes)
+    assert "no completion explains" not in r.findings[0].message  # one state's message: g2 is exactly known
+
+
+def test_a_recorded_kill_keeps_its_bad_dma_certain_after_a_lost(tmp_path):
+    lost = ("# B's interface is up: 8 receive entries bound on slot 1's key 0x2001004.", "lost records=2")
+    r = replay_file(variant(tmp_path, "k.lgt", BAD_DMA, lost), partial=True)
+    assert summary(r) == [("bad-dma", 39, True)], summary(r)
+    r = replay_file(variant(tmp_path, "k2.lgt", BAD_DMA, lost, UNRECORDED_KILL), partial=True)
+    assert summary(r) == [("bad-dma", 39, False)], summary(r)
