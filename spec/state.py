@@ -640,11 +640,12 @@ class ConcreteState:
             contents = self.contents = {}
             self.has_bytes = True
         n = len(data)
-        off = addr & (C.PAGE_SIZE - 1)
-        if off + n <= C.PAGE_SIZE:  # within one page: every section (check_dma_list), most `mem`s
-            p = contents.get((g, addr >> C.PAGE_SHIFT))
+        off = addr & _PAGE_MASK
+        if off + n <= _PAGE:  # within one page: every section (check_dma_list), most `mem`s
+            key = (g, addr >> _SHIFT)
+            p = contents.get(key)
             if p is None:
-                p = contents[(g, addr >> C.PAGE_SHIFT)] = (bytearray(C.PAGE_SIZE), bytearray(C.PAGE_SIZE))
+                p = contents[key] = (bytearray(_PAGE), bytearray(_PAGE))
             p[0][off : off + n] = data
             p[1][off : off + n] = _ONES[:n]
             return
@@ -734,7 +735,7 @@ class ConcreteState:
                 p = contents.get((g, a >> _SHIFT))
                 if p is None or p[1].find(0, off, off + n) != -1:
                     return None
-                return bytes(memoryview(p[0])[off : off + n])
+                return bytes(p[0][off : off + n])
         secs = self.stored_sections(g, desc, n)
         if not secs:
             return None if secs is None or n else b""
