@@ -218,9 +218,11 @@ def data_corrupted(ops, st, w):
         st.note(f"{at}data not checked: bytes of {side} were never given (no `mem` record covers them)")
         return
     st.received = (w.guest, w.where, length, got)  # what the destination holds now: replay's sum= reads it
-    n = min(len(got), len(want))
-    if (got == want) if len(got) == len(want) else got[:n] == want[:n]:
+    if got == want:
         return  # kept (a concrete check that holds files nothing)
+    n = min(len(got), len(want))
+    if len(got) != len(want) and got[:n] == want[:n]:
+        return  # the sections hold fewer bytes on one side: the bytes both hold agree
     # The failure path only: the first and last differing bytes, and where those bytes are in the source.
     where = received(ops, st, w.guest, w.where, length)[1]
     lo = next(i for i in range(n) if got[i] != want[i])

@@ -632,6 +632,7 @@ class ConcreteState:
     has_bytes = False
     contents = None  # becomes the dict of pages at the first write_bytes
     received = None  # (Guest, descriptor, length, bytes) the data-corrupted monitor last read
+    probe = None  # the symbolic state's free offset (checker/symstate.py); here every byte is read
 
     def write_bytes(self, g, addr, data):
         """Guest g's memory at addr now holds `data` (bytes): a `mem` record, or a copy."""
