@@ -198,3 +198,24 @@ def test_a_version_1_trace_keeps_no_bytes():
     result = rp.run(parse_text(v1 + "\n", "gen.lgt"))
     assert result.findings == [] and result.notes == []
     assert rp.st.has_bytes is False and not getattr(rp.st, "contents", None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lens=st.lists(st.sampled_from([0, 1, 7, 60, 4000, 4096]), min_size=1, max_size=3),
+    addrs=st.lists(st.sampled_from([0x1000, 0x1FF0, 0x2FFC, 0x5000, 0xFFFF_FFF8]), min_size=3, max_size=3),
+    given_=st.lists(st.tuples(st.sampled_from([0x1000, 0x1FF0, 0x2FFA, 0x5000, 0xFFFF_FFF0]), st.integers(1, 40))),
+    n=st.sampled_from([0, 1, 8, 60, 100, 4096, 9000]),
+)
+def test_section_bytes_reads_what_the_monitors_walk_reads(lens, addrs, given_, n):
+    """st.section_bytes (one call; the usual frame one slice) == the bytes of monitors.received's walk."""
+    from lgcheck.spec.monitors import received
+    from lgcheck.spec.ops import Concrete
+    from lgcheck.spec.state import ConcreteState
+
+    s = ConcreteState()
+    s.write_desc(0, 0x9000, 0, addrs[: len(lens)], lens)
+    for i, (a, k) in enumerate(given_):
+        s.write_bytes(0, a, bytes((i + j) % 251 for j in range(k)))
+    assert s.section_bytes(0, 0x9000, n) == received(Concrete, s, 0, 0x9000, n)[0]
+    assert s.section_bytes(0, 0xA000, n) == received(Concrete, s, 0, 0xA000, n)[0]  # never written
