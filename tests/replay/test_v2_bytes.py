@@ -219,3 +219,28 @@ def test_section_bytes_reads_what_the_monitors_walk_reads(lens, addrs, given_, n
         s.write_bytes(0, a, bytes((i + j) % 251 for j in range(k)))
     assert s.section_bytes(0, 0x9000, n) == received(Concrete, s, 0, 0x9000, n)[0]
     assert s.section_bytes(0, 0xA000, n) == received(Concrete, s, 0, 0xA000, n)[0]  # never written
+
+
+def test_mem_records_between_new_descriptors_sort_the_addresses_once(monkeypatch):
+    """The overlap test's sorted addresses are kept sorted as descriptors come (O(D) a new one, not a sort a `mem`)."""
+    from lgcheck.replay import engine
+
+    sorts = []
+    real = __builtins__["sorted"] if isinstance(__builtins__, dict) else __builtins__.sorted
+
+    def counted(xs, **kw):
+        if type(xs) is type({}.values()):  # the descriptor addresses (mem_overlap), not other sorts
+            sorts.append(len(xs))
+        return real(xs, **kw)
+
+    monkeypatch.setattr(engine, "sorted", counted, raising=False)
+    lines = [SETUP.rstrip("\n")]
+    for i in range(200):
+        lines.append(f"g0 dma {0x400000 - i * 0x1000:#x} addr=[0x2000] len=[4]")  # descending: each one first
+        lines.append(f"g0 mem {0x300000 + i * 8:#x} data=0011")
+    ok = replay("\n".join(lines) + "\n")
+    assert ok.error is None and ok.findings == []
+    assert len(sorts) == 1
+    # still an input error where a mem covers a descriptor written after the sort
+    r = replay("\n".join(lines) + f"\ng0 mem {0x400000 - 150 * 0x1000 + 96:#x} data=" + "00" * 8 + "\n")
+    assert r.error is not None and f"overlaps g0's descriptor at {0x400000 - 150 * 0x1000:#x}" in r.error.message
