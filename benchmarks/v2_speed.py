@@ -21,7 +21,15 @@ on the shared machine hits both alike.  The time is the process's CPU time
 by 2x with the other jobs' load, the CPU time much less.  Wall times are
 printed too.
 
-    .venv/bin/python benchmarks/v2_speed.py [--sends N] [--repeat 3] [--dir D]
+    .venv/bin/python benchmarks/v2_speed.py [--records N] [--repeat 3] [--dir D]
+
+`--instructions` counts instead of timing (needs valgrind): each replay runs
+once under callgrind in a fresh process, minus a process that only imports
+replay, so the figure is the replay's own instruction count, the same
+whatever the load.  Slow (about 50x): use it with --records 20000.  It is a
+proxy: it misses cache effects (CPU time's ratio has been the higher one)
+and counts SHA-256 in software (valgrind hides the CPU's SHA instructions
+from OpenSSL), which makes sum= look costlier than it is.
 
 Exit status: 0 the target is met, 1 it is missed, 2 a trace did not replay clean.
 """
@@ -33,6 +41,8 @@ import hashlib
 import os
 import random
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -99,15 +109,50 @@ def timed(path: str) -> tuple[float, float]:
     return dt
 
 
+_REPLAY = (
+    "import sys\n"
+    "from lgcheck.replay.engine import replay_file\n"
+    "if sys.argv[1:]:\n"
+    "    r = replay_file(sys.argv[1])\n"
+    "    sys.exit(0 if r.verdict == 'ok' and r.error is None else 2)\n"
+)
+
+
+def instructions(path: str | None) -> int:
+    """Instructions (callgrind's Ir) of a process that imports replay and replays `path` (None: imports only)."""
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", _REPLAY]
+    # From a neutral folder: the repository root would put its own lgcheck/ first on sys.path.
+    p = subprocess.run(cmd + ([path] if path else []), capture_output=True, text=True, cwd=tempfile.gettempdir())
+    m = re.search(r"Collected : (\d+)", p.stderr)
+    if p.returncode != 0 or m is None:
+        print(f"{path or 'import'}: valgrind run failed (exit {p.returncode})", file=sys.stderr)
+        sys.exit(2)
+    return int(m.group(1))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=200_000, help="records of the version 1 trace (default 200,000)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dir", default=None, help="where to write the traces (default: a temporary folder)")
+    ap.add_argument("--instructions", action="store_true", help="count instructions under valgrind instead of timing")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         directory = args.dir or tmp
         v1, v2, sends = write_pair(directory, args.records)
+        if args.instructions:
+            if shutil.which("valgrind") is None:
+                print("--instructions needs valgrind on PATH", file=sys.stderr)
+                return 2
+            instructions(None)  # the first run may write spec/compiled.py's cache: not counted
+            base = instructions(None)
+            n1, n2 = instructions(v1) - base, instructions(v2) - base
+            print(f"sends: {sends:,}; imports alone: {base / 1e6:,.0f} M instructions")
+            print(f"version 1: {n1 / 1e6:,.0f} M instructions ({n1 / sends:,.0f} a send)")
+            print(f"version 2: {n2 / 1e6:,.0f} M instructions ({n2 / sends:,.0f} a send)")
+            ok = n2 / n1 <= TARGET
+            print(f"ratio v2/v1 (instructions): {n2 / n1:.3f}  (target <= {TARGET}): {'met' if ok else 'MISSED'}")
+            return 0 if ok else 1
         sizes = {p: os.path.getsize(p) for p in (v1, v2)}
         best = {v1: float("inf"), v2: float("inf")}
         wall = {v1: float("inf"), v2: float("inf")}

@@ -939,6 +939,10 @@ class Replay:
                         rec.text,
                     )
             known[bucket] = addr
+            cached = self.mem_sorted.get(g)  # version 2: mem_overlap's sorted addresses, kept sorted
+            if cached is not None and cached[0] == len(known) - 1:
+                bisect.insort(cached[1], addr)
+                self.mem_sorted[g] = (len(known), cached[1])
         self.st.write_desc(g, addr, f.get("used_len"), f.get("addrs"), f.get("lens"))
 
     def on_g_mem(self, rec):
@@ -965,7 +969,8 @@ class Replay:
         known = self.desc_addrs.get(g)
         if not known:
             return None
-        # The descriptors' addresses, sorted (rebuilt only when a descriptor was added): one bisection.
+        # The descriptors' addresses, sorted (on_g_dma inserts each new one; sorted again only if
+        # the count disagrees, as after a candidate run): one bisection.
         cached = self.mem_sorted.get(g)
         if cached is None or cached[0] != len(known):
             cached = self.mem_sorted[g] = (len(known), sorted(known.values()))

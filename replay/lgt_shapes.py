@@ -67,6 +67,7 @@ MEM_HEAD = re.compile(r"[ \t]*g([0-9]+)[ \t]+mem[ \t]+(0x[0-9a-fA-F]+|[0-9]+)[ \
 # The head as writers write it (benchmarks/gen_trace, --emit, prove's .lgt): read first.
 MEM_CANON = re.compile(r"g([0-9]{1,3}) mem 0x([0-9a-fA-F]{1,8}) ")
 SUM_RE = re.compile(r"[ \t]+sum=([0-9a-f]{64})(?=[ \t]|$)")
+SUM_HEX = re.compile(r"[0-9a-f]{64}")  # a sum's digits, where the line's last 64 characters are
 
 NUMBER_RE = re.compile(r"0x[0-9a-fA-F]+|[0-9]+")  # as the grammar's NUMBER
 TIMESTAMP_RE = re.compile(r"@([0-9]+(?:\.[0-9]+)?)")  # as the grammar's TIMESTAMP
@@ -281,6 +282,7 @@ class ShapeCache:
         Record_ = Record
         mem_head, sum_search = MEM_HEAD.fullmatch, SUM_RE.search
         mem_canon = MEM_CANON.fullmatch
+        hex64 = SUM_HEX.fullmatch
 
         def parse(text: str, line: int, path: str) -> Record | None:
             if text[:1] == "@":
@@ -339,11 +341,25 @@ class ShapeCache:
             if "sum=" in rest:
                 # A deliver's sum= (version 2): cut out, the rest read by the
                 # deliver's own template; any other case goes to v2() below.
-                m = sum_search(rest)
-                if m is None or "sum=" in rest[m.end() :] or "mem" in rest:
-                    return v2(text, rest, line, path, ts)
-                got_sum = m.group(1)
-                rest = rest[: m.start()] + rest[m.end() :]
+                # As writers put it (last, after one space, the only sum=): read
+                # where it is, what SUM_RE's first match would find there.
+                n = len(rest)
+                if (
+                    n > 69
+                    and rest.find("sum=") == n - 68
+                    and rest[n - 69] == " "
+                    and rest[n - 70] not in " \t"
+                    and hex64(rest, n - 64) is not None
+                    and "mem" not in rest
+                ):
+                    got_sum = rest[n - 64 :]
+                    rest = rest[: n - 69]
+                else:
+                    m = sum_search(rest)
+                    if m is None or "sum=" in rest[m.end() :] or "mem" in rest:
+                        return v2(text, rest, line, path, ts)
+                    got_sum = m.group(1)
+                    rest = rest[: m.start()] + rest[m.end() :]
             elif "mem" in rest:
                 return v2(text, rest, line, path, ts)
             try:
@@ -363,7 +379,8 @@ class ShapeCache:
                         if record is NOMATCH:
                             continue
                         if record is BLANK:
-                            return None
+                            # Nothing but a sum= is no blank line: lark says what it is.
+                            return None if got_sum is None else slow(text, line, path)[0]
                         # None: a value does not fit, or a shape lark must
                         # see; lark re-derives the error, message and column.
                         return slow(text, line, path)[0]

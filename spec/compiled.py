@@ -483,3 +483,49 @@ apply = MODULE["apply"].apply  # perform an effect, then run the (compiled) moni
 check_dma_list = MODULE["host"].check_dma_list
 get_futex_key = MODULE["host"].get_futex_key
 capacity = MODULE["monitors"].capacity
+
+
+MASK = _ops.MASK
+
+
+def _usual_copy(general):
+    """copy_data_steps with the usual frame's answer computed directly (the concrete reading's version 2 copy).
+
+    The usual frame: the source's sections are one, of sl bytes, and the
+    destination's first section is longer.  copy_data's loop then runs
+    once: it moves sl bytes from the source's addr[0] to the destination's
+    addr[0], reads the source's len[1] (0: the loop ends) and never reaches
+    the destination's next section.  That is the step returned here, after
+    reading the same fields the rule reads; any other layout, or a field the
+    trace left unwritten or unknown (where reading it says so), takes the
+    rule itself.  tests/spec/test_compiled.py checks both on generated
+    descriptors.
+    """
+
+    def copy_data_steps(ops, st, g, src_dma, h, dst_dma, host="2.6.23"):
+        guests = getattr(st, "guests", None)
+        if guests is not None:
+            gs, hs = guests.get(g), guests.get(h)
+            if gs is not None and hs is not None:
+                s, d = gs.mem.get(src_dma), hs.mem.get(dst_dma)
+                if s is not None and d is not None:
+                    sl, dl, sa, da, nl = s.lens[0], d.lens[0], s.addrs[0], d.addrs[0], s.lens[1]
+                    if (
+                        type(sl) is int
+                        and type(dl) is int
+                        and 0 < sl < dl <= MASK
+                        and type(sa) is int
+                        and type(da) is int
+                        and type(nl) is int
+                        and nl == 0
+                    ):
+                        # The rule's own arithmetic: it adds the (zero) offsets modulo 2^32.
+                        return [(True, sa & MASK if host == "fixed" else sa, da & MASK, sl)]
+        return general(ops, st, g, src_dma, h, dst_dma, host)
+
+    copy_data_steps.general = general
+    return copy_data_steps
+
+
+if not INTERPRETED:
+    MODULE["host"].copy_data_steps = _usual_copy(MODULE["host"].copy_data_steps)

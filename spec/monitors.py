@@ -207,8 +207,10 @@ def data_corrupted(ops, st, w):
             "the destination's byte differs from the source's at the same offset",
         )
         return
-    got, where = received(ops, st, w.guest, w.where, length)
-    want, _ = received(ops, st, sg, sa, length)
+    # Both sides read by the state's walk over the stored descriptors (st.section_bytes: the
+    # bytes received() below reads, in one call); where they lie is looked up on failure only.
+    got = st.section_bytes(w.guest, w.where, length)
+    want = st.section_bytes(sg, sa, length)
     if got is None or want is None:
         line = getattr(st.cursor, "line", None)
         at = f"line {line}: " if line is not None else ""
@@ -216,10 +218,13 @@ def data_corrupted(ops, st, w):
         st.note(f"{at}data not checked: bytes of {side} were never given (no `mem` record covers them)")
         return
     st.received = (w.guest, w.where, length, got)  # what the destination holds now: replay's sum= reads it
-    n = min(len(got), len(want))
-    if (got == want) if len(got) == len(want) else got[:n] == want[:n]:
+    if got == want:
         return  # kept (a concrete check that holds files nothing)
+    n = min(len(got), len(want))
+    if len(got) != len(want) and got[:n] == want[:n]:
+        return  # the sections hold fewer bytes on one side: the bytes both hold agree
     # The failure path only: the first and last differing bytes, and where those bytes are in the source.
+    where = received(ops, st, w.guest, w.where, length)[1]
     lo = next(i for i in range(n) if got[i] != want[i])
     hi = next(i for i in range(n - 1, lo - 1, -1) if got[i] != want[i]) + 1
     sec = next(x for x in reversed(where) if x[0] <= lo)

@@ -645,6 +645,7 @@ class ConcreteState:
     has_bytes = False
     contents = None  # becomes the dict of pages at the first write_bytes
     received = None  # (Guest, descriptor, length, bytes) the data-corrupted monitor last read
+    probe = None  # the symbolic state's free offset (checker/symstate.py); here every byte is read
 
     def write_bytes(self, g, addr, data):
         """Guest g's memory at addr now holds `data` (bytes): a `mem` record, or a copy."""
@@ -653,11 +654,12 @@ class ConcreteState:
             contents = self.contents = {}
             self.has_bytes = True
         n = len(data)
-        off = addr & (C.PAGE_SIZE - 1)
-        if off + n <= C.PAGE_SIZE:  # within one page: every section (check_dma_list), most `mem`s
-            p = contents.get((g, addr >> C.PAGE_SHIFT))
+        off = addr & _PAGE_MASK
+        if off + n <= _PAGE:  # within one page: every section (check_dma_list), most `mem`s
+            key = (g, addr >> _SHIFT)
+            p = contents.get(key)
             if p is None:
-                p = contents[(g, addr >> C.PAGE_SHIFT)] = (bytearray(C.PAGE_SIZE), bytearray(C.PAGE_SIZE))
+                p = contents[key] = (bytearray(_PAGE), bytearray(_PAGE))
             p[0][off : off + n] = data
             p[1][off : off + n] = _ONES[:n]
             return
@@ -726,6 +728,39 @@ class ConcreteState:
             n -= k
         return out
 
+    def section_bytes(self, g, desc, n):
+        """The first n bytes of the descriptor's stored sections read in order, or None if one is unknown.
+
+        stored_sections and read_bytes in one call (the data-corrupted
+        monitor's own walk, and the sums): the usual frame, all n bytes in
+        section 0 within one page, is one slice of the page, with no list
+        built.  The same bytes as the general walk below, which any other
+        layout takes.
+        """
+        gs = self.guests.get(g)
+        d = (gs if gs is not None else self.guest(g)).mem.get(desc)
+        if d is None:
+            return None
+        a, ln = d.addrs[0], d.lens[0]
+        if type(ln) is int and ln >= n > 0 and type(a) is int:
+            off = a & _PAGE_MASK
+            contents = self.contents
+            if off + n <= _PAGE and contents is not None:
+                p = contents.get((g, a >> _SHIFT))
+                if p is None or p[1].find(0, off, off + n) != -1:
+                    return None
+                return bytes(p[0][off : off + n])
+        secs = self.stored_sections(g, desc, n)
+        if not secs:
+            return None if secs is None or n else b""
+        parts = []
+        for a, k in secs:
+            b = self.read_bytes(g, a, k)
+            if b is None:
+                return None
+            parts.append(b)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
     def forget_sections(self, g, desc, n):
         """The first n bytes of the descriptor's sections are unknown (a fill, or a copy replay cannot follow)."""
         if not self.has_bytes:
@@ -738,18 +773,8 @@ class ConcreteState:
 
     def section_sum(self, g, desc, n):
         """SHA-256 (hex) of the first n bytes of the descriptor's sections in order, or None if one is unknown."""
-        secs = self.stored_sections(g, desc, n)
-        if secs is None:
-            return None
-        h = hashlib.sha256()
-        got = 0
-        for a, k in secs:
-            b = self.read_bytes(g, a, k)
-            if b is None:
-                return None
-            h.update(b)
-            got += k
-        return h.hexdigest() if got == n else None
+        b = self.section_bytes(g, desc, n)
+        return hashlib.sha256(b).hexdigest() if b is not None and len(b) == n else None
 
     def deliver_bytes(self, src, dst, length, steps, who, when=True):
         """The Host's copy of a delivery, performed: each step (guard, from, to, n) moves n bytes from the source

@@ -288,6 +288,13 @@ _HEX = "0123456789abcdefABCDEF"
 @example("host deliver from=g0:0x1000 to=g1:0x2000 len=4 irq=1 sum=" + "ab" * 32 + " sum=" + "cd" * 32)
 @example("host deliver from=g0:0x1000 to=g1:0x2000 len=4 sum=" + "ab" * 32 + " irq=1")
 @example("g0 send_dma key=0x1000 dma=0x2000 sum=" + "ab" * 32)
+# sum= last, where its fast reading looks (one space before it, the only one): and its near misses
+@example("host deliver from=g0:0x1000 to=g1:0x2000 len=4 irq=1  sum=" + "ab" * 32)
+@example("host deliver from=g0:0x1000 to=g1:0x2000 len=4 irq=1\tsum=" + "ab" * 32)
+@example("host deliver from=g0:0x1000 to=g1:0x2000 len=4 irq=1 sum=" + "AB" * 32)
+@example("host deliver from=g0:0x1000 to=g1:0x2000 len=4 irq=1sum= sum=" + "ab" * 32)
+@example("host deliver from=g0:0x1000 to=g1:0x2000 len=4 irq=1 sum=" + "ab" * 31 + "mem0")
+@example(" sum=" + "ab" * 32)
 @given(
     st.builds(
         lambda head, tail: head + tail,

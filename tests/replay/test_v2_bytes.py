@@ -198,3 +198,49 @@ def test_a_version_1_trace_keeps_no_bytes():
     result = rp.run(parse_text(v1 + "\n", "gen.lgt"))
     assert result.findings == [] and result.notes == []
     assert rp.st.has_bytes is False and not getattr(rp.st, "contents", None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lens=st.lists(st.sampled_from([0, 1, 7, 60, 4000, 4096]), min_size=1, max_size=3),
+    addrs=st.lists(st.sampled_from([0x1000, 0x1FF0, 0x2FFC, 0x5000, 0xFFFF_FFF8]), min_size=3, max_size=3),
+    given_=st.lists(st.tuples(st.sampled_from([0x1000, 0x1FF0, 0x2FFA, 0x5000, 0xFFFF_FFF0]), st.integers(1, 40))),
+    n=st.sampled_from([0, 1, 8, 60, 100, 4096, 9000]),
+)
+def test_section_bytes_reads_what_the_monitors_walk_reads(lens, addrs, given_, n):
+    """st.section_bytes (one call; the usual frame one slice) == the bytes of monitors.received's walk."""
+    from lgcheck.spec.monitors import received
+    from lgcheck.spec.ops import Concrete
+    from lgcheck.spec.state import ConcreteState
+
+    s = ConcreteState()
+    s.write_desc(0, 0x9000, 0, addrs[: len(lens)], lens)
+    for i, (a, k) in enumerate(given_):
+        s.write_bytes(0, a, bytes((i + j) % 251 for j in range(k)))
+    assert s.section_bytes(0, 0x9000, n) == received(Concrete, s, 0, 0x9000, n)[0]
+    assert s.section_bytes(0, 0xA000, n) == received(Concrete, s, 0, 0xA000, n)[0]  # never written
+
+
+def test_mem_records_between_new_descriptors_sort_the_addresses_once(monkeypatch):
+    """The overlap test's sorted addresses are kept sorted as descriptors come (O(D) a new one, not a sort a `mem`)."""
+    from lgcheck.replay import engine
+
+    sorts = []
+    real = __builtins__["sorted"] if isinstance(__builtins__, dict) else __builtins__.sorted
+
+    def counted(xs, **kw):
+        if type(xs) is type({}.values()):  # the descriptor addresses (mem_overlap), not other sorts
+            sorts.append(len(xs))
+        return real(xs, **kw)
+
+    monkeypatch.setattr(engine, "sorted", counted, raising=False)
+    lines = [SETUP.rstrip("\n")]
+    for i in range(200):
+        lines.append(f"g0 dma {0x400000 - i * 0x1000:#x} addr=[0x2000] len=[4]")  # descending: each one first
+        lines.append(f"g0 mem {0x300000 + i * 8:#x} data=0011")
+    ok = replay("\n".join(lines) + "\n")
+    assert ok.error is None and ok.findings == []
+    assert len(sorts) == 1
+    # still an input error where a mem covers a descriptor written after the sort
+    r = replay("\n".join(lines) + f"\ng0 mem {0x400000 - 150 * 0x1000 + 96:#x} data=" + "00" * 8 + "\n")
+    assert r.error is not None and f"overlaps g0's descriptor at {0x400000 - 150 * 0x1000:#x}" in r.error.message

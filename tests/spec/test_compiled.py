@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import z3
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st_
 
 from lgcheck.spec import compiled
 from lgcheck.spec import host as interpreted_host
@@ -157,3 +158,74 @@ def test_replay_does_not_import_z3():
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.stderr.strip().splitlines()[-1] == "False", p.stderr
+
+
+# ---------------------------------------------------------------- version 2's usual copy
+# Lengths and addresses around the usual frame's edges (None: never written).
+_LEN = st_.sampled_from([None, 0, 0, 1, 60, 1535, 1536, 1537, 4096, 0xFFFF_FFFF, 1 << 32])
+_ADDR = st_.sampled_from([None, 0, 0x1000, 0x2FFF, 0xFFFF_FFFF, -1, 1 << 32])
+
+
+def _desc(lens, addrs):
+    """(lens, addrs) of a descriptor's first three sections; often one section (the usual frame's shape)."""
+    first = st_.one_of(st_.integers(1, 2000), lens)
+    one = st_.tuples(first, st_.just(0), lens).map(list)
+    addrs = st_.lists(st_.one_of(st_.integers(0, 0xFFFF), addrs), min_size=3, max_size=3)
+    return st_.tuples(st_.one_of(one, st_.lists(lens, min_size=3, max_size=3)), addrs)
+
+
+def _copy_outcome(copy, layout, partial, same_guest, host):
+    """What one call of copy_data_steps returns or raises, and what it leaves in the state."""
+    from lgcheck.replay.records import UNKNOWN
+    from lgcheck.spec.state import ConcreteState, UnknownValue
+
+    (slens, saddrs), (dlens, daddrs), unknown_at = layout
+    state = ConcreteState(partial=partial)
+    g, h = 0, (0 if same_guest else 1)
+    for guest, addr, lens, addrs in ((g, 0x100, slens, saddrs), (h, 0x200, dlens, daddrs)):
+        d = state._desc_for_write(guest, addr)
+        d.lens[:3], d.addrs[:3] = lens, addrs
+        if unknown_at is not None and addr == unknown_at[0]:
+            (d.lens if unknown_at[1] else d.addrs)[unknown_at[2]] = UNKNOWN
+    try:
+        got = copy(Concrete, state, g, 0x100, h, 0x200, host)
+    except UnknownValue as e:
+        got = ("raised", str(e))
+    descs = {(x, a): (list(d.lens), list(d.addrs)) for x, gs in state.guests.items() for a, d in gs.mem.items()}
+    return got, state.findings, state.notes, state.doubtful, descs, sorted(state.guests)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    layout=st_.tuples(
+        _desc(_LEN, _ADDR),
+        _desc(_LEN, _ADDR),
+        st_.one_of(st_.none(), st_.tuples(st_.sampled_from([0x100, 0x200]), st_.booleans(), st_.integers(0, 2))),
+    ),
+    partial=st_.booleans(),
+    same_guest=st_.booleans(),
+    host=st_.sampled_from(["2.6.23", "fixed"]),
+)
+def test_the_usual_copy_agrees_with_copy_data_steps(layout, partial, same_guest, host):
+    """The concrete reading's direct answer for the usual frame (spec/compiled.py _usual_copy) is the rule's."""
+    fast = compiled._usual_copy(interpreted_host.copy_data_steps)
+    rule = interpreted_host.copy_data_steps
+    assert _copy_outcome(fast, layout, partial, same_guest, host) == _copy_outcome(
+        rule, layout, partial, same_guest, host
+    )
+
+
+def test_the_usual_copy_is_the_one_replay_runs_and_it_takes_the_usual_frame():
+    from lgcheck.spec.state import ConcreteState
+
+    if compiled.INTERPRETED:
+        pytest.skip("LGCHECK_INTERPRETED=1: the rules run as written")
+    copy = compiled.MODULE["host"].dma_transfer.__globals__["copy_data_steps"]
+    assert copy.general is not None and copy is not copy.general
+    state = ConcreteState()
+    calls = []
+    fast = compiled._usual_copy(lambda *a: calls.append(a) or [])
+    for guest, addr, ln in ((0, 0x100, 60), (1, 0x200, 1536)):
+        d = state._desc_for_write(guest, addr)
+        d.lens[:2], d.addrs[:2] = [ln, 0], [0x1000 * (guest + 1), 0]
+    assert fast(Concrete, state, 0, 0x100, 1, 0x200) == [(True, 0x1000, 0x2000, 60)] and not calls
