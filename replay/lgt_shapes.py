@@ -203,7 +203,7 @@ def _slots_of(value):
 # a dict lookup costs a third of int() and the bound's test.  Bounded: at most
 # MEMO_SIZE texts of at most MEMO_TEXT characters each; a full memo starts afresh.
 _MEMOS: dict[int, dict[str, int]] = {}
-MEMO_SIZE = 1 << 14
+MEMO_SIZE = 1 << 10
 MEMO_TEXT = 12
 
 
@@ -295,6 +295,7 @@ class ShapeCache:
         self.partial = partial
         self.slow = slow
         self.shapes: dict[bytes, list] = {}  # key -> templates, see the module docstring
+        self.first: dict[bytes, Callable] = {}  # key -> its first template (the reader's loop tries it first)
         self.parse = self._make_parse()
 
     def _make_parse(self) -> Callable:
@@ -462,10 +463,13 @@ class ShapeCache:
         if templates is None:
             if len(self.shapes) >= MAX_SHAPES:
                 self.shapes.clear()  # in place: parse() holds its .get
+                self.first.clear()
             self.shapes[key] = [template]
+            self.first[key] = template
         else:
             if len(templates) >= MAX_PER_KEY:
                 del templates[0]
+                self.first[key] = templates[0]
             templates.append(template)
 
 

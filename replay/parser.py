@@ -274,7 +274,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool) -> Iterator[Rec
     """
     cache = _CACHES[partial]
     parse = cache.parse
-    lookup = cache.shapes.get
+    lookup, first_of = cache.shapes.get, cache.first.get
     Record_, nomatch, blank = Record, NOMATCH, BLANK
     header_line = 0
     version = 1
@@ -290,29 +290,37 @@ def _records(batches: Iterable[tuple], path: str, partial: bool) -> Iterator[Rec
             lineno = first - 1
             for text, key in zip(texts, keys):
                 lineno += 1
-                templates = lookup(key) if header_line else None
-                if templates is not None:
+                template = first_of(key) if header_line else None
+                if template is not None:
                     try:
-                        for template in templates:
-                            record = template(text, text, lineno, None)
-                            if record is not nomatch:
-                                break
+                        record = template(text, text, lineno, None)
+                        if record is nomatch:  # the key's other templates, if any
+                            for template in lookup(key, ())[1:]:
+                                record = template(text, text, lineno, None)
+                                if record is not nomatch:
+                                    break
                     except ValueError:  # int() refuses over 4300 digits: parse() takes it to lark
                         record = None
                     if type(record) is Record_:
                         ts = record.ts
                         if ts is not None:
                             if ts != prev:
-                                if prev is not None:
-                                    width, point = len(ts), ts.find(".")
-                                    if width == prev_width and point == prev_point:
-                                        if ts < prev:
-                                            _ts_error(path, lineno, text, ts, prev, prev_line)
-                                    elif _ts_key(ts) < _ts_key(prev):
+                                # A timestamp has at most one point: of the same width, with a point
+                                # where the previous one had its point, the two order as strings.
+                                if len(ts) == prev_width and ts[prev_point] == ".":
+                                    if ts < prev:
                                         _ts_error(path, lineno, text, ts, prev, prev_line)
-                                    prev, prev_width, prev_point = ts, width, point
+                                    prev = ts
                                 else:
-                                    prev, prev_width, prev_point = ts, len(ts), ts.find(".")
+                                    width, point = len(ts), ts.find(".")
+                                    if prev is not None:
+                                        if width == prev_width and point == prev_point:
+                                            earlier = ts < prev
+                                        else:
+                                            earlier = _ts_key(ts) < _ts_key(prev)
+                                        if earlier:
+                                            _ts_error(path, lineno, text, ts, prev, prev_line)
+                                    prev, prev_width, prev_point = ts, width, point
                             prev_line = lineno
                         yield record
                         continue
