@@ -28,7 +28,17 @@ letters a-f deleted (a C-speed `bytes.translate`; the `x` of each `0x` stays),
 which is the same for all lines of a shape; a key may map to several templates
 (shapes differing only in those characters), and each template's regex decides.
 This costs a tenth of substituting placeholders with a regex, which would
-double the time per line.
+double the time per line.  The file reader computes the keys of a whole
+chunk at once, from its bytes, and its loop (parser._records) calls a key's
+first template itself for lines after the header; `ShapeCache.parse` is the
+way for everything else.
+
+Numbers: a template looks each number's text up in a memo of its field's
+bound (one dict per Limit.max, shared by all templates: text -> value, only
+values within the bound), and only on a miss runs int() and the bound's
+test.  Traces repeat their keys, addresses, lengths and Guest numbers: a
+lookup costs a third of int() and the test.  A memo holds at most MEMO_SIZE
+texts of at most MEMO_TEXT characters, and starts afresh when full.
 """
 
 from __future__ import annotations
@@ -75,7 +85,7 @@ TIMESTAMP_RE = re.compile(r"@([0-9]+(?:\.[0-9]+)?)")  # as the grammar's TIMESTA
 STAMP_DOT, STAMP_INT = r"@([0-9]+\.[0-9]+)", r"@([0-9]+)"
 _HEX_GROUP = "(0x[0-9a-fA-F]+)"
 _DEC_GROUP = "([0-9]+)"
-_KEY_DELETE = b"0123456789abcdefABCDEF"
+KEY_DELETE = b"0123456789abcdefABCDEF"  # deleted from a line to make its shape key
 
 # What a template returns besides a Record (None: "use lark for this line").
 NOMATCH = "nomatch"  # the line is not of this template's shape
@@ -199,6 +209,22 @@ def _slots_of(value):
             yield from _slots_of(v)
 
 
+# Number text -> value, one memo per bound (Limit.max), shared by all templates:
+# a trace repeats its keys, descriptor addresses, lengths and Guest numbers, and
+# a dict lookup costs a third of int() and the bound's test.  Bounded: at most
+# MEMO_SIZE texts of at most MEMO_TEXT characters each; a full memo starts afresh.
+_MEMOS: dict[int, dict[str, int]] = {}
+MEMO_SIZE = 1 << 10
+MEMO_TEXT = 12
+
+
+def _remember(memo: dict, text: str, value: int) -> None:
+    if len(text) <= MEMO_TEXT:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()  # in place: the templates hold its .get
+        memo[text] = value
+
+
 def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool], stamped: bool = False) -> Callable:
     """Write the template as a small Python function and compile it.
 
@@ -208,7 +234,8 @@ def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool
     Only field names, kinds and integer constants reach the source (other
     constants go through the namespace), never text from the trace.
     """
-    names = {"Record": Record, "NOMATCH": NOMATCH, "fullmatch": re.compile(pattern).fullmatch}
+    names = {"Record": Record, "new": object.__new__, "remember": _remember, "NOMATCH": NOMATCH}
+    names["fullmatch"] = re.compile(pattern).fullmatch
     var = {slot.pos: f"v{i}" for i, slot in enumerate(slots)}
 
     def expr(value) -> str:
@@ -236,13 +263,23 @@ def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool
     if slots or stamped:
         targets = ("ts, " if stamped else "") + "".join(f"a{i}, " for i in range(len(slots)))
         lines.append(f"    {targets}= m.groups()")
-    if slots:
-        for i, hx in enumerate(hexa):
-            lines.append(f"    v{i} = int(a{i}, 16)" if hx else f"    v{i} = int(a{i})")
-        test = " or ".join(f"v{i} > {slot.limit.max}" for i, slot in enumerate(slots))
-        lines.append(f"    if {test}: return None")
+    for i, (slot, hx) in enumerate(zip(slots, hexa)):
+        # A number's text seen before, in a field of the same bound, has its value
+        # in that bound's memo (within the bound: no test); else int() and the test.
+        memo = _MEMOS.setdefault(slot.limit.max, {})
+        names[f"get{i}"], names[f"memo{i}"] = memo.get, memo
+        lines.append(f"    v{i} = get{i}(a{i})")
+        lines.append(f"    if v{i} is None:")
+        lines.append(f"        v{i} = int(a{i}, 16)" if hx else f"        v{i} = int(a{i})")
+        lines.append(f"        if v{i} > {slot.limit.max}: return None")
+        lines.append(f"        remember(memo{i}, a{i}, v{i})")
     fields = "{" + ", ".join(f"{k!r}: {expr(v)}" for k, v in skeleton.fields.items()) + "}"
-    lines.append(f"    return Record({skeleton.kind!r}, {expr(skeleton.guest)}, {fields}, line, text, ts)")
+    # The slots filled one by one rather than through Record.__init__: a
+    # Python-level __init__ frame per record costs a tenth of the reader's time.
+    lines.append("    r = new(Record)")
+    lines.append(f"    r.kind = {skeleton.kind!r}; r.guest = {expr(skeleton.guest)}; r.fields = {fields}")
+    lines.append("    r.line = line; r.text = text; r.ts = ts")
+    lines.append("    return r")
     code = "\n".join(lines) + "\n"
     exec(compile(code, f"<lgt template {skeleton.kind}>", "exec"), names)
     template = names["template"]
@@ -269,6 +306,7 @@ class ShapeCache:
         self.partial = partial
         self.slow = slow
         self.shapes: dict[bytes, list] = {}  # key -> templates, see the module docstring
+        self.first: dict[bytes, Callable] = {}  # key -> its first template (the reader's loop tries it first)
         self.parse = self._make_parse()
 
     def _make_parse(self) -> Callable:
@@ -278,7 +316,7 @@ class ShapeCache:
         learn = self._learn
         lookup = self.shapes.get
         match_ts = TIMESTAMP_RE.match
-        delete = _KEY_DELETE
+        delete = KEY_DELETE
         Record_ = Record
         mem_head, sum_search = MEM_HEAD.fullmatch, SUM_RE.search
         mem_canon = MEM_CANON.fullmatch
@@ -290,15 +328,15 @@ class ShapeCache:
                 # key, one match (a line with a comment, `sum=` or `mem` has none).
                 try:
                     templates = lookup(text.encode().translate(None, delete))
-                except ValueError:
-                    templates = None
-                if templates is not None:
-                    for template in templates:
-                        record = template(text, text, line, None)
-                        if type(record) is Record_:
-                            return record
-                        if record is not NOMATCH:
-                            break  # a value does not fit: the way below says so
+                    if templates is not None:
+                        for template in templates:
+                            record = template(text, text, line, None)
+                            if type(record) is Record_:
+                                return record
+                            if record is not NOMATCH:
+                                break  # a value does not fit: the way below says so
+                except ValueError:  # int() refuses over 4300 digits: the way below (lark) says what is wrong
+                    pass
             ts = None
             start = 0
             rest = text
@@ -444,7 +482,7 @@ class ShapeCache:
                 stamped = compile_template(draft, text, start, stop, self.partial, stamped=True)
             except Exception:
                 return record
-            self._keep(text.encode().translate(None, _KEY_DELETE), stamped)
+            self._keep(text.encode().translate(None, KEY_DELETE), stamped)
         return record
 
     def _keep(self, key, template) -> None:
@@ -452,11 +490,23 @@ class ShapeCache:
         if templates is None:
             if len(self.shapes) >= MAX_SHAPES:
                 self.shapes.clear()  # in place: parse() holds its .get
+                self.first.clear()
             self.shapes[key] = [template]
+            self.first[key] = template
         else:
             if len(templates) >= MAX_PER_KEY:
                 del templates[0]
+                self.first[key] = templates[0]
             templates.append(template)
 
 
-__all__ = ["ShapeCache", "compile_template", "HOT_KINDS", "MAX_SHAPES", "MAX_TEMPLATE_CHARS", "BLANK", "NOMATCH"]
+__all__ = [
+    "ShapeCache",
+    "KEY_DELETE",
+    "compile_template",
+    "HOT_KINDS",
+    "MAX_SHAPES",
+    "MAX_TEMPLATE_CHARS",
+    "BLANK",
+    "NOMATCH",
+]

@@ -29,7 +29,7 @@ from lark.exceptions import UnexpectedInput
 
 from .errors import LineError, TraceError
 from .lgt_fields import Builder
-from .lgt_shapes import ShapeCache
+from .lgt_shapes import BLANK, KEY_DELETE, NOMATCH, ShapeCache
 from .lgt_syntax import Draft, parse_draft, syntax_error
 from .records import Record
 
@@ -198,7 +198,12 @@ def _file_lines(f, name: str) -> Iterator[tuple[int, list[str]]]:
             lines = text.split("\n")
             if "\r" in text:
                 lines = [t[:-1] if t[-1:] == "\r" else t for t in lines]
-            yield lineno + 1, lines
+                keys = None
+            else:
+                # Every line's shape key at once, from the bytes (see lgt_shapes: the
+                # same as each line's text.encode().translate(None, KEY_DELETE)).
+                keys = chunk[:end].translate(None, KEY_DELETE).split(b"\n")
+            yield lineno + 1, lines, keys
             lineno += len(lines)
             if len(pending) >= limit:
                 _check_length(name, lineno + 1, memoryview(pending)[:limit])
@@ -256,19 +261,71 @@ def _text_lines(text: str, path: str) -> Iterator[tuple[int, list[str]]]:
     yield 1, lines
 
 
-def _records(batches: Iterable[tuple[int, list[str]]], path: str, partial: bool) -> Iterator[Record]:
-    """Parse each line and apply the rules that span lines (lines come in batches: first number, texts)."""
-    parse = _CACHES[partial].parse
+def _records(batches: Iterable[tuple], path: str, partial: bool) -> Iterator[Record]:
+    """Parse each line and apply the rules that span lines.
+
+    Lines come in batches: (number of the first, [text, ...]) and, from the
+    file reader, a third item: the lines' shape keys, or None.  Once the
+    header is read, a line whose whole text has a template (lgt_shapes: a
+    hot record, timestamp included) is read right here, and of the rules
+    that span lines only the timestamp order applies to it (a template gives
+    neither a header nor a version 2 field); anything else goes through
+    `parse` (the shape cache, then lark) and every rule below.
+    """
+    cache = _CACHES[partial]
+    parse = cache.parse
+    lookup, first_of = cache.shapes.get, cache.first.get
+    Record_, nomatch, blank = Record, NOMATCH, BLANK
     header_line = 0
     version = 1
     prev, prev_line = None, 0  # the latest timestamp (text) and its line
     prev_width = prev_point = 0
     lineno, text = 0, None
     try:
-        for first, texts in batches:
+        for batch in batches:
+            first, texts = batch[0], batch[1]
+            keys = batch[2] if len(batch) > 2 else None
+            if keys is None:
+                keys = _keys(texts)
             lineno = first - 1
-            for text in texts:
+            for text, key in zip(texts, keys):
                 lineno += 1
+                template = first_of(key) if header_line else None
+                if template is not None:
+                    try:
+                        record = template(text, text, lineno, None)
+                        if record is nomatch:  # the key's other templates, if any
+                            for template in lookup(key, ())[1:]:
+                                record = template(text, text, lineno, None)
+                                if record is not nomatch:
+                                    break
+                    except ValueError:  # int() refuses over 4300 digits: parse() takes it to lark
+                        record = None
+                    if type(record) is Record_:
+                        ts = record.ts
+                        if ts is not None:
+                            if ts != prev:
+                                # A timestamp has at most one point: of the same width, with a point
+                                # where the previous one had its point, the two order as strings.
+                                if len(ts) == prev_width and ts[prev_point] == ".":
+                                    if ts < prev:
+                                        _ts_error(path, lineno, text, ts, prev, prev_line)
+                                    prev = ts
+                                else:
+                                    width, point = len(ts), ts.find(".")
+                                    if prev is not None:
+                                        if width == prev_width and point == prev_point:
+                                            earlier = ts < prev
+                                        else:
+                                            earlier = _ts_key(ts) < _ts_key(prev)
+                                        if earlier:
+                                            _ts_error(path, lineno, text, ts, prev, prev_line)
+                                    prev, prev_width, prev_point = ts, width, point
+                            prev_line = lineno
+                        yield record
+                        continue
+                    if record is blank:
+                        continue
                 record = parse(text, lineno, path)
                 if record is None:
                     continue
@@ -309,13 +366,7 @@ def _records(batches: Iterable[tuple[int, list[str]]], path: str, partial: bool)
                             else:
                                 earlier = _ts_key(ts) < _ts_key(prev)
                             if earlier:
-                                raise _at(
-                                    path,
-                                    lineno,
-                                    text,
-                                    text.index("@"),
-                                    f"timestamp {ts} is earlier than {prev} on line {prev_line}",
-                                )
+                                _ts_error(path, lineno, text, ts, prev, prev_line)
                         prev, prev_width, prev_point = ts, width, point
                     prev_line = lineno
                 yield record
@@ -325,6 +376,24 @@ def _records(batches: Iterable[tuple[int, list[str]]], path: str, partial: bool)
         raise _internal_error(path, lineno, text, exc) from exc
     if header_line == 0:
         raise TraceError(path, 1, 1, f"no records: a trace starts with the header {HEADER_TEXT}")
+
+
+def _keys(texts: list[str]) -> list:
+    """The lines' shape keys, None for a line that has none (a lone surrogate, from a str)."""
+    try:
+        return [t.encode().translate(None, KEY_DELETE) for t in texts]
+    except ValueError:
+        keys = []
+        for t in texts:
+            try:
+                keys.append(t.encode().translate(None, KEY_DELETE))
+            except ValueError:
+                keys.append(None)
+        return keys
+
+
+def _ts_error(path: str, lineno: int, text: str, ts: str, prev: str, prev_line: int):
+    raise _at(path, lineno, text, text.index("@"), f"timestamp {ts} is earlier than {prev} on line {prev_line}")
 
 
 def _version_error(path: str, lineno: int, text: str, record: Record):
