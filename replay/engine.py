@@ -230,6 +230,12 @@ class Replay:
         if rec.kind == "l.fill" and isinstance(f.get("dma"), int) and isinstance(f.get("len"), int):
             # The check could not run, but what the fill wrote is recorded: used_len is its length.
             self.st.wr_used_len(rec.guest, f["dma"], f["len"])
+        elif rec.kind == "l.output" and isinstance(f.get("dma"), int) and isinstance(f.get("len"), int):
+            # Likewise: the Launcher answered the send it names, and wrote this length (the send waits no more).
+            if self.st.guest(rec.guest).pending is not None:
+                self.st.set_pending(rec.guest, None)
+            self.pending_recorded.pop(rec.guest, None)
+            self.st.wr_used_len(rec.guest, f["dma"], f["len"])
         self.taint(rec)
         self.follow_recorded(rec)
 
