@@ -312,8 +312,20 @@ class Replay:
 
     def taint(self, rec: Record):
         """The Guests this record involves are no longer known exactly (nothing to do once all are not)."""
-        if not self.unc.everything:
+        if not self.unc.everything and not self.all_doubtful(rec):
             self.unc.taint(involved(self.st, rec))
+
+    def all_doubtful(self, rec: Record) -> bool:
+        """Is every Guest doubtful for good already, the record's own among them (no fork alive)?  Then doubt
+        has nowhere to spread and nothing is pinned: a lossy capture's records skip the work."""
+        unc, guests = self.unc, self.st.guests
+        if unc.fork is not None or len(unc.guests) < len(guests) or not unc.guests.issuperset(guests):
+            return False
+        if rec.kind[0] != "h":
+            return rec.guest in unc.guests
+        f = rec.fields  # a Host record names its Guests in its fields
+        named = [f.get("guest")] + [v[0] for k in ("src", "dst") if isinstance(v := f.get(k), tuple)]
+        return all(x is None or x in unc.guests for x in named)
 
     def pin_status(self, rec: Record) -> tuple[int, int] | None:
         """A known status write to a device whose status a `?` or a `lost` made unknown: candidate runs, then
@@ -388,7 +400,7 @@ class Replay:
         does not record (replay took the model's), leaves every Guest it involved so; a record of a Guest
         pins that no send of it waits (a waiting Guest does not run), a recorded `close` pins its table."""
         unc = self.unc
-        if unc and not unc.everything:
+        if unc and not unc.everything and not self.all_doubtful(rec):
             gs = involved(self.st, rec)
             if unc.uncertain(gs):
                 unc.taint(gs, spread=True)
