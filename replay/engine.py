@@ -281,6 +281,10 @@ class Replay:
             # success pins that the binding was made: certain while no device record of the Guest had a `?`
             # (unknown_device counts such a device's pages as none, and puts the Guest in unc.status).
             certain = certain and rec.guest not in self.layout_unknown and rec.guest not in self.unc.status
+        elif self.partial and rule == "key-collision" and self.unc.lost and bind_made(rec) and self.sure_clash(rec):
+            # After a `lost`: this bind and the live binding it clashes with were both recorded as made since,
+            # and nothing recorded since may have undone that one (pin_binding): every completion collides here.
+            certain = certain and not self.unc.everything
         elif certain and self.unc:
             gs = involved(self.st, rec)
             certain = not (
@@ -314,6 +318,34 @@ class Replay:
         """The Guests this record involves are no longer known exactly (nothing to do once all are not)."""
         if not self.unc.everything and not self.all_doubtful(rec):
             self.unc.taint(involved(self.st, rec))
+
+    def pin_binding(self, rec: Record):
+        """After a `lost`: a bind recorded as made (key, dmas and irq known, a recorded success) pins that its
+        binding is live from here on in every completion; a record that may unbind (irq 0 or `?`) or a `close`
+        undoes that for its Guest's bindings."""
+        sure, g, f = self.unc.sure_binds, rec.guest, rec.fields
+        if rec.kind == "g.bind_dma" and bind_made(rec) and not _has_unknown(f):
+            sure[rec.line] = g
+        elif rec.kind == "l.close" or f.get("irq") == 0 or f.get("irq") is UNKNOWN:
+            for line in [x for x, h in sure.items() if h == g]:
+                del sure[line]
+
+    def sure_clash(self, rec: Record) -> bool:
+        """Does the binding this bind made clash with one pinned since the last `lost` (see pin_binding), both
+        keys named through a setup with no `?`?  Then every completion has the collision."""
+        g = rec.guest
+        b = next((x for x in self.st.guest(g).slots if x.interrupt and x.line == rec.line), None)
+        if b is None:
+            return False
+        for c in self.st.holders(b, b.nowner, b.noff):
+            if (
+                c.interrupt
+                and self.unc.sure_binds.get(c.line) == c.guest
+                and ((c.owner, c.off) == (b.owner, b.off) or (c.nowner, c.noff) == (b.nowner, b.noff))
+                and self.setup_known({g, c.guest})
+            ):
+                return True
+        return False
 
     def all_doubtful(self, rec: Record) -> bool:
         """Is every Guest doubtful for good already, the record's own among them (no fork alive)?  Then doubt
@@ -400,6 +432,8 @@ class Replay:
         does not record (replay took the model's), leaves every Guest it involved so; a record of a Guest
         pins that no send of it waits (a waiting Guest does not run), a recorded `close` pins its table."""
         unc = self.unc
+        if unc.lost and rec.kind in ("g.bind_dma", "l.close"):
+            self.pin_binding(rec)
         if unc and not unc.everything and not self.all_doubtful(rec):
             gs = involved(self.st, rec)
             if unc.uncertain(gs):
@@ -467,6 +501,7 @@ class Replay:
             return
         unc = self.unc
         unc.lost = True
+        unc.sure_binds.clear()
         unc.tables_pinned.clear()
         unc.pending_pinned.clear()
         if self.fork is not None:

@@ -49,7 +49,7 @@ class Uncertainty:
 
     __slots__ = (
         "guests", "status", "everything", "unbounded_said", "pruned", "first_pruned", "fork", "lost",
-        "tables_pinned", "pending_pinned",
+        "tables_pinned", "pending_pinned", "sure_binds",
     )  # fmt: skip
 
     def __init__(self):
@@ -64,6 +64,9 @@ class Uncertainty:
         self.lost = False  # a `lost` has been read
         self.tables_pinned: set[int] = set()  # Guests whose binding table a record pinned since the last `lost`
         self.pending_pinned: set[int] = set()  # Guests whose waiting send a record pinned since the last `lost`
+        # line -> Guest of the binds recorded as made since the last `lost`, while no record may have undone them:
+        # those bindings are live in every completion (whatever else the tables hold).
+        self.sure_binds: dict[int, int] = {}
 
     def __bool__(self) -> bool:
         return self.everything or self.lost or bool(self.guests)

@@ -629,3 +629,28 @@ def test_an_unbounded_lost_makes_everything_of_every_guest_unknown_and_says_so_o
     # The records after it pin what it made unknown, as after a bounded one; the second makes the status
     # unknown again (a lost write may have set any bit), so the write that may clear one is only possible.
     assert summary(r) == [("divergence", 9, True), ("status-cleared", 11, False)]
+
+
+BINDS = """lguest-trace 1
+guest 0 pages=16384
+device 0.0 type=net pfn=16385 pages=1
+g0 dma 0x3f000 used_len=0 addr=[0x3e000] len=[256]
+g0 dma 0x3f200 used_len=0 addr=[0x3e000] len=[256]
+lost records=2
+g0 bind_dma key=0x4001000 dmas=0x3f000 num=1 irq=2 -> 1
+g0 bind_dma key=0x4001000 dmas=0x3f200 num=1 irq=3 -> 1
+"""
+
+
+def test_a_bind_recorded_after_a_lost_pins_its_binding(tmp_path):
+    # Both binds recorded as made after the `lost`: every completion holds the first when the second is made.
+    r = _run(tmp_path, BINDS)
+    assert summary(r) == [("key-collision", 8, True)] and r.verdict == "violation"
+    # The first made before the `lost`: a lost unbind may have freed the key.
+    first = "g0 bind_dma key=0x4001000 dmas=0x3f000 num=1 irq=2 -> 1\n"
+    r = _run(tmp_path, BINDS.replace(first, "").replace("lost records=2\n", first + "lost records=2\n"))
+    assert summary(r) == [("key-collision", 8, False)]
+    # A record in between that may unbind (irq=?) undoes the pin.
+    maybe = "g0 bind_dma key=0x4001000 dmas=0x3f000 num=1 irq=? -> 1\n"
+    r = _run(tmp_path, BINDS.replace(first, first + maybe))
+    assert ("key-collision", 9, False) in summary(r) and not [f for f in r.findings if f.certain]
