@@ -157,6 +157,15 @@ class Trials:
             for rule, message in self.run(replay, rec, guests, v, what, frozen):
                 if rule != "divergence" and rule not in found:
                     found[rule] = f"{message} (a completion where the unknowns this step reads are {_shown(rec, v):#x})"
+        if rec.kind in ("g.status", "l.status") and rec.fields.get("value") is UNKNOWN:
+            # value=? on a status whose old value is unknown too: the same candidate for both never clears a bit,
+            # so also the write of 0 over every bit set.
+            zero = Record(rec.kind, rec.guest, dict(rec.fields, value=0), rec.line, rec.text, rec.ts)
+            for rule, message in self.run(replay, zero, guests, CANDIDATES[-1], what, frozen):
+                if rule != "divergence" and rule not in found:
+                    found[rule] = (
+                        f"{message} (a completion where value=? is 0 and the status it overwrites had every bit set)"
+                    )
         for key in _bound_keys(replay.st, rec):
             # `key=?` on a fill or nobuf: the keys the Guest has bound are the ones GETDMA can find a buffer on.
             keyed = Record(rec.kind, rec.guest, dict(rec.fields, key=key), rec.line, rec.text, rec.ts)
@@ -179,12 +188,18 @@ class Trials:
         found: dict[str, tuple[str, set[int]]] = {}
         for d in devs:
             one = Record(rec.kind, rec.guest, dict(rec.fields, dev=d), rec.line, rec.text, rec.ts)
-            for v in CANDIDATES if more else CANDIDATES[:1]:
-                for rule, message in self.run(replay, one, guests, v, "", frozen):
+            runs = [(one, v) for v in (CANDIDATES if more else CANDIDATES[:1])]
+            if rec.fields.get("value") is UNKNOWN:
+                # The same candidate for the old status and the value never clears a bit: also 0 over every bit.
+                runs.append(
+                    (Record(rec.kind, rec.guest, dict(one.fields, value=0), rec.line, rec.text, rec.ts), CANDIDATES[-1])
+                )
+            for r, v in runs:
+                for rule, message in self.run(replay, r, guests, v, "", frozen):
                     if rule == "divergence":
                         continue
                     if rule not in found:
-                        also = f" and the unknowns it reads are {_shown(one, v):#x}" if more else ""
+                        also = f" and the unknowns it reads are {_shown(r, v):#x}" if more else ""
                         found[rule] = (f"{message} (a completion where dev=? is {d}{also})", set())
                     found[rule][1].add(d)
         return found
