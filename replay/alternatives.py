@@ -87,7 +87,8 @@ class Fork:
     def num_unknown(cls, replay, rec: Record, mine: int) -> "Fork | None":
         """A bind `gN bind_dma key=K dmas=D num=? irq=I` of an exactly known Guest: one state per num that matters."""
         g, f = rec.guest, rec.fields
-        if replay.unc.everything or replay.unc.uncertain((g,)) or replay.fork is not None:
+        if replay.unc.everything or replay.unc.lost or replay.unc.uncertain((g,)) or replay.fork is not None:
+            # (After a `lost` a binding table may hold what no state here has: the states are not every one.)
             return None
         k = written_in_a_row(replay.st, g, f["dmas"], MAX_ENTRIES)
         values = [v for v in range(0, k + 2) if v != mine]

@@ -54,6 +54,15 @@ def _filled(rec: Record, v: int) -> Record:
     return Record(rec.kind, rec.guest, fields, rec.line, rec.text, rec.ts)
 
 
+def _bound_keys(st, rec: Record, most: int = 4) -> list[int]:
+    """For a Launcher fill or nobuf with `key=?`: the keys (as the Guest passed them) of its live bindings."""
+    if rec.kind not in ("l.fill", "l.nobuf") or rec.fields.get("key") is not UNKNOWN:
+        return []
+    gs = st.guests.get(rec.guest)
+    keys = [] if gs is None else [b.key for b in gs.slots if b.interrupt and isinstance(b.key, int)]
+    return sorted(set(keys))[:most]
+
+
 def _largest(kind: str, attr: str) -> int:
     """The largest value the format lets a record's field take (a status is u16, a length u32)."""
     from .lgt_fields import SPECS, Limit
@@ -148,6 +157,25 @@ class Trials:
             for rule, message in self.run(replay, rec, guests, v, what, frozen):
                 if rule != "divergence" and rule not in found:
                     found[rule] = f"{message} (a completion where the unknowns this step reads are {_shown(rec, v):#x})"
+        if rec.kind in ("g.status", "l.status") and rec.fields.get("value") is UNKNOWN:
+            # value=? on a status whose old value is unknown too: the same candidate for both never clears a bit,
+            # so also the write of 0 over every bit set.
+            zero = Record(rec.kind, rec.guest, dict(rec.fields, value=0), rec.line, rec.text, rec.ts)
+            for rule, message in self.run(replay, zero, guests, CANDIDATES[-1], what, frozen):
+                if rule != "divergence" and rule not in found:
+                    found[rule] = (
+                        f"{message} (a completion where value=? is 0 and the status it overwrites had every bit set)"
+                    )
+        for key in _bound_keys(replay.st, rec):
+            # `key=?` on a fill or nobuf: the keys the Guest has bound are the ones GETDMA can find a buffer on.
+            keyed = Record(rec.kind, rec.guest, dict(rec.fields, key=key), rec.line, rec.text, rec.ts)
+            for v in CANDIDATES:
+                for rule, message in self.run(replay, keyed, guests, v, what, frozen):
+                    if rule != "divergence" and rule not in found:
+                        found[rule] = (
+                            f"{message} (a completion where key=? is {key:#x} and the other unknowns this step "
+                            f"reads are {_shown(keyed, v):#x})"
+                        )
         return list(found.items())
 
     def on_devices(self, replay, rec: Record, devs, guests) -> dict[str, tuple[str, set[int]]]:
@@ -160,12 +188,18 @@ class Trials:
         found: dict[str, tuple[str, set[int]]] = {}
         for d in devs:
             one = Record(rec.kind, rec.guest, dict(rec.fields, dev=d), rec.line, rec.text, rec.ts)
-            for v in CANDIDATES if more else CANDIDATES[:1]:
-                for rule, message in self.run(replay, one, guests, v, "", frozen):
+            runs = [(one, v) for v in (CANDIDATES if more else CANDIDATES[:1])]
+            if rec.fields.get("value") is UNKNOWN:
+                # The same candidate for the old status and the value never clears a bit: also 0 over every bit.
+                runs.append(
+                    (Record(rec.kind, rec.guest, dict(one.fields, value=0), rec.line, rec.text, rec.ts), CANDIDATES[-1])
+                )
+            for r, v in runs:
+                for rule, message in self.run(replay, r, guests, v, "", frozen):
                     if rule == "divergence":
                         continue
                     if rule not in found:
-                        also = f" and the unknowns it reads are {_shown(one, v):#x}" if more else ""
+                        also = f" and the unknowns it reads are {_shown(r, v):#x}" if more else ""
                         found[rule] = (f"{message} (a completion where dev=? is {d}{also})", set())
                     found[rule][1].add(d)
         return found

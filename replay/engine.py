@@ -31,7 +31,7 @@ from .errors import TraceError
 from .findings import FileResult, Finding, InputError
 from .parser import read_trace
 from .partial import STATUS_RULES, Uncertainty, forget_buffers, involved, known_fields_match
-from .partial import bind_made, pinned_kill
+from .partial import bind_made, forget_descriptors, outcome_recorded, pinned_kill
 from .partial import why_no_value_explains as why_no
 from .records import KINDS, UNKNOWN, Record, format_record
 
@@ -188,12 +188,13 @@ class Replay:
             and _has_unknown(rec.fields)
             and kind not in ("g.dma", "header", "guest", "device", "share")
         ):
+            nxt = self.recs.peek() if self.unc.lost else None
             try:
                 if kind != "g.bind_dma" or not self.bind_partly_known(rec):
                     self.skip_unknown(rec, self.try_candidates(rec))
             except UnknownValue as e:
                 self.not_checked(rec, e)
-            self.spread_doubt(rec)
+            self.spread_doubt(rec, nxt)
             return
         handler = self.handlers[kind]
         pinned = None
@@ -202,11 +203,12 @@ class Replay:
         else:
             if self.status_unknown and kind in ("g.status", "l.status"):
                 pinned = self.pin_status(rec)
+            nxt = self.recs.peek() if self.unc.lost else None
             try:
                 handler(rec)
             except UnknownValue as e:
                 self.not_checked(rec, e)
-            self.spread_doubt(rec)
+            self.spread_doubt(rec, nxt)
         if self.st.findings:
             self.flush(rec)
         if pinned is not None:
@@ -227,6 +229,12 @@ class Replay:
         f = rec.fields
         if rec.kind == "l.fill" and isinstance(f.get("dma"), int) and isinstance(f.get("len"), int):
             # The check could not run, but what the fill wrote is recorded: used_len is its length.
+            self.st.wr_used_len(rec.guest, f["dma"], f["len"])
+        elif rec.kind == "l.output" and isinstance(f.get("dma"), int) and isinstance(f.get("len"), int):
+            # Likewise: the Launcher answered the send it names, and wrote this length (the send waits no more).
+            if self.st.guest(rec.guest).pending is not None:
+                self.st.set_pending(rec.guest, None)
+            self.pending_recorded.pop(rec.guest, None)
             self.st.wr_used_len(rec.guest, f["dma"], f["len"])
         self.taint(rec)
         self.follow_recorded(rec)
@@ -273,9 +281,14 @@ class Replay:
             # success pins that the binding was made: certain while no device record of the Guest had a `?`
             # (unknown_device counts such a device's pages as none, and puts the Guest in unc.status).
             certain = certain and rec.guest not in self.layout_unknown and rec.guest not in self.unc.status
-        else:
-            certain = certain and not (
-                self.unc and (self.unc.everything or self.unc.uncertain_finding(rule, involved(self.st, rec)))
+        elif self.partial and rule == "key-collision" and self.unc.lost and bind_made(rec) and self.sure_clash(rec):
+            # After a `lost`: this bind and the live binding it clashes with were both recorded as made since,
+            # and nothing recorded since may have undone that one (pin_binding): every completion collides here.
+            certain = certain and not self.unc.everything
+        elif certain and self.unc:
+            gs = involved(self.st, rec)
+            certain = not (
+                self.unc.everything or self.unc.uncertain_finding(rule, gs) or self.unc.lost_doubt(self.st, rec, gs)
             )
         if not certain and self.found_here[0] == rec.line and rule in self.found_here[1]:
             return  # already found here by a candidate run (replay/candidates.py)
@@ -303,8 +316,48 @@ class Replay:
 
     def taint(self, rec: Record):
         """The Guests this record involves are no longer known exactly (nothing to do once all are not)."""
-        if not self.unc.everything:
+        if not self.unc.everything and not self.all_doubtful(rec):
             self.unc.taint(involved(self.st, rec))
+
+    def pin_binding(self, rec: Record):
+        """After a `lost`: a bind recorded as made (key, dmas and irq known, a recorded success) pins that its
+        binding is live from here on in every completion; a record that may unbind (irq 0 or `?`) or a `close`
+        undoes that for its Guest's bindings."""
+        sure, g, f = self.unc.sure_binds, rec.guest, rec.fields
+        if rec.kind == "g.bind_dma" and bind_made(rec) and not _has_unknown(f):
+            sure[rec.line] = g
+        elif rec.kind == "l.close" or f.get("irq") == 0 or f.get("irq") is UNKNOWN:
+            for line in [x for x, h in sure.items() if h == g]:
+                del sure[line]
+
+    def sure_clash(self, rec: Record) -> bool:
+        """Does the binding this bind made clash with one pinned since the last `lost` (see pin_binding), both
+        keys named through a setup with no `?`?  Then every completion has the collision."""
+        g = rec.guest
+        b = next((x for x in self.st.guest(g).slots if x.interrupt and x.line == rec.line), None)
+        if b is None:
+            return False
+        for c in self.st.holders(b, b.nowner, b.noff):
+            if (
+                c.interrupt
+                and self.unc.sure_binds.get(c.line) == c.guest
+                and ((c.owner, c.off) == (b.owner, b.off) or (c.nowner, c.noff) == (b.nowner, b.noff))
+                and self.setup_known({g, c.guest})
+            ):
+                return True
+        return False
+
+    def all_doubtful(self, rec: Record) -> bool:
+        """Is every Guest doubtful for good already, the record's own among them (no fork alive)?  Then doubt
+        has nowhere to spread and nothing is pinned: a lossy capture's records skip the work."""
+        unc, guests = self.unc, self.st.guests
+        if unc.fork is not None or len(unc.guests) < len(guests) or not unc.guests.issuperset(guests):
+            return False
+        if rec.kind[0] != "h":
+            return rec.guest in unc.guests
+        f = rec.fields  # a Host record names its Guests in its fields
+        named = [f.get("guest")] + [v[0] for k in ("src", "dst") if isinstance(v := f.get(k), tuple)]
+        return all(x is None or x in unc.guests for x in named)
 
     def pin_status(self, rec: Record) -> tuple[int, int] | None:
         """A known status write to a device whose status a `?` or a `lost` made unknown: candidate runs, then
@@ -372,12 +425,26 @@ class Replay:
                 self.found_here = (rec.line, set())
             self.found_here[1].add(rule)
 
-    def spread_doubt(self, rec: Record):
-        """A step that involved a Guest replay no longer knows exactly leaves every Guest it involved so."""
-        if self.unc and not self.unc.everything:  # after a `lost` every Guest is uncertain already
+    def spread_doubt(self, rec: Record, nxt: Record | None = None):
+        """A step that involved a Guest replay no longer knows exactly leaves every Guest it involved so.
+
+        After a `lost`: a step that read a binding table the `lost` left open, and whose outcome the trace
+        does not record (replay took the model's), leaves every Guest it involved so; a record of a Guest
+        pins that no send of it waits (a waiting Guest does not run), a recorded `close` pins its table."""
+        unc = self.unc
+        if unc.lost and rec.kind in ("g.bind_dma", "l.close"):
+            self.pin_binding(rec)
+        if unc and not unc.everything and not self.all_doubtful(rec):
             gs = involved(self.st, rec)
-            if self.unc.uncertain(gs):
-                self.unc.taint(gs, spread=True)
+            if unc.uncertain(gs):
+                unc.taint(gs, spread=True)
+            elif unc.lost and unc.lost_doubt(self.st, rec, gs) and not outcome_recorded(rec, nxt):
+                unc.taint(gs)
+            if unc.lost and isinstance(rec.guest, int):
+                if rec.kind[0] == "g":
+                    unc.pending_pinned.add(rec.guest)
+                elif rec.kind == "l.close":
+                    unc.tables_pinned.add(rec.guest)  # release_all_dma: the table is empty in every completion
 
     def bind_partly_known(self, rec: Record) -> bool:
         """A bind whose only `?`s are its result or num is made with what is known; False: skip it."""
@@ -421,27 +488,46 @@ class Replay:
         return True
 
     def on_lost(self, rec: Record):
+        """What up to N records of any actor could change is unknown (trace-format.md, "Incomplete captures").
+
+        One record can change any one thing a Guest, its Launcher or the Host writes, so N >= 1 opens the
+        same parts as an unbounded `lost`: every descriptor field, byte and device status (marked unknown
+        in the state: later `g dma`, recorded Host and Launcher writes and status records pin them again),
+        whether a send waits, and every binding table (replay/partial.py `lost_doubt`).  A lost record
+        raises no finding itself (a kill is one), so no Guest dies in a `lost`."""
         self.emit_input(rec)
         n = rec.fields.get("records")
         if n == 0:
             return
-        self.unc.everything = True
+        unc = self.unc
+        unc.lost = True
+        unc.sure_binds.clear()
+        unc.tables_pinned.clear()
+        unc.pending_pinned.clear()
+        if self.fork is not None:
+            self.fork.broken = True  # its states no longer stand for every completion
         self.status_unknown.update((g, d) for g, gs in self.st.guests.items() for d in gs.devices)
-        forgotten = sum(forget_buffers(self.st, g) for g in sorted(self.st.guests))
+        self.status_anydev.update(self.st.guests)  # a lost status write may reach a device never declared
+        forgotten = sum(forget_descriptors(self.st, g) for g in sorted(self.st.guests))
+        if self.st.has_bytes:
+            self.st.contents = {}  # a lost `mem` may have written any byte
         for g, gs in self.st.guests.items():
             if gs.pending is not None:
                 self.pending_recorded[g] = False  # its output may be among what was lost
         count = "an unknown number of" if not isinstance(n, int) else f"up to {n}"
         self.st.note(
-            f"line {rec.line}: {count} records lost: the used_len of {forgotten} bound descriptors is now unknown, "
-            "pending sends may have been answered, bindings, cursors and statuses may have changed: "
-            "findings from here on are possible, not certain"
+            f"line {rec.line}: {count} records lost: every field of the {forgotten} descriptors written so far, "
+            "every byte and every device status is unknown until a record pins it again (a `g dma`, a recorded "
+            "Host or Launcher write, a status record); sends may wait or have been answered; binding tables may "
+            "have changed, so findings at binds, fills and sends on shared keys stay possible until a recorded "
+            "`close` empties the table"
         )
-        if not isinstance(n, int) and not self.unc.unbounded_said:
-            self.unc.unbounded_said = True
+        if not isinstance(n, int) and not unc.unbounded_said:
+            unc.unbounded_said = True
             self.st.note(
-                f"line {rec.line}: `lost` without a count: any number of steps may have run, so whatever "
-                "Guests and Launchers can change is unknown from here on (said once)"
+                f"line {rec.line}: `lost` without a count: any number of steps may have run, so everything of "
+                "every Guest that Guests, Launchers and the Host can change is unknown from here on, until "
+                "records pin it again (said once)"
             )
 
     def flush(self, rec: Record):
@@ -1067,7 +1153,7 @@ class Replay:
 
     def check_device(self, rec, g, dev):
         if dev not in self.st.guest(g).devices:
-            if self.unc.everything or g in self.status_anydev:
+            if self.unc.everything or self.unc.lost or g in self.status_anydev:
                 self.status_unknown.add((g, dev))  # a `lost` or a `dev=?` write may have written it
             self.st.note(f"line {rec.line}: device {g}.{dev} was never declared; its status starts at 0")
             self.st.guest(g).devices[dev] = Device(0, 0, 0, 0)

@@ -47,7 +47,10 @@ def has_unknown(value) -> bool:
 class Uncertainty:
     """The Guests whose state may differ between the completions of the trace so far."""
 
-    __slots__ = ("guests", "status", "everything", "unbounded_said", "pruned", "first_pruned", "fork")
+    __slots__ = (
+        "guests", "status", "everything", "unbounded_said", "pruned", "first_pruned", "fork", "lost",
+        "tables_pinned", "pending_pinned", "sure_binds",
+    )  # fmt: skip
 
     def __init__(self):
         self.pruned = 0  # records that disagreed with replay's guess but agree with some completion
@@ -57,9 +60,39 @@ class Uncertainty:
         self.everything = False  # after a `lost`: every Guest, also those not seen yet
         self.unbounded_said = False
         self.fork = None  # replay/alternatives.py: the whole candidate states of one `?`, while they live
+        # After a `lost` (see `lost_doubt`): what it may have changed that the state itself cannot mark unknown.
+        self.lost = False  # a `lost` has been read
+        self.tables_pinned: set[int] = set()  # Guests whose binding table a record pinned since the last `lost`
+        self.pending_pinned: set[int] = set()  # Guests whose waiting send a record pinned since the last `lost`
+        # line -> Guest of the binds recorded as made since the last `lost`, while no record may have undone them:
+        # those bindings are live in every completion (whatever else the tables hold).
+        self.sure_binds: dict[int, int] = {}
 
     def __bool__(self) -> bool:
-        return self.everything or bool(self.guests)
+        return self.everything or self.lost or bool(self.guests)
+
+    # ------------------------------------------------------------ after a `lost`
+    def table_open(self, g) -> bool:
+        """May Guest g's binding table (its bindings, their cursors) differ from replay's, after a `lost`?"""
+        return self.lost and g not in self.tables_pinned
+
+    def lost_doubt(self, st, rec: Record, guests) -> bool:
+        """Does a `lost` leave open what this record's step reads, beyond what the state marks unknown?
+
+        A `lost` makes every descriptor field, every byte and every status unknown in the state itself
+        (a read of one is an unknown, as for a `?`), and later records pin them again.  What the state
+        cannot mark: the binding tables (a lost bind may hold a key the trace never shows again; only a
+        recorded `close` empties a table for sure) and whether a send waits for its Launcher (a lost send
+        may; a record of the Guest itself, or a recorded `host pending`, pins it).  A step reads a table
+        when it binds, fills, looks for a buffer, sends on a shared key, or is a Host record."""
+        if not self.lost:
+            return False
+        kind = rec.kind
+        if kind in TABLE_READERS or kind[0] == "h" or (kind == "g.send_dma" and reads_shares(st, rec.guest)):
+            return any(self.table_open(g) for g in guests)
+        if kind == "l.output":
+            return rec.guest not in self.pending_pinned
+        return False
 
     def prune(self, rec, message: str, st) -> None:
         """A record that replay's guessed state does not explain, but some completion does (the state it
@@ -109,6 +142,48 @@ class Uncertainty:
 
 
 STATUS_RULES = ("status-cleared", "status-forbidden-bit")
+TABLE_READERS = ("g.bind_dma", "l.fill", "l.nobuf")  # (and sends on shared keys, and Host records)
+
+
+def reads_shares(st, g) -> bool:
+    """May a send of Guest g go to another Guest (g maps a share: its key may be shared)?"""
+    gs = st.guests.get(g)
+    return gs is None or bool(gs.maps)
+
+
+def outcome_recorded(rec: Record, nxt: Record | None) -> bool:
+    """After a `lost`: does the trace record what this table-reading step did, so that every completion
+    that explains it did the same (a bind's table is open anyway; a fill that names its descriptor and
+    irq; a send answered by a recorded deliver, drop or pending without `?`)?"""
+    kind = rec.kind
+    if kind in ("g.bind_dma", "l.nobuf") or kind[0] == "h":
+        return True
+    if kind == "l.fill":
+        f = rec.fields
+        return isinstance(f.get("dma"), int) and isinstance(f.get("irq"), int)
+    if kind == "g.send_dma":
+        return (
+            nxt is not None
+            and nxt.kind in ("host.deliver", "host.drop", "host.pending")
+            and not any(has_unknown(v) for v in nxt.fields.values())
+        )
+    return True
+
+
+def forget_descriptors(st, g) -> int:
+    """Every field of every descriptor of Guest g is unknown (a `lost` may have rewritten any); returns how
+    many.  A later `gN dma`, or a recorded write of used_len, pins what it writes."""
+    gs = st.guests.get(g)
+    if gs is None:
+        return 0
+    unknown = [UNKNOWN] * C.LGUEST_MAX_DMA_SECTIONS
+    for addr, d in gs.mem.items():
+        if d.used_len is not UNKNOWN:
+            st.wr_used_len(g, addr, UNKNOWN)
+        d.addrs = list(unknown)
+        d.lens = list(unknown)
+        d.memo = None
+    return len(gs.mem)
 
 
 def involved(st, rec: Record) -> set[int]:

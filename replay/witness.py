@@ -270,6 +270,9 @@ def fillers(source, f: Finding) -> tuple[Record | None, list[list[str]]]:
                     pairs.append([_text(xs[0]), _text(xs[1])])
     if _key(target) not in keys and _one_bit_more(target) is not None:
         singles.insert(0, [_one_bit_more(target)])
+    shorter = _shorter_sections(source, target) if f.rule == "buffer-overflow" else None
+    if shorter is not None:
+        singles.insert(0, [shorter])
     out: list[list[str]] = []
     for c in singles + pairs:
         if c not in out and len(c) <= n:
@@ -290,6 +293,24 @@ def _one_bit_more(r: Record) -> str | None:
     if bit is None:
         return None
     return format_record(Record(r.kind, r.guest, dict(r.fields, value=v | bit), r.line, "", r.ts))
+
+
+def _shorter_sections(source, target: Record) -> str | None:
+    """For a fill of L bytes into descriptor D: a `g dma D` that gives D one section of L - 1 bytes at the
+    address the Guest last wrote there (a lost descriptor write that the fill then overflows)."""
+    f = target.fields
+    g, dma, n = target.guest, f.get("dma"), f.get("len")
+    if target.kind != "l.fill" or not isinstance(dma, int) or not isinstance(n, int) or n < 1:
+        return None
+    addr = None
+    for r in source():
+        if r.line >= target.line:
+            break
+        if r.kind == "g.dma" and r.guest == g and r.fields.get("addr") == dma:
+            xs = r.fields.get("addrs")
+            if xs and isinstance(xs[0], int):
+                addr = xs[0]
+    return None if addr is None else f"g{g} dma {dma:#x} addr=[{addr:#x}] len=[{n - 1}]"
 
 
 def _text(r: Record) -> str:
