@@ -291,6 +291,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool) -> Iterator[Rec
             for text, key in zip(texts, keys):
                 lineno += 1
                 template = first_of(key) if header_line else None
+                record = None
                 if template is not None:
                     try:
                         record = template(text, text, lineno, None)
@@ -301,73 +302,59 @@ def _records(batches: Iterable[tuple], path: str, partial: bool) -> Iterator[Rec
                                     break
                     except ValueError:  # int() refuses over 4300 digits: parse() takes it to lark
                         record = None
-                    if type(record) is Record_:
-                        ts = record.ts
-                        if ts is not None:
-                            if ts != prev:
-                                # A timestamp has at most one point: of the same width, with a point
-                                # where the previous one had its point, the two order as strings.
-                                if len(ts) == prev_width and ts[prev_point] == ".":
-                                    if ts < prev:
-                                        _ts_error(path, lineno, text, ts, prev, prev_line)
-                                    prev = ts
-                                else:
-                                    width, point = len(ts), ts.find(".")
-                                    if prev is not None:
-                                        if width == prev_width and point == prev_point:
-                                            earlier = ts < prev
-                                        else:
-                                            earlier = _ts_key(ts) < _ts_key(prev)
-                                        if earlier:
-                                            _ts_error(path, lineno, text, ts, prev, prev_line)
-                                    prev, prev_width, prev_point = ts, width, point
-                            prev_line = lineno
-                        yield record
-                        continue
                     if record is blank:
                         continue
-                record = parse(text, lineno, path)
-                if record is None:
-                    continue
-                kind = record.kind
-                v2_in_v1 = version < 2 and (kind == "g.mem" or "sum" in record.fields)
-                if header_line == 0 or kind == "header" or v2_in_v1:
-                    if header_line == 0:
-                        if kind != "header":
+                if type(record) is not Record_:
+                    # Not read by a template: the shape cache, then lark, and the rules that span
+                    # lines (a template gives neither a header nor a version 2 field).
+                    record = parse(text, lineno, path)
+                    if record is None:
+                        continue
+                    kind = record.kind
+                    v2_in_v1 = version < 2 and (kind == "g.mem" or "sum" in record.fields)
+                    if header_line == 0 or kind == "header" or v2_in_v1:
+                        if header_line == 0:
+                            if kind != "header":
+                                raise _at(
+                                    path,
+                                    lineno,
+                                    text,
+                                    _record_pos(text),
+                                    f"a trace must start with the header {HEADER_TEXT}",
+                                )
+                            header_line = lineno
+                            version = record.fields["version"]
+                        elif kind == "header":
                             raise _at(
                                 path,
                                 lineno,
                                 text,
                                 _record_pos(text),
-                                f"a trace must start with the header {HEADER_TEXT}",
+                                f"a second header: {HEADER_TEXT} may only be the first record "
+                                f"(it is on line {header_line})",
                             )
-                        header_line = lineno
-                        version = record.fields["version"]
-                    elif kind == "header":
-                        raise _at(
-                            path,
-                            lineno,
-                            text,
-                            _record_pos(text),
-                            f"a second header: {HEADER_TEXT} may only be the first record "
-                            f"(it is on line {header_line})",
-                        )
-                    if v2_in_v1:
-                        _version_error(path, lineno, text, record)
+                        if v2_in_v1:
+                            _version_error(path, lineno, text, record)
                 ts = record.ts
                 if ts is not None:
                     if ts != prev:
-                        width, point = len(ts), ts.find(".")
-                        if prev is not None:
-                            # Of equal width with the point at the same place (the usual case: a
-                            # capture's fixed-format clock), digit strings order as their numbers do.
-                            if width == prev_width and point == prev_point:
-                                earlier = ts < prev
-                            else:
-                                earlier = _ts_key(ts) < _ts_key(prev)
-                            if earlier:
+                        # A timestamp has at most one point: of the same width, with a point where
+                        # the previous one had its point (a capture's fixed-format clock), digit
+                        # strings order as their numbers do.
+                        if len(ts) == prev_width and ts[prev_point] == ".":
+                            if ts < prev:
                                 _ts_error(path, lineno, text, ts, prev, prev_line)
-                        prev, prev_width, prev_point = ts, width, point
+                            prev = ts
+                        else:
+                            width, point = len(ts), ts.find(".")
+                            if prev is not None:
+                                if width == prev_width and point == prev_point:
+                                    earlier = ts < prev
+                                else:
+                                    earlier = _ts_key(ts) < _ts_key(prev)
+                                if earlier:
+                                    _ts_error(path, lineno, text, ts, prev, prev_line)
+                            prev, prev_width, prev_point = ts, width, point
                     prev_line = lineno
                 yield record
     except TraceError:
