@@ -96,24 +96,39 @@ def key(cfg: Config) -> tuple:
     return (cfg.host, cfg.sections, cfg.width, cfg.guest_mode, cfg.ram_pages, tuple(sorted(cfg.faults)))
 
 
-def holds(cfg: Config, deadline: float | None = None) -> bool | None:
-    """Whether (l) holds for this model: True, False, or None (the solver gave up or the time ran out)."""
+BUDGET = 120.0  # seconds prove gives the lemma before the engines start (20 s at 2 sections, load 5)
+_GAVE_UP = object()
+
+
+def holds(cfg: Config, deadline: float | None = None, budget: float | None = None) -> bool | None:
+    """Whether (l) holds for this model: True, False, or None (the solver gave up or the time ran out).
+
+    With a `budget`, an answer not found within it is remembered as None, so
+    that the engines forked after the call do not ask again: the model then
+    keeps the monitor's own check (sound, only slower).
+    """
     if cfg.guests < 2:
         return False
     k = key(cfg)
     if k not in _CACHE:
         solver = z3.SolverFor("QF_BV")
+        limits = [] if budget is None else [budget]
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            solver.set("timeout", max(1, int(left * 1000)))
+            limits.append(left)
+        if limits:
+            solver.set("timeout", max(1, int(min(limits) * 1000)))
         solver.add(*query(cfg))
         answer = solver.check()
         if answer == z3.unknown:
-            return None  # not cached: a later call with more time may settle it
+            if budget is not None:
+                _CACHE[k] = _GAVE_UP
+            return None  # without a budget not remembered: a later call with more time may settle it
         _CACHE[k] = answer == z3.unsat
-    return _CACHE[k]
+    got = _CACHE[k]
+    return None if got is _GAVE_UP else got
 
 
 def asked(cfg: Config) -> bool:

@@ -84,7 +84,8 @@ def induct(run: Run) -> Run:
     """
     if copy_lemma.asked(run.cfg):
         # Settled once, here, so that both engines (forked below) inherit the answer.
-        copy_lemma.holds(run.cfg, None if run.cfg.timeout is None else run.started + run.cfg.timeout)
+        deadline = None if run.cfg.timeout is None else run.started + run.cfg.timeout
+        copy_lemma.holds(run.cfg, deadline, budget=copy_lemma.BUDGET)
     if run.cfg.induction:
         deadline = None if run.cfg.timeout is None else run.started + run.cfg.timeout
         ctx = multiprocessing.get_context("fork")
