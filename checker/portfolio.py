@@ -116,7 +116,9 @@ def _bmc_child(cfg, deadline, conn):
                 _send(conn, ("violated", "bmc", n, r.steps, path, r.seconds))
             if r.inductive and ("proof", n) not in sent:
                 sent.add(("proof", n))
-                extra = {"vacuous": r.vacuous, "lemmas": list(r.lemmas)}
+                # k and the cut are what its certificate must re-ask (checker/certificate.py): a
+                # k-induction proof written as a 1-step query would not re-check.
+                extra = {"vacuous": r.vacuous, "lemmas": list(r.lemmas), "k": r.k, "cut": r.cut}
                 _send(conn, ("proved", "induction", n, time.monotonic() - start, extra))
         # How deep BMC has checked each invariant it has neither broken nor given up on.
         depths = {n: r.depth for n, r in results.items() if r.status == "holds" and not r.inductive}
@@ -346,6 +348,7 @@ def _results(pf: Portfolio, names, provisional=False) -> dict:
                 r.inductive, r.depth = True, pf.cfg.depth
                 if c.how == "induction":
                     r.vacuous, r.lemmas = c.extra.get("vacuous", ""), c.extra.get("lemmas", [])
+                    r.k, r.cut = c.extra.get("k", 1), c.extra.get("cut", "")
             else:
                 r.depth = c.holds_to
         else:
@@ -379,5 +382,10 @@ def certify_induction(run):
         and "induction" in run.portfolio.claims[n]
         and run.portfolio.claims[n]["induction"].every_depth
     ]
-    run.certificates = write_certificates(run.cfg, proved, run.lemmas, os.path.join(run.out_dir, "certificates"))
+    claims = {n: run.portfolio.claims[n]["induction"].extra for n in proved}
+    ks = {n: claims[n].get("k", 1) for n in proved}
+    cuts = {n for n in proved if claims[n].get("cut")}
+    run.certificates = write_certificates(
+        run.cfg, proved, run.lemmas, os.path.join(run.out_dir, "certificates"), ks=ks, cuts=cuts
+    )
     return run

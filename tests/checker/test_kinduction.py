@@ -100,3 +100,31 @@ def test_bitwuzla_bmc_writes_the_counterexample_z3_decodes(tmp_path):
     assert run.results["key-collision"].status == "violated"
     assert (tmp_path / "key-collision.lgt").exists()
     assert run.counterexamples["key-collision"].finding is not None  # replay breaks the same rule at the last record
+
+
+def test_auto_certifies_a_k_induction_proof_with_its_k(two_step, tmp_path):
+    """Under `--engine auto` the proof reaches the parent as a message: its k must reach the certificate.
+
+    Written as a 1-step query, a proof that needed 2-induction would not re-check (test above).
+    """
+    from types import SimpleNamespace
+
+    from lgcheck.checker import portfolio
+
+    cfg, kept, verdicts, _ = two_step
+    v = verdicts["key-collision"]
+    pf = portfolio.Portfolio(cfg, ["key-collision"])
+    extra = {"vacuous": v.vacuous, "lemmas": list(v.lemmas), "k": v.k, "cut": ""}
+    pf.take(("proved", "induction", "key-collision", 0.0, extra), 0.0)
+    pf.lemmas = kept
+    results = portfolio._results(pf, ["key-collision"])
+    assert results["key-collision"].status == "holds" and results["key-collision"].k == 2
+    run = SimpleNamespace(
+        cfg=cfg, interrupted=False, portfolio=pf, results=results, lemmas=kept, out_dir=str(tmp_path), certificates={}
+    )
+    portfolio.certify_induction(run)
+    with open(f"{tmp_path}/certificates/manifest.json", encoding="utf-8") as fh:
+        entry = json.load(fh)["certificates"][0]
+    assert entry["invariant"] == "key-collision" and entry["k"] == 2
+    (checked,) = certificate.check_folder(f"{tmp_path}/certificates")
+    assert checked.status == certificate.OK, checked.message
