@@ -204,7 +204,6 @@ def prove(
     if missing:
         raise NoCheck(f"no check of the model speaks of {', '.join(missing)}")
     solver = z3.SolverFor("QF_BV")
-    solver.set("core.minimize", True)  # name the lemmas a proof needs, not every lemma kept
     env = z3.Bool("environment")  # the Guests' and inputs' domains, assumed except to ask what they rule out
     env_terms = {id(t) for t in info.domains}
     solver.add(*[c for c in constraints if id(c) not in env_terms])
@@ -250,10 +249,10 @@ def prove(
         for n, lit in broken.items():
             if z3.is_true(model.eval(lit, model_completion=True)):
                 del active[n]
-    assume = [_lit(solver, f"lemma:{n}", t) for n, t in active.items()]
+    assume = {n: _lit(solver, f"lemma:{n}", t) for n, t in active.items()}
     for n in names:
         v = verdicts[n]
-        answer = timed_check(env, *assume, viol[n])
+        answer = timed_check(env, *assume.values(), viol[n])
         if answer == z3.unsat:
             v.proved = True
             core = {str(x) for x in solver.unsat_core()}
@@ -272,6 +271,8 @@ def prove(
         if timed_check(env, viol[n]) == z3.unsat:
             v.lemmas = []
             v.vacuous = "rules" if timed_check(viol[n]) == z3.unsat else "environment"
+        else:
+            v.lemmas = _fewest(solver, [env, viol[n]], {m: assume[m] for m in v.lemmas}, deadline)
     kept = sorted(active)
     rest = [n for n in names if not verdicts[n].proved and not verdicts[n].unknown]
     if rest and cfg.k_max > 1:
@@ -279,6 +280,33 @@ def prove(
             partial(verdicts, kept)
         k_induction(cfg, rest, {n: active[n] for n in kept}, verdicts, deadline)
     return verdicts, kept
+
+
+# What naming a proof's lemmas may cost, at most: z3's core minimisation asks the query again once
+# per lemma, which took 20 s where the proof itself took 1 s (3 Guests, --launcher checked).
+MINIMISE_BUDGET = 5.0
+
+
+def _fewest(solver, fixed: list, lits: dict, deadline) -> list[str]:
+    """The lemmas among `lits` ({name: literal}) that a proof needs: a minimal unsat core, within a budget.
+
+    The proof was asked without minimisation (it holds with every lemma in `lits`; an unsat core is
+    all it needs).  If z3 cannot minimise the core within MINIMISE_BUDGET (or before `deadline`),
+    the whole core is named: a true statement, only a longer one.
+    """
+    budget = MINIMISE_BUDGET if deadline is None else min(MINIMISE_BUDGET, deadline - time.monotonic())
+    if len(lits) <= 1 or budget <= 0:
+        return sorted(lits)
+    solver.set("core.minimize", True)
+    solver.set("timeout", max(1, int(budget * 1000)))
+    try:
+        if solver.check(*fixed, *lits.values()) != z3.unsat:
+            return sorted(lits)  # out of budget: the proof stands on the whole core
+        core = {str(x) for x in solver.unsat_core()}
+        return sorted(m for m, lit in lits.items() if str(lit) in core)
+    finally:
+        solver.set("core.minimize", False)
+        solver.set("timeout", 4294967295)
 
 
 def cut_applies(cfg: Config, info, name: str, deadline=None) -> bool:
