@@ -29,6 +29,8 @@ and the final state agree, and checks `source_walk` against the rule.
 
 from __future__ import annotations
 
+import hashlib
+
 from . import constants as C
 from .compiled import capacity, check_dma_list, get_futex_key
 from .ops import Concrete as ops
@@ -284,3 +286,96 @@ def fill(st, g, key, length):
     if irq < IRQS:
         gs.irqs |= 1 << irq
     return FILLED
+
+
+# ---------------------------------------------------------------- version 2: a delivery's bytes
+_ONES = memoryview(b"\x01" * PAGE)  # the known-marks of bytes copied from known bytes (sliced without a copy)
+_OFF = PAGE - 1
+_ZERO = b"\x00"  # an unknown byte's mark (find with a bytes needle is the quicker one)
+
+
+def delivered_bytes(st, sg, sa, dg, da, length, steps, recorded):
+    """A delivery's bytes (version 2) in one call: the copy performed, data-corrupted's comparison, the `sum=` check.
+
+    `steps` are copy_data_steps' own (the rule's, with 2.6.23's defect, or
+    `--host fixed`'s), as dma_transfer put them on the deliver effect.  The
+    common case: every byte a step reads is known and every step stays
+    within one page on both sides (sections never cross a page:
+    check_dma_list).  Otherwise it returns None having changed nothing, and
+    the caller performs the copy as the state does (deliver_bytes), then
+    runs the monitors and check_sum.
+
+    In the common case it moves each step's bytes and known-marks (all
+    ones: the bytes read were known) as ConcreteState.deliver_bytes does.
+    Then it does what the data-corrupted monitor does: it reads what the
+    destination's stored sections hold now and what the source's hold, both
+    in section order (`_section_bytes`: st.section_bytes, the monitor's own
+    walk over the state, never the steps), and compares them; then, if the
+    trace gave one, compares the recorded sum with the SHA-256 of what the
+    destination holds.  It returns True when both agree (nothing to report;
+    the state is what the general path leaves, st.received included), False
+    when either does not, or when a side's bytes are unknown: the caller
+    then runs the monitor and check_sum on this same state, which file the
+    finding or note with their wording.
+    """
+    contents = st.contents
+    if contents is None or steps is None or sg == dg:
+        return None
+    if len(steps) == 1:  # the usual frame: one section into a longer one, one step
+        _, frm, to, n = steps[0]
+        so, do = frm & _OFF, to & _OFF
+        if so + n > PAGE or do + n > PAGE:
+            return None
+        sp = contents.get((sg, frm >> PAGE_SHIFT))
+        if sp is None or sp[1].find(_ZERO, so, so + n) != -1:
+            return None  # a byte the copy reads is unknown: its destination becomes unknown (the general copy)
+        key = (dg, to >> PAGE_SHIFT)
+        dp = contents.get(key)
+        if dp is None:
+            dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
+        dp[0][do : do + n] = sp[0][so : so + n]
+        dp[1][do : do + n] = _ONES[:n]
+    else:
+        for _, frm, to, n in steps:
+            so = frm & _OFF
+            if so + n > PAGE or (to & _OFF) + n > PAGE:
+                return None
+            sp = contents.get((sg, frm >> PAGE_SHIFT))
+            if sp is None or sp[1].find(_ZERO, so, so + n) != -1:
+                return None
+        for _, frm, to, n in steps:
+            so, do = frm & _OFF, to & _OFF
+            sp = contents[(sg, frm >> PAGE_SHIFT)]
+            key = (dg, to >> PAGE_SHIFT)
+            dp = contents.get(key)
+            if dp is None:
+                dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
+            dp[0][do : do + n] = sp[0][so : so + n]
+            dp[1][do : do + n] = _ONES[:n]
+    guests = st.guests
+    got = _section_bytes(st, contents, guests[dg].mem.get(da), dg, da, length)
+    if got is None:
+        return False
+    want = _section_bytes(st, contents, guests[sg].mem.get(sa), sg, sa, length)
+    if want is None or got != want:
+        return False
+    st.received = (dg, da, length, got)
+    return recorded is None or hashlib.sha256(got).hexdigest() == recorded
+
+
+def _section_bytes(st, contents, d, g, desc, n):
+    """st.section_bytes(g, desc, n), its usual frame (all n bytes in section 0, within a page) without the call.
+
+    The same test and the same slice as that method's first branch; any
+    other frame is the method itself.
+    """
+    if d is not None:
+        a, ln = d.addrs[0], d.lens[0]
+        if type(ln) is int and ln >= n > 0 and type(a) is int:
+            off = a & _OFF
+            if off + n <= PAGE:
+                p = contents.get((g, a >> PAGE_SHIFT))
+                if p is None or p[1].find(_ZERO, off, off + n) != -1:
+                    return None
+                return p[0][off : off + n]  # a copy (a bytearray: compared and hashed as the bytes would be)
+    return st.section_bytes(g, desc, n)
