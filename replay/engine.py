@@ -712,11 +712,10 @@ class Replay:
         d, st.deferred = st.deferred, None
         if d is not None:
             (sg, sa), (dg, da), length, steps, who = d
-            done = fused.delivered_bytes(st, sg, sa, dg, da, length, steps, r.fields.get("sum"))
-            if done is True:
-                return
-            if done is None:
+            if not fused.copy_ready(st, sg, dg, steps):
                 st.deliver_bytes(*d)
+            elif fused.delivered_bytes(st, sg, sa, dg, da, length, steps, r.fields.get("sum")) is True:
+                return
             else:  # copied: data-corrupted judges (and words) it from this state
                 st.log.append(Write("bytes", True, dg, da, None, (length, sg, sa), who))
             observe(ops, st)
@@ -1169,13 +1168,21 @@ class Replay:
         """A send at full speed (no `?`, no --emit, input-only here): spec/fused.py, else the general path."""
         g, f = rec.guest, rec.fields
         nxt = self.recs.peek()
-        if nxt is not None and (nxt.kind[0] == "h" or (nxt.guest == g and nxt.kind == "l.output")) or self.st.has_bytes:
+        if nxt is not None and (nxt.kind[0] == "h" or (nxt.guest == g and nxt.kind == "l.output")):
             self.step(rec)
             return
         key, dma = f["key"], f["dma"]
-        done = fused.send(self.st, g, key, dma)
+        done = fused.send(self.st, g, key, dma, self.host)
         if done is None:
             self.step(rec)
+        elif done is fused.DELIVERED:
+            st = self.st
+            if st.log:  # version 2: data-corrupted has something to say about the bytes (fused.send)
+                observe(ops, st)
+                if st.findings:
+                    self.flush(rec)
+                if st.notes:
+                    self.take_notes()
         elif done is fused.OUTPUT:
             # A private key: `host pending`, and the Launcher answers at once (complete_output's work).
             st = self.st
@@ -1191,7 +1198,7 @@ class Replay:
     def fill_fast(self, rec):
         """A fill that leaves the buffer to the model, at full speed: spec/fused.py, else the general path."""
         f = rec.fields
-        if "dma" in f or "irq" in f or self.st.has_bytes:
+        if "dma" in f or "irq" in f:
             self.step(rec)
             return
         nxt = self.recs.peek()
