@@ -388,8 +388,8 @@ def delivered_bytes(st, sg, sa, dg, da, length, steps, recorded):
     read were known) as ConcreteState.deliver_bytes does.  Then it does
     what the data-corrupted monitor does: it reads what the destination's
     stored sections hold now and what the source's hold, both in section
-    order (`_section_bytes`: st.section_bytes, the monitor's own walk over
-    the state, never the steps), and compares them; then, if the trace gave
+    order (st.section_bytes, the monitor's own walk over the state, its
+    usual frame inline; never the steps), and compares them; then, if the trace gave
     one, compares the recorded sum with the SHA-256 of what the destination
     holds.  It returns True when both agree (nothing to report; the state
     is what the general path leaves, st.received included), False when
@@ -407,30 +407,35 @@ def delivered_bytes(st, sg, sa, dg, da, length, steps, recorded):
             dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
         dp[0][do : do + n] = sp[0][so : so + n]
         dp[1][do : do + n] = _ONES[:n]
+    # data-corrupted's reading of both sides: the usual frame (all `length` bytes in section 0, within
+    # a page) inline, as st.section_bytes' first branch reads it; any other frame, that method.
     guests = st.guests
-    got = _section_bytes(st, contents, guests[dg].mem.get(da), dg, da, length)
+    got = want = None
+    d = guests[dg].mem.get(da)
+    if d is not None:
+        a, ln = d.addrs[0], d.lens[0]
+        if type(ln) is int and ln >= length > 0 and type(a) is int and (a & _OFF) + length <= PAGE:
+            off = a & _OFF
+            p = contents.get((dg, a >> PAGE_SHIFT))
+            if p is None or p[1].find(_ZERO, off, off + length) != -1:
+                return False
+            got = p[0][off : off + length]  # a copy (a bytearray: compared and hashed as the bytes would be)
     if got is None:
-        return False
-    want = _section_bytes(st, contents, guests[sg].mem.get(sa), sg, sa, length)
+        got = st.section_bytes(dg, da, length)
+        if got is None:
+            return False
+    d = guests[sg].mem.get(sa)
+    if d is not None:
+        a, ln = d.addrs[0], d.lens[0]
+        if type(ln) is int and ln >= length > 0 and type(a) is int and (a & _OFF) + length <= PAGE:
+            off = a & _OFF
+            p = contents.get((sg, a >> PAGE_SHIFT))
+            if p is None or p[1].find(_ZERO, off, off + length) != -1:
+                return False
+            want = p[0][off : off + length]
+    if want is None:
+        want = st.section_bytes(sg, sa, length)
     if want is None or got != want:
         return False
     st.received = (dg, da, length, got)
     return recorded is None or hashlib.sha256(got).hexdigest() == recorded
-
-
-def _section_bytes(st, contents, d, g, desc, n):
-    """st.section_bytes(g, desc, n), its usual frame (all n bytes in section 0, within a page) without the call.
-
-    The same test and the same slice as that method's first branch; any
-    other frame is the method itself.
-    """
-    if d is not None:
-        a, ln = d.addrs[0], d.lens[0]
-        if type(ln) is int and ln >= n > 0 and type(a) is int:
-            off = a & _OFF
-            if off + n <= PAGE:
-                p = contents.get((g, a >> PAGE_SHIFT))
-                if p is None or p[1].find(_ZERO, off, off + n) != -1:
-                    return None
-                return p[0][off : off + n]  # a copy (a bytearray: compared and hashed as the bytes would be)
-    return st.section_bytes(g, desc, n)
