@@ -829,7 +829,8 @@ class Replay:
             r = next(self.recs)
             self.emit_input(r)
             eff = computed[0]
-            if eff.kind == "deliver" and self.st.has_bytes and self.fused and not self.partial and not INTERPRETED:
+            st = self.st
+            if eff.kind == "deliver" and st.has_bytes and self.fused and not (self.partial or st.faults or INTERPRETED):
                 self.deliver_v2(r, eff)
             else:
                 self.apply_answer(eff, recorded=True)
