@@ -31,6 +31,10 @@ proxy: it misses cache effects (CPU time's ratio has been the higher one)
 and counts SHA-256 in software (valgrind hides the CPU's SHA instructions
 from OpenSSL), which makes sum= look costlier than it is.
 
+`--input-only` writes the pair without Host records (replay computes every
+answer; version 2 then has `mem` records but no `sum=`): the fused send path's
+case.
+
 `--engine-only` times the engine alone: each file is read into a list of
 records first (not timed; the list is frozen out of the cyclic GC's way),
 then replayed from that list (Replay.run(records)), alternated, best of
@@ -68,16 +72,17 @@ _DMA = re.compile(r"g(\d+) dma (0x[0-9a-f]+) addr=\[([^\]]*)\] len=\[([^\]]*)\]"
 _DELIVER = re.compile(r"host deliver from=g(\d+):(0x[0-9a-f]+) .* len=(\d+) ")
 
 
-def write_pair(directory: str, records: int, seed: int = 1) -> tuple[str, str, int]:
+def write_pair(directory: str, records: int, seed: int = 1, input_only: bool = False) -> tuple[str, str, int]:
     """The version 1 trace of `records` records and its version 2 twin; returns their paths and the sends."""
-    v1 = os.path.join(directory, f"v1-{records}.lgt")
-    v2 = os.path.join(directory, f"v2-{records}.lgt")
+    tag = "-in" if input_only else ""
+    v1 = os.path.join(directory, f"v1-{records}{tag}.lgt")
+    v2 = os.path.join(directory, f"v2-{records}{tag}.lgt")
     rng = random.Random(seed)
     sections: dict[tuple[int, int], list[tuple[int, int]]] = {}  # (guest, descriptor) -> its sections
     sent: dict[tuple[int, int], bytes] = {}  # (guest, descriptor) -> the bytes of its latest send
     sends = 0
     with open(v1, "w") as f1, open(v2, "w") as f2:
-        for line in gen_trace.records(records, seed=seed):
+        for line in gen_trace.records(records, seed=seed, input_only=input_only):
             f1.write(line + "\n")
             if line == "lguest-trace 1":
                 f2.write("lguest-trace 2\n")
@@ -175,10 +180,13 @@ def main(argv=None) -> int:
     ap.add_argument("--dir", default=None, help="where to write the traces (default: a temporary folder)")
     ap.add_argument("--instructions", action="store_true", help="count instructions under valgrind instead of timing")
     ap.add_argument("--engine-only", action="store_true", help="time the engine alone, on records read beforehand")
+    ap.add_argument(
+        "--input-only", action="store_true", help="input-only traces (no Host records, no sum=): replay computes them"
+    )
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         directory = args.dir or tmp
-        v1, v2, sends = write_pair(directory, args.records)
+        v1, v2, sends = write_pair(directory, args.records, input_only=args.input_only)
         if args.instructions:
             if shutil.which("valgrind") is None:
                 print("--instructions needs valgrind on PATH", file=sys.stderr)
