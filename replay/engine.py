@@ -20,8 +20,10 @@ from ..spec.apply import kill_reason
 from ..spec import fused
 from ..spec.compiled import INTERPRETED
 from ..spec.compiled import apply as apply_effect
+from ..spec.compiled import observe
 from ..spec.compiled import bind_dma, fill, handle_output, hcall_send_dma, release_all_dma, send_irq, status_write
 from ..spec.effects import Effect
+from ..spec.monitors import Write
 from ..spec.ops import Concrete as ops
 from ..spec.state import ConcreteState, Device, UnknownValue
 from . import related, why
@@ -36,6 +38,8 @@ from .partial import why_no_value_explains as why_no
 from .records import KINDS, UNKNOWN, Record, format_record
 
 _END = object()
+_PAGE_OFF = C.PAGE_SIZE - 1
+_ONES = memoryview(b"\x01" * C.PAGE_SIZE)  # known-marks (spec/state.py keeps the same), sliced without a copy
 
 
 class _Peekable:
@@ -687,6 +691,37 @@ class Replay:
                 rec.fields["sum"] = h
         return rec
 
+    def deliver_v2(self, r: Record, eff: Effect):
+        """The model's delivery, recorded as it computed it, in a trace with bytes: its bytes in one fused step.
+
+        apply_answer performs the delivery with the copy deferred (the state
+        keeps deliver_bytes' arguments: the rule's steps); spec/fused.py
+        delivered_bytes then copies, compares as data-corrupted does and
+        checks the recorded sum.  Whatever it does not settle takes the
+        general path on the same state: the copy as the state performs it,
+        the monitors, check_sum.  (The monitors of the delivery's other
+        writes ran in apply_answer, before data-corrupted, as in the general
+        path, where they come first in the log.)
+        """
+        st = self.st
+        st.defer_copy = True
+        try:
+            self.apply_answer(eff, recorded=True)
+        finally:
+            st.defer_copy = False
+        d, st.deferred = st.deferred, None
+        if d is not None:
+            (sg, sa), (dg, da), length, steps, who = d
+            if not fused.copy_ready(st, sg, dg, steps):
+                st.deliver_bytes(*d)
+            elif fused.delivered_bytes(st, sg, sa, dg, da, length, steps, r.fields.get("sum")) is True:
+                return
+            else:  # copied: data-corrupted judges (and words) it from this state
+                st.log.append(Write("bytes", True, dg, da, None, (length, sg, sa), who))
+            observe(ops, st)
+        if "sum" in r.fields:
+            self.check_sum(r)
+
     def check_sum(self, r: Record):
         """A recorded `sum=` after its delivery was applied: compared with the model's (trace-format.md, version 2).
 
@@ -793,9 +828,14 @@ class Replay:
             # The usual full-trace case: one recorded answer, the model's own.
             r = next(self.recs)
             self.emit_input(r)
-            self.apply_answer(computed[0], recorded=True)
-            if "sum" in r.fields:
-                self.check_sum(r)
+            eff = computed[0]
+            st = self.st
+            if eff.kind == "deliver" and st.has_bytes and self.fused and not (self.partial or st.faults or INTERPRETED):
+                self.deliver_v2(r, eff)
+            else:
+                self.apply_answer(eff, recorded=True)
+                if "sum" in r.fields:
+                    self.check_sum(r)
             if self.st.findings:
                 self.flush(r)
             return computed
@@ -1065,12 +1105,38 @@ class Replay:
         return starts[i] if i < len(starts) and starts[i] < addr + n else None
 
     def mem_fast(self, rec):
-        """on_g_mem at full speed (no `?`, no --emit): the same overlap check, the bytes written in place."""
+        """on_g_mem at full speed (no `?`, no --emit): the same overlap check, the bytes written in place.
+
+        One call a record (a send's every section has one): mem_overlap's
+        bisection over the kept sorted addresses, then the state's own
+        write_bytes, inlined for the usual record (within one page, into a
+        page already kept: as that method does, the bytes and their
+        known-marks, two slices).  Anything else takes the methods.
+        """
         g, f = rec.guest, rec.fields
         addr, data = f["addr"], f["data"]
-        if self.desc_addrs.get(g) and self.mem_overlap(g, addr, len(data)) is not None:
-            self.on_g_mem(rec)  # raises the overlap's input error, worded in one place
-            return
+        n = len(data)
+        known = self.desc_addrs.get(g)
+        if known:
+            cached = self.mem_sorted.get(g)
+            if cached is None or cached[0] != len(known):
+                if self.mem_overlap(g, addr, n) is not None:
+                    self.on_g_mem(rec)  # raises the overlap's input error, worded in one place
+                    return
+            else:
+                starts = cached[1]
+                i = bisect.bisect_left(starts, addr - C.DMA_SIZE + 1)
+                if i < len(starts) and starts[i] < addr + n:
+                    self.on_g_mem(rec)
+                    return
+        contents = self.st.contents
+        off = addr & _PAGE_OFF
+        if contents is not None and off + n <= C.PAGE_SIZE:
+            p = contents.get((g, addr >> C.PAGE_SHIFT))
+            if p is not None:
+                p[0][off : off + n] = data
+                p[1][off : off + n] = _ONES[:n]
+                return
         self.st.write_bytes(g, addr, data)
 
     def on_g_bind_dma(self, rec):
@@ -1103,13 +1169,21 @@ class Replay:
         """A send at full speed (no `?`, no --emit, input-only here): spec/fused.py, else the general path."""
         g, f = rec.guest, rec.fields
         nxt = self.recs.peek()
-        if nxt is not None and (nxt.kind[0] == "h" or (nxt.guest == g and nxt.kind == "l.output")) or self.st.has_bytes:
+        if nxt is not None and (nxt.kind[0] == "h" or (nxt.guest == g and nxt.kind == "l.output")):
             self.step(rec)
             return
         key, dma = f["key"], f["dma"]
-        done = fused.send(self.st, g, key, dma)
+        done = fused.send(self.st, g, key, dma, self.host)
         if done is None:
             self.step(rec)
+        elif done is fused.DELIVERED:
+            st = self.st
+            if st.log:  # version 2: data-corrupted has something to say about the bytes (fused.send)
+                observe(ops, st)
+                if st.findings:
+                    self.flush(rec)
+                if st.notes:
+                    self.take_notes()
         elif done is fused.OUTPUT:
             # A private key: `host pending`, and the Launcher answers at once (complete_output's work).
             st = self.st
@@ -1125,7 +1199,7 @@ class Replay:
     def fill_fast(self, rec):
         """A fill that leaves the buffer to the model, at full speed: spec/fused.py, else the general path."""
         f = rec.fields
-        if "dma" in f or "irq" in f or self.st.has_bytes:
+        if "dma" in f or "irq" in f:
             self.step(rec)
             return
         nxt = self.recs.peek()

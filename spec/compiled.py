@@ -483,6 +483,7 @@ apply = MODULE["apply"].apply  # perform an effect, then run the (compiled) moni
 check_dma_list = MODULE["host"].check_dma_list
 get_futex_key = MODULE["host"].get_futex_key
 capacity = MODULE["monitors"].capacity
+observe = MODULE["monitors"].observe  # run the (compiled) monitors over the state's log (replay's fused v2 copy)
 
 
 MASK = _ops.MASK

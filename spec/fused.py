@@ -11,8 +11,9 @@ the same on the same state), or, for a private key, the Launcher's output.
 `send` and `fill` below compute exactly that, reading ConcreteState
 directly, and allocate no Effect, Write or list.  Whenever the case is not the
 common one (a kill, a drop, nobuf, a finding a monitor would file, a note,
-a field never written, an unknown RAM size, a fault, version 2 bytes, an
-array longer than MAX_WALK entries) they return None having changed nothing,
+a field never written, an unknown RAM size, a fault, version 2 bytes the
+copy reads that are unknown, an array longer than MAX_WALK entries) they
+return None having changed nothing,
 and replay runs the general path: the rules of spec/ (compiled.py), then
 apply.py and the monitors.  So each outcome they give is one the general path
 gives too.  What is decided here is *which* entry (the Host's search, in
@@ -29,8 +30,12 @@ and the final state agree, and checks `source_walk` against the rule.
 
 from __future__ import annotations
 
+import hashlib
+
 from . import constants as C
 from .compiled import capacity, check_dma_list, get_futex_key
+from .monitors import Write
+from .ops import MASK
 from .ops import Concrete as ops
 
 SHARED = C.SHARED_OWNER
@@ -161,13 +166,19 @@ def entries(b, gs):
     return table
 
 
-def send(st, g, key, dma):
+def send(st, g, key, dma, host="2.6.23"):
     """hcall_send_dma's common case: DELIVERED, FULL, OUTPUT (a private key: pending, the Launcher to answer), or None.
 
     The caller has checked that Guest g runs (no pending send, alive), that
     no Host record follows (input-only) and, for OUTPUT, that the Launcher's
-    output is the model's to compute; the state keeps no bytes and has no
-    faults.
+    output is the model's to compute; the state has no faults.  `host`
+    names the copy_data whose steps move a version 2 trace's bytes.
+
+    Version 2 (the state keeps bytes): a delivery also copies the bytes
+    (copy_steps, delivered_bytes), once its sources are known to be; when
+    data-corrupted has something to say (or a side's bytes are unknown),
+    the delivery's "bytes" Write is left in st.log for the caller to run
+    the monitors over, as apply.py would.
     """
     if key & 3:
         return None  # bad sending DMA key: a kill
@@ -232,6 +243,12 @@ def send(st, g, key, dma):
         return None  # the transfer fails: no irq
     if ret > _capacity(st, h, entry, dst) or (h, entry) in st.doubtful:
         return None  # buffer-overflow would be filed (or not checked)
+    steps = None
+    if st.has_bytes:
+        # Version 2: which bytes go where (copy_data_steps); the bytes it reads must be known.
+        steps = copy_steps(sd, ed, host == "fixed")
+        if not copy_ready(st, g, h, steps):
+            return None
     # Performed as apply.py does (write-to-used-buffer holds: the entry's used_len was 0).  The
     # wrapper's used_len := 0 and the delivery's used_len := ret on the sender's descriptor, in one:
     # both at this line, so the line before is this line too.
@@ -242,6 +259,9 @@ def send(st, g, key, dma):
     irq = b.interrupt
     if irq < IRQS:
         hs.irqs |= 1 << irq
+    if steps is not None and delivered_bytes(st, g, dma, h, entry, ret, steps, None) is not True:
+        # data-corrupted judges it (or notes unknown bytes): the caller runs the monitors over this write.
+        st.log.append(Write("bytes", True, h, entry, None, (ret, g, dma), f"the Host's send from g{g}"))
     return DELIVERED
 
 
@@ -280,7 +300,142 @@ def fill(st, g, key, length):
     if length > _capacity(st, g, entry, got) or (g, entry) in st.doubtful:
         return None
     st._set_used(g, entry, length)
+    if st.has_bytes:
+        st.forget_sections(g, entry, length)  # version 2 does not record what a fill writes (apply.py)
     irq = b.interrupt
     if irq < IRQS:
         gs.irqs |= 1 << irq
     return FILLED
+
+
+# ---------------------------------------------------------------- version 2: a delivery's bytes
+# A delivery in a trace with bytes copies them (copy_data_steps' steps), and data-corrupted compares
+# what the destination's sections then hold with the source's; a recorded sum= is checked against
+# what the destination holds.  In the common case that is one call here (replay's full traces: the
+# rule's own steps, engine.py deliver_v2; input-only: `send`, with copy_steps), with C-level work only
+# (slices, bytearray.find, hashlib); the rest is the state's deliver_bytes, the monitor and check_sum.
+_ONES = memoryview(b"\x01" * PAGE)  # the known-marks of bytes copied from known bytes (sliced without a copy)
+_OFF = PAGE - 1
+_ZERO = b"\x00"  # an unknown byte's mark (find with a bytes needle is the quicker one)
+
+
+def copy_steps(sd, dd, fixed):
+    """copy_data_steps (spec/host.py) for two descriptors whose sections are all written (`_known`), in plain ints.
+
+    [(True, from, to, n), ...]: the rule's loop, as its concrete reading
+    runs it.  Each step moves min(what is left of the source section, of
+    the destination section); the destination address adds dstoff, the
+    source address adds srcoff only on the fixed Host (2.6.23 does not: the
+    defect); a side whose section is done moves to its next one, and the
+    loop ends at a zero length on either side (or after 2 x sections - 1
+    steps).  tests/replay/test_fused_v2.py checks it against the rule.
+    """
+    slens, saddrs, dlens, daddrs = sd.lens, sd.addrs, dd.lens, dd.addrs
+    sl, dl = slens[0], dlens[0]
+    if sl == 0 or dl == 0:
+        return []
+    sa, da = saddrs[0], daddrs[0]
+    if sl < dl and slens[1] == 0:  # the usual frame: one section into a longer one
+        return [(True, sa & MASK if fixed else sa, da & MASK, sl)]
+    steps = []
+    si = di = srcoff = dstoff = 0
+    for _ in range(2 * SECTIONS - 1):
+        ln = sl - srcoff if sl - srcoff <= dl - dstoff else dl - dstoff
+        steps.append((True, (sa + srcoff) & MASK if fixed else sa, (da + dstoff) & MASK, ln))
+        srcoff += ln
+        dstoff += ln
+        if srcoff == sl:
+            si += 1
+            srcoff = 0
+            sl = slens[si] if si < SECTIONS else 0
+            sa = saddrs[si] if sl else 0
+        if dstoff == dl:
+            di += 1
+            dstoff = 0
+            dl = dlens[di] if di < SECTIONS else 0
+            da = daddrs[di] if dl else 0
+        if sl == 0 or dl == 0:
+            break
+    return steps
+
+
+def copy_ready(st, sg, dg, steps) -> bool:
+    """delivered_bytes' common case: every byte a step reads is known, and every step stays within a page on both sides.
+
+    (Sections never cross a page: check_dma_list.)  Otherwise the general
+    copy runs: unknown source bytes make their destination unknown.
+    """
+    contents = st.contents
+    if contents is None or steps is None or sg == dg:
+        return False
+    for _, frm, to, n in steps:
+        so = frm & _OFF
+        if so + n > PAGE or (to & _OFF) + n > PAGE:
+            return False
+        sp = contents.get((sg, frm >> PAGE_SHIFT))
+        if sp is None or sp[1].find(_ZERO, so, so + n) != -1:
+            return False
+    return True
+
+
+def delivered_bytes(st, sg, sa, dg, da, length, steps, recorded):
+    """A delivery's bytes (version 2) in one call: the copy performed, data-corrupted's comparison, the `sum=` check.
+
+    `steps` are copy_data_steps' (the rule's own on the deliver effect, or
+    `copy_steps`), with 2.6.23's defect or `--host fixed`'s copy; the
+    caller has checked `copy_ready` (else the state's deliver_bytes does the
+    copy).  It moves each step's bytes and known-marks (all ones: the bytes
+    read were known) as ConcreteState.deliver_bytes does.  Then it does
+    what the data-corrupted monitor does: it reads what the destination's
+    stored sections hold now and what the source's hold, both in section
+    order (st.section_bytes, the monitor's own walk over the state, its
+    usual frame inline; never the steps), and compares them; then, if the trace gave
+    one, compares the recorded sum with the SHA-256 of what the destination
+    holds.  It returns True when both agree (nothing to report; the state
+    is what the general path leaves, st.received included), False when
+    either does not, or when a side's bytes are unknown: the caller then
+    runs the monitor (and check_sum) on this same state, which file the
+    finding or note with their wording.
+    """
+    contents = st.contents
+    for _, frm, to, n in steps:
+        so, do = frm & _OFF, to & _OFF
+        sp = contents[(sg, frm >> PAGE_SHIFT)]
+        key = (dg, to >> PAGE_SHIFT)
+        dp = contents.get(key)
+        if dp is None:
+            dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
+        dp[0][do : do + n] = sp[0][so : so + n]
+        dp[1][do : do + n] = _ONES[:n]
+    # data-corrupted's reading of both sides: the usual frame (all `length` bytes in section 0, within
+    # a page) inline, as st.section_bytes' first branch reads it; any other frame, that method.
+    guests = st.guests
+    got = want = None
+    d = guests[dg].mem.get(da)
+    if d is not None:
+        a, ln = d.addrs[0], d.lens[0]
+        if type(ln) is int and ln >= length > 0 and type(a) is int and (a & _OFF) + length <= PAGE:
+            off = a & _OFF
+            p = contents.get((dg, a >> PAGE_SHIFT))
+            if p is None or p[1].find(_ZERO, off, off + length) != -1:
+                return False
+            got = p[0][off : off + length]  # a copy (a bytearray: compared and hashed as the bytes would be)
+    if got is None:
+        got = st.section_bytes(dg, da, length)
+        if got is None:
+            return False
+    d = guests[sg].mem.get(sa)
+    if d is not None:
+        a, ln = d.addrs[0], d.lens[0]
+        if type(ln) is int and ln >= length > 0 and type(a) is int and (a & _OFF) + length <= PAGE:
+            off = a & _OFF
+            p = contents.get((sg, a >> PAGE_SHIFT))
+            if p is None or p[1].find(_ZERO, off, off + length) != -1:
+                return False
+            want = p[0][off : off + length]
+    if want is None:
+        want = st.section_bytes(sg, sa, length)
+    if want is None or got != want:
+        return False
+    st.received = (dg, da, length, got)
+    return recorded is None or hashlib.sha256(got).hexdigest() == recorded

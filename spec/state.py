@@ -645,6 +645,10 @@ class ConcreteState:
     has_bytes = False
     contents = None  # becomes the dict of pages at the first write_bytes
     received = None  # (Guest, descriptor, length, bytes) the data-corrupted monitor last read
+    # Replay's fused delivery step (spec/fused.py delivered_bytes): while `defer_copy` is set, deliver_bytes
+    # only keeps its arguments in `deferred` (nothing copied, nothing logged); replay then performs them.
+    defer_copy = False
+    deferred = None
     probe = None  # the symbolic state's free offset (checker/symstate.py); here every byte is read
 
     def write_bytes(self, g, addr, data):
@@ -783,6 +787,9 @@ class ConcreteState:
         `steps` None (a recorded delivery the model did not compute) makes the destination unknown.
         """
         if not self.has_bytes or when is not True:
+            return
+        if self.defer_copy:
+            self.deferred = (src, dst, length, steps, who)
             return
         self.received = None  # set by the data-corrupted monitor when it reads this delivery
         (sg, sa), (dg, da) = src, dst

@@ -1,0 +1,142 @@
+"""Version 2's fused delivery step (spec/fused.py copy_steps, copy_ready, delivered_bytes) agrees with the general path.
+
+Replay runs each trace with the fused paths (the default) and with
+`Replay.fused = False` (every delivery's bytes through the state's
+deliver_bytes, the monitors and check_sum).  Findings (rule, line, message,
+related lines, certainty), notes, the record count, any input error, the
+final model state *and its bytes* (every kept page's bytes and known-marks),
+and the `--emit` output must be the same, on: the bundled version 2 traces
+(2.6.23's copy and `--host fixed`); generated multi-section traffic with and
+without the defect, input-only and full (with `sum=`), and mutated (a sum
+changed, a `mem` record dropped, a length or address changed); and
+benchmarks/v2_speed.py's trace, as is and mutated.  copy_steps is checked
+against the rule copy_data_steps on generated sections.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lgcheck.replay.engine import Replay
+from lgcheck.replay.parser import parse_text
+from lgcheck.spec import compiled, fused, host
+from lgcheck.spec.ops import Concrete
+from lgcheck.spec.state import ConcreteState
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import v2_speed  # noqa: E402
+from test_fused import _NUM, _mutate, _state  # noqa: E402
+from test_v2_bytes import a_send, build  # noqa: E402
+
+pytestmark = pytest.mark.skipif(compiled.INTERPRETED, reason="the fused path is off under LGCHECK_INTERPRETED=1")
+
+
+def _bytes(st):
+    return sorted((k, bytes(d), bytes(m)) for k, (d, m) in (st.contents or {}).items())
+
+
+def _outcome(text, on: bool, emit: bool, **model):
+    try:
+        recs = parse_text(text, "v2.lgt")
+    except Exception:  # an input error the parser finds: nothing to compare
+        return None
+    out = io.StringIO() if emit else None
+    rp = Replay("v2.lgt", emit=out, **model)
+    rp.fused = on
+    res = rp.run(recs)
+    findings = [(f.rule, f.line, f.message, tuple(f.related), f.certain) for f in res.findings]
+    err = None if res.error is None else res.error.text
+    return (findings, list(res.notes), res.records, err, _state(rp.st), _bytes(rp.st), out and out.getvalue())
+
+
+def agree(text: str, **model):
+    """Fused on and off give the same outcome, at full speed and with --emit; returns the full-speed one."""
+    fast = _outcome(text, True, False, **model)
+    if fast is None:
+        return None
+    assert fast == _outcome(text, False, False, **model)
+    assert _outcome(text, True, True, **model) == _outcome(text, False, True, **model)
+    return fast
+
+
+def full(text: str, **model) -> str:
+    """The trace as replay completes it (--emit, general path): every Host answer, `sum=` where bytes are known."""
+    out = io.StringIO()
+    rp = Replay("v2.lgt", emit=out, **model)
+    rp.fused = False
+    rp.run(parse_text(text, "v2.lgt"))
+    return out.getvalue()
+
+
+def test_bundled_version_2_traces():
+    n = 0
+    for path in sorted((ROOT / "traces").glob("*.lgt")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if not re.search(r"^lguest-trace 2$", text, re.M) or "lost" in text or "?" in text:
+            continue
+        for h in ("2.6.23", "fixed"):
+            agree(text, host=h)
+        n += 1
+    assert n >= 4
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(a_send, min_size=1, max_size=4), st.sampled_from(["2.6.23", "fixed"]), st.randoms())
+def test_generated_multi_section_traffic(sends, h, rng):
+    text, _ = build(sends)
+    agree(text, host=h)  # input-only: fused.send copies the bytes
+    whole = full(text, host=h)
+    res = agree(whole, host=h)  # full, with sum=: the recorded delivery's fused step
+    if h == "2.6.23":
+        assert {f[0] for f in res[0]} <= {"data-corrupted"}
+    else:
+        assert res[0] == []
+    lines = whole.splitlines()
+    for _ in range(3):  # mutated: a sum changed, a mem dropped, a number changed
+        i = rng.randrange(len(lines))
+        bad = list(lines)
+        if "sum=" in bad[i] and rng.random() < 0.5:
+            bad[i] = re.sub(r"sum=(.)", lambda m: "sum=" + "0123456789abcdef"[(int(m.group(1), 16) + 1) % 16], bad[i])
+        elif " mem " in bad[i] and rng.random() < 0.5:
+            del bad[i]
+        else:  # a number of a Guest record changed: a length, an address, a key
+            spots = list(_NUM.finditer(bad[i])) if bad[i][:1] == "g" else []
+            if spots:
+                m = rng.choice(spots)
+                v = str(rng.choice([0, 1, 3, 14, 100, 1504, 0x2001004, 0x200000, 0x401000]))
+                bad[i] = bad[i][: m.start()] + v + bad[i][m.end() :]
+        agree("\n".join(bad) + "\n", host=h)
+
+
+def test_the_speed_benchmarks_trace_as_is_and_mutated(tmp_path):
+    _, v2, _ = v2_speed.write_pair(str(tmp_path), 1500)
+    text = Path(v2).read_text()
+    res = agree(text)
+    assert (res[0], res[3]) == ([], None)
+    rng = random.Random(5)
+    for _ in range(4):
+        agree(_mutate(text, rng, rng.randrange(1, 6)))
+
+
+_SECTIONS = st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 3)), min_size=1, max_size=16)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SECTIONS, _SECTIONS, st.sampled_from(["2.6.23", "fixed"]))
+def test_copy_steps_is_the_rules_copy(src, dst, h):
+    s = ConcreteState()
+    s.write_desc(0, 0x1000, 0, [a for a, _ in src], [n for _, n in src])
+    s.write_desc(1, 0x2000, 0, [a for a, _ in dst], [n for _, n in dst])
+    mine = fused.copy_steps(s.guests[0].mem[0x1000], s.guests[1].mem[0x2000], h == "fixed")
+    assert mine == host.copy_data_steps(Concrete, s, 0, 0x1000, 1, 0x2000, h)
+    assert mine == compiled.MODULE["host"].copy_data_steps(Concrete, s, 0, 0x1000, 1, 0x2000, h)
+    assert not s.notes and not s.findings
