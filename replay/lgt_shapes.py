@@ -212,17 +212,13 @@ def _slots_of(value):
 # Number text -> value, one memo per bound (Limit.max), shared by all templates:
 # a trace repeats its keys, descriptor addresses, lengths and Guest numbers, and
 # a dict lookup costs a third of int() and the bound's test.  Bounded: at most
-# MEMO_SIZE texts of at most MEMO_TEXT characters each; a full memo starts afresh.
+# MEMO_SIZE texts of at most MEMO_TEXT characters each; a full memo keeps what it
+# has (the texts met first: a trace's keys, rings and Guests come early).  It
+# used to start afresh when full, but random lengths and addresses then emptied
+# it every thousand lines, at the cost of a call and of refilling it.
 _MEMOS: dict[int, dict[str, int]] = {}
 MEMO_SIZE = 1 << 10
 MEMO_TEXT = 12
-
-
-def _remember(memo: dict, text: str, value: int) -> None:
-    if len(text) <= MEMO_TEXT:
-        if len(memo) >= MEMO_SIZE:
-            memo.clear()  # in place: the templates hold its .get
-        memo[text] = value
 
 
 def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool], stamped: bool = False) -> Callable:
@@ -234,7 +230,7 @@ def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool
     Only field names, kinds and integer constants reach the source (other
     constants go through the namespace), never text from the trace.
     """
-    names = {"Record": Record, "new": object.__new__, "remember": _remember, "NOMATCH": NOMATCH}
+    names = {"Record": Record, "new": object.__new__, "NOMATCH": NOMATCH}
     names["fullmatch"] = re.compile(pattern).fullmatch
     var = {slot.pos: f"v{i}" for i, slot in enumerate(slots)}
 
@@ -272,7 +268,7 @@ def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool
         lines.append(f"    if v{i} is None:")
         lines.append(f"        v{i} = int(a{i}, 16)" if hx else f"        v{i} = int(a{i})")
         lines.append(f"        if v{i} > {slot.limit.max}: return None")
-        lines.append(f"        remember(memo{i}, a{i}, v{i})")
+        lines.append(f"        if len(memo{i}) < {MEMO_SIZE} and len(a{i}) <= {MEMO_TEXT}: memo{i}[a{i}] = v{i}")
     fields = "{" + ", ".join(f"{k!r}: {expr(v)}" for k, v in skeleton.fields.items()) + "}"
     # The slots filled one by one rather than through Record.__init__: a
     # Python-level __init__ frame per record costs a tenth of the reader's time.
@@ -307,6 +303,8 @@ class ShapeCache:
         self.slow = slow
         self.shapes: dict[bytes, list] = {}  # key -> templates, see the module docstring
         self.first: dict[bytes, Callable] = {}  # key -> its first template (the reader's loop tries it first)
+        # The same and the keys of version 2 lines (`mem`, `sum=`): a version 2 trace's loop uses it.
+        self.first_v2: dict[bytes, Callable] = {}
         self.parse = self._make_parse()
 
     def _make_parse(self) -> Callable:
@@ -485,18 +483,23 @@ class ShapeCache:
             self._keep(text.encode().translate(None, KEY_DELETE), stamped)
         return record
 
-    def _keep(self, key, template) -> None:
+    def _keep(self, key, template, v2: bool = False) -> None:
+        """File `template` under `key`; `v2`: it reads a version 2 line (the key's other templates too)."""
         templates = self.shapes.get(key)
+        firsts = (self.first_v2,) if v2 else (self.first, self.first_v2)
         if templates is None:
             if len(self.shapes) >= MAX_SHAPES:
-                self.shapes.clear()  # in place: parse() holds its .get
+                self.shapes.clear()  # in place: parse() and the reader hold their .get
                 self.first.clear()
+                self.first_v2.clear()
             self.shapes[key] = [template]
-            self.first[key] = template
+            for first in firsts:
+                first[key] = template
         else:
             if len(templates) >= MAX_PER_KEY:
                 del templates[0]
-                self.first[key] = templates[0]
+                for first in firsts:
+                    first[key] = templates[0]
             templates.append(template)
 
 
