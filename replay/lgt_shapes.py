@@ -48,7 +48,7 @@ from binascii import unhexlify
 from typing import Callable, NamedTuple
 
 from .lgt_fields import MAX_DATA_DIGITS, Builder, Limit, to_int
-from .lgt_syntax import Draft
+from .lgt_syntax import Draft, Leaf
 from .records import GUEST_KINDS, HOST_KINDS, LAUNCHER_KINDS, Record
 
 # The cache keeps at most this many keys and starts afresh when full: memory
@@ -103,6 +103,13 @@ class Slot(NamedTuple):
     limit: Limit
 
 
+class SumSlot(NamedTuple):
+    """Where a deliver's `sum=` digits go (version 2): 64 lower-case hex digits, kept as text."""
+
+    pos: int
+    end: int
+
+
 class FlagExpr(NamedTuple):
     """A flag value with numeric parts: bits | slot | slot ..."""
 
@@ -125,6 +132,12 @@ class _SkeletonBuilder(Builder):
     def combine(self, bits, numbers):
         return FlagExpr(bits, numbers) if numbers else bits
 
+    def value(self, spec, node):
+        if spec.attr == "sum" and type(node) is Leaf and node.kind == "hex":
+            super().value(spec, node)  # checked as the slow path checks it (it passed: the line is valid)
+            return SumSlot(node.pos, node.end)
+        return super().value(spec, node)
+
 
 def _mem_data(rest: str, at: int) -> bytes | None:
     """The bytes of a `mem` line's `data=` (hex only, an even number of digits, within the bound), else None."""
@@ -134,6 +147,39 @@ def _mem_data(rest: str, at: int) -> bytes | None:
         return unhexlify(rest[at + 5 :])
     except ValueError:
         return None
+
+
+# A `mem` line as writers write it, its timestamp (if any) included: read by
+# `read_mem` without a key (its thousands of digits are not scanned twice).
+MEM_LINE = re.compile(r"(?:@([0-9]+(?:\.[0-9]+)?) )?g([0-9]{1,3}) mem 0x([0-9a-fA-F]{1,8}) data=")
+
+
+def read_mem(text: str, line: int) -> Record | None:
+    """A version 2 `gN mem 0xADDR data=HEX` line written canonically, else None (the caller takes lark's way).
+
+    Checked as the slow path checks it: the head by MEM_LINE (at most 3 and
+    8 digits: no overflow past the guest test), the digits by unhexlify
+    (strict: hex only, an even number), at most MAX_DATA_DIGITS of them.
+    """
+    m = MEM_LINE.match(text)
+    if m is None:
+        return None
+    at = m.end()
+    if len(text) - at > MAX_DATA_DIGITS:
+        return None
+    try:
+        data = unhexlify(text[at:])
+    except ValueError:  # binascii.Error (odd length, not hex) or a character that is not ASCII
+        return None
+    g = int(m.group(2))
+    if g > 255:
+        return None
+    return Record("g.mem", g, {"addr": int(m.group(3), 16), "data": data}, line, text, m.group(1))
+
+
+def _mem_template(rest, text, line, ts):
+    """The template of `mem` lines (their key keeps no digit, whatever the data's length): `read_mem`."""
+    return read_mem(text, line)
 
 
 def compile_template(
@@ -151,7 +197,16 @@ def compile_template(
     text[:start]'s form: digits, with a point or without) included and taken
     from the match; the line has no comment (stop is its end).
     """
-    runs = [(m.start(), m.end(), m.group().startswith("0x")) for m in NUMBER_RE.finditer(text, start, stop)]
+    # A deliver's sum= (version 2) is one run of its own, of 64 lower-case hex digits,
+    # and the number runs are looked for around it, not inside it.
+    sums = _sum_runs(draft)
+    runs = []
+    prev = start
+    for pos, end in sums + [(stop, stop)]:
+        runs += [(m.start(), m.end(), m.group().startswith("0x")) for m in NUMBER_RE.finditer(text, prev, pos)]
+        if pos < stop:
+            runs.append((pos, end, SUM))
+        prev = end
     pattern = _pattern(text, start, stop, runs)
     if stamped:
         pattern = (STAMP_DOT if "." in text[:start] else STAMP_INT) + pattern
@@ -166,6 +221,8 @@ def compile_template(
         i = index.get(slot.pos)
         if i is None or runs[i][1] != slot.end or slots[i] is not None:
             return _constant(pattern, None)
+        if (type(slot) is SumSlot) != (runs[i][2] is SUM):
+            return _constant(pattern, None)
         slots[i] = slot
     for slot, (_, end, _) in zip(slots, runs):
         # every run a whole token (of a number or gN), ended by a character
@@ -175,12 +232,23 @@ def compile_template(
     return _generate(pattern, skeleton, slots, [hexa for _, _, hexa in runs], stamped)
 
 
+SUM = "sum"  # a run's kind: a sum='s digits (else True: hexadecimal number, False: decimal)
+_SUM_GROUP = "([0-9a-f]{64})"
+
+
+def _sum_runs(draft: Draft | None) -> list:
+    """Where the line's sum= digits are (a deliver of version 2), as [(pos, end)], else []."""
+    if draft is None or draft.kind != "host.deliver":
+        return []
+    return [(f.node.pos, f.node.end) for f in draft.fields if f.kw == "sum=" and type(f.node) is Leaf]
+
+
 def _pattern(text: str, start: int, stop: int, runs) -> str:
     pieces = []
     prev = start
     for pos, end, hexa in runs:
         pieces.append(re.escape(text[prev:pos]))
-        pieces.append(_HEX_GROUP if hexa else _DEC_GROUP)
+        pieces.append(_SUM_GROUP if hexa is SUM else _HEX_GROUP if hexa else _DEC_GROUP)
         prev = end
     pieces.append(re.escape(text[prev:stop]))
     return "".join(pieces)
@@ -197,7 +265,7 @@ def _constant(pattern: str, result) -> Callable:
 
 
 def _slots_of(value):
-    if type(value) is Slot:
+    if type(value) is Slot or type(value) is SumSlot:
         yield value
     elif type(value) is FlagExpr:
         yield from value.slots
@@ -235,7 +303,7 @@ def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool
     var = {slot.pos: f"v{i}" for i, slot in enumerate(slots)}
 
     def expr(value) -> str:
-        if type(value) is Slot:
+        if type(value) is Slot or type(value) is SumSlot:
             return var[value.pos]
         if type(value) is FlagExpr:
             return "(" + " | ".join([str(value.bits)] + [expr(s) for s in value.slots]) + ")"
@@ -260,6 +328,9 @@ def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool
         targets = ("ts, " if stamped else "") + "".join(f"a{i}, " for i in range(len(slots)))
         lines.append(f"    {targets}= m.groups()")
     for i, (slot, hx) in enumerate(zip(slots, hexa)):
+        if hx is SUM:  # the digits, as text (the regex took 64 lower-case hex digits)
+            lines.append(f"    v{i} = a{i}")
+            continue
         # A number's text seen before, in a field of the same bound, has its value
         # in that bound's memo (within the bound: no test); else int() and the test.
         memo = _MEMOS.setdefault(slot.limit.max, {})
@@ -483,6 +554,36 @@ class ShapeCache:
             self._keep(text.encode().translate(None, KEY_DELETE), stamped)
         return record
 
+    def learn_line(self, key: bytes, text: str, line: int, path: str) -> None:
+        """A whole-line template for a valid version 2 line (`mem`, or a deliver with `sum=`), filed under its key.
+
+        The reader's loop calls this for a line it read the slow way; the
+        template reads the line's sum= with the rest, so later lines of its
+        shape take the loop's template way (in a version 2 trace only: see
+        `first_v2`).  Once per key: a key with templates is left alone.
+        """
+        if key is None or key in self.shapes or "#" in text or '"' in text:
+            return
+        if " mem " in text:
+            self._keep(key, _mem_template, v2=True)  # a `mem` key is that of every canonical mem line
+            return
+        start = 0
+        if text[:1] == "@":
+            m = TIMESTAMP_RE.match(text)
+            if m is None or text[m.end() : m.end() + 1] not in (" ", "\t"):
+                return
+            start = m.end()
+        if len(text) - start > MAX_TEMPLATE_CHARS:
+            return
+        try:
+            record, draft = self.slow(text, line, path)
+            if draft is None or draft.kind != "host.deliver":
+                return
+            template = compile_template(draft, text, start, len(text), self.partial, stamped=start > 0)
+        except Exception:  # a template is an optimisation: never fail a line over it
+            return
+        self._keep(key, template, v2=True)
+
     def _keep(self, key, template, v2: bool = False) -> None:
         """File `template` under `key`; `v2`: it reads a version 2 line (the key's other templates too)."""
         templates = self.shapes.get(key)
@@ -505,6 +606,7 @@ class ShapeCache:
 
 __all__ = [
     "ShapeCache",
+    "read_mem",
     "KEY_DELETE",
     "compile_template",
     "HOT_KINDS",

@@ -29,7 +29,7 @@ from lark.exceptions import UnexpectedInput
 
 from .errors import LineError, TraceError
 from .lgt_fields import Builder
-from .lgt_shapes import BLANK, KEY_DELETE, NOMATCH, ShapeCache
+from .lgt_shapes import BLANK, KEY_DELETE, NOMATCH, ShapeCache, read_mem
 from .lgt_syntax import Draft, parse_draft, syntax_error
 from .records import Record
 
@@ -274,7 +274,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None) -> 
       every rule below.
     """
     cache = _CACHES[partial]
-    parse = cache.parse
+    parse, learn_line = cache.parse, cache.learn_line
     lookup = cache.shapes.get
     first_of = _never  # no template before the header: it decides the version
     Record_, nomatch, blank, new = Record, NOMATCH, BLANK, object.__new__
@@ -322,11 +322,18 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None) -> 
                     yield record
                     continue
                 record = None
-                try:
-                    key = text.encode().translate(None, delete)
-                except ValueError:  # a lone surrogate (from a str, never from a file): lark will say
-                    key = None
-                template = first_of(key)
+                if len(text) > LONG_LINE:
+                    # No key for a long line (a template is at most MAX_TEMPLATE_CHARS): in a
+                    # version 2 trace, a `mem` line's own way; else parse().
+                    key = template = None
+                    if version >= 2:
+                        record = read_mem(text, lineno)
+                else:
+                    try:
+                        key = text.encode().translate(None, delete)
+                    except ValueError:  # a lone surrogate (from a str, never from a file): lark will say
+                        key = None
+                    template = first_of(key)
                 if template is not None:
                     try:
                         record = template(text, text, lineno, None)
@@ -384,6 +391,8 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None) -> 
                             )
                         if v2_in_v1:
                             _version_error(path, lineno, text, record)
+                    elif version >= 2 and (kind == "g.mem" or "sum" in record.fields):
+                        learn_line(key, text, lineno, path)  # the next line of this shape: a template
                 ts = record.ts
                 if ts is not None:
                     if ts != prev:
@@ -421,6 +430,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None) -> 
 # characters each, per file read, and ONCE_LINES texts met once; a full table
 # starts afresh.  Memory: about 1 MB at most, whatever the trace's length.
 SEEN_LINES = 4096
+LONG_LINE = 1024  # characters: longer than any line a template reads (see lgt_shapes.MAX_TEMPLATE_CHARS)
 ONCE_LINES = 1024
 SEEN_TEXT = 160
 _never = {}.get  # a lookup that finds nothing
