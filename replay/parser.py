@@ -250,8 +250,11 @@ def _text_lines(text: str, path: str) -> Iterator[tuple[int, list[str]]]:
     yield 1, lines
 
 
-def _records(batches: Iterable[tuple], path: str, partial: bool, close=None) -> Iterator[Record]:
+def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, ways: bool = True) -> Iterator[Record]:
     """Parse each line and apply the rules that span lines; `close`: a file to close at the end.
+
+    `ways=False` gives every line to `parse` (tests: the reference the loop's
+    own ways below are checked against).
 
     Lines come in batches: (number of the first, [text, ...]) and, from the
     file reader, a third item: how the batch's lines are stamped (see
@@ -277,6 +280,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None) -> 
     parse, learn_line = cache.parse, cache.learn_line
     lookup = cache.shapes.get
     first_of = _never  # no template before the header: it decides the version
+    read_long = _no_record  # a long line: read_mem once the header says version 2
     Record_, nomatch, blank, new = Record, NOMATCH, BLANK, object.__new__
     delete = KEY_DELETE
     header_line = 0
@@ -295,7 +299,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None) -> 
             # The way of lines met before, for this batch: `cut` is where a line's
             # text after its timestamp starts, `stop` where its timestamp ends.
             known, cut, stop = _never, 0, 0
-            if header_line:
+            if header_line and ways:
                 if form == 0:
                     known = seen.get
                 elif form is not None and prev is not None and prev_point == form[0] and prev_width == sum(form) + 1:
@@ -326,8 +330,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None) -> 
                     # No key for a long line (a template is at most MAX_TEMPLATE_CHARS): in a
                     # version 2 trace, a `mem` line's own way; else parse().
                     key = template = None
-                    if version >= 2:
-                        record = read_mem(text, lineno)
+                    record = read_long(text, lineno)
                 else:
                     try:
                         key = text.encode().translate(None, delete)
@@ -379,7 +382,9 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None) -> 
                             header_line = lineno
                             version = record.fields["version"]
                             # From now on the templates (a version 2 trace also those of version 2 lines).
-                            first_of = (cache.first_v2 if version >= 2 else cache.first).get
+                            if ways:
+                                first_of = (cache.first_v2 if version >= 2 else cache.first).get
+                                read_long = read_mem if version >= 2 else _no_record
                         elif kind == "header":
                             raise _at(
                                 path,
@@ -391,7 +396,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None) -> 
                             )
                         if v2_in_v1:
                             _version_error(path, lineno, text, record)
-                    elif version >= 2 and (kind == "g.mem" or "sum" in record.fields):
+                    elif version >= 2 and ways and (kind == "g.mem" or "sum" in record.fields):
                         learn_line(key, text, lineno, path)  # the next line of this shape: a template
                 ts = record.ts
                 if ts is not None:
@@ -434,6 +439,10 @@ LONG_LINE = 1024  # characters: longer than any line a template reads (see lgt_s
 ONCE_LINES = 1024
 SEEN_TEXT = 160
 _never = {}.get  # a lookup that finds nothing
+
+
+def _no_record(text: str, lineno: int) -> None:
+    return None
 
 
 _STAMP_FIRST = re.compile(rb"@([0-9]{1,40})\.([0-9]{1,40}) ")
