@@ -28,17 +28,19 @@ letters a-f deleted (a C-speed `bytes.translate`; the `x` of each `0x` stays),
 which is the same for all lines of a shape; a key may map to several templates
 (shapes differing only in those characters), and each template's regex decides.
 This costs a tenth of substituting placeholders with a regex, which would
-double the time per line.  The file reader computes the keys of a whole
-chunk at once, from its bytes, and its loop (parser._records) calls a key's
-first template itself for lines after the header; `ShapeCache.parse` is the
-way for everything else.
+double the time per line.  The reader's loop (parser._records) computes the
+key of each line it has not met before and calls the key's first template
+itself for lines after the header (`first`, or in a version 2 trace
+`first_v2`, which also holds the templates of `mem` lines and of delivers
+with `sum=`, learnt by `learn_line`); `ShapeCache.parse` is the way for
+everything else.
 
 Numbers: a template looks each number's text up in a memo of its field's
 bound (one dict per Limit.max, shared by all templates: text -> value, only
 values within the bound), and only on a miss runs int() and the bound's
 test.  Traces repeat their keys, addresses, lengths and Guest numbers: a
 lookup costs a third of int() and the test.  A memo holds at most MEMO_SIZE
-texts of at most MEMO_TEXT characters, and starts afresh when full.
+texts of at most MEMO_TEXT characters, the first it met.
 """
 
 from __future__ import annotations

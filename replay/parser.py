@@ -10,7 +10,9 @@ the syntax), `lgt_fields` (the values: widths, names, required fields) and, for
 speed, `lgt_shapes` (a cache of compiled templates, one per line shape, that
 does the second stage's work for lines lark has already seen the shape of).
 This module adds what needs more than one line: the header must come first and
-only there, timestamps never decrease, and the file must have a record at all.
+only there, timestamps never decrease, and the file must have a record at all;
+and, for speed again, a table of the lines met before in the file (a line
+whose text after its timestamp was read twice before is that record again).
 
 `partial=True` is the reader's partial mode: `?` (a value the capture did not
 record) becomes `records.UNKNOWN`; without it, `?` is an input error.
@@ -147,10 +149,11 @@ CHUNK = 1 << 16  # bytes read at a time (read1: what a pipe has, without waiting
 
 
 def _file_lines(f, name: str) -> Iterator[tuple[int, list[str]]]:
-    """Batches of the file's lines: (number of the first, [text, ...]), read in bounded chunks.
+    """Batches of the file's lines: (number of the first, [text, ...], stamp form), read in bounded chunks.
 
     A chunk's complete lines are decoded and split at once (C speed); the
-    rest of a line waits for the next chunk.  A line longer than MAX_LINE
+    rest of a line waits for the next chunk; a batch of a whole chunk says how
+    its lines are stamped (`_stamp_form`).  A line longer than MAX_LINE
     characters (4 bytes each at most in UTF-8) is reported as too long,
     having held at most 4 * MAX_LINE + 3 bytes of it, and the rest of the
     file is never read.  A chunk that is not UTF-8 goes line by line
@@ -305,9 +308,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
                 elif form is not None and prev is not None and prev_point == form[0] and prev_width == sum(form) + 1:
                     known, stop = seen.get, prev_width + 1
                     cut = stop + 1
-            lineno = first - 1
-            for text in texts:
-                lineno += 1
+            for lineno, text in enumerate(texts, first):
                 rest = text[cut:]
                 hit = known(rest)
                 if hit is not None:
@@ -468,7 +469,7 @@ def _stamp_form(chunk: bytes, end: int):
         if len(_STAMP_FORMS) >= 64:
             _STAMP_FORMS.clear()
         head = rb"@[0-9]{%d}\.[0-9]{%d} " % form
-        pattern = _STAMP_FORMS[form] = re.compile(head + rb".*(?:\n" + head + rb".*)*")
+        pattern = _STAMP_FORMS[form] = re.compile(head + rb"[^\n]*(?:\n" + head + rb"[^\n]*)*")
     return form if pattern.fullmatch(chunk, 0, end) is not None else None
 
 
