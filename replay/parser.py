@@ -434,7 +434,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
 
 # Lines met before (see _records): at most SEEN_LINES texts of at most SEEN_TEXT
 # characters each, per file read, and ONCE_LINES texts met once; a full table
-# starts afresh.  Memory: about 1 MB at most, whatever the trace's length.
+# starts afresh.  Memory: about 3 MB at most (700 bytes an entry), whatever the trace's length.
 SEEN_LINES = 4096
 LONG_LINE = 1024  # characters: longer than any line a template reads (see lgt_shapes.MAX_TEMPLATE_CHARS)
 ONCE_LINES = 1024
