@@ -28,17 +28,19 @@ letters a-f deleted (a C-speed `bytes.translate`; the `x` of each `0x` stays),
 which is the same for all lines of a shape; a key may map to several templates
 (shapes differing only in those characters), and each template's regex decides.
 This costs a tenth of substituting placeholders with a regex, which would
-double the time per line.  The file reader computes the keys of a whole
-chunk at once, from its bytes, and its loop (parser._records) calls a key's
-first template itself for lines after the header; `ShapeCache.parse` is the
-way for everything else.
+double the time per line.  The reader's loop (parser._records) computes the
+key of each line it has not met before and calls the key's first template
+itself for lines after the header (`first`, or in a version 2 trace
+`first_v2`, which also holds the templates of `mem` lines and of delivers
+with `sum=`, learnt by `learn_line`); `ShapeCache.parse` is the way for
+everything else.
 
 Numbers: a template looks each number's text up in a memo of its field's
 bound (one dict per Limit.max, shared by all templates: text -> value, only
 values within the bound), and only on a miss runs int() and the bound's
 test.  Traces repeat their keys, addresses, lengths and Guest numbers: a
 lookup costs a third of int() and the test.  A memo holds at most MEMO_SIZE
-texts of at most MEMO_TEXT characters, and starts afresh when full.
+texts of at most MEMO_TEXT characters, the first it met.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from binascii import unhexlify
 from typing import Callable, NamedTuple
 
 from .lgt_fields import MAX_DATA_DIGITS, Builder, Limit, to_int
-from .lgt_syntax import Draft
+from .lgt_syntax import Draft, Leaf
 from .records import GUEST_KINDS, HOST_KINDS, LAUNCHER_KINDS, Record
 
 # The cache keeps at most this many keys and starts afresh when full: memory
@@ -103,6 +105,13 @@ class Slot(NamedTuple):
     limit: Limit
 
 
+class SumSlot(NamedTuple):
+    """Where a deliver's `sum=` digits go (version 2): 64 lower-case hex digits, kept as text."""
+
+    pos: int
+    end: int
+
+
 class FlagExpr(NamedTuple):
     """A flag value with numeric parts: bits | slot | slot ..."""
 
@@ -125,6 +134,12 @@ class _SkeletonBuilder(Builder):
     def combine(self, bits, numbers):
         return FlagExpr(bits, numbers) if numbers else bits
 
+    def value(self, spec, node):
+        if spec.attr == "sum" and type(node) is Leaf and node.kind == "hex":
+            super().value(spec, node)  # checked as the slow path checks it (it passed: the line is valid)
+            return SumSlot(node.pos, node.end)
+        return super().value(spec, node)
+
 
 def _mem_data(rest: str, at: int) -> bytes | None:
     """The bytes of a `mem` line's `data=` (hex only, an even number of digits, within the bound), else None."""
@@ -134,6 +149,39 @@ def _mem_data(rest: str, at: int) -> bytes | None:
         return unhexlify(rest[at + 5 :])
     except ValueError:
         return None
+
+
+# A `mem` line as writers write it, its timestamp (if any) included: read by
+# `read_mem` without a key (its thousands of digits are not scanned twice).
+MEM_LINE = re.compile(r"(?:@([0-9]+(?:\.[0-9]+)?) )?g([0-9]{1,3}) mem 0x([0-9a-fA-F]{1,8}) data=")
+
+
+def read_mem(text: str, line: int) -> Record | None:
+    """A version 2 `gN mem 0xADDR data=HEX` line written canonically, else None (the caller takes lark's way).
+
+    Checked as the slow path checks it: the head by MEM_LINE (at most 3 and
+    8 digits: no overflow past the guest test), the digits by unhexlify
+    (strict: hex only, an even number), at most MAX_DATA_DIGITS of them.
+    """
+    m = MEM_LINE.match(text)
+    if m is None:
+        return None
+    at = m.end()
+    if len(text) - at > MAX_DATA_DIGITS:
+        return None
+    try:
+        data = unhexlify(text[at:])
+    except ValueError:  # binascii.Error (odd length, not hex) or a character that is not ASCII
+        return None
+    g = int(m.group(2))
+    if g > 255:
+        return None
+    return Record("g.mem", g, {"addr": int(m.group(3), 16), "data": data}, line, text, m.group(1))
+
+
+def _mem_template(rest, text, line, ts):
+    """The template of `mem` lines (their key keeps no digit, whatever the data's length): `read_mem`."""
+    return read_mem(text, line)
 
 
 def compile_template(
@@ -151,7 +199,16 @@ def compile_template(
     text[:start]'s form: digits, with a point or without) included and taken
     from the match; the line has no comment (stop is its end).
     """
-    runs = [(m.start(), m.end(), m.group().startswith("0x")) for m in NUMBER_RE.finditer(text, start, stop)]
+    # A deliver's sum= (version 2) is one run of its own, of 64 lower-case hex digits,
+    # and the number runs are looked for around it, not inside it.
+    sums = _sum_runs(draft)
+    runs = []
+    prev = start
+    for pos, end in sums + [(stop, stop)]:
+        runs += [(m.start(), m.end(), m.group().startswith("0x")) for m in NUMBER_RE.finditer(text, prev, pos)]
+        if pos < stop:
+            runs.append((pos, end, SUM))
+        prev = end
     pattern = _pattern(text, start, stop, runs)
     if stamped:
         pattern = (STAMP_DOT if "." in text[:start] else STAMP_INT) + pattern
@@ -166,6 +223,8 @@ def compile_template(
         i = index.get(slot.pos)
         if i is None or runs[i][1] != slot.end or slots[i] is not None:
             return _constant(pattern, None)
+        if (type(slot) is SumSlot) != (runs[i][2] is SUM):
+            return _constant(pattern, None)
         slots[i] = slot
     for slot, (_, end, _) in zip(slots, runs):
         # every run a whole token (of a number or gN), ended by a character
@@ -175,12 +234,23 @@ def compile_template(
     return _generate(pattern, skeleton, slots, [hexa for _, _, hexa in runs], stamped)
 
 
+SUM = "sum"  # a run's kind: a sum='s digits (else True: hexadecimal number, False: decimal)
+_SUM_GROUP = "([0-9a-f]{64})"
+
+
+def _sum_runs(draft: Draft | None) -> list:
+    """Where the line's sum= digits are (a deliver of version 2), as [(pos, end)], else []."""
+    if draft is None or draft.kind != "host.deliver":
+        return []
+    return [(f.node.pos, f.node.end) for f in draft.fields if f.kw == "sum=" and type(f.node) is Leaf]
+
+
 def _pattern(text: str, start: int, stop: int, runs) -> str:
     pieces = []
     prev = start
     for pos, end, hexa in runs:
         pieces.append(re.escape(text[prev:pos]))
-        pieces.append(_HEX_GROUP if hexa else _DEC_GROUP)
+        pieces.append(_SUM_GROUP if hexa is SUM else _HEX_GROUP if hexa else _DEC_GROUP)
         prev = end
     pieces.append(re.escape(text[prev:stop]))
     return "".join(pieces)
@@ -197,7 +267,7 @@ def _constant(pattern: str, result) -> Callable:
 
 
 def _slots_of(value):
-    if type(value) is Slot:
+    if type(value) is Slot or type(value) is SumSlot:
         yield value
     elif type(value) is FlagExpr:
         yield from value.slots
@@ -212,17 +282,13 @@ def _slots_of(value):
 # Number text -> value, one memo per bound (Limit.max), shared by all templates:
 # a trace repeats its keys, descriptor addresses, lengths and Guest numbers, and
 # a dict lookup costs a third of int() and the bound's test.  Bounded: at most
-# MEMO_SIZE texts of at most MEMO_TEXT characters each; a full memo starts afresh.
+# MEMO_SIZE texts of at most MEMO_TEXT characters each; a full memo keeps what it
+# has (the texts met first: a trace's keys, rings and Guests come early).  It
+# used to start afresh when full, but random lengths and addresses then emptied
+# it every thousand lines, at the cost of a call and of refilling it.
 _MEMOS: dict[int, dict[str, int]] = {}
 MEMO_SIZE = 1 << 10
 MEMO_TEXT = 12
-
-
-def _remember(memo: dict, text: str, value: int) -> None:
-    if len(text) <= MEMO_TEXT:
-        if len(memo) >= MEMO_SIZE:
-            memo.clear()  # in place: the templates hold its .get
-        memo[text] = value
 
 
 def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool], stamped: bool = False) -> Callable:
@@ -234,12 +300,12 @@ def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool
     Only field names, kinds and integer constants reach the source (other
     constants go through the namespace), never text from the trace.
     """
-    names = {"Record": Record, "new": object.__new__, "remember": _remember, "NOMATCH": NOMATCH}
+    names = {"Record": Record, "new": object.__new__, "NOMATCH": NOMATCH}
     names["fullmatch"] = re.compile(pattern).fullmatch
     var = {slot.pos: f"v{i}" for i, slot in enumerate(slots)}
 
     def expr(value) -> str:
-        if type(value) is Slot:
+        if type(value) is Slot or type(value) is SumSlot:
             return var[value.pos]
         if type(value) is FlagExpr:
             return "(" + " | ".join([str(value.bits)] + [expr(s) for s in value.slots]) + ")"
@@ -264,6 +330,9 @@ def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool
         targets = ("ts, " if stamped else "") + "".join(f"a{i}, " for i in range(len(slots)))
         lines.append(f"    {targets}= m.groups()")
     for i, (slot, hx) in enumerate(zip(slots, hexa)):
+        if hx is SUM:  # the digits, as text (the regex took 64 lower-case hex digits)
+            lines.append(f"    v{i} = a{i}")
+            continue
         # A number's text seen before, in a field of the same bound, has its value
         # in that bound's memo (within the bound: no test); else int() and the test.
         memo = _MEMOS.setdefault(slot.limit.max, {})
@@ -272,7 +341,7 @@ def _generate(pattern: str, skeleton: Record, slots: list[Slot], hexa: list[bool
         lines.append(f"    if v{i} is None:")
         lines.append(f"        v{i} = int(a{i}, 16)" if hx else f"        v{i} = int(a{i})")
         lines.append(f"        if v{i} > {slot.limit.max}: return None")
-        lines.append(f"        remember(memo{i}, a{i}, v{i})")
+        lines.append(f"        if len(memo{i}) < {MEMO_SIZE} and len(a{i}) <= {MEMO_TEXT}: memo{i}[a{i}] = v{i}")
     fields = "{" + ", ".join(f"{k!r}: {expr(v)}" for k, v in skeleton.fields.items()) + "}"
     # The slots filled one by one rather than through Record.__init__: a
     # Python-level __init__ frame per record costs a tenth of the reader's time.
@@ -307,6 +376,8 @@ class ShapeCache:
         self.slow = slow
         self.shapes: dict[bytes, list] = {}  # key -> templates, see the module docstring
         self.first: dict[bytes, Callable] = {}  # key -> its first template (the reader's loop tries it first)
+        # The same and the keys of version 2 lines (`mem`, `sum=`): a version 2 trace's loop uses it.
+        self.first_v2: dict[bytes, Callable] = {}
         self.parse = self._make_parse()
 
     def _make_parse(self) -> Callable:
@@ -485,23 +556,59 @@ class ShapeCache:
             self._keep(text.encode().translate(None, KEY_DELETE), stamped)
         return record
 
-    def _keep(self, key, template) -> None:
+    def learn_line(self, key: bytes, text: str, line: int, path: str) -> None:
+        """A whole-line template for a valid version 2 line (`mem`, or a deliver with `sum=`), filed under its key.
+
+        The reader's loop calls this for a line it read the slow way; the
+        template reads the line's sum= with the rest, so later lines of its
+        shape take the loop's template way (in a version 2 trace only: see
+        `first_v2`).  Once per key: a key with templates is left alone.
+        """
+        if key is None or key in self.shapes or "#" in text or '"' in text:
+            return
+        if " mem " in text:
+            self._keep(key, _mem_template, v2=True)  # a `mem` key is that of every canonical mem line
+            return
+        start = 0
+        if text[:1] == "@":
+            m = TIMESTAMP_RE.match(text)
+            if m is None or text[m.end() : m.end() + 1] not in (" ", "\t"):
+                return
+            start = m.end()
+        if len(text) - start > MAX_TEMPLATE_CHARS:
+            return
+        try:
+            record, draft = self.slow(text, line, path)
+            if draft is None or draft.kind != "host.deliver":
+                return
+            template = compile_template(draft, text, start, len(text), self.partial, stamped=start > 0)
+        except Exception:  # a template is an optimisation: never fail a line over it
+            return
+        self._keep(key, template, v2=True)
+
+    def _keep(self, key, template, v2: bool = False) -> None:
+        """File `template` under `key`; `v2`: it reads a version 2 line (the key's other templates too)."""
         templates = self.shapes.get(key)
+        firsts = (self.first_v2,) if v2 else (self.first, self.first_v2)
         if templates is None:
             if len(self.shapes) >= MAX_SHAPES:
-                self.shapes.clear()  # in place: parse() holds its .get
+                self.shapes.clear()  # in place: parse() and the reader hold their .get
                 self.first.clear()
+                self.first_v2.clear()
             self.shapes[key] = [template]
-            self.first[key] = template
+            for first in firsts:
+                first[key] = template
         else:
             if len(templates) >= MAX_PER_KEY:
                 del templates[0]
-                self.first[key] = templates[0]
+                for first in firsts:
+                    first[key] = templates[0]
             templates.append(template)
 
 
 __all__ = [
     "ShapeCache",
+    "read_mem",
     "KEY_DELETE",
     "compile_template",
     "HOT_KINDS",

@@ -10,7 +10,9 @@ the syntax), `lgt_fields` (the values: widths, names, required fields) and, for
 speed, `lgt_shapes` (a cache of compiled templates, one per line shape, that
 does the second stage's work for lines lark has already seen the shape of).
 This module adds what needs more than one line: the header must come first and
-only there, timestamps never decrease, and the file must have a record at all.
+only there, timestamps never decrease, and the file must have a record at all;
+and, for speed again, a table of the lines met before in the file (a line
+whose text after its timestamp was read twice before is that record again).
 
 `partial=True` is the reader's partial mode: `?` (a value the capture did not
 record) becomes `records.UNKNOWN`; without it, `?` is an input error.
@@ -29,7 +31,7 @@ from lark.exceptions import UnexpectedInput
 
 from .errors import LineError, TraceError
 from .lgt_fields import Builder
-from .lgt_shapes import BLANK, KEY_DELETE, NOMATCH, ShapeCache
+from .lgt_shapes import BLANK, KEY_DELETE, NOMATCH, ShapeCache, read_mem
 from .lgt_syntax import Draft, parse_draft, syntax_error
 from .records import Record
 
@@ -133,15 +135,9 @@ def read_trace(path, *, partial: bool = False) -> Iterator[Record]:
     """
     name = os.fsdecode(path)
     f = open_trace(path)
-    return _read(f, name, bool(partial), close=name != "-")
-
-
-def _read(f, name: str, partial: bool, close: bool = True) -> Iterator[Record]:
-    try:
-        yield from _records(_file_lines(f, name), name, partial)
-    finally:
-        if close:
-            f.close()
+    # _records closes the file when it ends (one generator, not one wrapping another: a
+    # record then passes through one frame less).
+    return _records(_file_lines(f, name), name, bool(partial), f if name != "-" else None)
 
 
 def parse_text(text: str, path: str = "<string>", *, partial: bool = False) -> list[Record]:
@@ -153,10 +149,11 @@ CHUNK = 1 << 16  # bytes read at a time (read1: what a pipe has, without waiting
 
 
 def _file_lines(f, name: str) -> Iterator[tuple[int, list[str]]]:
-    """Batches of the file's lines: (number of the first, [text, ...]), read in bounded chunks.
+    """Batches of the file's lines: (number of the first, [text, ...], stamp form), read in bounded chunks.
 
     A chunk's complete lines are decoded and split at once (C speed); the
-    rest of a line waits for the next chunk.  A line longer than MAX_LINE
+    rest of a line waits for the next chunk; a batch of a whole chunk says how
+    its lines are stamped (`_stamp_form`).  A line longer than MAX_LINE
     characters (4 bytes each at most in UTF-8) is reported as too long,
     having held at most 4 * MAX_LINE + 3 bytes of it, and the rest of the
     file is never read.  A chunk that is not UTF-8 goes line by line
@@ -198,12 +195,7 @@ def _file_lines(f, name: str) -> Iterator[tuple[int, list[str]]]:
             lines = text.split("\n")
             if "\r" in text:
                 lines = [t[:-1] if t[-1:] == "\r" else t for t in lines]
-                keys = None
-            else:
-                # Every line's shape key at once, from the bytes (see lgt_shapes: the
-                # same as each line's text.encode().translate(None, KEY_DELETE)).
-                keys = chunk[:end].translate(None, KEY_DELETE).split(b"\n")
-            yield lineno + 1, lines, keys
+            yield lineno + 1, lines, _stamp_form(chunk, end)
             lineno += len(lines)
             if len(pending) >= limit:
                 _check_length(name, lineno + 1, memoryview(pending)[:limit])
@@ -261,37 +253,91 @@ def _text_lines(text: str, path: str) -> Iterator[tuple[int, list[str]]]:
     yield 1, lines
 
 
-def _records(batches: Iterable[tuple], path: str, partial: bool) -> Iterator[Record]:
-    """Parse each line and apply the rules that span lines.
+def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, ways: bool = True) -> Iterator[Record]:
+    """Parse each line and apply the rules that span lines; `close`: a file to close at the end.
+
+    `ways=False` gives every line to `parse` (tests: the reference the loop's
+    own ways below are checked against).
 
     Lines come in batches: (number of the first, [text, ...]) and, from the
-    file reader, a third item: the lines' shape keys, or None.  Once the
-    header is read, a line whose whole text has a template (lgt_shapes: a
-    hot record, timestamp included) is read right here, and of the rules
-    that span lines only the timestamp order applies to it (a template gives
-    neither a header nor a version 2 field); anything else goes through
-    `parse` (the shape cache, then lark) and every rule below.
+    file reader, a third item: how the batch's lines are stamped (see
+    `_stamp_form`: 0 none is, (i, f) all alike, None anything else).
+
+    Once the header is read, three ways, fastest first:
+
+    * a line met before: a batch whose lines are all stamped alike (or none
+      is) cuts each line's timestamp off by position, and a record line seen
+      earlier in this file with the same text after its timestamp (`seen`:
+      bounded, filled by the templates below) is the same record again, with
+      this line's number, text and timestamp; its timestamp is checked against
+      the previous one by comparing strings (exact: same width, same point);
+    * a line whose whole text has a template (lgt_shapes: a hot record,
+      timestamp included) is read right here, and of the rules that span
+      lines only the timestamp order applies to it (a template gives neither
+      a header nor a version 2 field, except one learnt from a version 2 line,
+      which the loop uses only in a version 2 trace);
+    * anything else goes through `parse` (the shape cache, then lark) and
+      every rule below.
     """
     cache = _CACHES[partial]
-    parse = cache.parse
-    lookup, first_of = cache.shapes.get, cache.first.get
-    Record_, nomatch, blank = Record, NOMATCH, BLANK
+    parse, learn_line = cache.parse, cache.learn_line
+    lookup = cache.shapes.get
+    first_of = _never  # no template before the header: it decides the version
+    read_long = _no_record  # a long line: read_mem once the header says version 2
+    Record_, nomatch, blank, new = Record, NOMATCH, BLANK, object.__new__
+    delete = KEY_DELETE
     header_line = 0
     version = 1
     prev, prev_line = None, 0  # the latest timestamp (text) and its line
     prev_width = prev_point = 0
+    seen: dict[str, tuple] = {}  # text after the timestamp -> (kind, guest, fields): see above
+    remember = seen.__setitem__
+    once: dict[str, bool] = {}  # texts seen once (see below)
+    once_get = once.get
     lineno, text = 0, None
     try:
         for batch in batches:
             first, texts = batch[0], batch[1]
-            keys = batch[2] if len(batch) > 2 else None
-            if keys is None:
-                keys = _keys(texts)
-            lineno = first - 1
-            for text, key in zip(texts, keys):
-                lineno += 1
-                template = first_of(key) if header_line else None
+            form = batch[2] if len(batch) > 2 else None
+            # The way of lines met before, for this batch: `cut` is where a line's
+            # text after its timestamp starts, `stop` where its timestamp ends.
+            known, cut, stop = _never, 0, 0
+            if header_line and ways:
+                if form == 0:
+                    known = seen.get
+                elif form is not None and prev is not None and prev_point == form[0] and prev_width == sum(form) + 1:
+                    known, stop = seen.get, prev_width + 1
+                    cut = stop + 1
+            for lineno, text in enumerate(texts, first):
+                rest = text[cut:]
+                hit = known(rest)
+                if hit is not None:
+                    record = new(Record_)
+                    record.kind, record.guest, fields = hit
+                    record.fields = fields.copy()  # each record its own dict: a consumer may change it
+                    record.line, record.text = lineno, text
+                    if stop:
+                        ts = text[1:stop]
+                        if ts < prev:
+                            _ts_error(path, lineno, text, ts, prev, prev_line)
+                        record.ts = prev = ts
+                        prev_line = lineno
+                    else:
+                        record.ts = None
+                    yield record
+                    continue
                 record = None
+                if len(text) > LONG_LINE:
+                    # No key for a long line (a template is at most MAX_TEMPLATE_CHARS): in a
+                    # version 2 trace, a `mem` line's own way; else parse().
+                    key = template = None
+                    record = read_long(text, lineno)
+                else:
+                    try:
+                        key = text.encode().translate(None, delete)
+                    except ValueError:  # a lone surrogate (from a str, never from a file): lark will say
+                        key = None
+                    template = first_of(key)
                 if template is not None:
                     try:
                         record = template(text, text, lineno, None)
@@ -304,6 +350,18 @@ def _records(batches: Iterable[tuple], path: str, partial: bool) -> Iterator[Rec
                         record = None
                     if record is blank:
                         continue
+                    if type(record) is Record_ and known is not _never and len(rest) <= SEEN_TEXT:
+                        # Kept at its second sighting only: the first puts the text (a str, which
+                        # the garbage collector never walks) in `once`, so that lines that never
+                        # come back (random lengths, addresses) cost no record kept.
+                        if once_get(rest) is None:
+                            if len(once) >= ONCE_LINES:
+                                once.clear()
+                            once[rest] = True
+                        elif record.ts == (text[1:stop] if stop else None):
+                            if len(seen) >= SEEN_LINES:
+                                seen.clear()
+                            remember(rest, (record.kind, record.guest, record.fields.copy()))
                 if type(record) is not Record_:
                     # Not read by a template: the shape cache, then lark, and the rules that span
                     # lines (a template gives neither a header nor a version 2 field).
@@ -324,6 +382,10 @@ def _records(batches: Iterable[tuple], path: str, partial: bool) -> Iterator[Rec
                                 )
                             header_line = lineno
                             version = record.fields["version"]
+                            # From now on the templates (a version 2 trace also those of version 2 lines).
+                            if ways:
+                                first_of = (cache.first_v2 if version >= 2 else cache.first).get
+                                read_long = read_mem if version >= 2 else _no_record
                         elif kind == "header":
                             raise _at(
                                 path,
@@ -335,6 +397,8 @@ def _records(batches: Iterable[tuple], path: str, partial: bool) -> Iterator[Rec
                             )
                         if v2_in_v1:
                             _version_error(path, lineno, text, record)
+                    elif version >= 2 and ways and (kind == "g.mem" or "sum" in record.fields):
+                        learn_line(key, text, lineno, path)  # the next line of this shape: a template
                 ts = record.ts
                 if ts is not None:
                     if ts != prev:
@@ -361,22 +425,52 @@ def _records(batches: Iterable[tuple], path: str, partial: bool) -> Iterator[Rec
         raise
     except Exception as exc:
         raise _internal_error(path, lineno, text, exc) from exc
+    finally:
+        if close is not None:
+            close.close()
     if header_line == 0:
         raise TraceError(path, 1, 1, f"no records: a trace starts with the header {HEADER_TEXT}")
 
 
-def _keys(texts: list[str]) -> list:
-    """The lines' shape keys, None for a line that has none (a lone surrogate, from a str)."""
-    try:
-        return [t.encode().translate(None, KEY_DELETE) for t in texts]
-    except ValueError:
-        keys = []
-        for t in texts:
-            try:
-                keys.append(t.encode().translate(None, KEY_DELETE))
-            except ValueError:
-                keys.append(None)
-        return keys
+# Lines met before (see _records): at most SEEN_LINES texts of at most SEEN_TEXT
+# characters each, per file read, and ONCE_LINES texts met once; a full table
+# starts afresh.  Memory: about 3 MB at most (700 bytes an entry), whatever the trace's length.
+SEEN_LINES = 4096
+LONG_LINE = 1024  # characters: longer than any line a template reads (see lgt_shapes.MAX_TEMPLATE_CHARS)
+ONCE_LINES = 1024
+SEEN_TEXT = 160
+_never = {}.get  # a lookup that finds nothing
+
+
+def _no_record(text: str, lineno: int) -> None:
+    return None
+
+
+_STAMP_FIRST = re.compile(rb"@([0-9]{1,40})\.([0-9]{1,40}) ")
+_STAMP_FORMS: dict[tuple, re.Pattern] = {}
+
+
+def _stamp_form(chunk: bytes, end: int):
+    """How the complete lines of a chunk (chunk[:end]) are stamped, when one way serves them all.
+
+    0: no line has a timestamp (there is no `@` at all); (i, f): every line
+    starts with `@`, i digits, a point, f digits and a space (one regex over
+    the chunk, in C); None: anything else, the lines then take the way that
+    looks at each line's timestamp.
+    """
+    if chunk.find(b"@", 0, end) < 0:
+        return 0
+    m = _STAMP_FIRST.match(chunk, 0, end)
+    if m is None:
+        return None
+    form = (m.end(1) - 1, m.end(2) - m.end(1) - 1)
+    pattern = _STAMP_FORMS.get(form)
+    if pattern is None:
+        if len(_STAMP_FORMS) >= 64:
+            _STAMP_FORMS.clear()
+        head = rb"@[0-9]{%d}\.[0-9]{%d} " % form
+        pattern = _STAMP_FORMS[form] = re.compile(head + rb"[^\n]*(?:\n" + head + rb"[^\n]*)*")
+    return form if pattern.fullmatch(chunk, 0, end) is not None else None
 
 
 def _ts_error(path: str, lineno: int, text: str, ts: str, prev: str, prev_line: int):

@@ -4,7 +4,7 @@ Once the header is read, `_records` looks each line's whole-line shape key up
 itself and calls the template there, checking only the timestamp order (with
 a shortcut for timestamps of equal width).  The reference below gives every
 line to `parse` (the shape cache's full way, itself checked against lark in
-test_parser_props.py) by withholding the keys.  On generated traces whose
+test_parser_props.py): `_records(..., ways=False)`.  On generated traces whose
 lines repeat a few shapes with other numbers (some too large, some in another
 base), timestamps of mixed widths, now and then going back, both must give
 the same records, or the same error at the same line and column after them;
@@ -42,7 +42,7 @@ def reference(text: str, partial: bool = False):
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
-    return outcome(parser._records([(1, lines, [None] * len(lines))], "p.lgt", partial))
+    return outcome(parser._records([(1, lines)], "p.lgt", partial, ways=False))
 
 
 def check(text: str, tmp_path: Path | None = None, partial: bool = False):
