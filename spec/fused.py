@@ -378,6 +378,24 @@ def copy_ready(st, sg, dg, steps) -> bool:
     return True
 
 
+def _first_bytes(st, contents, g: int, addr: int, length: int):
+    """The first `length` bytes a descriptor's sections hold, as data-corrupted reads them; None if unknown.
+
+    The usual frame (all of them in section 0, within a page) is read inline, as st.section_bytes'
+    first branch reads it; any other frame goes to that method.
+    """
+    d = st.guests[g].mem.get(addr)
+    if d is not None:
+        a, ln = d.addrs[0], d.lens[0]
+        if type(ln) is int and ln >= length > 0 and type(a) is int and (a & _OFF) + length <= PAGE:
+            off = a & _OFF
+            p = contents.get((g, a >> PAGE_SHIFT))
+            if p is None or p[1].find(_ZERO, off, off + length) != -1:
+                return None
+            return p[0][off : off + length]  # a copy (a bytearray: compared and hashed as the bytes would be)
+    return st.section_bytes(g, addr, length)
+
+
 def delivered_bytes(st, sg, sa, dg, da, length, steps, recorded):
     """A delivery's bytes (version 2) in one call: the copy performed, data-corrupted's comparison, the `sum=` check.
 
@@ -407,34 +425,10 @@ def delivered_bytes(st, sg, sa, dg, da, length, steps, recorded):
             dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
         dp[0][do : do + n] = sp[0][so : so + n]
         dp[1][do : do + n] = _ONES[:n]
-    # data-corrupted's reading of both sides: the usual frame (all `length` bytes in section 0, within
-    # a page) inline, as st.section_bytes' first branch reads it; any other frame, that method.
-    guests = st.guests
-    got = want = None
-    d = guests[dg].mem.get(da)
-    if d is not None:
-        a, ln = d.addrs[0], d.lens[0]
-        if type(ln) is int and ln >= length > 0 and type(a) is int and (a & _OFF) + length <= PAGE:
-            off = a & _OFF
-            p = contents.get((dg, a >> PAGE_SHIFT))
-            if p is None or p[1].find(_ZERO, off, off + length) != -1:
-                return False
-            got = p[0][off : off + length]  # a copy (a bytearray: compared and hashed as the bytes would be)
+    got = _first_bytes(st, contents, dg, da, length)
     if got is None:
-        got = st.section_bytes(dg, da, length)
-        if got is None:
-            return False
-    d = guests[sg].mem.get(sa)
-    if d is not None:
-        a, ln = d.addrs[0], d.lens[0]
-        if type(ln) is int and ln >= length > 0 and type(a) is int and (a & _OFF) + length <= PAGE:
-            off = a & _OFF
-            p = contents.get((sg, a >> PAGE_SHIFT))
-            if p is None or p[1].find(_ZERO, off, off + length) != -1:
-                return False
-            want = p[0][off : off + length]
-    if want is None:
-        want = st.section_bytes(sg, sa, length)
+        return False
+    want = _first_bytes(st, contents, sg, sa, length)
     if want is None or got != want:
         return False
     st.received = (dg, da, length, got)

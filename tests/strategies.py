@@ -160,3 +160,16 @@ def traces(draw, partial: bool = False, max_records: int = 12) -> list[Record]:
             clock += draw(st.integers(0, 3))
             rec.ts = str(clock)
     return recs
+
+
+def outcome(records) -> list:
+    """What a reader yields, as data two readers' answers can be compared on: each record, or its error."""
+    from lgcheck.replay.errors import TraceError
+
+    out = []
+    try:
+        for rec in records:
+            out.append((rec.kind, rec.guest, rec.fields, rec.line, rec.text, rec.ts))
+    except TraceError as err:
+        out.append(("error", err.line, err.column, err.message))
+    return out

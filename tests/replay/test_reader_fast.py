@@ -22,20 +22,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lgcheck.replay import parser
-from lgcheck.replay.errors import TraceError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from strategies import record_lines  # noqa: E402
-
-
-def outcome(records):
-    out = []
-    try:
-        for rec in records:
-            out.append((rec.kind, rec.guest, rec.fields, rec.line, rec.text, rec.ts))
-    except TraceError as err:
-        out.append(("error", err.line, err.column, err.message))
-    return out
+from strategies import outcome, record_lines  # noqa: E402
 
 
 def reference(text: str, partial: bool = False):

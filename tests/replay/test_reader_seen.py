@@ -27,7 +27,7 @@ from lgcheck.replay import parser
 from lgcheck.replay.errors import TraceError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from strategies import record_lines  # noqa: E402
+from strategies import outcome, record_lines  # noqa: E402
 
 ODD = [
     "",
@@ -48,16 +48,6 @@ ODD = [
 
 SEND = "lguest-trace 1\n" + "".join(f"@1.{i:06} g0 send_dma key=0x10 dma=0x20\n" for i in range(4))
 DELIVER = "host deliver from=g0:0x10 to=g1:0x20 len=2 irq=3 sum="
-
-
-def outcome(records):
-    out = []
-    try:
-        for rec in records:
-            out.append((rec.kind, rec.guest, rec.fields, rec.line, rec.text, rec.ts))
-    except TraceError as err:
-        out.append(("error", err.line, err.column, err.message))
-    return out
 
 
 def by_lark(text: str, partial: bool, monkeypatch):
