@@ -27,12 +27,15 @@ the lowest free one, so a slot's index changes what the Host does.
 
 from __future__ import annotations
 
+import gc
 import itertools
+import operator
 import os
 import resource
 import time
 from dataclasses import dataclass, field
 
+from ..spec import compiled as _compiled
 from ..spec import constants as C
 from ..spec.ops import SYM_WIDTH, Concrete
 from ..spec.registry import INVARIANTS
@@ -86,10 +89,13 @@ def _sections(cfg: Config, dom: Domains):
     return out
 
 
-def candidates(cfg: Config, dom: Domains, sections, st: SymState, g: int, action: str):
-    """Parameter values to try for `action` of Guest g; `domain` then keeps those BMC allows."""
+def candidates(cfg: Config, dom: Domains, sections, st: SymState, g: int, action: str, only=None):
+    """Parameter values to try for `action` of Guest g; `domain` then keeps those BMC allows.
+
+    `only`: for dma, the index of the one cell to write (else every cell).
+    """
     if action == "dma":
-        for c in st.cells[g]:
+        for c in st.cells[g] if only is None else [st.cells[g][only]]:
             for used in dict.fromkeys((0, c.used_len)):
                 for addrs, lens in sections:
                     if used == c.used_len and addrs == c.addrs and lens == c.lens:
@@ -138,81 +144,230 @@ def enabled_actions(cfg: Config) -> list[str]:
     ]
 
 
-def successors(cfg: Config, dom: Domains, sections, st: SymState, actions):
+def successors(cfg: Config, dom: Domains, sections, st: SymState, actions, menu: "Menu | None" = None):
     """(move, next state, names of the invariants the step breaks) for every step from `st` by `actions`."""
+    menu = Menu(cfg, dom, sections) if menu is None else menu
+    if st.__dict__.keys() != _KNOWN:  # pragma: no cover - a field successor_copy does not know of
+        raise TypeError("the search's state has a field successor_copy does not copy")
+    rules = COMPILED_RULES if menu.compiled else None
     for g in range(cfg.guests):
         if st.dead[g]:
             continue
         for action in actions:
             if (action == "output") != bool(st.pending[g]):
                 continue
-            known = st.__dict__.keys() == _KNOWN
-            local = action in LOCAL and known
-            for p in candidates(cfg, dom, sections, st, g, action):
-                if domain(Concrete, cfg, st, g, action, p, True) is not True:
-                    continue
-                new = _copy_local(st, g, action) if local else _copy_keeping_status(st) if known else st.copy()
-                perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True))
+            local = action in LOCAL
+            for p in menu.get(st, g, action):
+                new = successor_copy(st, g, action)
+                perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True), rules)
                 broken = {n for n, ok in new.checks if ok is False}
                 new.checks, new.filed = [], set()
                 yield (g, action, p), new, broken, g if local else None
 
 
+# The rules the search performs: spec/compiled.py's concrete reading of spec/ (what replay runs), the same
+# rules as BMC's without a Python call per `ops.X`; tests/checker/test_engines.py checks that a search with
+# the interpreted rules reaches the same states.  LGCHECK_INTERPRETED=1 makes both the interpreted ones.
+COMPILED_RULES = {
+    "bind_dma": _compiled.bind_dma,
+    "hcall_send_dma": _compiled.hcall_send_dma,
+    "status_write": _compiled.status_write,
+    "fill": _compiled.fill,
+    "handle_output": _compiled.handle_output,
+    "apply": _compiled.apply,
+}
+
+
+class Menu:
+    """The candidates BMC's `domain` keeps, per Guest, action and the part of the state both read (cached).
+
+    `candidates` and `domain` read, of the state: for dma, the one cell
+    written (its used_len, and its contents to skip a rewrite of them); for
+    bind, the drivers' record of what Guest g bound (drv_bound, drv_dmas);
+    for a status write, Guest g's three statuses; for the other actions,
+    nothing.  So the list they give is a function of (Guest, action, that
+    part), and is computed once per such key, by the same two functions, on
+    the first state that has it.  A dma menu is kept per cell (its domain
+    reads that cell alone) and the lists are joined.
+    """
+
+    def __init__(self, cfg: Config, dom: Domains, sections, compiled: bool = True):
+        self.cfg, self.dom, self.sections, self.compiled = cfg, dom, sections, compiled
+        self.cache: dict = {}
+
+    def _fresh(self, st, g, action, only=None):
+        cfg = self.cfg
+        out = []
+        for p in candidates(cfg, self.dom, self.sections, st, g, action, only):
+            if domain(Concrete, cfg, st, g, action, p, True) is True:
+                out.append(p)
+        return out
+
+    def get(self, st: SymState, g: int, action: str) -> list:
+        cache = self.cache
+        if action == "dma":
+            out = []
+            for i, c in enumerate(st.cells[g]):
+                key = (g, i, c.used_len, tuple(c.addrs), tuple(c.lens))
+                m = cache.get(key)
+                if m is None:
+                    m = cache[key] = self._fresh(st, g, action, i)
+                out += m
+            return out
+        if action == "bind":
+            key = (g, action, tuple(st.drv_bound[g]), tuple(st.drv_dmas[g]))
+        elif action == "status":
+            key = (g, action, st.status(g, 0), st.status(g, 1), st.status(g, 2))
+        else:
+            key = (g, action)
+        m = cache.get(key)
+        if m is None:
+            m = cache[key] = self._fresh(st, g, action)
+        return m
+
+
 # Actions that change only Guest g's own part of the state (a descriptor it writes, its devices' status):
-# the new state shares every other part with the old one (copy-on-write), and its fingerprint reuses them.
+# the new state shares the bindings, irqs, pending, the drivers' record and the binding order with the old one.
 LOCAL = ("dma", "status", "sysfs", "lstatus")
 
 
-_KNOWN = SymState(Config(guests=1, slots=1, buffers=1, sections=1)).__dict__.keys()  # what the copies below know
+def _clone_binding_code() -> str:
+    lines = ["def _clone_binding(b):", "    n = _new(SymBinding)"]
+    lines += [f"    n.{f} = b.{f}" for f in SymBinding.__slots__]
+    return "\n".join(lines + ["    return n"])
 
 
-def _copy_keeping_status(st: SymState) -> SymState:
-    """SymState.copy, but the devices shared: only a status write (a LOCAL action) changes them."""
-    devs = st.devs
-    st.devs = []
-    try:
-        new = st.copy()
-    finally:
-        st.devs = devs
-    new.devs = devs
-    return new
+exec(_clone_binding_code(), {"_new": object.__new__, "SymBinding": SymBinding}, _ns := {})
+_clone_binding = _ns["_clone_binding"]  # straight-line code: a third of symstate._clone's time
 
 
-def _copy_local(st: SymState, g: int, action: str) -> SymState:
-    """A copy for a LOCAL action of Guest g: its descriptors (dma) or its devices (status) cloned, the rest shared.
+class SearchState(SymState):
+    """SymState for the search: copies share descriptors and devices until a write (copy-on-write).
 
-    dma is `SymState.write_cell` on Guest g's cells alone; a status write is
-    `set_status` on one of Guest g's devices alone (spec/apply.py); neither
-    touches bindings, irqs, pending, the drivers' record or the binding order.
-    (A state with attributes this function does not know is copied whole.)
+    Every write to a descriptor goes through `write_cell` or `wr_used_len`,
+    and every write to a device through `set_status` (spec/ changes the
+    state only through the state interface; grep "used_len =" finds no
+    other writer).  Each of them first makes the written Guest's row its
+    own (`_mine`), so a successor never changes what its parent shares with
+    it, and forgets that Guest's cached fingerprint part (`_cfp`, `_dfp`),
+    which `fingerprint` otherwise reuses.  The values are plain ints and
+    bools (the Concrete reading): a guard is True or False.
     """
-    new = SymState.__new__(SymState)
-    new.__dict__.update(st.__dict__)
-    if action == "dma":
-        new.cells = list(st.cells)
-        new.cells[g] = [_clone_cell(c) for c in st.cells[g]]
-    else:
-        new.devs = list(st.devs)
-        new.devs[g] = {i: _clone(d, SymDevice) for i, d in st.devs[g].items()}
+
+    def __init__(self, cfg: Config):
+        super().__init__(cfg)
+        n = cfg.guests
+        self._mine = set(range(n))  # Guests whose descriptor row this state owns
+        self._dmine = set(range(n))  # Guests whose devices this state owns
+        self._cfp = [None] * n  # per Guest: its descriptors as a fingerprint part, or None (not known)
+        self._dfp = [None] * n  # per Guest: its devices' statuses, likewise
+
+    def copy(self) -> "SearchState":
+        return successor_copy(self, 0, "")
+
+    def _own_cells(self, g):
+        if g not in self._mine:
+            self.cells[g] = [_clone_cell(c) for c in self.cells[g]]
+            self._mine.add(g)
+        self._cfp[g] = None
+        return self.cells[g]
+
+    def write_cell(self, g, addr, used_len, addrs, lens, when):
+        if when is False:
+            return
+        if when is not True:
+            raise TypeError("the search's state takes a concrete guard")
+        for c in self._own_cells(g):
+            if c.addr == addr:
+                c.used_len, c.addrs, c.lens = used_len, list(addrs), list(lens)
+
+    def wr_used_len(self, g, addr, value, when=True):
+        if when is False:
+            return
+        if when is not True:
+            raise TypeError("the search's state takes a concrete guard")
+        for c in self._own_cells(g):
+            if c.addr == addr:
+                c.used_len = value
+
+    def set_status(self, g, dev, value, who="guest", when=True):
+        if when is not False and dev in self.devs[g]:
+            if g not in self._dmine:
+                self.devs = list(self.devs)
+                self.devs[g] = {i: _clone(d, SymDevice) for i, d in self.devs[g].items()}
+                self._dmine.add(g)
+            self._dfp[g] = None
+        super().set_status(g, dev, value, who, when)
+
+
+def successor_copy(st: SearchState, g: int, action: str) -> SearchState:
+    """The state a step of `action` by Guest g starts from: shared where the step cannot write.
+
+    Descriptors and devices are always shared (copy-on-write, SearchState).
+    A LOCAL action writes nothing else (dma is `write_cell` on Guest g's
+    cells; a status write is `set_status`), so it shares the rest too; any
+    other action gets its own bindings, order and per-Guest lists.
+    """
+    new = object.__new__(SearchState)
+    d = new.__dict__
+    d.update(st.__dict__)
+    new.cells = list(st.cells)
+    new._mine, new._dmine = set(), set()
+    new._cfp, new._dfp = list(st._cfp), list(st._dfp)
+    if action not in LOCAL:
+        new.bindings = [[_clone_binding(b) for b in row] for row in st.bindings]
+        new.irqs, new.dead = list(st.irqs), list(st.dead)
+        new.pending, new.pkey, new.pdma = list(st.pending), list(st.pkey), list(st.pdma)
+        new.order = dict(st.order)
+        new.drv_bound = [list(r) for r in st.drv_bound]
+        new.drv_dmas = [list(r) for r in st.drv_dmas]
     new.checks, new.filed, new.log = [], set(), []
+    new.runs, new._probe, new._mem = {}, None, {}
+    new.cuts = None if st.cuts is None else []
     return new
+
+
+_KNOWN = frozenset(SearchState(Config(guests=1, slots=1, buffers=1, sections=1)).__dict__)  # what it copies
 
 
 # ---------------------------------------------------------------- fingerprints
-def _guest_part(st: SymState, g: int, rename=None):
-    def own(v):
-        return rename[v] if rename is not None and v < len(rename) else v
+_BINDING = operator.attrgetter(*SymBinding.FIELDS)
 
-    binds = []
-    for b in st.bindings[g]:
-        vals = [getattr(b, f) for f in SymBinding.FIELDS]
-        if rename is not None:
-            vals[0], vals[7] = own(vals[0]), own(vals[7])  # owner, nowner: a Guest number (or a share, NO_OWNER)
-        binds.append(tuple(vals))
+
+def _cells_part(st, g):
+    return tuple((c.used_len, tuple(c.addrs), tuple(c.lens)) for c in st.cells[g])
+
+
+def _devs_part(st, g):
+    return tuple(d.status for _, d in sorted(st.devs[g].items()))
+
+
+def _guest_part(st: SymState, g: int, rename=None):
+    """Guest g's part of a fingerprint; the descriptors' and devices' parts cached on a SearchState."""
+    if rename is None:
+        binds = tuple(map(_BINDING, st.bindings[g]))
+    else:
+        binds = []
+        for b in st.bindings[g]:
+            vals = list(_BINDING(b))
+            # owner, nowner: a Guest number (or a share, NO_OWNER)
+            vals[0] = rename[vals[0]] if vals[0] < len(rename) else vals[0]
+            vals[7] = rename[vals[7]] if vals[7] < len(rename) else vals[7]
+            binds.append(tuple(vals))
+        binds = tuple(binds)
+    cfp = getattr(st, "_cfp", None)
+    if cfp is None:
+        cells, devs = _cells_part(st, g), _devs_part(st, g)
+    else:
+        cells, devs = cfp[g], st._dfp[g]
+        if cells is None:
+            cells = cfp[g] = _cells_part(st, g)
+        if devs is None:
+            devs = st._dfp[g] = _devs_part(st, g)
     return (
-        tuple(binds),
-        tuple((c.used_len, tuple(c.addrs), tuple(c.lens)) for c in st.cells[g]),
-        tuple(d.status for _, d in sorted(st.devs[g].items())),
+        binds,
+        cells,
+        devs,
         st.irqs[g],
         st.dead[g],
         st.pending[g],
@@ -312,13 +467,14 @@ class Outcome:
 class Cone:
     """One breadth-first search: its invariants, its actions, the states it has seen and its frontier."""
 
-    def __init__(self, cfg, names, actions, sym, dom, secs):
+    def __init__(self, cfg, names, actions, sym, dom, secs, compiled=True):
         self.cfg, self.names, self.actions, self.sym, self.dom, self.secs = cfg, names, actions, sym, dom, secs
-        init = SymState(cfg)
+        init = SearchState(cfg)
         self.seen = {fingerprint(init, sym): 0}
         self.parent, self.moves = [-1], [None]
         self.frontier = [(0, init)]
         self.open = set(names)
+        self.menu = Menu(cfg, dom, secs, compiled)
         self.depth = 0
         self.exhausted = False
 
@@ -336,7 +492,7 @@ class Cone:
         sym = self.sym
         for i, st in self.frontier:
             parts = None if sym else fingerprint(st, False)
-            for move, new, broken, g in successors(self.cfg, self.dom, self.secs, st, self.actions):
+            for move, new, broken, g in successors(self.cfg, self.dom, self.secs, st, self.actions, self.menu):
                 for n in broken & self.open:
                     self.open.discard(n)
                     found(Found(n, self.depth + 1, self.path_to(i) + [move], 0.0))
@@ -375,19 +531,20 @@ def search(
     on_found=None,
     on_level=None,
     sym: bool | None = None,
+    compiled: bool = True,
 ) -> Outcome:
     """Breadth-first, cone by cone (`cones`), the smallest frontier first, to `cfg.depth` steps or every state.
 
     `on_found(Found)` is called at each invariant's first violation,
     `on_level(names, depth, seconds, states)` when a cone has explored every
-    run of `depth` steps.
+    run of `depth` steps.  `compiled=False` performs the written (interpreted) rules.
     """
     start = time.monotonic()
     dom = domains(cfg)
     secs = _sections(cfg, dom)
     sym = (symmetric(cfg) and cfg.guests > 1) if sym is None else sym
     out = Outcome(domains=dom.describe(), symmetry=sym)
-    todo = [Cone(cfg, ns, acts, sym, dom, secs) for ns, acts in cones(cfg, names)]
+    todo = [Cone(cfg, ns, acts, sym, dom, secs, compiled) for ns, acts in cones(cfg, names)]
 
     def found(f):
         f.seconds = time.monotonic() - start
@@ -401,6 +558,11 @@ def search(
     def check():
         return _limit(total(), max_states, max_memory_mib, deadline)
 
+    # The search allocates many small objects that live until it ends: Python's cyclic collector would
+    # scan them all again and again (it took a third of the time).  Its states hold no cycles that must
+    # be freed early, so it runs rarely here (not never), and as before once the search is over.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], 100_000), 50, 1000)
     try:
         while not out.stopped:
             busy = [c for c in todo if c.busy]
@@ -412,6 +574,8 @@ def search(
                 on_level(sorted(cone.open), cone.depth, time.monotonic() - start, len(cone.parent))
     except KeyboardInterrupt:
         out.stopped = INTERRUPTED  # what was found is kept (and written), the rest is unknown
+    finally:
+        gc.set_threshold(*thresholds)
     for c in todo:
         fp_digest = digest(c.seen) if c.exhausted else None
         for n in c.names:

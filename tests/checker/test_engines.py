@@ -202,3 +202,57 @@ def test_a_counterexample_to_induction_from_a_reached_state_is_an_engine_disagre
     assert main(["prove", *TINY, "--no-progress", "--out", str(tmp_path)]) == 4
     err = capsys.readouterr().err
     assert "internal error" in err and "from a state the search reached" in err
+
+
+def _reference_levels(cfg, actions, depth):
+    """The search written plainly: whole copies, the interpreted rules, every candidate through `domain`."""
+    from lgcheck.checker.symstate import SymState
+    from lgcheck.checker.transition import Case, domain, perform
+    from lgcheck.spec.ops import Concrete
+
+    dom = bfs.domains(cfg)
+    secs = bfs._sections(cfg, dom)
+    init = SymState(cfg)
+    seen, frontier, broken = {bfs.fingerprint(init, False)}, [init], set()
+    for _ in range(depth):
+        nxt = []
+        for st in frontier:
+            for g in range(cfg.guests):
+                for action in actions:
+                    if st.dead[g] or (action == "output") != bool(st.pending[g]):
+                        continue
+                    for p in bfs.candidates(cfg, dom, secs, st, g, action):
+                        if domain(Concrete, cfg, st, g, action, p, True) is not True:
+                            continue
+                        new = st.copy()
+                        perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True))
+                        broken |= {n for n, ok in new.checks if ok is False}
+                        new.checks = []
+                        fp = bfs.fingerprint(new, False)
+                        if fp not in seen:
+                            seen.add(fp)
+                            nxt.append(new)
+        frontier = nxt
+    return seen, broken
+
+
+def test_the_fast_search_reaches_exactly_the_states_of_a_plain_one():
+    """Copy-on-write states, cached menus, cached fingerprint parts and the compiled rules change no state.
+
+    Two Guests with a fault whose run uses sends, fills, outputs and binds,
+    three levels: the same set of fingerprints and the same invariants
+    broken as a search with whole copies and the written rules.
+    """
+    cfg = Config(launcher="checked", faults=("host-skips-used-len-check",), depth=3, **SMALL)
+    names = ["write-to-used-buffer", "buffer-overflow", "key-collision", "key-outside-device"]
+    (_, actions), *_ = bfs.cones(cfg, names)
+    seen, ref_broken = _reference_levels(cfg, actions, 3)
+    assert len(seen) > 1000 and {"send", "fill", "output", "bind", "dma"} <= set(actions)
+    for compiled in (True, False):
+        dom = bfs.domains(cfg)
+        cone = bfs.Cone(cfg, names, actions, False, dom, bfs._sections(cfg, dom), compiled)
+        broken = set()
+        for _ in range(3):
+            cone.level(lambda f, broken=broken: broken.add(f.invariant), lambda: "")
+            cone.open = set(names)  # keep searching past a first violation, as the reference does
+        assert set(cone.seen) == seen and broken == ref_broken & set(names)
