@@ -145,24 +145,78 @@ def enabled_actions(cfg: Config) -> list[str]:
 
 
 def successors(cfg: Config, dom: Domains, sections, st: SymState, actions, menu: "Menu | None" = None):
-    """(move, next state, names of the invariants the step breaks) for every step from `st` by `actions`."""
+    """(move, next state, names of the invariants the step breaks, g or None) for every step from `st`.
+
+    A move is (guest, action, params, resolved): `resolved` names the
+    deferred descriptors the step read and the value each was given
+    (`Deferred`, below); `concretize` turns a run of moves into one of
+    (guest, action, params) that writes those values.  The last item is
+    the Guest whose part alone changed (a LOCAL action), else None.
+    """
     menu = Menu(cfg, dom, sections) if menu is None else menu
     if st.__dict__.keys() != _KNOWN:  # pragma: no cover - a field successor_copy does not know of
         raise TypeError("the search's state has a field successor_copy does not copy")
     rules = COMPILED_RULES if menu.compiled else None
+    defer = menu.defer
     for g in range(cfg.guests):
         if st.dead[g]:
             continue
         for action in actions:
             if (action == "output") != bool(st.pending[g]):
                 continue
+            if action == "dma" and defer:
+                for i, c in enumerate(st.cells[g]):
+                    if c.used_len >= 0:  # a deferred descriptor written again stays deferred: no new state
+                        new = st.resolve(g, i, (-1 - c.used_len, menu.zeros, menu.zeros))
+                        yield (g, action, menu.deferred_write(g, i), ()), new, set(), g
+                continue
             local = action in LOCAL
             for p in menu.get(st, g, action):
-                new = successor_copy(st, g, action)
-                perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True), rules)
-                broken = {n for n, ok in new.checks if ok is False}
-                new.checks, new.filed = [], set()
-                yield (g, action, p), new, broken, g if local else None
+                todo = [(st, ())]
+                while todo:
+                    base, resolved = todo.pop()
+                    new = successor_copy(base, g, action)
+                    try:
+                        perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True), rules)
+                    except Deferred as d:  # the step reads a deferred descriptor: once per value it may hold
+                        for v in menu.values(base, d.g, d.i):
+                            todo.append((base.resolve(d.g, d.i, v), resolved + (((d.g, d.i), v),)))
+                        continue
+                    broken = {n for n, ok in new.checks if ok is False}
+                    new.checks, new.filed = [], set()
+                    yield (g, action, p, resolved), new, broken, g if local else None
+
+
+class Deferred(Exception):
+    """A rule read descriptor `i` of Guest `g`, written by a deferred write: it must be given a value first."""
+
+    def __init__(self, g: int, i: int):
+        super().__init__(g, i)
+        self.g, self.i = g, i
+
+
+def concretize(cfg: Config, moves) -> list:
+    """(guest, action, params) for each move: a deferred write gets the value its descriptor was read with.
+
+    Every write of a chain of deferred writes to one descriptor writes the
+    value the first step that read it gave it (the first is allowed it: the
+    value's used_len is 0 or the one before the chain; the others rewrite
+    the same value, which `domain` allows too); a chain no step read writes
+    used_len 0 and no section, which `domain` allows too.  witness() then
+    checks the run on BMC's encoding.
+    """
+    out = [[g, action, p] for g, action, p, _ in moves]
+    chains: dict = {}
+    for k, (g, action, p, resolved) in enumerate(moves):
+        for (h, i), (used, addrs, lens) in resolved:
+            for j in chains.pop((h, i), []):
+                out[j][2] = {"dma": out[j][2]["dma"], "used": used, "addrs": list(addrs), "lens": list(lens)}
+        if action == "dma" and "deferred" in p:
+            chains.setdefault((g, p["deferred"]), []).append(k)
+    for js in chains.values():
+        for j in js:
+            out[j][2] = {"dma": out[j][2]["dma"], "used": 0, "addrs": [0] * cfg.sections, "lens": [0] * cfg.sections}
+    return [tuple(m) for m in out]
 
 
 # The rules the search performs: spec/compiled.py's concrete reading of spec/ (what replay runs), the same
@@ -191,9 +245,41 @@ class Menu:
     reads that cell alone) and the lists are joined.
     """
 
-    def __init__(self, cfg: Config, dom: Domains, sections, compiled: bool = True):
+    def __init__(self, cfg: Config, dom: Domains, sections, compiled: bool = True, defer: bool = False):
         self.cfg, self.dom, self.sections, self.compiled = cfg, dom, sections, compiled
+        self.defer = defer and cfg.guest_mode == "conforming"
+        self.zeros = (0,) * cfg.sections
         self.cache: dict = {}
+
+    def deferred_write(self, g: int, i: int) -> dict:
+        """The params of a deferred write of Guest g's descriptor i (its values come at the first read)."""
+        key = (g, "deferred", i)
+        p = self.cache.get(key)
+        if p is None:
+            p = self.cache[key] = {"dma": self.cfg.cells[i], "deferred": i}
+        return p
+
+    def values(self, st: SymState, g: int, i: int) -> list:
+        """What Guest g's deferred descriptor i may hold: every (used, addrs, lens) a write of it allows.
+
+        That is `candidates` and `domain` for a dma write of that descriptor
+        when it held the used_len it had before the deferred writes (kept in
+        the deferred value, -1 - used_len) and no section, with the one
+        value `candidates` skips there as a rewrite of what is there: every
+        used_len 0 or the old one, with every section list a driver builds
+        (the old sections are one of those: only a Guest writes sections).
+        A descriptor written again while deferred allows the same values, so
+        one deferred value stands for any chain of writes.
+        """
+        old = -1 - st.cells[g][i].used_len
+        key = (g, "values", i, old)
+        vs = self.cache.get(key)
+        if vs is None:
+            was = st.resolve(g, i, (old, self.zeros, self.zeros))
+            vs = [(old, self.zeros, self.zeros)]
+            vs += [(p["used"], tuple(p["addrs"]), tuple(p["lens"])) for p in self._fresh(was, g, "dma", i)]
+            vs = self.cache[key] = list(dict.fromkeys(vs))
+        return vs
 
     def _fresh(self, st, g, action, only=None):
         cfg = self.cfg
@@ -272,6 +358,23 @@ class SearchState(SymState):
         self._cfp[g] = None
         return self.cells[g]
 
+    def _read(self, g, addr, get):
+        if type(addr) is int:
+            for i, c in enumerate(self.cells[g]):
+                if c.addr == addr:
+                    if c.used_len < 0:
+                        raise Deferred(g, i)
+                    return get(c)
+            return 0
+        return super()._read(g, addr, get)  # pragma: no cover - the search's values are ints
+
+    def resolve(self, g: int, i: int, value) -> "SearchState":
+        """A copy with Guest g's descriptor i holding `value` (used, addrs, lens): a deferred write decided."""
+        new = successor_copy(self, g, "dma")
+        c = new._own_cells(g)[i]
+        c.used_len, c.addrs, c.lens = value[0], list(value[1]), list(value[2])
+        return new
+
     def write_cell(self, g, addr, used_len, addrs, lens, when):
         if when is False:
             return
@@ -286,6 +389,9 @@ class SearchState(SymState):
             return
         if when is not True:
             raise TypeError("the search's state takes a concrete guard")
+        for i, c in enumerate(self.cells[g]):
+            if c.addr == addr and c.used_len < 0:
+                raise Deferred(g, i)
         for c in self._own_cells(g):
             if c.addr == addr:
                 c.used_len = value
@@ -459,6 +565,7 @@ class Outcome:
     memory_mib: float = 0.0
     domains: str = ""
     symmetry: bool = False
+    deferred: bool = False  # descriptor writes were deferred (`Deferred`): states are of the reduced search
     per: dict = field(default_factory=dict)  # invariant -> (states of its cone, depth, exhausted)
     digests: dict = field(default_factory=dict)  # invariant -> digest of its exhausted cone's states (`digest`)
     seen: dict = field(default_factory=dict)  # invariant -> its exhausted cone's fingerprints (the state set)
@@ -467,23 +574,24 @@ class Outcome:
 class Cone:
     """One breadth-first search: its invariants, its actions, the states it has seen and its frontier."""
 
-    def __init__(self, cfg, names, actions, sym, dom, secs, compiled=True):
+    def __init__(self, cfg, names, actions, sym, dom, secs, compiled=True, defer=False):
         self.cfg, self.names, self.actions, self.sym, self.dom, self.secs = cfg, names, actions, sym, dom, secs
         init = SearchState(cfg)
         self.seen = {fingerprint(init, sym): 0}
         self.parent, self.moves = [-1], [None]
         self.frontier = [(0, init)]
         self.open = set(names)
-        self.menu = Menu(cfg, dom, secs, compiled)
+        self.menu = Menu(cfg, dom, secs, compiled, defer)
         self.depth = 0
         self.exhausted = False
 
-    def path_to(self, i):
-        p = []
+    def path_to(self, i, last=None):
+        """The run to state i (then `last`), as (guest, action, params) with the deferred writes decided."""
+        p = [] if last is None else [last]
         while i > 0:
             p.append(self.moves[i])
             i = self.parent[i]
-        return p[::-1]
+        return concretize(self.cfg, p[::-1])
 
     def level(self, found, check):
         """Expand the frontier by one step; `found(Found)` for each first violation; `check()` may stop it."""
@@ -495,7 +603,7 @@ class Cone:
             for move, new, broken, g in successors(self.cfg, self.dom, self.secs, st, self.actions, self.menu):
                 for n in broken & self.open:
                     self.open.discard(n)
-                    found(Found(n, self.depth + 1, self.path_to(i) + [move], 0.0))
+                    found(Found(n, self.depth + 1, self.path_to(i, move), 0.0))
                 if g is not None and parts is not None:
                     fp = parts[:g] + (_guest_part(new, g),) + parts[g + 1 :]  # only Guest g's part changed
                 else:
@@ -532,19 +640,22 @@ def search(
     on_level=None,
     sym: bool | None = None,
     compiled: bool = True,
+    defer: bool = False,
 ) -> Outcome:
     """Breadth-first, cone by cone (`cones`), the smallest frontier first, to `cfg.depth` steps or every state.
 
     `on_found(Found)` is called at each invariant's first violation,
     `on_level(names, depth, seconds, states)` when a cone has explored every
-    run of `depth` steps.  `compiled=False` performs the written (interpreted) rules.
+    run of `depth` steps.  `compiled=False` performs the written (interpreted) rules; `defer` defers
+    descriptor writes (`Deferred`; not with Guest symmetry, where it is ignored).
     """
     start = time.monotonic()
     dom = domains(cfg)
     secs = _sections(cfg, dom)
     sym = (symmetric(cfg) and cfg.guests > 1) if sym is None else sym
-    out = Outcome(domains=dom.describe(), symmetry=sym)
-    todo = [Cone(cfg, ns, acts, sym, dom, secs, compiled) for ns, acts in cones(cfg, names)]
+    defer = defer and not sym and cfg.guest_mode == "conforming"
+    out = Outcome(domains=dom.describe(), symmetry=sym, deferred=defer)
+    todo = [Cone(cfg, ns, acts, sym, dom, secs, compiled, defer) for ns, acts in cones(cfg, names)]
 
     def found(f):
         f.seconds = time.monotonic() - start
@@ -589,6 +700,46 @@ def search(
     out.seconds = time.monotonic() - start
     out.memory_mib = _rss_mib()
     return out
+
+
+def covered(fp, seen, sections) -> bool:
+    """Whether a deferred search's state set holds a state standing for the concrete state `fp` (no symmetry).
+
+    A stored state stands for `fp` when it is `fp` or differs from it only in
+    descriptors it holds deferred (-1 - old used_len) whose value in `fp`
+    is one a deferred write allows: used_len 0 or the old one, and a
+    section list a driver builds (`sections`, as `_sections` gives).
+    """
+    if fp in seen:
+        return True
+    secs = {(tuple(a), tuple(ln)) for a, ln in sections}
+
+    def strip(f):
+        return tuple(part[:1] + part[2:] for part in f[:-1]) + (f[-1],)
+
+    index = _COVER_INDEX.get(id(seen))
+    if index is None or index[0] is not seen:
+        by: dict = {}
+        for f in seen:
+            by.setdefault(strip(f), []).append(f)
+        index = _COVER_INDEX[id(seen)] = (seen, by)
+    for f in index[1].get(strip(fp), ()):
+        ok = True
+        for part, mine in zip(f[:-1], fp[:-1]):
+            for (u, a, ln), (cu, ca, cl) in zip(part[1], mine[1]):
+                if (u, a, ln) == (cu, ca, cl):
+                    continue
+                if u >= 0 or cu not in (0, -1 - u) or (ca, cl) not in secs:
+                    ok = False
+                    break
+            if not ok:
+                break
+        if ok:
+            return True
+    return False
+
+
+_COVER_INDEX: dict = {}  # id(state set) -> (the set, its states by everything but their descriptors)
 
 
 def digest(seen) -> str:
@@ -729,7 +880,16 @@ def explore(run):
         r = results[f.invariant]
         r.status, r.depth, r.steps, r.seconds = "violated", f.steps, f.steps, f.seconds
 
-    out = search(cfg, names, run.limits.get("max_states"), run.limits.get("max_memory"), deadline, found, level)
+    out = search(
+        cfg,
+        names,
+        run.limits.get("max_states"),
+        run.limits.get("max_memory"),
+        deadline,
+        found,
+        level,
+        defer=bool(run.limits.get("defer")),
+    )
     run.interrupted = out.stopped == INTERRUPTED
     run.outcome = out
     for n, r in results.items():
