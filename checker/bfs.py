@@ -40,7 +40,7 @@ from ..spec import constants as C
 from ..spec.ops import SYM_WIDTH, Concrete
 from ..spec.registry import INVARIANTS
 from .config import Config
-from .symstate import SymBinding, SymDevice, SymState, _clone, _clone_cell
+from .symstate import Cell, SymBinding, SymDevice, SymState, _clone, _clone_cell
 from .transition import ACTIONS, DRIVER_BITS, Case, domain, fill_keys, perform, send_keys
 
 ENGINES = ("bmc", "bfs", "auto")
@@ -327,6 +327,21 @@ exec(_clone_binding_code(), {"_new": object.__new__, "SymBinding": SymBinding}, 
 _clone_binding = _ns["_clone_binding"]  # straight-line code: a third of symstate._clone's time
 
 
+def _set_binding_code() -> str:
+    lines = ["def _set_binding(b, vals):", f"    {', '.join('b.' + f for f in SymBinding.FIELDS)}, = vals"]
+    return "\n".join(lines)
+
+
+exec(_set_binding_code(), {}, _ns)
+_set_binding = _ns["_set_binding"]
+
+
+def _cell(addr, value):
+    c = object.__new__(Cell)
+    c.addr, c.used_len, c.addrs, c.lens = addr, value[0], list(value[1]), list(value[2])
+    return c
+
+
 class SearchState(SymState):
     """SymState for the search: copies share descriptors and devices until a write (copy-on-write).
 
@@ -577,13 +592,46 @@ class Cone:
     def __init__(self, cfg, names, actions, sym, dom, secs, compiled=True, defer=False):
         self.cfg, self.names, self.actions, self.sym, self.dom, self.secs = cfg, names, actions, sym, dom, secs
         init = SearchState(cfg)
+        self.proto = init
         self.seen = {fingerprint(init, sym): 0}
         self.parent, self.moves = [-1], [None]
-        self.frontier = [(0, init)]
+        # Without symmetry the frontier holds fingerprints, each made a state again when it is expanded
+        # (`state`): a fingerprint is every field of the state, and it is already stored in `seen`, so the
+        # frontier costs no memory of its own (whole states took two thirds of the search's memory).
+        # With symmetry a fingerprint is a permuted state, and the run to it must name the unpermuted
+        # Guests: the frontier keeps the states.
+        self.compact = not sym
+        self.frontier = [(0, next(iter(self.seen)) if self.compact else init)]
         self.open = set(names)
         self.menu = Menu(cfg, dom, secs, compiled, defer)
         self.depth = 0
         self.exhausted = False
+
+    def state(self, fp) -> SearchState:
+        """The state whose fingerprint (without symmetry) is `fp`: every field set from it.
+
+        The inverse of `fingerprint(st, False)` field by field (`_guest_part`'s
+        order; the binding order's values in `SymState.order`'s key order);
+        the descriptors' and devices' parts are kept as the state's cached ones.
+        """
+        st = successor_copy(self.proto, 0, "")  # its own bindings, order and per-Guest lists
+        cells, devs = list(st.cells), list(st.devs)
+        for g, (binds, cs, ds, irq, dead, pend, pkey, pdma, bound, dmas) in enumerate(fp[:-1]):
+            for b, vals in zip(st.bindings[g], binds):
+                _set_binding(b, vals)
+            cells[g] = [_cell(c.addr, v) for c, v in zip(st.cells[g], cs)]
+            own = {}
+            for (i, d), status in zip(sorted(st.devs[g].items()), ds):
+                own[i] = d2 = _clone(d, SymDevice)
+                d2.status = status
+            devs[g] = own
+            st.irqs[g], st.dead[g], st.pending[g], st.pkey[g], st.pdma[g] = irq, dead, pend, pkey, pdma
+            st.drv_bound[g], st.drv_dmas[g] = list(bound), list(dmas)
+            st._cfp[g], st._dfp[g] = cs, ds
+        st.cells, st.devs = cells, devs
+        st._mine, st._dmine = set(range(len(cells))), set(range(len(devs)))
+        st.order = dict(zip(self.proto.order, fp[-1]))
+        return st
 
     def path_to(self, i, last=None):
         """The run to state i (then `last`), as (guest, action, params) with the deferred writes decided."""
@@ -598,8 +646,12 @@ class Cone:
         nxt = []
         seen, parent, moves = self.seen, self.parent, self.moves
         sym = self.sym
-        for i, st in self.frontier:
-            parts = None if sym else fingerprint(st, False)
+        compact = self.compact
+        for i, item in self.frontier:
+            if compact:
+                st, parts = self.state(item), item
+            else:
+                st, parts = item, None
             for move, new, broken, g in successors(self.cfg, self.dom, self.secs, st, self.actions, self.menu):
                 for n in broken & self.open:
                     self.open.discard(n)
@@ -611,7 +663,7 @@ class Cone:
                 if fp in seen:
                     continue
                 seen[fp] = len(parent)
-                nxt.append((len(parent), new))
+                nxt.append((len(parent), fp if compact else new))
                 parent.append(i)
                 moves.append(move)
             if not self.open:
