@@ -16,6 +16,13 @@ back to BMC's encoding (`witness`): the run's actions and values are fixed
 on a z3 unrolling, whose model then flows through the same shrink, decode,
 replay-check and write passes as a BMC counterexample.
 
+Speed (docs/engines.md): the search performs spec/compiled.py's reading of
+the rules on a SearchState whose descriptors and devices are copied on
+write, with cached fingerprint parts and candidate menus, and keeps a
+frontier of fingerprints.  `defer` (--defer-writes) lets a descriptor write
+take its value at its first read (`Deferred`, `concretize`): the same
+verdicts and shortest runs.
+
 Symmetry: Guests are interchangeable only when the configuration treats
 them alike (same devices, same keys to bind and to send on: under the fault
 two-guests-one-slot); then a state is stored under one permutation of its
