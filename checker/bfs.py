@@ -418,6 +418,29 @@ class SearchState(SymState):
             if c.addr == addr:
                 c.used_len = value
 
+    # SymState's versions of these two build each value with Symbolic ops under the guard; with a guard
+    # that is True they set the value, with False they change nothing: the same, without the ops calls.
+    def set_binding(self, b, when=True, **fields):
+        if when is False:
+            return
+        if when is not True:
+            raise TypeError("the search's state takes a concrete guard")
+        for k, v in fields.items():
+            setattr(b, k, v)
+
+    def mark_newest(self, b, when=True):
+        if when is False:
+            return
+        if when is not True:
+            raise TypeError("the search's state takes a concrete guard")
+        me = (b.guest, b.slot)
+        order = self.order
+        for x, y in order:
+            if x == me:
+                order[(x, y)] = True
+            elif y == me:
+                order[(x, y)] = False
+
     def set_status(self, g, dev, value, who="guest", when=True):
         if when is not False and dev in self.devs[g]:
             if g not in self._dmine:
