@@ -365,8 +365,8 @@ class SearchState(SymState):
     def __init__(self, cfg: Config):
         super().__init__(cfg)
         n = cfg.guests
-        self._mine = set(range(n))  # Guests whose descriptor row this state owns
-        self._dmine = set(range(n))  # Guests whose devices this state owns
+        self._mine = (1 << n) - 1  # bit g: this state owns Guest g's descriptor row
+        self._dmine = (1 << n) - 1  # bit g: this state owns Guest g's devices
         self._cfp = [None] * n  # per Guest: its descriptors as a fingerprint part, or None (not known)
         self._dfp = [None] * n  # per Guest: its devices' statuses, likewise
 
@@ -374,9 +374,9 @@ class SearchState(SymState):
         return successor_copy(self, 0, "")
 
     def _own_cells(self, g):
-        if g not in self._mine:
+        if not self._mine >> g & 1:
             self.cells[g] = [_clone_cell(c) for c in self.cells[g]]
-            self._mine.add(g)
+            self._mine |= 1 << g
         self._cfp[g] = None
         return self.cells[g]
 
@@ -443,10 +443,10 @@ class SearchState(SymState):
 
     def set_status(self, g, dev, value, who="guest", when=True):
         if when is not False and dev in self.devs[g]:
-            if g not in self._dmine:
+            if not self._dmine >> g & 1:
                 self.devs = list(self.devs)
                 self.devs[g] = {i: _clone(d, SymDevice) for i, d in self.devs[g].items()}
-                self._dmine.add(g)
+                self._dmine |= 1 << g
             self._dfp[g] = None
         super().set_status(g, dev, value, who, when)
 
@@ -463,7 +463,7 @@ def successor_copy(st: SearchState, g: int, action: str) -> SearchState:
     d = new.__dict__
     d.update(st.__dict__)
     new.cells = list(st.cells)
-    new._mine, new._dmine = set(), set()
+    new._mine = new._dmine = 0
     new._cfp, new._dfp = list(st._cfp), list(st._dfp)
     if action not in LOCAL:
         new.bindings = [[_clone_binding(b) for b in row] for row in st.bindings]
@@ -659,7 +659,7 @@ class Cone:
             st.drv_bound[g], st.drv_dmas[g] = list(bound), list(dmas)
             st._cfp[g], st._dfp[g] = cs, ds
         st.cells, st.devs = cells, devs
-        st._mine, st._dmine = set(range(len(cells))), set(range(len(devs)))
+        st._mine = st._dmine = (1 << len(cells)) - 1
         st.order = dict(zip(self.proto.order, fp[-1]))
         return st
 
