@@ -799,13 +799,9 @@ def covered(fp, seen, sections) -> bool:
     def strip(f):
         return tuple(part[:1] + part[2:] for part in f[:-1]) + (f[-1],)
 
-    index = _COVER_INDEX.get(id(seen))
-    if index is None or index[0] is not seen:
-        by: dict = {}
-        for f in seen:
-            by.setdefault(strip(f), []).append(f)
-        index = _COVER_INDEX[id(seen)] = (seen, by)
-    for f in index[1].get(strip(fp), ()):
+    key = strip(fp)
+    alike = [f for f in seen if strip(f) == key]  # one pass: asked once per counterexample to induction
+    for f in alike:
         ok = True
         for part, mine in zip(f[:-1], fp[:-1]):
             for (u, a, ln), (cu, ca, cl) in zip(part[1], mine[1]):
@@ -819,9 +815,6 @@ def covered(fp, seen, sections) -> bool:
         if ok:
             return True
     return False
-
-
-_COVER_INDEX: dict = {}  # id(state set) -> (the set, its states by everything but their descriptors)
 
 
 def digest(seen) -> str:
