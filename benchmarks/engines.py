@@ -11,10 +11,13 @@ Measured, each as a separate `lgcheck prove` process (start-up included):
                buffer, per engine (issue 9: found within 10 s)
     default    the default configuration under bfs with a time budget: states,
                states/s, memory, exhausted or not
+    speed      the default configuration under bfs to a fixed number of states
+               (--states, 60,000): states per CPU second, the figure that does not
+               depend on how loaded the machine is
     tiny       1 Guest, 1 slot, 1 buffer, 1 section, no sysfs, --inv status:
                exhausted (a proof with a state count), and the time
 
-    .venv/bin/python benchmarks/engines.py [--budget 60] [--quick]
+    .venv/bin/python benchmarks/engines.py [--budget 60] [--quick] [--states 60000] [--speed-only]
 """
 
 from __future__ import annotations
@@ -34,6 +37,14 @@ from lgcheck.checker.faults import FAULTS
 from prove_speed import baseline  # the same fixed QF_BV job (run as a script: benchmarks/ is on the path)
 
 
+# bfs-d: the search with --defer-writes (docs/engines.md).  ENGINES=bfs,bmc (say) runs only those: e.g.
+# against an older checkout (PYTHONPATH) that has no --defer-writes.
+ENGINES = [
+    ("bfs", ["--engine", "bfs"]),
+    ("bfs-d", ["--engine", "bfs", "--defer-writes"]),
+    ("bmc", ["--engine", "bmc", "--no-induction"]),
+]
+ENGINES = [e for e in ENGINES if e[0] in os.environ.get("ENGINES", "bfs,bfs-d,bmc").split(",")]
 CPU: list[float] = [0.0]  # the CPU seconds of the last run (its processes, children included)
 
 
@@ -73,14 +84,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--budget", type=float, default=60.0, help="seconds per run before it counts as not found")
     ap.add_argument("--quick", action="store_true", help="faults and the tiny proof only")
+    ap.add_argument("--states", type=int, default=60_000, help="states of the speed run")
+    ap.add_argument("--speed-only", action="store_true", help="the speed run only")
     args = ap.parse_args()
+    if args.speed_only:
+        with tempfile.TemporaryDirectory() as out:
+            speed(out, args.states)
+        return 0
     base = min(baseline() for _ in range(3))
     print(f"z3 {z3.get_version_string()}; baseline QF_BV job {base:.3f}s (best of 3); load {os.getloadavg()[0]:.1f}\n")
     with tempfile.TemporaryDirectory() as out:
         print(f"{'fault':30} {'engine':6} {'wall':>7} {'cpu':>7} {'cpu/base':>8}  result")
         for f in FAULTS.values():
             common = ["--launcher", "checked", "--fault", f.name, "--inv", f.breaks]
-            for engine, extra in (("bfs", ["--engine", "bfs"]), ("bmc", ["--engine", "bmc", "--no-induction"])):
+            for engine, extra in ENGINES:
                 wall, doc = prove(common + extra, out, args.budget)
                 cpu = CPU[0]
                 print(f"{f.name:30} {engine:6} {wall:6.1f}s {cpu:6.1f}s {cpu / base:7.0f}x  {found(doc, f.breaks)}")
@@ -97,10 +114,10 @@ def main() -> int:
         print("\n--buffers 3 (a bug that needs the third buffer):")
         for fault, inv in (("host-skips-used-len-check", "write-to-used-buffer"),):
             common = ["--launcher", "checked", "--buffers", "3", "--fault", fault, "--inv", inv]
-            for engine, extra in (("bfs", ["--engine", "bfs"]), ("bmc", ["--engine", "bmc", "--no-induction"])):
+            for engine, extra in ENGINES:
                 wall, doc = prove(common + extra, out, args.budget)
                 cpu = CPU[0]
-                print(f"  {fault} {engine:4} {wall:6.1f}s wall {cpu:6.1f}s cpu ({cpu / base:.0f}x)  {found(doc, inv)}")
+                print(f"  {fault} {engine:6} {wall:6.1f}s wall {cpu:6.1f}s cpu ({cpu / base:.0f}x)  {found(doc, inv)}")
         print(f"\ndefault configuration under bfs, {args.budget:.0f} s budget:")
         t = time.monotonic()
         wall, doc = prove(["--engine", "bfs"], out, args.budget)
@@ -114,7 +131,19 @@ def main() -> int:
             )
         else:
             print(f"  no answer in {time.monotonic() - t:.0f}s")
+        speed(out, args.states)
     return 0
+
+
+def speed(out: str, states: int) -> None:
+    """The default configuration under bfs to `states` states: states per CPU second (start-up included)."""
+    wall, doc = prove(["--engine", "bfs", "--max-states", str(states)], out)
+    n = doc.get("states", 0) if doc else 0
+    print(
+        f"\nspeed: default configuration under bfs to {n:,} states: {wall:.1f}s wall, {CPU[0]:.1f}s cpu, "
+        f"{n / max(CPU[0], 1e-9):,.0f} states per cpu s, {doc.get('memory_mib', 0) if doc else 0:.0f} MiB; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,13 @@ back to BMC's encoding (`witness`): the run's actions and values are fixed
 on a z3 unrolling, whose model then flows through the same shrink, decode,
 replay-check and write passes as a BMC counterexample.
 
+Speed (docs/engines.md): the search performs spec/compiled.py's reading of
+the rules on a SearchState whose descriptors and devices are copied on
+write, with cached fingerprint parts and candidate menus, and keeps a
+frontier of fingerprints.  `defer` (--defer-writes) lets a descriptor write
+take its value at its first read (`Deferred`, `concretize`): the same
+verdicts and shortest runs.
+
 Symmetry: Guests are interchangeable only when the configuration treats
 them alike (same devices, same keys to bind and to send on: under the fault
 two-guests-one-slot); then a state is stored under one permutation of its
@@ -27,17 +34,20 @@ the lowest free one, so a slot's index changes what the Host does.
 
 from __future__ import annotations
 
+import gc
 import itertools
+import operator
 import os
 import resource
 import time
 from dataclasses import dataclass, field
 
+from ..spec import compiled as _compiled
 from ..spec import constants as C
 from ..spec.ops import SYM_WIDTH, Concrete
 from ..spec.registry import INVARIANTS
 from .config import Config
-from .symstate import SymBinding, SymDevice, SymState, _clone, _clone_cell
+from .symstate import Cell, SymBinding, SymDevice, SymState, _clone, _clone_cell
 from .transition import ACTIONS, DRIVER_BITS, Case, domain, fill_keys, perform, send_keys
 
 ENGINES = ("bmc", "bfs", "auto")
@@ -86,10 +96,13 @@ def _sections(cfg: Config, dom: Domains):
     return out
 
 
-def candidates(cfg: Config, dom: Domains, sections, st: SymState, g: int, action: str):
-    """Parameter values to try for `action` of Guest g; `domain` then keeps those BMC allows."""
+def candidates(cfg: Config, dom: Domains, sections, st: SymState, g: int, action: str, only=None):
+    """Parameter values to try for `action` of Guest g; `domain` then keeps those BMC allows.
+
+    `only`: for dma, the index of the one cell to write (else every cell).
+    """
     if action == "dma":
-        for c in st.cells[g]:
+        for c in st.cells[g] if only is None else [st.cells[g][only]]:
             for used in dict.fromkeys((0, c.used_len)):
                 for addrs, lens in sections:
                     if used == c.used_len and addrs == c.addrs and lens == c.lens:
@@ -138,81 +151,374 @@ def enabled_actions(cfg: Config) -> list[str]:
     ]
 
 
-def successors(cfg: Config, dom: Domains, sections, st: SymState, actions):
-    """(move, next state, names of the invariants the step breaks) for every step from `st` by `actions`."""
+def successors(cfg: Config, dom: Domains, sections, st: SymState, actions, menu: "Menu | None" = None):
+    """(move, next state, names of the invariants the step breaks, g or None) for every step from `st`.
+
+    A move is (guest, action, params, resolved): `resolved` names the
+    deferred descriptors the step read and the value each was given
+    (`Deferred`, below); `concretize` turns a run of moves into one of
+    (guest, action, params) that writes those values.  The last item is
+    the Guest whose part alone changed (a LOCAL action), else None.
+    """
+    menu = Menu(cfg, dom, sections) if menu is None else menu
+    if st.__dict__.keys() != _KNOWN:  # pragma: no cover - a field successor_copy does not know of
+        raise TypeError("the search's state has a field successor_copy does not copy")
+    rules = COMPILED_RULES if menu.compiled else None
+    defer = menu.defer
     for g in range(cfg.guests):
         if st.dead[g]:
             continue
         for action in actions:
             if (action == "output") != bool(st.pending[g]):
                 continue
-            known = st.__dict__.keys() == _KNOWN
-            local = action in LOCAL and known
-            for p in candidates(cfg, dom, sections, st, g, action):
-                if domain(Concrete, cfg, st, g, action, p, True) is not True:
-                    continue
-                new = _copy_local(st, g, action) if local else _copy_keeping_status(st) if known else st.copy()
-                perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True))
-                broken = {n for n, ok in new.checks if ok is False}
-                new.checks, new.filed = [], set()
-                yield (g, action, p), new, broken, g if local else None
+            if action == "dma" and defer:
+                for i, c in enumerate(st.cells[g]):
+                    if c.used_len >= 0:  # a deferred descriptor written again stays deferred: no new state
+                        new = st.resolve(g, i, (-1 - c.used_len, menu.zeros, menu.zeros))
+                        yield (g, action, menu.deferred_write(g, i), ()), new, set(), g
+                continue
+            local = action in LOCAL
+            for p in menu.get(st, g, action):
+                todo = [(st, ())]
+                while todo:
+                    base, resolved = todo.pop()
+                    new = successor_copy(base, g, action)
+                    try:
+                        perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True), rules)
+                    except Deferred as d:  # the step reads a deferred descriptor: once per value it may hold
+                        for v in menu.values(base, d.g, d.i):
+                            todo.append((base.resolve(d.g, d.i, v), resolved + (((d.g, d.i), v),)))
+                        continue
+                    broken = {n for n, ok in new.checks if ok is False}
+                    new.checks, new.filed = [], set()
+                    yield (g, action, p, resolved), new, broken, g if local else None
+
+
+class Deferred(Exception):
+    """A rule read descriptor `i` of Guest `g`, written by a deferred write: it must be given a value first."""
+
+    def __init__(self, g: int, i: int):
+        super().__init__(g, i)
+        self.g, self.i = g, i
+
+
+def concretize(cfg: Config, moves) -> list:
+    """(guest, action, params) for each move: a deferred write gets the value its descriptor was read with.
+
+    Every write of a chain of deferred writes to one descriptor writes the
+    value the first step that read it gave it (the first is allowed it: the
+    value's used_len is 0 or the one before the chain; the others rewrite
+    the same value, which `domain` allows too); a chain no step read writes
+    used_len 0 and no section, which `domain` allows too.  witness() then
+    checks the run on BMC's encoding.
+    """
+    out = [[g, action, p] for g, action, p, _ in moves]
+    chains: dict = {}
+    for k, (g, action, p, resolved) in enumerate(moves):
+        for (h, i), (used, addrs, lens) in resolved:
+            for j in chains.pop((h, i), []):
+                out[j][2] = {"dma": out[j][2]["dma"], "used": used, "addrs": list(addrs), "lens": list(lens)}
+        if action == "dma" and "deferred" in p:
+            chains.setdefault((g, p["deferred"]), []).append(k)
+    for js in chains.values():
+        for j in js:
+            out[j][2] = {"dma": out[j][2]["dma"], "used": 0, "addrs": [0] * cfg.sections, "lens": [0] * cfg.sections}
+    return [tuple(m) for m in out]
+
+
+# The rules the search performs: spec/compiled.py's concrete reading of spec/ (what replay runs), the same
+# rules as BMC's without a Python call per `ops.X`; tests/checker/test_engines.py checks that a search with
+# the interpreted rules reaches the same states.  LGCHECK_INTERPRETED=1 makes both the interpreted ones.
+COMPILED_RULES = {
+    "bind_dma": _compiled.bind_dma,
+    "hcall_send_dma": _compiled.hcall_send_dma,
+    "status_write": _compiled.status_write,
+    "fill": _compiled.fill,
+    "handle_output": _compiled.handle_output,
+    "apply": _compiled.apply,
+}
+
+
+class Menu:
+    """The candidates BMC's `domain` keeps, per Guest, action and the part of the state both read (cached).
+
+    `candidates` and `domain` read, of the state: for dma, the one cell
+    written (its used_len, and its contents to skip a rewrite of them); for
+    bind, the drivers' record of what Guest g bound (drv_bound, drv_dmas);
+    for a status write, Guest g's three statuses; for the other actions,
+    nothing.  So the list they give is a function of (Guest, action, that
+    part), and is computed once per such key, by the same two functions, on
+    the first state that has it.  A dma menu is kept per cell (its domain
+    reads that cell alone) and the lists are joined.
+    """
+
+    def __init__(self, cfg: Config, dom: Domains, sections, compiled: bool = True, defer: bool = False):
+        self.cfg, self.dom, self.sections, self.compiled = cfg, dom, sections, compiled
+        self.defer = defer and cfg.guest_mode == "conforming"
+        self.zeros = (0,) * cfg.sections
+        self.cache: dict = {}
+
+    def deferred_write(self, g: int, i: int) -> dict:
+        """The params of a deferred write of Guest g's descriptor i (its values come at the first read)."""
+        key = (g, "deferred", i)
+        p = self.cache.get(key)
+        if p is None:
+            p = self.cache[key] = {"dma": self.cfg.cells[i], "deferred": i}
+        return p
+
+    def values(self, st: SymState, g: int, i: int) -> list:
+        """What Guest g's deferred descriptor i may hold: every (used, addrs, lens) a write of it allows.
+
+        That is `candidates` and `domain` for a dma write of that descriptor
+        when it held the used_len it had before the deferred writes (kept in
+        the deferred value, -1 - used_len) and no section, with the one
+        value `candidates` skips there as a rewrite of what is there: every
+        used_len 0 or the old one, with every section list a driver builds
+        (the old sections are one of those: only a Guest writes sections).
+        A descriptor written again while deferred allows the same values, so
+        one deferred value stands for any chain of writes.
+        """
+        old = -1 - st.cells[g][i].used_len
+        key = (g, "values", i, old)
+        vs = self.cache.get(key)
+        if vs is None:
+            was = st.resolve(g, i, (old, self.zeros, self.zeros))
+            vs = [(old, self.zeros, self.zeros)]
+            vs += [(p["used"], tuple(p["addrs"]), tuple(p["lens"])) for p in self._fresh(was, g, "dma", i)]
+            vs = self.cache[key] = list(dict.fromkeys(vs))
+        return vs
+
+    def _fresh(self, st, g, action, only=None):
+        cfg = self.cfg
+        out = []
+        for p in candidates(cfg, self.dom, self.sections, st, g, action, only):
+            if domain(Concrete, cfg, st, g, action, p, True) is True:
+                out.append(p)
+        return out
+
+    def get(self, st: SymState, g: int, action: str) -> list:
+        cache = self.cache
+        if action == "dma":
+            out = []
+            for i, c in enumerate(st.cells[g]):
+                key = (g, i, c.used_len, tuple(c.addrs), tuple(c.lens))
+                m = cache.get(key)
+                if m is None:
+                    m = cache[key] = self._fresh(st, g, action, i)
+                out += m
+            return out
+        if action == "bind":
+            key = (g, action, tuple(st.drv_bound[g]), tuple(st.drv_dmas[g]))
+        elif action == "status":
+            key = (g, action, st.status(g, 0), st.status(g, 1), st.status(g, 2))
+        else:
+            key = (g, action)
+        m = cache.get(key)
+        if m is None:
+            m = cache[key] = self._fresh(st, g, action)
+        return m
 
 
 # Actions that change only Guest g's own part of the state (a descriptor it writes, its devices' status):
-# the new state shares every other part with the old one (copy-on-write), and its fingerprint reuses them.
+# the new state shares the bindings, irqs, pending, the drivers' record and the binding order with the old one.
 LOCAL = ("dma", "status", "sysfs", "lstatus")
 
 
-_KNOWN = SymState(Config(guests=1, slots=1, buffers=1, sections=1)).__dict__.keys()  # what the copies below know
+def _clone_binding_code() -> str:
+    lines = ["def _clone_binding(b):", "    n = _new(SymBinding)"]
+    lines += [f"    n.{f} = b.{f}" for f in SymBinding.__slots__]
+    return "\n".join(lines + ["    return n"])
 
 
-def _copy_keeping_status(st: SymState) -> SymState:
-    """SymState.copy, but the devices shared: only a status write (a LOCAL action) changes them."""
-    devs = st.devs
-    st.devs = []
-    try:
-        new = st.copy()
-    finally:
-        st.devs = devs
-    new.devs = devs
-    return new
+exec(_clone_binding_code(), {"_new": object.__new__, "SymBinding": SymBinding}, _ns := {})
+_clone_binding = _ns["_clone_binding"]  # straight-line code: a third of symstate._clone's time
 
 
-def _copy_local(st: SymState, g: int, action: str) -> SymState:
-    """A copy for a LOCAL action of Guest g: its descriptors (dma) or its devices (status) cloned, the rest shared.
+def _set_binding_code() -> str:
+    lines = ["def _set_binding(b, vals):", f"    {', '.join('b.' + f for f in SymBinding.FIELDS)}, = vals"]
+    return "\n".join(lines)
 
-    dma is `SymState.write_cell` on Guest g's cells alone; a status write is
-    `set_status` on one of Guest g's devices alone (spec/apply.py); neither
-    touches bindings, irqs, pending, the drivers' record or the binding order.
-    (A state with attributes this function does not know is copied whole.)
+
+exec(_set_binding_code(), {}, _ns)
+_set_binding = _ns["_set_binding"]
+
+
+def _cell(addr, value):
+    c = object.__new__(Cell)
+    c.addr, c.used_len, c.addrs, c.lens = addr, value[0], list(value[1]), list(value[2])
+    return c
+
+
+class SearchState(SymState):
+    """SymState for the search: copies share descriptors and devices until a write (copy-on-write).
+
+    Every write to a descriptor goes through `write_cell` or `wr_used_len`,
+    and every write to a device through `set_status` (spec/ changes the
+    state only through the state interface; grep "used_len =" finds no
+    other writer).  Each of them first makes the written Guest's row its
+    own (`_mine`), so a successor never changes what its parent shares with
+    it, and forgets that Guest's cached fingerprint part (`_cfp`, `_dfp`),
+    which `fingerprint` otherwise reuses.  The values are plain ints and
+    bools (the Concrete reading): a guard is True or False.
     """
-    new = SymState.__new__(SymState)
-    new.__dict__.update(st.__dict__)
-    if action == "dma":
-        new.cells = list(st.cells)
-        new.cells[g] = [_clone_cell(c) for c in st.cells[g]]
-    else:
-        new.devs = list(st.devs)
-        new.devs[g] = {i: _clone(d, SymDevice) for i, d in st.devs[g].items()}
+
+    def __init__(self, cfg: Config):
+        super().__init__(cfg)
+        n = cfg.guests
+        self._mine = (1 << n) - 1  # bit g: this state owns Guest g's descriptor row
+        self._dmine = (1 << n) - 1  # bit g: this state owns Guest g's devices
+        self._cfp = [None] * n  # per Guest: its descriptors as a fingerprint part, or None (not known)
+        self._dfp = [None] * n  # per Guest: its devices' statuses, likewise
+
+    def copy(self) -> "SearchState":
+        return successor_copy(self, 0, "")
+
+    def _own_cells(self, g):
+        if not self._mine >> g & 1:
+            self.cells[g] = [_clone_cell(c) for c in self.cells[g]]
+            self._mine |= 1 << g
+        self._cfp[g] = None
+        return self.cells[g]
+
+    def _read(self, g, addr, get):
+        if type(addr) is int:
+            for i, c in enumerate(self.cells[g]):
+                if c.addr == addr:
+                    if c.used_len < 0:
+                        raise Deferred(g, i)
+                    return get(c)
+            return 0
+        return super()._read(g, addr, get)  # pragma: no cover - the search's values are ints
+
+    def resolve(self, g: int, i: int, value) -> "SearchState":
+        """A copy with Guest g's descriptor i holding `value` (used, addrs, lens): a deferred write decided."""
+        new = successor_copy(self, g, "dma")
+        c = new._own_cells(g)[i]
+        c.used_len, c.addrs, c.lens = value[0], list(value[1]), list(value[2])
+        return new
+
+    def write_cell(self, g, addr, used_len, addrs, lens, when):
+        if when is False:
+            return
+        if when is not True:
+            raise TypeError("the search's state takes a concrete guard")
+        for c in self._own_cells(g):
+            if c.addr == addr:
+                c.used_len, c.addrs, c.lens = used_len, list(addrs), list(lens)
+
+    def wr_used_len(self, g, addr, value, when=True):
+        if when is False:
+            return
+        if when is not True:
+            raise TypeError("the search's state takes a concrete guard")
+        for i, c in enumerate(self.cells[g]):
+            if c.addr == addr and c.used_len < 0:
+                raise Deferred(g, i)
+        for c in self._own_cells(g):
+            if c.addr == addr:
+                c.used_len = value
+
+    # SymState's versions of these two build each value with Symbolic ops under the guard; with a guard
+    # that is True they set the value, with False they change nothing: the same, without the ops calls.
+    def set_binding(self, b, when=True, **fields):
+        if when is False:
+            return
+        if when is not True:
+            raise TypeError("the search's state takes a concrete guard")
+        for k, v in fields.items():
+            setattr(b, k, v)
+
+    def mark_newest(self, b, when=True):
+        if when is False:
+            return
+        if when is not True:
+            raise TypeError("the search's state takes a concrete guard")
+        me = (b.guest, b.slot)
+        order = self.order
+        for x, y in order:
+            if x == me:
+                order[(x, y)] = True
+            elif y == me:
+                order[(x, y)] = False
+
+    def set_status(self, g, dev, value, who="guest", when=True):
+        if when is not False and dev in self.devs[g]:
+            if not self._dmine >> g & 1:
+                self.devs = list(self.devs)
+                self.devs[g] = {i: _clone(d, SymDevice) for i, d in self.devs[g].items()}
+                self._dmine |= 1 << g
+            self._dfp[g] = None
+        super().set_status(g, dev, value, who, when)
+
+
+def successor_copy(st: SearchState, g: int, action: str) -> SearchState:
+    """The state a step of `action` by Guest g starts from: shared where the step cannot write.
+
+    Descriptors and devices are always shared (copy-on-write, SearchState).
+    A LOCAL action writes nothing else (dma is `write_cell` on Guest g's
+    cells; a status write is `set_status`), so it shares the rest too; any
+    other action gets its own bindings, order and per-Guest lists.
+    """
+    new = object.__new__(SearchState)
+    d = new.__dict__
+    d.update(st.__dict__)
+    new.cells = list(st.cells)
+    new._mine = new._dmine = 0
+    new._cfp, new._dfp = list(st._cfp), list(st._dfp)
+    if action not in LOCAL:
+        new.bindings = [[_clone_binding(b) for b in row] for row in st.bindings]
+        new.irqs, new.dead = list(st.irqs), list(st.dead)
+        new.pending, new.pkey, new.pdma = list(st.pending), list(st.pkey), list(st.pdma)
+        new.order = dict(st.order)
+        new.drv_bound = [list(r) for r in st.drv_bound]
+        new.drv_dmas = [list(r) for r in st.drv_dmas]
     new.checks, new.filed, new.log = [], set(), []
+    new.runs, new._probe, new._mem = {}, None, {}
+    new.cuts = None if st.cuts is None else []
     return new
+
+
+_KNOWN = frozenset(SearchState(Config(guests=1, slots=1, buffers=1, sections=1)).__dict__)  # what it copies
 
 
 # ---------------------------------------------------------------- fingerprints
-def _guest_part(st: SymState, g: int, rename=None):
-    def own(v):
-        return rename[v] if rename is not None and v < len(rename) else v
+_BINDING = operator.attrgetter(*SymBinding.FIELDS)
 
-    binds = []
-    for b in st.bindings[g]:
-        vals = [getattr(b, f) for f in SymBinding.FIELDS]
-        if rename is not None:
-            vals[0], vals[7] = own(vals[0]), own(vals[7])  # owner, nowner: a Guest number (or a share, NO_OWNER)
-        binds.append(tuple(vals))
+
+def _cells_part(st, g):
+    return tuple((c.used_len, tuple(c.addrs), tuple(c.lens)) for c in st.cells[g])
+
+
+def _devs_part(st, g):
+    return tuple(d.status for _, d in sorted(st.devs[g].items()))
+
+
+def _guest_part(st: SymState, g: int, rename=None):
+    """Guest g's part of a fingerprint; the descriptors' and devices' parts cached on a SearchState."""
+    if rename is None:
+        binds = tuple(map(_BINDING, st.bindings[g]))
+    else:
+        binds = []
+        for b in st.bindings[g]:
+            vals = list(_BINDING(b))
+            # owner, nowner: a Guest number (or a share, NO_OWNER)
+            vals[0] = rename[vals[0]] if vals[0] < len(rename) else vals[0]
+            vals[7] = rename[vals[7]] if vals[7] < len(rename) else vals[7]
+            binds.append(tuple(vals))
+        binds = tuple(binds)
+    cfp = getattr(st, "_cfp", None)
+    if cfp is None:
+        cells, devs = _cells_part(st, g), _devs_part(st, g)
+    else:
+        cells, devs = cfp[g], st._dfp[g]
+        if cells is None:
+            cells = cfp[g] = _cells_part(st, g)
+        if devs is None:
+            devs = st._dfp[g] = _devs_part(st, g)
     return (
-        tuple(binds),
-        tuple((c.used_len, tuple(c.addrs), tuple(c.lens)) for c in st.cells[g]),
-        tuple(d.status for _, d in sorted(st.devs[g].items())),
+        binds,
+        cells,
+        devs,
         st.irqs[g],
         st.dead[g],
         st.pending[g],
@@ -304,6 +610,7 @@ class Outcome:
     memory_mib: float = 0.0
     domains: str = ""
     symmetry: bool = False
+    deferred: bool = False  # descriptor writes were deferred (`Deferred`): states are of the reduced search
     per: dict = field(default_factory=dict)  # invariant -> (states of its cone, depth, exhausted)
     digests: dict = field(default_factory=dict)  # invariant -> digest of its exhausted cone's states (`digest`)
     seen: dict = field(default_factory=dict)  # invariant -> its exhausted cone's fingerprints (the state set)
@@ -312,34 +619,73 @@ class Outcome:
 class Cone:
     """One breadth-first search: its invariants, its actions, the states it has seen and its frontier."""
 
-    def __init__(self, cfg, names, actions, sym, dom, secs):
+    def __init__(self, cfg, names, actions, sym, dom, secs, compiled=True, defer=False):
         self.cfg, self.names, self.actions, self.sym, self.dom, self.secs = cfg, names, actions, sym, dom, secs
-        init = SymState(cfg)
+        init = SearchState(cfg)
+        self.proto = init
         self.seen = {fingerprint(init, sym): 0}
         self.parent, self.moves = [-1], [None]
-        self.frontier = [(0, init)]
+        # Without symmetry the frontier holds fingerprints, each made a state again when it is expanded
+        # (`state`): a fingerprint is every field of the state, and it is already stored in `seen`, so the
+        # frontier costs no memory of its own (whole states took two thirds of the search's memory).
+        # With symmetry a fingerprint is a permuted state, and the run to it must name the unpermuted
+        # Guests: the frontier keeps the states.
+        self.compact = not sym
+        self.frontier = [(0, next(iter(self.seen)) if self.compact else init)]
         self.open = set(names)
+        self.menu = Menu(cfg, dom, secs, compiled, defer)
         self.depth = 0
         self.exhausted = False
 
-    def path_to(self, i):
-        p = []
+    def state(self, fp) -> SearchState:
+        """The state whose fingerprint (without symmetry) is `fp`: every field set from it.
+
+        The inverse of `fingerprint(st, False)` field by field (`_guest_part`'s
+        order; the binding order's values in `SymState.order`'s key order);
+        the descriptors' and devices' parts are kept as the state's cached ones.
+        """
+        st = successor_copy(self.proto, 0, "")  # its own bindings, order and per-Guest lists
+        cells, devs = list(st.cells), list(st.devs)
+        for g, (binds, cs, ds, irq, dead, pend, pkey, pdma, bound, dmas) in enumerate(fp[:-1]):
+            for b, vals in zip(st.bindings[g], binds):
+                _set_binding(b, vals)
+            cells[g] = [_cell(c.addr, v) for c, v in zip(st.cells[g], cs)]
+            own = {}
+            for (i, d), status in zip(sorted(st.devs[g].items()), ds):
+                own[i] = d2 = _clone(d, SymDevice)
+                d2.status = status
+            devs[g] = own
+            st.irqs[g], st.dead[g], st.pending[g], st.pkey[g], st.pdma[g] = irq, dead, pend, pkey, pdma
+            st.drv_bound[g], st.drv_dmas[g] = list(bound), list(dmas)
+            st._cfp[g], st._dfp[g] = cs, ds
+        st.cells, st.devs = cells, devs
+        st._mine = st._dmine = (1 << len(cells)) - 1
+        st.order = dict(zip(self.proto.order, fp[-1]))
+        return st
+
+    def path_to(self, i, last=None):
+        """The run to state i (then `last`), as (guest, action, params) with the deferred writes decided."""
+        p = [] if last is None else [last]
         while i > 0:
             p.append(self.moves[i])
             i = self.parent[i]
-        return p[::-1]
+        return concretize(self.cfg, p[::-1])
 
     def level(self, found, check):
         """Expand the frontier by one step; `found(Found)` for each first violation; `check()` may stop it."""
         nxt = []
         seen, parent, moves = self.seen, self.parent, self.moves
         sym = self.sym
-        for i, st in self.frontier:
-            parts = None if sym else fingerprint(st, False)
-            for move, new, broken, g in successors(self.cfg, self.dom, self.secs, st, self.actions):
+        compact = self.compact
+        for i, item in self.frontier:
+            if compact:
+                st, parts = self.state(item), item
+            else:
+                st, parts = item, None
+            for move, new, broken, g in successors(self.cfg, self.dom, self.secs, st, self.actions, self.menu):
                 for n in broken & self.open:
                     self.open.discard(n)
-                    found(Found(n, self.depth + 1, self.path_to(i) + [move], 0.0))
+                    found(Found(n, self.depth + 1, self.path_to(i, move), 0.0))
                 if g is not None and parts is not None:
                     fp = parts[:g] + (_guest_part(new, g),) + parts[g + 1 :]  # only Guest g's part changed
                 else:
@@ -347,7 +693,7 @@ class Cone:
                 if fp in seen:
                     continue
                 seen[fp] = len(parent)
-                nxt.append((len(parent), new))
+                nxt.append((len(parent), fp if compact else new))
                 parent.append(i)
                 moves.append(move)
             if not self.open:
@@ -375,19 +721,23 @@ def search(
     on_found=None,
     on_level=None,
     sym: bool | None = None,
+    compiled: bool = True,
+    defer: bool = False,
 ) -> Outcome:
     """Breadth-first, cone by cone (`cones`), the smallest frontier first, to `cfg.depth` steps or every state.
 
     `on_found(Found)` is called at each invariant's first violation,
     `on_level(names, depth, seconds, states)` when a cone has explored every
-    run of `depth` steps.
+    run of `depth` steps.  `compiled=False` performs the written (interpreted) rules; `defer` defers
+    descriptor writes (`Deferred`; not with Guest symmetry, where it is ignored).
     """
     start = time.monotonic()
     dom = domains(cfg)
     secs = _sections(cfg, dom)
     sym = (symmetric(cfg) and cfg.guests > 1) if sym is None else sym
-    out = Outcome(domains=dom.describe(), symmetry=sym)
-    todo = [Cone(cfg, ns, acts, sym, dom, secs) for ns, acts in cones(cfg, names)]
+    defer = defer and not sym and cfg.guest_mode == "conforming"
+    out = Outcome(domains=dom.describe(), symmetry=sym, deferred=defer)
+    todo = [Cone(cfg, ns, acts, sym, dom, secs, compiled, defer) for ns, acts in cones(cfg, names)]
 
     def found(f):
         f.seconds = time.monotonic() - start
@@ -401,6 +751,11 @@ def search(
     def check():
         return _limit(total(), max_states, max_memory_mib, deadline)
 
+    # The search allocates many small objects that live until it ends: Python's cyclic collector would
+    # scan them all again and again (it took a third of the time).  Its states hold no cycles that must
+    # be freed early, so it runs rarely here (not never), and as before once the search is over.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], 100_000), 50, 1000)
     try:
         while not out.stopped:
             busy = [c for c in todo if c.busy]
@@ -412,6 +767,8 @@ def search(
                 on_level(sorted(cone.open), cone.depth, time.monotonic() - start, len(cone.parent))
     except KeyboardInterrupt:
         out.stopped = INTERRUPTED  # what was found is kept (and written), the rest is unknown
+    finally:
+        gc.set_threshold(*thresholds)
     for c in todo:
         fp_digest = digest(c.seen) if c.exhausted else None
         for n in c.names:
@@ -425,6 +782,39 @@ def search(
     out.seconds = time.monotonic() - start
     out.memory_mib = _rss_mib()
     return out
+
+
+def covered(fp, seen, sections) -> bool:
+    """Whether a deferred search's state set holds a state standing for the concrete state `fp` (no symmetry).
+
+    A stored state stands for `fp` when it is `fp` or differs from it only in
+    descriptors it holds deferred (-1 - old used_len) whose value in `fp`
+    is one a deferred write allows: used_len 0 or the old one, and a
+    section list a driver builds (`sections`, as `_sections` gives).
+    """
+    if fp in seen:
+        return True
+    secs = {(tuple(a), tuple(ln)) for a, ln in sections}
+
+    def strip(f):
+        return tuple(part[:1] + part[2:] for part in f[:-1]) + (f[-1],)
+
+    key = strip(fp)
+    alike = [f for f in seen if strip(f) == key]  # one pass: asked once per counterexample to induction
+    for f in alike:
+        ok = True
+        for part, mine in zip(f[:-1], fp[:-1]):
+            for (u, a, ln), (cu, ca, cl) in zip(part[1], mine[1]):
+                if (u, a, ln) == (cu, ca, cl):
+                    continue
+                if u >= 0 or cu not in (0, -1 - u) or (ca, cl) not in secs:
+                    ok = False
+                    break
+            if not ok:
+                break
+        if ok:
+            return True
+    return False
 
 
 def digest(seen) -> str:
@@ -565,7 +955,16 @@ def explore(run):
         r = results[f.invariant]
         r.status, r.depth, r.steps, r.seconds = "violated", f.steps, f.steps, f.seconds
 
-    out = search(cfg, names, run.limits.get("max_states"), run.limits.get("max_memory"), deadline, found, level)
+    out = search(
+        cfg,
+        names,
+        run.limits.get("max_states"),
+        run.limits.get("max_memory"),
+        deadline,
+        found,
+        level,
+        defer=bool(run.limits.get("defer")),
+    )
     run.interrupted = out.stopped == INTERRUPTED
     run.outcome = out
     for n, r in results.items():

@@ -49,6 +49,7 @@ def entries(cfg: Config, outcome, proved: list[str]) -> list[dict]:
                 "invariants": [],
                 "domains": outcome.domains,
                 "symmetry": outcome.symmetry,
+                "deferred_writes": outcome.deferred,
                 "states": states,
                 "depth": depth,
                 "digest": "sha256:" + outcome.digests[n],
@@ -86,7 +87,7 @@ def cross_check(cfg: Config, es: list[dict], outcome, deadline: float | None = N
                 said[n] = "unknown (time limit)"
             else:
                 said[n] = "does not prove it (not inductive with the lemmas it knows)"
-            if v.cti and n in outcome.seen and reached(cfg, v.cti, outcome.seen[n], outcome.symmetry):
+            if v.cti and n in outcome.seen and reached(cfg, v.cti, outcome.seen[n], outcome.symmetry, outcome.deferred):
                 conflicts[n] = (
                     f"bfs proved {n} for every depth, but induction found a step that breaks it "
                     "from a state the search reached"
@@ -96,8 +97,11 @@ def cross_check(cfg: Config, es: list[dict], outcome, deadline: float | None = N
     return conflicts
 
 
-def reached(cfg: Config, values: dict, seen, sym: bool) -> bool:
-    """Whether the state with these field values ({name: value}, SymState.fields) is in the state set."""
+def reached(cfg: Config, values: dict, seen, sym: bool, deferred: bool = False) -> bool:
+    """Whether the state with these field values ({name: value}, SymState.fields) is in the state set.
+
+    Of a search with deferred descriptor writes: whether a state of the set stands for it (`bfs.covered`).
+    """
     from .symstate import SymState
 
     st = SymState(cfg)
@@ -105,6 +109,8 @@ def reached(cfg: Config, values: dict, seen, sym: bool) -> bool:
         if name not in values:
             return False
         st.put(obj, attr, idx, values[name])
+    if deferred:
+        return bfs.covered(bfs.fingerprint(st, False), seen, bfs._sections(cfg, bfs.domains(cfg)))
     return bfs.fingerprint(st, sym) in seen
 
 
@@ -120,7 +126,7 @@ def check_entry(cfg: Config, e) -> tuple[bool, str]:
     cones = bfs.cones(cfg, names)
     if len(cones) != 1:
         raise CertificateError(MALFORMED, f"the invariants {names} are not one search (cone) of the model")
-    out = bfs.search(cfg, names, sym=bool(e["symmetry"]))
+    out = bfs.search(cfg, names, sym=bool(e["symmetry"]), defer=bool(e.get("deferred_writes", False)))
     if out.found:
         f = next(iter(out.found.values()))
         return False, f"the search breaks {f.invariant} in {f.steps} steps: the certificate claims it holds"

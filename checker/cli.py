@@ -138,6 +138,12 @@ def add_prove_parser(sub, run):
         help="bfs and auto: stop the explicit-state search after N states (what is open is then unknown)",
     )
     p.add_argument(
+        "--defer-writes",
+        action="store_true",
+        help="bfs and auto: a Guest's descriptor write takes its value when a step first reads it (the same "
+        "shortest runs; fewer states when looking for a deep run, more when exhausting: docs/engines.md)",
+    )
+    p.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress on stderr (by default: a line redrawn on a terminal, else a line every 5 s)",
@@ -433,6 +439,7 @@ def run_prove(args) -> int:
         print(f"lgcheck prove: error: --max-states must be at least 1, not {args.max_states}", file=sys.stderr)
         return 2
     limits = {"max_states": getattr(args, "max_states", None), "max_memory": getattr(args, "max_memory", None)}
+    limits["defer"] = bool(getattr(args, "defer_writes", False))
 
     problem = _unwritable(args.out)
     if problem:

@@ -76,7 +76,16 @@ def _bfs_child(cfg, limits, deadline, conn):
     def level(open_names, depth, seconds, states):
         _send(conn, ("depth", "bfs", depth, seconds, {"states": states}, open_names))
 
-    out = bfs.search(cfg, names, limits.get("max_states"), limits.get("max_memory"), deadline, found, level)
+    out = bfs.search(
+        cfg,
+        names,
+        limits.get("max_states"),
+        limits.get("max_memory"),
+        deadline,
+        found,
+        level,
+        defer=bool(limits.get("defer")),
+    )
     info = {"states": out.states, "exhausted": out.exhausted, "stopped": out.stopped, "domains": out.domains}
     info["memory_mib"], info["per"], info["symmetry"] = out.memory_mib, out.per, out.symmetry
     info["depth"] = out.depth

@@ -145,6 +145,18 @@ def _apply_all(st, effects, ops=ops):
     return effects
 
 
+# The rules `perform` runs: spec/'s own modules.  The explicit-state search (checker/bfs.py) passes
+# spec/compiled.py's concrete reading of the same modules instead (the code replay runs).
+RULES = {
+    "bind_dma": bind_dma,
+    "hcall_send_dma": hcall_send_dma,
+    "status_write": status_write,
+    "fill": fill,
+    "handle_output": handle_output,
+    "apply": apply,
+}
+
+
 def _run(cfg, st, g, action, p, when, case, conforming):
     """Run one action under `when`; return the constraint its parameters must meet."""
     dom = domain(ops, cfg, st, g, action, p, conforming)
@@ -234,8 +246,20 @@ def fill_keys(cfg):
     return [0, cfg.block_key]
 
 
-def perform(ops, cfg, st, g, action, p, when, case):
-    """Perform `action` with parameters `p` under `when`: the spec's rules change `st`, `case` gets the effects."""
+def perform(ops, cfg, st, g, action, p, when, case, rules=None):
+    """Perform `action` with parameters `p` under `when`: the spec's rules change `st`, `case` gets the effects.
+
+    `rules` (default RULES) names the rule functions: the search passes their compiled concrete reading.
+    """
+    r = RULES if rules is None else rules
+    bind_dma, hcall_send_dma, status_write = r["bind_dma"], r["hcall_send_dma"], r["status_write"]
+    fill, handle_output, apply = r["fill"], r["handle_output"], r["apply"]
+
+    def _apply_all(st, effects, ops=ops):
+        for e in effects:
+            apply(ops, st, e)
+        return effects
+
     if action == "dma":
         st.write_cell(g, p["dma"], p["used"], p["addrs"], p["lens"], when)
         return

@@ -202,3 +202,105 @@ def test_a_counterexample_to_induction_from_a_reached_state_is_an_engine_disagre
     assert main(["prove", *TINY, "--no-progress", "--out", str(tmp_path)]) == 4
     err = capsys.readouterr().err
     assert "internal error" in err and "from a state the search reached" in err
+
+
+def _reference_levels(cfg, actions, depth):
+    """The search written plainly: whole copies, the interpreted rules, every candidate through `domain`."""
+    from lgcheck.checker.symstate import SymState
+    from lgcheck.checker.transition import Case, domain, perform
+    from lgcheck.spec.ops import Concrete
+
+    dom = bfs.domains(cfg)
+    secs = bfs._sections(cfg, dom)
+    init = SymState(cfg)
+    seen, frontier, broken = {bfs.fingerprint(init, False)}, [init], set()
+    for _ in range(depth):
+        nxt = []
+        for st in frontier:
+            for g in range(cfg.guests):
+                for action in actions:
+                    if st.dead[g] or (action == "output") != bool(st.pending[g]):
+                        continue
+                    for p in bfs.candidates(cfg, dom, secs, st, g, action):
+                        if domain(Concrete, cfg, st, g, action, p, True) is not True:
+                            continue
+                        new = st.copy()
+                        perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True))
+                        broken |= {n for n, ok in new.checks if ok is False}
+                        new.checks = []
+                        fp = bfs.fingerprint(new, False)
+                        if fp not in seen:
+                            seen.add(fp)
+                            nxt.append(new)
+        frontier = nxt
+    return seen, broken
+
+
+def test_the_fast_search_reaches_exactly_the_states_of_a_plain_one():
+    """Copy-on-write states, cached menus, cached fingerprint parts and the compiled rules change no state.
+
+    Two Guests with a fault whose run uses sends, fills, outputs and binds,
+    three levels: the same set of fingerprints and the same invariants
+    broken as a search with whole copies and the written rules.
+    """
+    cfg = Config(launcher="checked", faults=("host-skips-used-len-check",), depth=3, **SMALL)
+    names = ["write-to-used-buffer", "buffer-overflow", "key-collision", "key-outside-device"]
+    (_, actions), *_ = bfs.cones(cfg, names)
+    seen, ref_broken = _reference_levels(cfg, actions, 3)
+    assert len(seen) > 1000 and {"send", "fill", "output", "bind", "dma"} <= set(actions)
+    for compiled in (True, False):
+        dom = bfs.domains(cfg)
+        cone = bfs.Cone(cfg, names, actions, False, dom, bfs._sections(cfg, dom), compiled, defer=False)
+        broken = set()
+        for _ in range(3):
+            cone.level(lambda f, broken=broken: broken.add(f.invariant), lambda: "")
+            cone.open = set(names)  # keep searching past a first violation, as the reference does
+        assert set(cone.seen) == seen and broken == ref_broken & set(names)
+
+
+def test_deferred_writes_keep_every_faults_verdict_and_shortest_length():
+    """The reduction (docs/engines.md "Deferred descriptor writes") against the plain search, fault by fault."""
+    from lgcheck.checker.faults import FAULTS
+
+    for f in FAULTS.values():
+        slots = 2 if f.name == "guest-rebinds-key" else 1  # it needs a second slot
+        cfg = Config(launcher="checked", faults=(f.name,), depth=5, slots=slots, buffers=1, sections=1, sysfs=False)
+        runs = [bfs.search(cfg, [f.breaks], sym=False, defer=defer) for defer in (True, False)]
+        assert runs[0].deferred and not runs[1].deferred
+        lengths = [{n: x.steps for n, x in out.found.items()} for out in runs]
+        assert lengths[0] == lengths[1] and f.breaks in lengths[0], f.name
+
+
+def test_a_deferred_run_is_written_with_the_values_its_reads_chose_and_replays(tmp_path):
+    fault, inv = "host-copies-source-length", "buffer-overflow"
+    cfg = Config(launcher="checked", faults=(fault,), invariants=(inv,), depth=4, induction=False, sysfs=False, **SMALL)
+    run = prove(cfg, str(tmp_path), engine="bfs", limits={"defer": True})
+    r = run.results[inv]
+    assert run.outcome.deferred and r.status == "violated" and r.steps == 3
+    assert any(a == "dma" and "used" in p for _, a, p in run.outcome.found[inv].path)  # a decided deferred write
+    cx = run.counterexamples[inv]
+    assert cx.finding is not None and cx.finding.rule == inv
+    assert main(["replay", "--launcher", "checked", "--fault", fault, cx.lgt]) == 1
+
+
+def test_a_concrete_state_is_covered_by_a_deferred_one_only_with_a_value_a_write_allows():
+    cfg = Config(guests=1, depth=2, sysfs=False, **SMALL)
+    names = ["write-to-used-buffer"]
+    dom = bfs.domains(cfg)
+    secs = bfs._sections(cfg, dom)
+    (_, actions), *_ = bfs.cones(cfg, names)
+    cone = bfs.Cone(cfg, names, actions, False, dom, secs, defer=True)
+    cone.level(lambda f: None, lambda: "")
+    fp = next(f for f in cone.seen if any(u < 0 for u, _, _ in f[0][1]))  # one descriptor written, deferred
+    i = next(k for k, (u, _, _) in enumerate(fp[0][1]) if u < 0)
+    old = -1 - fp[0][1][i][0]
+
+    def with_cell(cell):
+        cells = fp[0][1][:i] + (cell,) + fp[0][1][i + 1 :]
+        return ((fp[0][0], cells) + fp[0][2:],) + fp[1:]
+
+    addrs, lens = secs[-1]
+    assert bfs.covered(with_cell((old, tuple(addrs), tuple(lens))), cone.seen, secs)
+    assert bfs.covered(with_cell((0, tuple(addrs), tuple(lens))), cone.seen, secs)
+    assert not bfs.covered(with_cell((old + 7, tuple(addrs), tuple(lens))), cone.seen, secs)
+    assert not bfs.covered(with_cell((0, (1,) * len(addrs), tuple(lens))), cone.seen, secs)
