@@ -415,6 +415,9 @@ def delivered_bytes(st, sg, sa, dg, da, length, steps, recorded):
     runs the monitor (and check_sum) on this same state, which file the
     finding or note with their wording.
     """
+    # What data-corrupted read of an earlier delivery must not stand for this one: a later sum= check
+    # would hash it (same Guest, descriptor and length) where this delivery's bytes are unknown.
+    st.received = None
     contents = st.contents
     for _, frm, to, n in steps:
         so, do = frm & _OFF, to & _OFF

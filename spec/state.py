@@ -788,10 +788,10 @@ class ConcreteState:
         """
         if not self.has_bytes or when is not True:
             return
+        self.received = None  # set by the data-corrupted monitor when it reads this delivery
         if self.defer_copy:
             self.deferred = (src, dst, length, steps, who)
             return
-        self.received = None  # set by the data-corrupted monitor when it reads this delivery
         (sg, sa), (dg, da) = src, dst
         if steps is None:
             self.forget_sections(dg, da, length)
