@@ -139,12 +139,6 @@ def encode_step(cfg: Config, st: SymState, k: int, constraints: list) -> StepInf
     return StepInfo(k, sel, p, cases, checks, filed, domains, cuts)
 
 
-def _apply_all(st, effects, ops=ops):
-    for e in effects:
-        apply(ops, st, e)
-    return effects
-
-
 # The rules `perform` runs: spec/'s own modules.  The explicit-state search (checker/bfs.py) passes
 # spec/compiled.py's concrete reading of the same modules instead (the code replay runs).
 RULES = {
@@ -255,7 +249,7 @@ def perform(ops, cfg, st, g, action, p, when, case, rules=None):
     bind_dma, hcall_send_dma, status_write = r["bind_dma"], r["hcall_send_dma"], r["status_write"]
     fill, handle_output, apply = r["fill"], r["handle_output"], r["apply"]
 
-    def _apply_all(st, effects, ops=ops):
+    def _apply_all(st, effects, ops=ops):  # each effect performed by the rules' own apply
         for e in effects:
             apply(ops, st, e)
         return effects
