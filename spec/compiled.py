@@ -485,7 +485,6 @@ get_futex_key = MODULE["host"].get_futex_key
 capacity = MODULE["monitors"].capacity
 observe = MODULE["monitors"].observe  # run the (compiled) monitors over the state's log (replay's fused v2 copy)
 
-
 MASK = _ops.MASK
 
 
@@ -530,3 +529,4 @@ def _usual_copy(general):
 
 if not INTERPRETED:
     MODULE["host"].copy_data_steps = _usual_copy(MODULE["host"].copy_data_steps)
+copy_data_steps = MODULE["host"].copy_data_steps  # what spec/fused.py's version 2 send calls: the rule

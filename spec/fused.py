@@ -33,9 +33,8 @@ from __future__ import annotations
 import hashlib
 
 from . import constants as C
-from .compiled import capacity, check_dma_list, get_futex_key
+from .compiled import capacity, check_dma_list, copy_data_steps, get_futex_key
 from .monitors import Write
-from .ops import MASK
 from .ops import Concrete as ops
 
 SHARED = C.SHARED_OWNER
@@ -175,7 +174,7 @@ def send(st, g, key, dma, host="2.6.23"):
     names the copy_data whose steps move a version 2 trace's bytes.
 
     Version 2 (the state keeps bytes): a delivery also copies the bytes
-    (copy_steps, delivered_bytes), once its sources are known to be; when
+    (copy_data_steps, delivered_bytes), once its sources are known to be; when
     data-corrupted has something to say (or a side's bytes are unknown),
     the delivery's "bytes" Write is left in st.log for the caller to run
     the monitors over, as apply.py would.
@@ -245,8 +244,8 @@ def send(st, g, key, dma, host="2.6.23"):
         return None  # buffer-overflow would be filed (or not checked)
     steps = None
     if st.has_bytes:
-        # Version 2: which bytes go where (copy_data_steps); the bytes it reads must be known.
-        steps = copy_steps(sd, ed, host == "fixed")
+        # Version 2: which bytes go where (the rule itself); the bytes it reads must be known.
+        steps = copy_data_steps(ops, st, g, dma, h, entry, host)
         if not copy_ready(st, g, h, steps):
             return None
     # Performed as apply.py does (write-to-used-buffer holds: the entry's used_len was 0).  The
@@ -312,51 +311,11 @@ def fill(st, g, key, length):
 # A delivery in a trace with bytes copies them (copy_data_steps' steps), and data-corrupted compares
 # what the destination's sections then hold with the source's; a recorded sum= is checked against
 # what the destination holds.  In the common case that is one call here (replay's full traces: the
-# rule's own steps, engine.py deliver_v2; input-only: `send`, with copy_steps), with C-level work only
+# rule's own steps, engine.py deliver_v2; input-only: `send`, with the rule's steps), with C-level work only
 # (slices, bytearray.find, hashlib); the rest is the state's deliver_bytes, the monitor and check_sum.
 _ONES = memoryview(b"\x01" * PAGE)  # the known-marks of bytes copied from known bytes (sliced without a copy)
 _OFF = PAGE - 1
 _ZERO = b"\x00"  # an unknown byte's mark (find with a bytes needle is the quicker one)
-
-
-def copy_steps(sd, dd, fixed):
-    """copy_data_steps (spec/host.py) for two descriptors whose sections are all written (`_known`), in plain ints.
-
-    [(True, from, to, n), ...]: the rule's loop, as its concrete reading
-    runs it.  Each step moves min(what is left of the source section, of
-    the destination section); the destination address adds dstoff, the
-    source address adds srcoff only on the fixed Host (2.6.23 does not: the
-    defect); a side whose section is done moves to its next one, and the
-    loop ends at a zero length on either side (or after 2 x sections - 1
-    steps).  tests/replay/test_fused_v2.py checks it against the rule.
-    """
-    slens, saddrs, dlens, daddrs = sd.lens, sd.addrs, dd.lens, dd.addrs
-    sl, dl = slens[0], dlens[0]
-    if sl == 0 or dl == 0:
-        return []
-    sa, da = saddrs[0], daddrs[0]
-    if sl < dl and slens[1] == 0:  # the usual frame: one section into a longer one
-        return [(True, sa & MASK if fixed else sa, da & MASK, sl)]
-    steps = []
-    si = di = srcoff = dstoff = 0
-    for _ in range(2 * SECTIONS - 1):
-        ln = sl - srcoff if sl - srcoff <= dl - dstoff else dl - dstoff
-        steps.append((True, (sa + srcoff) & MASK if fixed else sa, (da + dstoff) & MASK, ln))
-        srcoff += ln
-        dstoff += ln
-        if srcoff == sl:
-            si += 1
-            srcoff = 0
-            sl = slens[si] if si < SECTIONS else 0
-            sa = saddrs[si] if sl else 0
-        if dstoff == dl:
-            di += 1
-            dstoff = 0
-            dl = dlens[di] if di < SECTIONS else 0
-            da = daddrs[di] if dl else 0
-        if sl == 0 or dl == 0:
-            break
-    return steps
 
 
 def copy_ready(st, sg, dg, steps) -> bool:
@@ -400,7 +359,7 @@ def delivered_bytes(st, sg, sa, dg, da, length, steps, recorded):
     """A delivery's bytes (version 2) in one call: the copy performed, data-corrupted's comparison, the `sum=` check.
 
     `steps` are copy_data_steps' (the rule's own on the deliver effect, or
-    `copy_steps`), with 2.6.23's defect or `--host fixed`'s copy; the
+    the rule's), with 2.6.23's defect or `--host fixed`'s copy; the
     caller has checked `copy_ready` (else the state's deliver_bytes does the
     copy).  It moves each step's bytes and known-marks (all ones: the bytes
     read were known) as ConcreteState.deliver_bytes does.  Then it does
