@@ -886,7 +886,10 @@ def witness(cfg: Config, found: dict):
     for k in range(longest):
         constraints: list = []
         st = st.copy()
-        info = encode_step(cfg, st, k, constraints)
+        # Only the actions the runs take at step k (their `sel` is fixed below); every action where a
+        # shorter run has ended, since its model must still take some step there.
+        only = {(g, a) for f in found.values() for g, a, _ in f.path[k : k + 1]}
+        info = encode_step(cfg, st, k, constraints, only if all(f.steps > k for f in found.values()) else None)
         st.snapshot(k + 1, constraints)
         solver.add(*constraints)
         unrolling.infos.append(info)
@@ -926,11 +929,16 @@ def refuse_unchecked(cfg: Config, names) -> None:
     from .induction import NoCheck
     from .transition import encode_step
 
+    if not names:
+        return
     SYM_WIDTH[0] = cfg.width
     info = encode_step(cfg, SymState(cfg), 0, [])
     missing = [n for n in names if n not in info.filed]
     if missing:
         raise NoCheck(f"no check of the model speaks of {', '.join(missing)}")
+
+
+REFUSE_AFTER = 0.5  # seconds of search before `explore` asks refuse_unchecked of the open invariants
 
 
 def explore(run):
@@ -939,11 +947,21 @@ def explore(run):
 
     cfg = run.cfg
     names = rule_names(cfg)
-    refuse_unchecked(cfg, names)
     deadline = None if cfg.timeout is None else run.started + cfg.timeout
     results = {n: Result(n, engine="bfs") for n in names}
+    # BMC's first step, encoded to see which invariants have a check (refuse_unchecked), took longer than
+    # a shallow fault's whole search: it is asked only of the invariants still open once the search has
+    # run REFUSE_AFTER seconds, or when it ends (a violation found is a check that failed).
+    refused = []
+
+    def refuse():
+        if not refused:
+            refused.append(True)
+            refuse_unchecked(cfg, [n for n in names if results[n].status != "violated"])
 
     def level(open_names, depth, seconds, states):
+        if seconds >= REFUSE_AFTER:
+            refuse()
         for n in open_names:
             r = results[n]
             if r.status == "holds":
@@ -965,6 +983,7 @@ def explore(run):
         level,
         defer=bool(run.limits.get("defer")),
     )
+    refuse()
     run.interrupted = out.stopped == INTERRUPTED
     run.outcome = out
     for n, r in results.items():

@@ -104,8 +104,15 @@ def _any_sections(cfg, p, ops=ops):
     return ops.And(*conds)
 
 
-def encode_step(cfg: Config, st: SymState, k: int, constraints: list) -> StepInfo:
-    """Apply one step to `st` (in place) and return what decoding needs."""
+def encode_step(cfg: Config, st: SymState, k: int, constraints: list, only=None) -> StepInfo:
+    """Apply one step to `st` (in place) and return what decoding needs.
+
+    `only` (a set of (guest, action), else every action): encode just those
+    cases, each with its usual `sel` code.  checker/bfs.py `witness` fixes a
+    known run's action at each step anyway, and the cases it leaves out
+    would only add guarded updates whose guard is False under that choice
+    (the encoding of the other actions was most of its time).
+    """
     p = _params(cfg, k)
     sel = p["sel"]
     conforming = cfg.guest_mode == "conforming"
@@ -119,6 +126,9 @@ def encode_step(cfg: Config, st: SymState, k: int, constraints: list) -> StepInf
             if (action == "lstatus" and "launcher-sets-driver-ok" not in cfg.faults) or (
                 action == "sysfs" and not cfg.sysfs
             ):
+                code += 1
+                continue
+            if only is not None and (g, action) not in only:
                 code += 1
                 continue
             enabled = st.pending[g] if action == "output" else running
