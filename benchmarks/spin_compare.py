@@ -11,15 +11,19 @@ command measures:
             smaller one (1 slot, 1 buffer) and a larger one (3 buffers); states
             stored, memory, seconds, and whether it finished
   faults    per fault, with `--launcher checked --no-sysfs` and only the
-            fault's invariant checked: SPIN breadth-first (-DBFS) to its
-            shortest trail (compile excluded, run timed) next to
-            `lgcheck prove --fault F --inv I` (wall time of the whole process,
-            start-up included, and its time to the counterexample as reported)
+            fault's invariant, SPIN and lgcheck interleaved, --repeat rounds
+            (median and best): SPIN breadth-first (-DBFS) to its shortest
+            trail, its own elapsed time (compilation excluded), against
+            `lgcheck prove --fault F --inv I` with each engine (bfs, bfs
+            --defer-writes, bmc) read three ways (`lgcheck_fault`): the
+            engine's search time to the violating run, the time to a written,
+            replay-checked counterexample, and the whole process
 
 SPIN is Debian's `spin` package: installed here with apt-get if missing (the
 tool never depends on it); a C compiler is needed too.
 
-    .venv/bin/python benchmarks/spin_compare.py [--quick] [--limit 120] [--out docs/spin-compare.md]
+    .venv/bin/python benchmarks/spin_compare.py [--quick] [--limit 120] [--fault-limit 300] [--repeat 5]
+        [--faults a,b] [--no-exhaust] [--memlim 2500] [--out docs/spin-compare.md]
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ GROUP_OF = {
     "status-forbidden-bit": "status",
 }
 CHECKED = ["-DCHECKED_LAUNCHER", "-DNO_SYSFS"]
+MEMLIM = [2500]  # MiB SPIN's verifier may allocate (--memlim)
+# lgcheck run as an installed tool runs: with its bytecode cached (a shell that sets
+# PYTHONDONTWRITEBYTECODE would make every run compile lgcheck's modules again, ~0.1-0.4 s).
+LGCHECK_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def ensure_spin() -> str:
@@ -72,7 +80,7 @@ def build(defines, bfs, where) -> str:
     shutil.copy(MODEL, os.path.join(where, "lguest.pml"))
     subprocess.run(["spin", "-a", *defines, "lguest.pml"], cwd=where, check=True, capture_output=True)
     cc = shutil.which("cc") or "gcc"
-    flags = ["-O2", "-DSAFETY", "-DMEMLIM=2500"] + (["-DBFS"] if bfs else [])
+    flags = ["-O2", "-DSAFETY", f"-DMEMLIM={MEMLIM[0]}"] + (["-DBFS"] if bfs else [])
     subprocess.run([cc, *flags, "-o", "pan", "pan.c"], cwd=where, check=True, capture_output=True)
     return os.path.join(where, "pan")
 
@@ -102,6 +110,7 @@ def run_pan(where, args, limit) -> dict:
         "states": num(r"(\d+) states, stored"),
         "mib": num(r"([\d.]+)\s+total actual memory usage"),
         "seconds": num(r"elapsed time ([\d.e+]+) seconds") or wall,
+        "wall": wall,  # the pan process, start to exit
         "errors": num(r"errors: (\d+)"),
         "violated": re.search(r"assertion violated.*", out).group(0) if "assertion violated" in out else "",
         "out": out,
@@ -124,16 +133,42 @@ def exhaust(name, defines, limit, extra=()) -> dict:
     return r
 
 
-def spin_fault(fault, inv, limit) -> dict:
+def spin_build_fault(fault, inv, where) -> list:
     defines = CHECKED + GROUP_OFF[GROUP_OF[inv]] + [f"-DFAULT_{fault.replace('-', '_')}"]
-    with tempfile.TemporaryDirectory(prefix="lgspin") as d:
-        build(defines, True, d)
-        r = run_pan(d, ["-m10000000"], limit)
-        r["steps"] = trail_actions(d, defines)
-    return r
+    build(defines, True, where)
+    return defines
 
 
-def lgcheck_fault(fault, inv, limit) -> dict:
+def spin_fault(where, limit) -> dict:
+    """One run of the compiled breadth-first verifier: its own elapsed time (compilation excluded)."""
+    trail = os.path.join(where, "lguest.pml.trail")
+    if os.path.exists(trail):
+        os.unlink(trail)
+    return run_pan(where, ["-m10000000"], limit)
+
+
+# lgcheck's engines, each timed the way SPIN is (start-up excluded, see `lgcheck_fault`).
+ENGINES = {
+    "bfs": ["--engine", "bfs"],
+    "bfs --defer-writes": ["--engine", "bfs", "--defer-writes"],
+    "bmc": ["--engine", "bmc"],
+}
+
+
+def lgcheck_fault(fault, inv, limit, engine_args) -> dict:
+    """One `lgcheck prove --fault F --inv I`, three times read.
+
+    search   the result's `seconds`: the engine's own time to the violating run.
+             bfs: from the search's start (the initial state, its cones and
+             menus) to the step that breaks the invariant; bmc: from the run's
+             start (induction forked beside it) to z3's sat, every step's
+             encoding included.  Neither includes what follows the search.
+    written  the document's `seconds`: from `prove` being called to the JSON
+             being rendered, so also (bfs) the run fixed on BMC's encoding,
+             shrinking, decoding, replaying the run on the concrete model
+             (replay-check) and writing the .lgt and ITF.
+    wall     the whole process, Python's start-up and imports included.
+    """
     with tempfile.TemporaryDirectory(prefix="lgprove") as out:
         cmd = [
             *LGCHECK,
@@ -145,6 +180,7 @@ def lgcheck_fault(fault, inv, limit) -> dict:
             fault,
             "--inv",
             inv,
+            *engine_args,
             "--json",
             "--no-progress",
             "--timeout",
@@ -153,14 +189,61 @@ def lgcheck_fault(fault, inv, limit) -> dict:
             out,
         ]
         t = time.monotonic()
-        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=LGCHECK_ENV)
         wall = time.monotonic() - t
     try:
         doc = json.loads(p.stdout)
         r = next(x for x in doc["results"] if x["invariant"] == inv)
-        return {"wall": wall, "seconds": r["seconds"], "status": r["status"], "steps": r["depth"]}
+        return {
+            "wall": wall,
+            "search": r["seconds"],
+            "written": doc["seconds"],
+            "status": r["status"],
+            "steps": r["depth"] if r["status"] == "violated" else None,
+            "states": r.get("states"),
+        }
     except (ValueError, StopIteration, KeyError):
-        return {"wall": wall, "seconds": None, "status": f"exit {p.returncode}", "steps": None}
+        return {"wall": wall, "search": None, "written": None, "status": f"exit {p.returncode}", "steps": None}
+
+
+def best_median(xs) -> tuple:
+    xs = sorted(xs)
+    return xs[0], xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
+def cell(runs, key, found) -> str:
+    """`median (best)` over the runs that found the violation, else why none did."""
+    ok = [r[key] for r in runs if found(r) and r.get(key) is not None]
+    if len(ok) < len(runs):
+        why = sorted({r["status"] for r in runs if not found(r)})
+        if not ok:
+            return f"- ({', '.join(why)})"
+        best, med = best_median(ok)
+        return f"{fmt(med)} ({fmt(best)}; {len(runs) - len(ok)} {', '.join(why)})"
+    best, med = best_median(ok)
+    return f"{fmt(med)} ({fmt(best)})" if len(ok) > 1 else fmt(med)
+
+
+def fmt(x: float) -> str:
+    return f"{x:.3f}" if x < 1 else f"{x:.2f}" if x < 10 else f"{x:.1f}"
+
+
+def ratio(lg_runs, key, spin_med) -> str:
+    """The best lgcheck engine's median over SPIN's (only engines that found the violation every round)."""
+    meds = [(median_of(rs, key, lambda r: r["status"] == "violated"), e) for e, rs in lg_runs.items()]
+    meds = [m for m in meds if m[0] is not None]
+    if not meds:
+        return "-"
+    m, e = min(meds)
+    if spin_med is None:
+        return f"SPIN none; {e} {fmt(m)} s"
+    r = m / max(spin_med, 0.001)
+    return f"{r:.3f} ({e})" if r < 0.1 else f"{r:.2f} ({e})"
+
+
+def median_of(runs, key, found):
+    ok = [r[key] for r in runs if found(r) and r.get(key) is not None]
+    return best_median(ok)[1] if len(ok) == len(runs) and ok else None
 
 
 def baseline() -> float:
@@ -175,17 +258,27 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="two faults, exhaustion of the small model only, 20 s limits")
     ap.add_argument("--limit", type=float, default=120.0, help="seconds per SPIN exhaustion and per fault")
     ap.add_argument("--out", default=None, help="write the tables (markdown) here")
+    ap.add_argument("--fault-limit", type=float, default=None, help="seconds per fault run (default: --limit)")
+    ap.add_argument("--repeat", type=int, default=5, help="rounds per fault (SPIN and lgcheck interleaved)")
+    ap.add_argument("--long", type=float, default=60.0, help="a fault whose first round takes longer ...")
+    ap.add_argument("--long-repeat", type=int, default=2, help="... gets this many rounds")
+    ap.add_argument("--faults", default="", help="only these faults (comma-separated)")
+    ap.add_argument("--no-exhaust", action="store_true", help="skip the exhaustion table")
+    ap.add_argument("--memlim", type=int, default=2500, help="MiB SPIN's verifier may allocate (default 2500)")
     args = ap.parse_args()
+    MEMLIM[0] = args.memlim
     sys.path.insert(0, ROOT)
     from lgcheck.checker.faults import FAULTS
 
     version = ensure_spin()
     limit = 20.0 if args.quick else args.limit
+    flimit = limit if args.fault_limit is None or args.quick else args.fault_limit
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     base = baseline()
     lines = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with {version}; load: {load}; "
-        f"baseline job {base:.2f} s.  Command: `.venv/bin/python benchmarks/spin_compare.py "
+        f"baseline job {base:.2f} s; SPIN's memory limit (-DMEMLIM) {MEMLIM[0]} MiB.  "
+        "Command: `.venv/bin/python benchmarks/spin_compare.py "
         f"{' '.join(sys.argv[1:])}`",
         "",
         "| model (SPIN, depth-first, exhaustive) | finished | states stored | memory (MiB) | seconds |",
@@ -207,6 +300,8 @@ def main() -> int:
             ("default sizes, sections 0..1 units, no status; checked", CHECKED + small, ()),
             ("3 buffers (larger), --launcher checked --no-sysfs", CHECKED + ["-DB=3"], ()),
         ]
+    if args.no_exhaust:
+        runs, lines = [], lines[:-3]
     for name, defines, extra in runs:
         r = exhaust(name, defines, limit, extra)
         lines.append(
@@ -214,26 +309,79 @@ def main() -> int:
             f"| {r['mib'] or 0:.0f} | {r['seconds']:.1f} |"
         )
         print(lines[-1], file=sys.stderr, flush=True)
-    lines += [
-        "",
-        "| fault (checked, no sysfs) | invariant | SPIN BFS (s) | SPIN trail (steps) | SPIN states | "
-        "lgcheck to counterexample (s) | lgcheck process (s) | lgcheck steps | lgcheck / SPIN |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    spin_found = lambda r: r["violated"] != ""  # noqa: E731
+    lg_found = lambda r: r["status"] == "violated"  # noqa: E731
+    search_rows, written_rows = [], []
     faults = list(FAULTS.values())
-    if args.quick:
+    if args.faults:
+        faults = [f for f in faults if f.name in args.faults.split(",")]
+    elif args.quick:
         faults = faults[2:4]
     for f in faults:
-        s = spin_fault(f.name, f.breaks, limit)
-        g = lgcheck_fault(f.name, f.breaks, limit)
-        found = s["violated"] != ""
-        ratio = f"{g['seconds'] / max(s['seconds'], 0.01):.1f}" if found and g["seconds"] is not None else "-"
-        lines.append(
-            f"| {f.name} | {f.breaks} | {s['seconds']:.2f}{'' if found else ' (not found)'} | {s['steps']} "
-            f"| {s['states'] or 0:.0f} | {g['seconds'] if g['seconds'] is not None else '-'} ({g['status']}) "
-            f"| {g['wall']:.1f} | {g['steps']} | {ratio} |"
+        spin_runs, lg_runs = [], {e: [] for e in ENGINES}
+        with tempfile.TemporaryDirectory(prefix="lgspin") as d:
+            defines = spin_build_fault(f.name, f.breaks, d)
+            n = args.repeat
+            for i in range(n):  # interleaved, so that both tools see the same load
+                t = time.monotonic()
+                spin_runs.append(spin_fault(d, flimit))
+                if i == 0:
+                    spin_steps = trail_actions(d, defines)
+                for e, eargs in ENGINES.items():
+                    lg_runs[e].append(lgcheck_fault(f.name, f.breaks, flimit, eargs))
+                if i == 0 and time.monotonic() - t > args.long:
+                    n = min(n, args.long_repeat)  # a deep fault: fewer rounds
+                print(f"  {f.name} round {i + 1}: {time.monotonic() - t:.1f} s", file=sys.stderr, flush=True)
+                if i + 1 >= n:
+                    break
+        spin_med = median_of(spin_runs, "seconds", spin_found)
+        steps = sorted({r["steps"] for rs in lg_runs.values() for r in rs if r["steps"] is not None})
+        states = sorted({r["states"] for r in lg_runs["bfs"] if r.get("states") and lg_found(r)})
+
+        search_rows.append(
+            f"| {f.name} | {f.breaks} | {len(spin_runs)} | {cell(spin_runs, 'seconds', spin_found)} "
+            f"| {spin_steps if spin_med is not None else '-'} "
+            f"| {best_median([r['states'] or 0 for r in spin_runs])[1]:.0f} "
+            + "".join(f"| {cell(rs, 'search', lg_found)} " for rs in lg_runs.values())
+            + f"| {', '.join(map(str, steps)) or '-'} | {', '.join(map(str, states)) or '-'} "
+            + f"| {ratio(lg_runs, 'search', spin_med)} |"
         )
-        print(lines[-1], file=sys.stderr, flush=True)
+        written_rows.append(
+            f"| {f.name} | {cell(spin_runs, 'seconds', spin_found)} "
+            + "".join(f"| {cell(rs, 'written', lg_found)} " for rs in lg_runs.values())
+            + f"| {ratio(lg_runs, 'written', spin_med)} | {cell(spin_runs, 'wall', spin_found)} "
+            + "".join(f"| {cell(rs, 'wall', lg_found)} " for rs in lg_runs.values())
+            + "|"
+        )
+        print(search_rows[-1], file=sys.stderr, flush=True)
+        print(written_rows[-1], file=sys.stderr, flush=True)
+    load_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    engines = " | ".join(f"lgcheck {e}" for e in ENGINES)
+    lines += [
+        "",
+        f"Faults (`--launcher checked --no-sysfs`, only the fault's invariant), each run {args.repeat} times "
+        f"({args.long_repeat} when a round takes over {args.long:.0f} s), SPIN and the three lgcheck runs "
+        f"interleaved, {flimit:.0f} s limit a run; each cell is the median (best) in seconds.  "
+        f"Load after: {load_after}.",
+        "",
+        "Time to the shortest run, start-up excluded: SPIN's own elapsed time (breadth-first `-DBFS`, "
+        "compilation excluded, trail written) against each lgcheck engine's own search time "
+        "(the result's `seconds`).",
+        "",
+        f"| fault | invariant | rounds | SPIN BFS | SPIN trail (steps) | SPIN states | {engines} "
+        "| lgcheck steps | bfs states | best lgcheck / SPIN (medians) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *search_rows,
+        "",
+        "Time to a written, replay-checked counterexample (`prove` called to JSON rendered: search, the run "
+        "fixed on BMC's encoding, shrink, decode, replay-check, .lgt + ITF written; Python's start-up "
+        "excluded), and the whole process (start-up included).",
+        "",
+        f"| fault | SPIN BFS | {' | '.join(f'{e} written' for e in ENGINES)} | best written / SPIN "
+        f"| SPIN pan process | {' | '.join(f'{e} process' for e in ENGINES)} |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *written_rows,
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
