@@ -106,7 +106,9 @@ def run_pan(where, args, limit) -> dict:
         return float(m.group(1)) if m else None
 
     return {
-        "finished": finished and "Interrupted" not in out and "error: max search depth too small" not in out,
+        "finished": finished
+        and not any(w in out for w in ("Interrupted", "max search depth too small", "reached -DMEMLIM bound")),
+        "why": "memory limit" if "reached -DMEMLIM bound" in out else "depth limit" if "depth too small" in out else "",
         "states": num(r"(\d+) states, stored"),
         "mib": num(r"([\d.]+)\s+total actual memory usage"),
         "seconds": num(r"elapsed time ([\d.e+]+) seconds") or wall,
@@ -304,10 +306,8 @@ def main() -> int:
         runs, lines = [], lines[:-3]
     for name, defines, extra in runs:
         r = exhaust(name, defines, limit, extra)
-        lines.append(
-            f"| {name} | {'yes' if r['finished'] else f'no ({limit:.0f} s limit)'} | {r['states'] or 0:.0f} "
-            f"| {r['mib'] or 0:.0f} | {r['seconds']:.1f} |"
-        )
+        done = "yes" if r["finished"] else f"no ({r['why'] or f'{limit:.0f} s limit'})"
+        lines.append(f"| {name} | {done} | {r['states'] or 0:.0f} | {r['mib'] or 0:.0f} | {r['seconds']:.1f} |")
         print(lines[-1], file=sys.stderr, flush=True)
     spin_found = lambda r: r["violated"] != ""  # noqa: E731
     lg_found = lambda r: r["status"] == "violated"  # noqa: E731
