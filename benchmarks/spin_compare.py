@@ -146,7 +146,14 @@ def spin_fault(where, limit) -> dict:
     trail = os.path.join(where, "lguest.pml.trail")
     if os.path.exists(trail):
         os.unlink(trail)
-    return run_pan(where, ["-m10000000"], limit)
+    r = run_pan(where, ["-m10000000"], limit)
+    if r["violated"]:
+        r["status"] = "violated"
+    elif r["why"] or not r["finished"]:
+        r["status"] = f"not found ({r['why'] or 'time limit'})"
+    else:
+        r["status"] = "not found"
+    return r
 
 
 # lgcheck's engines, each timed the way SPIN is (start-up excluded, see `lgcheck_fault`).
@@ -218,8 +225,9 @@ def cell(runs, key, found) -> str:
     ok = [r[key] for r in runs if found(r) and r.get(key) is not None]
     if len(ok) < len(runs):
         why = sorted({r["status"] for r in runs if not found(r)})
-        if not ok:
-            return f"- ({', '.join(why)})"
+        if not ok:  # how long the runs went on without finding it
+            spent = [r[key] for r in runs if r.get(key) is not None]
+            return f"none: {', '.join(why)}" + (f" after {fmt(best_median(spent)[1])}" if spent else "")
         best, med = best_median(ok)
         return f"{fmt(med)} ({fmt(best)}; {len(runs) - len(ok)} {', '.join(why)})"
     best, med = best_median(ok)
@@ -238,7 +246,7 @@ def ratio(lg_runs, key, spin_med) -> str:
         return "-"
     m, e = min(meds)
     if spin_med is None:
-        return f"SPIN none; {e} {fmt(m)} s"
+        return f"SPIN found none; {e}: {fmt(m)} s"
     r = m / max(spin_med, 0.001)
     return f"{r:.3f} ({e})" if r < 0.1 else f"{r:.2f} ({e})"
 
@@ -266,6 +274,7 @@ def main() -> int:
     ap.add_argument("--long-repeat", type=int, default=2, help="... gets this many rounds")
     ap.add_argument("--faults", default="", help="only these faults (comma-separated)")
     ap.add_argument("--no-exhaust", action="store_true", help="skip the exhaustion table")
+    ap.add_argument("--raw", default=None, help="write every run's figures (JSON) here, fault by fault")
     ap.add_argument("--memlim", type=int, default=2500, help="MiB SPIN's verifier may allocate (default 2500)")
     args = ap.parse_args()
     MEMLIM[0] = args.memlim
@@ -311,7 +320,7 @@ def main() -> int:
         print(lines[-1], file=sys.stderr, flush=True)
     spin_found = lambda r: r["violated"] != ""  # noqa: E731
     lg_found = lambda r: r["status"] == "violated"  # noqa: E731
-    search_rows, written_rows = [], []
+    search_rows, written_rows, raw = [], [], []
     faults = list(FAULTS.values())
     if args.faults:
         faults = [f for f in faults if f.name in args.faults.split(",")]
@@ -353,6 +362,11 @@ def main() -> int:
             + "".join(f"| {cell(rs, 'wall', lg_found)} " for rs in lg_runs.values())
             + "|"
         )
+        if args.raw:
+            raw.append({"fault": f.name, "spin": [{k: v for k, v in r.items() if k != "out"} for r in spin_runs]})
+            raw[-1].update(lg_runs)
+            with open(args.raw, "w", encoding="utf-8") as fh:
+                json.dump(raw, fh, indent=1)
         print(search_rows[-1], file=sys.stderr, flush=True)
         print(written_rows[-1], file=sys.stderr, flush=True)
     load_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
