@@ -111,7 +111,8 @@ def run_pan(where, args, limit) -> dict:
         "why": "memory limit" if "reached -DMEMLIM bound" in out else "depth limit" if "depth too small" in out else "",
         "states": num(r"(\d+) states, stored"),
         "mib": num(r"([\d.]+)\s+total actual memory usage"),
-        "seconds": num(r"elapsed time ([\d.e+]+) seconds") or wall,
+        # pan counts in hundredths and says 0 below one: 0.0 is its answer, the process's wall is not
+        "seconds": wall if num(r"elapsed time ([\d.e+]+) seconds") is None else num(r"elapsed time ([\d.e+]+) seconds"),
         "wall": wall,  # the pan process, start to exit
         "errors": num(r"errors: (\d+)"),
         "violated": re.search(r"assertion violated.*", out).group(0) if "assertion violated" in out else "",
@@ -235,6 +236,8 @@ def cell(runs, key, found) -> str:
 
 
 def fmt(x: float) -> str:
+    if x == 0:
+        return "0"
     return f"{x:.3f}" if x < 1 else f"{x:.2f}" if x < 10 else f"{x:.1f}"
 
 
@@ -247,7 +250,9 @@ def ratio(lg_runs, key, spin_med) -> str:
     m, e = min(meds)
     if spin_med is None:
         return f"SPIN found none; {e}: {fmt(m)} s"
-    r = m / max(spin_med, 0.001)
+    if spin_med < 0.01:  # below pan's resolution: the ratio is at least this
+        return f">= {m / 0.01:.2f} ({e}; SPIN < 0.01 s)"
+    r = m / spin_med
     return f"{r:.3f} ({e})" if r < 0.1 else f"{r:.2f} ({e})"
 
 
