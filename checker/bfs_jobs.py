@@ -20,9 +20,10 @@ found: from the initial state, the ordinal-th successor of each state on the
 path (`successors` enumerates a state's steps in an order fixed by the
 state alone), so a move is stored as one small int.
 
-What crosses the pipes is kept small: a Guest-local step (bfs.LOCAL) sends
-only the Guest's new part, which the parent splices into the parent state's
-own fingerprint (sharing the other parts, as one process does); a worker
+What crosses the pipes is kept small: a successor is sent as the parts of
+its fingerprint that differ from its parent state's (a Guest's part, the
+binding order), which the parent splices into that state's own fingerprint
+(sharing the other parts with it); a worker
 drops a successor already sent in the same chunk, or one of the chunk's own
 states (the parent would drop it too: it keeps the first).  With Guest
 symmetry a successor goes with both fingerprints: the permuted one to look
@@ -65,6 +66,8 @@ def _context():
 # ---------------------------------------------------------------- a worker
 def _worker(conn, other, cfg, specs):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to answer: it ends the workers
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held back by the parent while forking
     if other is not None:
         other.close()  # the parent's end: holding it would keep this worker from seeing its parent go
     gc.freeze()  # what the fork brought along is not scanned again (nor its pages copied by the scan)
@@ -90,14 +93,16 @@ def _worker(conn, other, cfg, specs):
 def _expand(cone, open_names, items):
     """Per frontier state of `items`: its violations [(ordinal, names)] and its new successors, flat.
 
-    Without symmetry a successor is (ordinal, g, part): Guest g's new part of
-    the parent's fingerprint, or g = -1 and the whole fingerprint.  With
-    symmetry it is (ordinal, key, fingerprint): the permuted one to look up.
+    Without symmetry a successor is (ordinal, diff): diff is (h, sub, ...)
+    for each part of the parent's fingerprint that differs: a Guest's part
+    (sub: its fields that differ, `_fields`) or the binding order (the whole).  With symmetry it is
+    (ordinal, (key, fingerprint)): the permuted one to look up, the plain one.
     """
     cfg, dom, secs, actions, menu, sym = cone.cfg, cone.dom, cone.secs, cone.actions, cone.menu, cone.sym
     open_names = set(open_names)
     guest_part, fingerprint, successors = bfs._guest_part, bfs.fingerprint, bfs.successors
     sent = set() if sym else set(items)
+    order = cfg.guests  # the binding order's place in a fingerprint, after the Guests' parts
     news, bad = [], {}
     for pos, fp in enumerate(items):
         st = cone.state(fp)
@@ -112,22 +117,54 @@ def _expand(cone, open_names, items):
                 if key in sent:
                     continue
                 sent.add(key)
-                flat += (o, key, fingerprint(new, False))
-            elif g is not None:
+                flat += (o, (key, fingerprint(new, False)))
+            elif g is not None:  # a Guest-local step: only Guest g's part can differ
                 part = guest_part(new, g)
                 key = fp[:g] + (part,) + fp[g + 1 :]
                 if key in sent:
                     continue
                 sent.add(key)
-                flat += (o, g, part)
+                flat += (o, (g, _fields(part, fp[g])))
             else:
                 key = fingerprint(new, False)
                 if key in sent:
                     continue
                 sent.add(key)
-                flat += (o, -1, key)
+                diff = []
+                for h, (a, b) in enumerate(zip(key, fp)):
+                    if a is not b and a != b:
+                        diff += (h, a if h == order else _fields(a, b))
+                flat += (o, tuple(diff))
         news.append(flat)
     return news, bad
+
+
+def _fields(part, old) -> tuple:
+    """(f, value, ...) for each field of a Guest's part that differs from `old` (the parent's part)."""
+    out = []
+    for f, (a, b) in enumerate(zip(part, old)):
+        if a is not b and a != b:
+            out += (f, a)
+    return tuple(out)
+
+
+def _patch(pfp, diff, order):
+    """The fingerprint `diff` (from `_expand`) makes of the parent's `pfp`; unchanged parts are pfp's own."""
+    if len(diff) == 2 and len(diff[1]) == 2:  # the common case: one field of one Guest's part
+        g, (f, v) = diff
+        p = pfp[g]
+        return pfp[:g] + (p[:f] + (v,) + p[f + 1 :],) + pfp[g + 1 :]
+    fp = list(pfp)
+    for j in range(0, len(diff), 2):
+        h, sub = diff[j], diff[j + 1]
+        if h == order:
+            fp[h] = sub
+        else:
+            part = list(fp[h])
+            for k in range(0, len(sub), 2):
+                part[sub[k]] = sub[k + 1]
+            fp[h] = tuple(part)
+    return tuple(fp)
 
 
 # ---------------------------------------------------------------- the parent's side
@@ -145,6 +182,11 @@ class Workers:
         ctx = _context()
         self.procs, self.conns = [], []
         self._memory, self._memory_at = 0.0, -MEMORY_EVERY
+        # SIGINT is held back while a worker is forked: one that came before the worker ignores it would
+        # end the worker with a traceback; held, it reaches this process once the workers are started.
+        masked = None
+        if hasattr(signal, "pthread_sigmask"):
+            masked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             for _ in range(jobs):
                 mine, theirs = ctx.Pipe()
@@ -157,6 +199,9 @@ class Workers:
         except BaseException:
             self.close()
             raise
+        finally:
+            if masked is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, masked)
 
     def close(self) -> None:
         """End every worker (a search that stopped early leaves tasks unanswered: no use waiting)."""
@@ -171,6 +216,19 @@ class Workers:
                 p.kill()
                 p.join()
         self.procs, self.conns = [], []
+
+    def cpu_seconds(self) -> list[float]:
+        """Each worker's CPU time so far (user + system, /proc/PID/stat), for benchmarks/bfs_jobs_speed.py."""
+        tick = os.sysconf("SC_CLK_TCK")
+        out = []
+        for p in self.procs:
+            try:
+                with open(f"/proc/{p.pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                out.append((int(fields[11]) + int(fields[12])) / tick)
+            except (OSError, ValueError, IndexError):
+                out.append(0.0)
+        return out
 
     def memory_mib(self) -> float:
         """The workers' private memory in MiB (read at most every MEMORY_EVERY seconds)."""
@@ -210,6 +268,7 @@ class Workers:
                 give(conn)
         nxt = []
         seen, parent, moves, sym = cone.seen, cone.parent, cone.moves, cone.sym
+        order = cone.cfg.guests
         try:
             for n in range(len(chunks)):
                 while n not in done:
@@ -226,12 +285,12 @@ class Workers:
                                 cone.open.discard(name)
                                 found(bfs.Found(name, cone.depth + 1, path_to(cone, i, o), 0.0))
                     pfp = part[pos]
-                    for j in range(0, len(flat), 3):
-                        o, g, x = flat[j], flat[j + 1], flat[j + 2]
+                    for j in range(0, len(flat), 2):
+                        o, diff = flat[j], flat[j + 1]
                         if sym:
-                            key, fp = g, x
+                            key, fp = diff
                         else:
-                            key = fp = x if g < 0 else pfp[:g] + (x,) + pfp[g + 1 :]
+                            key = fp = _patch(pfp, diff, order)
                         if key in seen:
                             continue
                         seen[key] = len(parent)
