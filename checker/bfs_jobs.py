@@ -43,7 +43,9 @@ import gc
 import itertools
 import multiprocessing
 import os
+import queue
 import signal
+import threading
 import time
 import traceback
 from multiprocessing.connection import wait
@@ -73,13 +75,15 @@ def _worker(conn, other, cfg, specs):
     gc.freeze()  # what the fork brought along is not scanned again (nor its pages copied by the scan)
     gc.set_threshold(100_000, 50, 1000)  # as bfs.search: many long-lived small objects
     cones = [bfs.Cone(cfg, *spec) for spec in specs]  # (names, actions, sym, dom, secs, compiled, defer)
+    # A thread reads the tasks as they come: the parent keeps AHEAD tasks in flight, and one blocked
+    # writing a task this worker is not reading, while this worker is blocked writing a result the parent
+    # is not reading, would wait for ever (a task can be larger than a pipe's buffer).
+    tasks: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=_read, args=(conn, tasks), daemon=True).start()
     while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            return  # the parent has gone
+        task = tasks.get()
         if task is None:
-            return
+            return  # the parent has gone (or asks it to end)
         try:
             out = _expand(cones[task[0]], task[1], task[2])
         except BaseException:  # noqa: BLE001 - the parent reports it (an internal error) and ends the search
@@ -87,6 +91,17 @@ def _worker(conn, other, cfg, specs):
         try:
             conn.send(out)
         except (BrokenPipeError, OSError):
+            return
+
+
+def _read(conn, tasks) -> None:
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            task = None
+        tasks.put(task)
+        if task is None:
             return
 
 
