@@ -48,8 +48,15 @@ def one(jobs: int, states: int, depth: int) -> dict:
     wall = time.monotonic() - t0
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     parent = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    return {"jobs": jobs, "states": out.states, "wall": wall, "parent": parent, "workers": workers,
-            "memory_mib": out.memory_mib, "stopped": out.stopped}
+    return {
+        "jobs": jobs,
+        "states": out.states,
+        "wall": wall,
+        "parent": parent,
+        "workers": workers,
+        "memory_mib": out.memory_mib,
+        "stopped": out.stopped,
+    }
 
 
 def main() -> int:

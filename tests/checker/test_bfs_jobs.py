@@ -83,7 +83,9 @@ def _children(pid: int) -> set[int]:
     return set(map(int, path.read_text().split())) if path.exists() else set()
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc")
+@pytest.mark.skipif(
+    not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(), reason="reads the process tree from /proc"
+)
 def test_ctrl_c_stops_with_exit_130_no_traceback_and_no_worker_left(tmp_path):
     cmd = [sys.executable, "-m", "lgcheck", "prove", "--engine", "bfs", "--jobs", "2", "--inv", "key-collision"]
     cmd += ["--depth", "8", "--no-progress", "--out", str(tmp_path)]
