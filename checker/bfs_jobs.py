@@ -55,6 +55,7 @@ from . import bfs
 CHUNK = 256  # at most this many frontier states per task: about a tenth of a second of work
 AHEAD = 2  # tasks in flight per worker, so none waits while the parent merges
 MEMORY_EVERY = 0.25  # seconds between two readings of the workers' memory
+CHECK_EVERY = 0.25  # seconds: the limits are checked this often while the parent waits for a chunk
 
 
 def _context():
@@ -119,7 +120,10 @@ def _expand(cone, open_names, items):
     sent = set() if sym else set(items)
     order = cfg.guests  # the binding order's place in a fingerprint, after the Guests' parts
     news, bad = [], {}
+    left = set(open_names)  # the open invariants no state of this chunk has broken yet
     for pos, fp in enumerate(items):
+        if not left:
+            break  # every open invariant is broken by the states before: the parent stops there
         st = cone.state(fp)
         flat = []
         for o, (_, new, broken, g) in enumerate(successors(cfg, dom, secs, st, actions, menu)):
@@ -127,6 +131,7 @@ def _expand(cone, open_names, items):
                 hit = broken & open_names
                 if hit:
                     bad.setdefault(pos, []).append((o, tuple(sorted(hit))))
+                    left -= hit
             if sym:
                 key = fingerprint(new, True)
                 if key in sent:
@@ -191,22 +196,26 @@ class Workers:
     """N worker processes for the Cones of one search; `level` expands a Cone's frontier with them."""
 
     def __init__(self, cfg, cones, jobs: int):
-        self.jobs = jobs
+        self.cfg, self.jobs = cfg, jobs
         self.index = {id(c): k for k, c in enumerate(cones)}
-        specs = [(c.names, c.actions, c.sym, c.dom, c.secs, c.menu.compiled, c.menu.defer) for c in cones]
-        ctx = _context()
+        self.specs = [(c.names, c.actions, c.sym, c.dom, c.secs, c.menu.compiled, c.menu.defer) for c in cones]
         self.procs, self.conns = [], []
         self._memory, self._memory_at = 0.0, -MEMORY_EVERY
+        self._start()
+
+    def _start(self) -> None:
+        ctx = _context()
         # SIGINT is held back while a worker is forked: one that came before the worker ignores it would
         # end the worker with a traceback; held, it reaches this process once the workers are started.
         masked = None
         if hasattr(signal, "pthread_sigmask"):
             masked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            for _ in range(jobs):
+            for _ in range(self.jobs):
                 mine, theirs = ctx.Pipe()
                 fork = ctx.get_start_method() == "fork"
-                p = ctx.Process(target=_worker, args=(theirs, mine if fork else None, cfg, specs), daemon=True)
+                args = (theirs, mine if fork else None, self.cfg, self.specs)
+                p = ctx.Process(target=_worker, args=args, daemon=True)
                 p.start()
                 theirs.close()
                 self.procs.append(p)
@@ -287,7 +296,12 @@ class Workers:
         try:
             for n in range(len(chunks)):
                 while n not in done:
-                    for conn in wait([c for c in self.conns if busy[c]]):
+                    ready = wait([c for c in self.conns if busy[c]], timeout=CHECK_EVERY)
+                    if not ready:
+                        why = check()  # a time or memory limit, while a chunk is being expanded
+                        if why:
+                            return why
+                    for conn in ready:
                         done[busy[conn].pop(0)] = self._recv(conn)
                         give(conn)
                 news, bad = done.pop(n)
@@ -314,11 +328,15 @@ class Workers:
                         moves.append(o)
                     if not cone.open:
                         cone.frontier = []
-                        self._drain(busy)
+                        if any(busy.values()):  # chunks this cone no longer needs: new workers, not a wait
+                            self.close()
+                            self._start()
                         return ""
                     why = check()  # after each state merged, as with one process
                     if why:
                         return why
+                if len(news) < len(part):  # a worker stops early only where every open invariant is broken
+                    raise WorkerError("a worker of the search (--jobs) left states of its chunk unexpanded")
         except BaseException:
             self._drain_or_close(busy)
             raise
@@ -326,13 +344,6 @@ class Workers:
         cone.depth += 1
         cone.exhausted = not nxt
         return ""
-
-    def _drain(self, busy) -> None:
-        """Wait out the tasks still in flight (their answers are not needed) so the next level starts clean."""
-        for conn, ns in busy.items():
-            while ns:
-                self._recv(conn)
-                ns.pop(0)
 
     def _drain_or_close(self, busy) -> None:
         if any(busy.values()):
@@ -370,6 +381,3 @@ def _private_mib(pid: int) -> float:
         return 0.0
     return kib / 1024
 
-
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -46,13 +46,20 @@ def test_workers_reach_the_same_states_under_the_same_numbers_and_rebuild_the_sa
         assert bfs_jobs.path_to(many, i) == one.path_to(i)
 
 
-@pytest.mark.parametrize(
-    "fault, inv, sym",
-    [("host-copies-source-length", "buffer-overflow", False), ("two-guests-one-slot", "key-collision", True)],
-)
-def test_a_fault_gives_the_same_shortest_run_and_the_same_files_with_two_workers(tmp_path, capsys, fault, inv, sym):
-    args = ["prove", "--engine", "bfs", "--launcher", "checked", "--fault", fault, "--inv", inv, "--no-progress"]
-    args += ["--slots", "1", "--buffers", "1", "--sections", "1", "--depth", "4", "--json"]
+def test_faults_give_the_same_shortest_runs_and_state_counts_with_two_workers():
+    for fault, inv in [("host-copies-source-length", "buffer-overflow"), ("guest-clears-status", "status-cleared")]:
+        cfg = Config(launcher="checked", faults=(fault,), depth=4, **SMALL)
+        outs = [bfs.search(cfg, [inv], jobs=jobs) for jobs in (1, 2)]
+        assert inv in outs[0].found and outs[0].found[inv].path == outs[1].found[inv].path, fault
+        assert outs[0].found[inv].steps == outs[1].found[inv].steps and outs[0].per == outs[1].per, fault
+
+
+def test_a_fault_with_guest_symmetry_is_written_alike_with_two_workers(tmp_path, capsys):
+    """Through the CLI: the same verdict, length, state count and written trace (Guests permuted in the search)."""
+    fault, inv = "two-guests-one-slot", "key-collision"
+    assert bfs.symmetric(Config(faults=(fault,)))
+    args = ["prove", "--engine", "bfs", "--fault", fault, "--inv", inv, "--no-progress", "--json"]
+    args += ["--slots", "1", "--buffers", "1", "--sections", "1", "--depth", "4"]
     written, docs = [], []
     for jobs in (1, 2):
         out = tmp_path / str(jobs)
@@ -60,8 +67,7 @@ def test_a_fault_gives_the_same_shortest_run_and_the_same_files_with_two_workers
         doc = json.loads(capsys.readouterr().out)
         docs.append((doc["states"], [(r["status"], r["depth"]) for r in doc["results"]]))
         written.append({p.name: p.read_text().replace(str(out), "OUT") for p in sorted(out.glob("*.lgt"))})
-    assert bfs.symmetric(Config(faults=(fault,))) is sym  # one search keeps states permuted, one not
-    assert docs[0] == docs[1] and docs[0][1][0][0] == "violated"
+    assert docs[0] == docs[1] and docs[0][1] == [("violated", 2)]
     assert written[0] == written[1] and f"{inv}.lgt" in written[0]  # the same shortest run, written alike
 
 
@@ -70,6 +76,15 @@ def test_a_state_limit_stops_two_workers_where_it_stops_one():
     outs = [bfs.search(cfg, ["key-collision"], max_states=1500, jobs=jobs) for jobs in (1, 2)]
     assert outs[0].stopped.startswith("state limit reached") and outs[0].stopped == outs[1].stopped
     assert outs[0].states == outs[1].states
+
+
+def test_the_memory_limit_counts_the_workers_memory(monkeypatch):
+    monkeypatch.setattr(bfs, "_address_space_mib", lambda: 100.0)  # this process alone: far below the limit
+    monkeypatch.setattr(bfs_jobs, "_private_mib", lambda pid: 400.0)  # each worker's own pages
+    cfg = Config(depth=3, **SMALL)
+    assert bfs.search(cfg, ["key-collision"], max_memory_mib=1000, jobs=1).stopped == ""
+    out = bfs.search(cfg, ["key-collision"], max_memory_mib=1000, jobs=2)
+    assert out.stopped == "memory limit reached (900 MiB of --max-memory 1000)" and not out.exhausted
 
 
 def test_a_time_limit_leaves_no_worker_behind():
