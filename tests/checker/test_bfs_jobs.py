@@ -47,9 +47,11 @@ def test_workers_reach_the_same_states_under_the_same_numbers_and_rebuild_the_sa
 
 
 def test_faults_give_the_same_shortest_runs_and_state_counts_with_two_workers():
-    for fault, inv in [("host-copies-source-length", "buffer-overflow"), ("guest-clears-status", "status-cleared")]:
+    cases = [("host-copies-source-length", "buffer-overflow", False), ("guest-clears-status", "status-cleared", False)]
+    cases.append(("host-copies-source-length", "buffer-overflow", True))  # deferred writes: resolved in the run
+    for fault, inv, defer in cases:
         cfg = Config(launcher="checked", faults=(fault,), depth=4, **SMALL)
-        outs = [bfs.search(cfg, [inv], jobs=jobs) for jobs in (1, 2)]
+        outs = [bfs.search(cfg, [inv], jobs=jobs, defer=defer) for jobs in (1, 2)]
         assert inv in outs[0].found and outs[0].found[inv].path == outs[1].found[inv].path, fault
         assert outs[0].found[inv].steps == outs[1].found[inv].steps and outs[0].per == outs[1].per, fault
 
