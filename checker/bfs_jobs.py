@@ -20,14 +20,15 @@ found: from the initial state, the ordinal-th successor of each state on the
 path (`successors` enumerates a state's steps in an order fixed by the
 state alone), so a move is stored as one small int.
 
-What crosses the pipes is kept small: a successor is sent as the parts of
-its fingerprint that differ from its parent state's (a Guest's part, the
-binding order), which the parent splices into that state's own fingerprint
-(sharing the other parts with it); a worker
-drops a successor already sent in the same chunk, or one of the chunk's own
-states (the parent would drop it too: it keeps the first).  With Guest
-symmetry a successor goes with both fingerprints: the permuted one to look
-up, the plain one to expand.
+What crosses the pipes is kept small: a successor is sent as the fields of
+its fingerprint that differ from its parent state's (in a Guest's part, or
+the binding order), which the parent splices into that state's own
+fingerprint (sharing the other parts with it); a worker drops a successor
+already sent in the same chunk, or one of the chunk's own states (the parent
+would drop it too: it keeps the first), and stops a chunk once every
+invariant open when it was sent is broken (the parent stops there).  With
+Guest symmetry a successor goes with both fingerprints: the permuted one to
+look up, the plain one to expand.
 
 --max-memory counts the parent's address space (as with one process) plus
 each worker's private memory (Private_Clean + Private_Dirty of
@@ -52,7 +53,7 @@ from multiprocessing.connection import wait
 
 from . import bfs
 
-CHUNK = 256  # at most this many frontier states per task: about a tenth of a second of work
+CHUNK = 256  # at most this many frontier states per task (about 0.1-1 s of work); fewer on a small level
 AHEAD = 2  # tasks in flight per worker, so none waits while the parent merges
 MEMORY_EVERY = 0.25  # seconds between two readings of the workers' memory
 CHECK_EVERY = 0.25  # seconds: the limits are checked this often while the parent waits for a chunk
