@@ -723,13 +723,15 @@ def search(
     sym: bool | None = None,
     compiled: bool = True,
     defer: bool = False,
+    jobs: int = 1,
 ) -> Outcome:
     """Breadth-first, cone by cone (`cones`), the smallest frontier first, to `cfg.depth` steps or every state.
 
     `on_found(Found)` is called at each invariant's first violation,
     `on_level(names, depth, seconds, states)` when a cone has explored every
     run of `depth` steps.  `compiled=False` performs the written (interpreted) rules; `defer` defers
-    descriptor writes (`Deferred`; not with Guest symmetry, where it is ignored).
+    descriptor writes (`Deferred`; not with Guest symmetry, where it is ignored).  `jobs` > 1 expands each
+    level with that many worker processes (checker/bfs_jobs.py: the same states, numbers and runs).
     """
     start = time.monotonic()
     dom = domains(cfg)
@@ -748,8 +750,10 @@ def search(
     def total():
         return sum(len(c.parent) for c in todo)
 
+    pool = None  # --jobs: checker/bfs_jobs.py's workers, started below
+
     def check():
-        return _limit(total(), max_states, max_memory_mib, deadline)
+        return _limit(total(), max_states, max_memory_mib, deadline, pool)
 
     # The search allocates many small objects that live until it ends: Python's cyclic collector would
     # scan them all again and again (it took a third of the time).  Its states hold no cycles that must
@@ -757,18 +761,25 @@ def search(
     thresholds = gc.get_threshold()
     gc.set_threshold(max(thresholds[0], 100_000), 50, 1000)
     try:
+        if jobs > 1:
+            from .bfs_jobs import Workers
+
+            pool = Workers(cfg, todo, jobs)
         while not out.stopped:
             busy = [c for c in todo if c.busy]
             if not busy:
                 break
             cone = min(busy, key=lambda c: len(c.frontier))
-            out.stopped = cone.level(found, check) or check()
+            out.stopped = (cone.level(found, check) if pool is None else pool.level(cone, found, check)) or check()
             if on_level is not None and not out.stopped and cone.open:
                 on_level(sorted(cone.open), cone.depth, time.monotonic() - start, len(cone.parent))
     except KeyboardInterrupt:
         out.stopped = INTERRUPTED  # what was found is kept (and written), the rest is unknown
     finally:
         gc.set_threshold(*thresholds)
+        if pool is not None:
+            out.memory_mib = pool.memory_mib()  # the workers' own memory, added to this process's below
+            pool.close()
     for c in todo:
         fp_digest = digest(c.seen) if c.exhausted else None
         for n in c.names:
@@ -780,7 +791,7 @@ def search(
     out.depth = min((c.depth for c in left), default=max(c.depth for c in todo))
     out.states = total()
     out.seconds = time.monotonic() - start
-    out.memory_mib = _rss_mib()
+    out.memory_mib += _rss_mib()
     return out
 
 
@@ -837,13 +848,15 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _limit(states, max_states, max_memory_mib, deadline) -> str:
+def _limit(states, max_states, max_memory_mib, deadline, pool=None) -> str:
     if max_states is not None and states >= max_states:
         return f"state limit reached ({states:,} states, --max-states {max_states:,})"
     if deadline is not None and time.monotonic() >= deadline:
         return "time limit reached"
-    if max_memory_mib is not None and _address_space_mib() >= 0.8 * max_memory_mib:
-        return f"memory limit reached ({_address_space_mib():.0f} MiB of --max-memory {max_memory_mib:g})"
+    if max_memory_mib is not None:
+        used = _address_space_mib() + (0.0 if pool is None else pool.memory_mib())  # --jobs: the workers' too
+        if used >= 0.8 * max_memory_mib:
+            return f"memory limit reached ({used:.0f} MiB of --max-memory {max_memory_mib:g})"
     return ""
 
 
@@ -982,6 +995,7 @@ def explore(run):
         found,
         level,
         defer=bool(run.limits.get("defer")),
+        jobs=int(run.limits.get("jobs", 1)),
     )
     refuse()
     run.interrupted = out.stopped == INTERRUPTED

@@ -144,6 +144,14 @@ def add_prove_parser(sub, run):
         "shortest runs; fewer states when looking for a deep run, more when exhausting: docs/engines.md)",
     )
     p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="bfs and auto: expand each level of the explicit-state search in N worker processes (default 1; "
+        "the same states and shortest runs as 1: docs/engines.md)",
+    )
+    p.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress on stderr (by default: a line redrawn on a terminal, else a line every 5 s)",
@@ -440,6 +448,10 @@ def run_prove(args) -> int:
         return 2
     limits = {"max_states": getattr(args, "max_states", None), "max_memory": getattr(args, "max_memory", None)}
     limits["defer"] = bool(getattr(args, "defer_writes", False))
+    limits["jobs"] = getattr(args, "jobs", 1)
+    if limits["jobs"] < 1:
+        print(f"lgcheck prove: error: --jobs must be 1 or more, not {limits['jobs']}", file=sys.stderr)
+        return 2
 
     problem = _unwritable(args.out)
     if problem:

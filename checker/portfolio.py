@@ -85,6 +85,7 @@ def _bfs_child(cfg, limits, deadline, conn):
         found,
         level,
         defer=bool(limits.get("defer")),
+        jobs=int(limits.get("jobs", 1)),
     )
     info = {"states": out.states, "exhausted": out.exhausted, "stopped": out.stopped, "domains": out.domains}
     info["memory_mib"], info["per"], info["symmetry"] = out.memory_mib, out.per, out.symmetry
