@@ -386,7 +386,45 @@ def delivered_bytes(st, sg, sa, dg, da, length, steps, recorded):
         if dp is None:
             dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
         dp[0][do : do + n] = sp[0][so : so + n]
-        dp[1][do : do + n] = _ONES[:n]
+        marks = dp[1]
+        if marks.find(_ZERO, do, do + n) != -1:  # (marks already all known: nothing to write)
+            marks[do : do + n] = _ONES[:n]
+    return _judged(st, contents, sg, sa, dg, da, length, recorded)
+
+
+def copy_judged(st, sg, sa, dg, da, length, steps, recorded):
+    """copy_ready, then delivered_bytes, in one call (replay's recorded delivery, engine.py deliver_v2).
+
+    None when copy_ready would say no (nothing changed: the caller takes the
+    state's deliver_bytes); else delivered_bytes' answer.  A copy of one step
+    (the usual frame) looks its source page up once, for both.
+    """
+    contents = st.contents
+    if contents is None or steps is None or sg == dg:
+        return None
+    if len(steps) != 1:
+        return delivered_bytes(st, sg, sa, dg, da, length, steps, recorded) if copy_ready(st, sg, dg, steps) else None
+    _, frm, to, n = steps[0]
+    so, do = frm & _OFF, to & _OFF
+    if so + n > PAGE or do + n > PAGE:
+        return None
+    sp = contents.get((sg, frm >> PAGE_SHIFT))
+    if sp is None or sp[1].find(_ZERO, so, so + n) != -1:
+        return None
+    st.received = None  # (as delivered_bytes, below: the copy is its loop's one step)
+    key = (dg, to >> PAGE_SHIFT)
+    dp = contents.get(key)
+    if dp is None:
+        dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
+    dp[0][do : do + n] = sp[0][so : so + n]
+    marks = dp[1]
+    if marks.find(_ZERO, do, do + n) != -1:
+        marks[do : do + n] = _ONES[:n]
+    return _judged(st, contents, sg, sa, dg, da, length, recorded)
+
+
+def _judged(st, contents, sg, sa, dg, da, length, recorded):
+    """delivered_bytes' second half, after the copy: data-corrupted's two readings of the state, then the sum."""
     got = _first_bytes(st, contents, dg, da, length)
     if got is None:
         return False
