@@ -696,8 +696,8 @@ class Replay:
 
         apply_answer performs the delivery with the copy deferred (the state
         keeps deliver_bytes' arguments: the rule's steps); spec/fused.py
-        delivered_bytes then copies, compares as data-corrupted does and
-        checks the recorded sum.  Whatever it does not settle takes the
+        copy_judged (copy_ready, then delivered_bytes) then copies, compares
+        as data-corrupted does and checks the recorded sum.  Whatever it does not settle takes the
         general path on the same state: the copy as the state performs it,
         the monitors, check_sum.  (The monitors of the delivery's other
         writes ran in apply_answer, before data-corrupted, as in the general
@@ -712,9 +712,10 @@ class Replay:
         d, st.deferred = st.deferred, None
         if d is not None:
             (sg, sa), (dg, da), length, steps, who = d
-            if not fused.copy_ready(st, sg, dg, steps):
+            done = fused.copy_judged(st, sg, sa, dg, da, length, steps, r.fields.get("sum"))
+            if done is None:  # not copy_ready: the state's copy
                 st.deliver_bytes(*d)
-            elif fused.delivered_bytes(st, sg, sa, dg, da, length, steps, r.fields.get("sum")) is True:
+            elif done is True:
                 return
             else:  # copied: data-corrupted judges (and words) it from this state
                 st.log.append(Write("bytes", True, dg, da, None, (length, sg, sa), who))
@@ -1135,7 +1136,9 @@ class Replay:
             p = contents.get((g, addr >> C.PAGE_SHIFT))
             if p is not None:
                 p[0][off : off + n] = data
-                p[1][off : off + n] = _ONES[:n]
+                marks = p[1]
+                if marks.find(b"\x00", off, off + n) != -1:  # (already all known, as a buffer written again is)
+                    marks[off : off + n] = _ONES[:n]
                 return
         self.st.write_bytes(g, addr, data)
 

@@ -179,7 +179,10 @@ def _file_lines(f, name: str) -> Iterator[tuple[int, list[str]]]:
                     return
                 continue
             pending = chunk[end + 1 :]
-            if end > MAX_LINE:  # a line may be over the limit (in bytes): the lines one by one, each checked
+            # A line may be over the limit (in bytes): the lines one by one, each checked.  Only the
+            # first can be (the others came whole in this read, of at most CHUNK <= MAX_LINE + 1
+            # bytes), so one find looks at it, and the chunk is split twice only then.
+            if end > MAX_LINE and (CHUNK > MAX_LINE + 1 or chunk.find(b"\n", 0, MAX_LINE + 1) < 0):
                 raws = chunk[:end].split(b"\n")
                 if max(map(len, raws)) > MAX_LINE:
                     del chunk
@@ -310,7 +313,9 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
                     cut = stop + 1
             for lineno, text in enumerate(texts, first):
                 rest = text[cut:]
-                hit = known(rest)
+                # (`seen` keeps no text longer than SEEN_TEXT: a version 2 `mem` line's thousands
+                # of digits are not hashed for a lookup that cannot hit.)
+                hit = known(rest) if len(rest) <= SEEN_TEXT else None
                 if hit is not None:
                     record = new(Record_)
                     record.kind, record.guest, fields = hit

@@ -174,7 +174,7 @@ def send(st, g, key, dma, host="2.6.23"):
     names the copy_data whose steps move a version 2 trace's bytes.
 
     Version 2 (the state keeps bytes): a delivery also copies the bytes
-    (copy_data_steps, delivered_bytes), once its sources are known to be; when
+    (copy_data_steps, copy_judged), once its sources are known to be; when
     data-corrupted has something to say (or a side's bytes are unknown),
     the delivery's "bytes" Write is left in st.log for the caller to run
     the monitors over, as apply.py would.
@@ -242,11 +242,13 @@ def send(st, g, key, dma, host="2.6.23"):
         return None  # the transfer fails: no irq
     if ret > _capacity(st, h, entry, dst) or (h, entry) in st.doubtful:
         return None  # buffer-overflow would be filed (or not checked)
-    steps = None
+    judged = True
     if st.has_bytes:
-        # Version 2: which bytes go where (the rule itself); the bytes it reads must be known.
-        steps = copy_data_steps(ops, st, g, dma, h, entry, host)
-        if not copy_ready(st, g, h, steps):
+        # Version 2: which bytes go where (the rule itself); the bytes it reads must be known.  The
+        # copy and data-corrupted's readings come before the stores below, which neither reads nor
+        # changes (used_len, next_dma, irqs); not ready, nothing has changed.
+        judged = copy_judged(st, g, dma, h, entry, ret, copy_data_steps(ops, st, g, dma, h, entry, host), None)
+        if judged is None:
             return None
     # Performed as apply.py does (write-to-used-buffer holds: the entry's used_len was 0).  The
     # wrapper's used_len := 0 and the delivery's used_len := ret on the sender's descriptor, in one:
@@ -258,7 +260,7 @@ def send(st, g, key, dma, host="2.6.23"):
     irq = b.interrupt
     if irq < IRQS:
         hs.irqs |= 1 << irq
-    if steps is not None and delivered_bytes(st, g, dma, h, entry, ret, steps, None) is not True:
+    if judged is not True:
         # data-corrupted judges it (or notes unknown bytes): the caller runs the monitors over this write.
         st.log.append(Write("bytes", True, h, entry, None, (ret, g, dma), f"the Host's send from g{g}"))
     return DELIVERED
@@ -386,7 +388,45 @@ def delivered_bytes(st, sg, sa, dg, da, length, steps, recorded):
         if dp is None:
             dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
         dp[0][do : do + n] = sp[0][so : so + n]
-        dp[1][do : do + n] = _ONES[:n]
+        marks = dp[1]
+        if marks.find(_ZERO, do, do + n) != -1:  # (marks already all known: nothing to write)
+            marks[do : do + n] = _ONES[:n]
+    return _judged(st, contents, sg, sa, dg, da, length, recorded)
+
+
+def copy_judged(st, sg, sa, dg, da, length, steps, recorded):
+    """copy_ready, then delivered_bytes, in one call (replay's recorded delivery, engine.py deliver_v2).
+
+    None when copy_ready would say no (nothing changed: the caller takes the
+    state's deliver_bytes); else delivered_bytes' answer.  A copy of one step
+    (the usual frame) looks its source page up once, for both.
+    """
+    contents = st.contents
+    if contents is None or steps is None or sg == dg:
+        return None
+    if len(steps) != 1:
+        return delivered_bytes(st, sg, sa, dg, da, length, steps, recorded) if copy_ready(st, sg, dg, steps) else None
+    _, frm, to, n = steps[0]
+    so, do = frm & _OFF, to & _OFF
+    if so + n > PAGE or do + n > PAGE:
+        return None
+    sp = contents.get((sg, frm >> PAGE_SHIFT))
+    if sp is None or sp[1].find(_ZERO, so, so + n) != -1:
+        return None
+    st.received = None  # (as delivered_bytes, below: the copy is its loop's one step)
+    key = (dg, to >> PAGE_SHIFT)
+    dp = contents.get(key)
+    if dp is None:
+        dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
+    dp[0][do : do + n] = sp[0][so : so + n]
+    marks = dp[1]
+    if marks.find(_ZERO, do, do + n) != -1:
+        marks[do : do + n] = _ONES[:n]
+    return _judged(st, contents, sg, sa, dg, da, length, recorded)
+
+
+def _judged(st, contents, sg, sa, dg, da, length, recorded):
+    """delivered_bytes' second half, after the copy: data-corrupted's two readings of the state, then the sum."""
     got = _first_bytes(st, contents, dg, da, length)
     if got is None:
         return False

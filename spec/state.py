@@ -665,7 +665,9 @@ class ConcreteState:
             if p is None:
                 p = contents[key] = (bytearray(_PAGE), bytearray(_PAGE))
             p[0][off : off + n] = data
-            p[1][off : off + n] = _ONES[:n]
+            marks = p[1]
+            if marks.find(b"\x00", off, off + n) != -1:  # (already all known: a buffer written again)
+                marks[off : off + n] = _ONES[:n]
             return
         for page, off, pos, k in _spans(addr, n):
             p = contents.get((g, page))

@@ -16,6 +16,7 @@ copy_data_steps on generated sections.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 import re
@@ -174,3 +175,35 @@ FIRST = "a635350fba999db54f96e1a9b33991592373148e66c3a467e189633c8da94739"  # th
 def test_an_earlier_deliverys_bytes_never_stand_for_a_later_sum(sum_, rules):
     findings = agree(STALE.replace("FIRST", FIRST).replace("SUM", sum_))[0]
     assert [(rule, line) for rule, line, *_ in findings] == [(r, 17) for r in rules]
+
+
+# copy_judged (engine.py deliver_v2's one call) against the two calls it stands for, on the same state.
+HOSTS = ["2.6.23", "fixed"]
+_FRAMES = st.lists(st.tuples(st.integers(0, 7), st.integers(0, 4095), st.integers(1, 48)), min_size=1, max_size=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_FRAMES, _FRAMES, st.lists(st.booleans(), min_size=3, max_size=3), st.sampled_from(HOSTS), st.booleans())
+def test_copy_judged_is_copy_ready_then_delivered_bytes(src, dst, known, h, right_sum):
+    def state():
+        s = ConcreteState()
+        s.write_desc(0, 0x1000, 0, [(0x100 + p) << 12 | o for p, o, _ in src], [n for *_, n in src])
+        s.write_desc(1, 0x2000, 0, [(0x200 + p) << 12 | o for p, o, _ in dst], [n for *_, n in dst])
+        for i, (p, o, n) in enumerate(src):
+            if known[i]:
+                s.write_bytes(0, (0x100 + p) << 12 | o, bytes((i * 7 + j) % 256 for j in range(n)))
+        s.write_bytes(1, 0x200 << 12, b"\x05")  # the destination's page exists (and one byte is known)
+        return s
+
+    a, b = state(), state()
+    steps = compiled.copy_data_steps(Concrete, a, 0, 0x1000, 1, 0x2000, h)
+    length = sum(n for *_, n in steps)
+    source = a.section_bytes(0, 0x1000, length)
+    recorded = hashlib.sha256(source).hexdigest() if right_sum and source is not None else "0" * 64
+    got = fused.copy_judged(a, 0, 0x1000, 1, 0x2000, length, steps, recorded)
+    if fused.copy_ready(b, 0, 1, steps):
+        want = fused.delivered_bytes(b, 0, 0x1000, 1, 0x2000, length, steps, recorded)
+    else:
+        want = None
+    assert got is want
+    assert _bytes(a) == _bytes(b) and a.received == b.received
