@@ -25,6 +25,8 @@ import re
 import stat
 import sys
 from functools import partial as _bind
+from itertools import count, repeat
+from operator import itemgetter
 from typing import Iterable, Iterator
 
 from lark.exceptions import UnexpectedInput
@@ -286,6 +288,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
     read_long = _no_record  # a long line: read_mem once the header says version 2
     Record_, nomatch, blank, new = Record, NOMATCH, BLANK, object.__new__
     delete = KEY_DELETE
+    last = _no_template  # the template of the latest line the chunk's own loop read by one
     header_line = 0
     version = 1
     prev, prev_line = None, 0  # the latest timestamp (text) and its line
@@ -301,13 +304,74 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
             form = batch[2] if len(batch) > 2 else None
             # The way of lines met before, for this batch: `cut` is where a line's
             # text after its timestamp starts, `stop` where its timestamp ends.
-            known, cut, stop = _never, 0, 0
+            known, cut, stop, stamps = _never, 0, 0, None
             if header_line and ways:
                 if form == 0:
-                    known = seen.get
+                    known, stamps = seen.get, repeat(None)
                 elif form is not None and prev is not None and prev_point == form[0] and prev_width == sum(form) + 1:
-                    known, stop = seen.get, prev_width + 1
-                    cut = stop + 1
+                    stamps = _stamps(texts, prev_width + 1, prev)
+                    if stamps is not None:
+                        known, stop = seen.get, prev_width + 1
+                        cut = stop + 1
+            if stamps is not None:
+                # The chunk's own loop: its lines are stamped alike (or none is) and in order
+                # (`_stamps`: checked for the whole chunk at once), so a line is a record met
+                # before, or one a template reads, with no check that spans lines; anything else
+                # ends this loop, and the one below reads the chunk from that line on.
+                rests = list(map(itemgetter(slice(cut, None)), texts)) if cut else texts
+                record = None
+                for lineno, text, rest, hit, ts in zip(count(first), texts, rests, map(known, rests), stamps):
+                    if hit is not None:
+                        record = new(Record_)
+                        record.kind, record.guest, fields = hit
+                        record.fields = fields.copy()  # each record its own dict: a consumer may change it
+                        record.line = lineno
+                        record.text = text
+                        record.ts = ts
+                        yield record
+                        continue
+                    try:
+                        if len(text) > LONG_LINE:
+                            got = read_long(text, lineno)
+                        else:
+                            # The template of the latest line read here first: a trace's lines never
+                            # met again are mostly of one or two shapes, and a template reads only
+                            # lines of its shape (see lgt_shapes), whatever key led to it.
+                            got = last(text, text, lineno, None)
+                            if got is nomatch:
+                                template = first_of(text.encode().translate(None, delete))
+                                if template is None:
+                                    break
+                                got = template(text, text, lineno, None)
+                                if type(got) is Record_:
+                                    last = template
+                            if type(got) is Record_ and len(rest) <= SEEN_TEXT:
+                                # As below: kept at its second sighting; its timestamp is the
+                                # line's (the template read it where `_stamps` found it).
+                                if once_get(rest) is None:
+                                    if len(once) >= ONCE_LINES:
+                                        once.clear()
+                                    once[rest] = True
+                                else:
+                                    if len(seen) >= SEEN_LINES:
+                                        seen.clear()
+                                    remember(rest, (got.kind, got.guest, got.fields.copy()))
+                    except ValueError:  # int() refuses over 4300 digits: the loop below takes it to lark
+                        break
+                    if type(got) is not Record_:
+                        if got is blank:
+                            continue
+                        break
+                    record = got
+                    yield record
+                else:
+                    lineno = 0  # every line read
+                if record is not None and stop:
+                    prev, prev_line = record.ts, record.line
+                if not lineno:
+                    continue
+                texts = texts[lineno - first :]
+                first = lineno
             for lineno, text in enumerate(texts, first):
                 rest = text[cut:]
                 hit = known(rest)
@@ -446,31 +510,57 @@ def _no_record(text: str, lineno: int) -> None:
     return None
 
 
+def _no_template(rest, text, line, ts):
+    return NOMATCH
+
+
+_DIGITS = b"0123456789"
+
+
+def _stamps(texts: list[str], stop: int, prev: str) -> list[str] | None:
+    """The timestamps of a chunk's lines if they are all of `prev`'s form and never go back from it on, else None.
+
+    Each line must start with `@`, then digits with a point where `prev` has
+    its point (len(prev) characters), then a space at `stop`: the heads of
+    the lines joined, every W-th character of the join is checked, and the
+    rest, once ASCII digits are deleted, must be `@. ` a line.  Then the
+    timestamps are compared as strings (exact: one width, one point): a sort
+    of a sorted list is one comparison a line.  All in C.
+    """
+    n = len(texts)
+    width = stop + 1
+    heads = "".join(map(itemgetter(slice(0, width)), texts))
+    point = prev.find(".") + 1
+    if (
+        len(heads) != n * width
+        or heads[point::width] != "." * n
+        or heads[0::width] != "@" * n
+        or heads[stop::width] != " " * n
+        or heads.encode().translate(None, _DIGITS) != b"@. " * n
+    ):
+        return None
+    stamps = list(map(itemgetter(slice(1, stop)), texts))
+    return stamps if stamps[0] >= prev and stamps == sorted(stamps) else None
+
+
 _STAMP_FIRST = re.compile(rb"@([0-9]{1,40})\.([0-9]{1,40}) ")
-_STAMP_FORMS: dict[tuple, re.Pattern] = {}
 
 
 def _stamp_form(chunk: bytes, end: int):
-    """How the complete lines of a chunk (chunk[:end]) are stamped, when one way serves them all.
+    """How the complete lines of a chunk (chunk[:end]) may be stamped, when one way may serve them all.
 
-    0: no line has a timestamp (there is no `@` at all); (i, f): every line
-    starts with `@`, i digits, a point, f digits and a space (one regex over
-    the chunk, in C); None: anything else, the lines then take the way that
-    looks at each line's timestamp.
+    0: no line has a timestamp (there is no `@` at all); (i, f): the first
+    line starts with `@`, i digits, a point, f digits and a space, and so may
+    every line (the reader checks them all at once: `_stamps`); None:
+    anything else, the lines then take the way that looks at each line's
+    timestamp.
     """
     if chunk.find(b"@", 0, end) < 0:
         return 0
     m = _STAMP_FIRST.match(chunk, 0, end)
     if m is None:
         return None
-    form = (m.end(1) - 1, m.end(2) - m.end(1) - 1)
-    pattern = _STAMP_FORMS.get(form)
-    if pattern is None:
-        if len(_STAMP_FORMS) >= 64:
-            _STAMP_FORMS.clear()
-        head = rb"@[0-9]{%d}\.[0-9]{%d} " % form
-        pattern = _STAMP_FORMS[form] = re.compile(head + rb"[^\n]*(?:\n" + head + rb"[^\n]*)*")
-    return form if pattern.fullmatch(chunk, 0, end) is not None else None
+    return (m.end(1) - 1, m.end(2) - m.end(1) - 1)
 
 
 def _ts_error(path: str, lineno: int, text: str, ts: str, prev: str, prev_line: int):
