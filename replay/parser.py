@@ -302,9 +302,9 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
         for batch in batches:
             first, texts = batch[0], batch[1]
             form = batch[2] if len(batch) > 2 else None
-            # The way of lines met before, for this batch: `cut` is where a line's
-            # text after its timestamp starts, `stop` where its timestamp ends.
-            known, cut, stop, stamps = _never, 0, 0, None
+            # The way of lines met before, for this batch: `stop` is where a line's
+            # timestamp ends (its text after it, the blank included, is the table's key).
+            known, stop, stamps = _never, 0, None
             if header_line and ways:
                 if form == 0:
                     known, stamps = seen.get, repeat(None)
@@ -312,13 +312,12 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
                     stamps = _stamps(texts, prev_width + 1, prev)
                     if stamps is not None:
                         known, stop = seen.get, prev_width + 1
-                        cut = stop + 1
             if stamps is not None:
                 # The chunk's own loop: its lines are stamped alike (or none is) and in order
                 # (`_stamps`: checked for the whole chunk at once), so a line is a record met
                 # before, or one a template reads, with no check that spans lines; anything else
                 # ends this loop, and the one below reads the chunk from that line on.
-                rests = list(map(itemgetter(slice(cut, None)), texts)) if cut else texts
+                rests = list(map(itemgetter(slice(stop, None)), texts)) if stop else texts
                 record = None
                 for lineno, text, rest, hit, ts in zip(count(first), texts, rests, map(known, rests), stamps):
                     if hit is not None:
@@ -331,37 +330,40 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
                         yield record
                         continue
                     try:
-                        if len(text) > LONG_LINE:
-                            got = read_long(text, lineno)
-                        else:
-                            # The template of the latest line read here first: a trace's lines never
-                            # met again are mostly of one or two shapes, and a template reads only
-                            # lines of its shape (see lgt_shapes), whatever key led to it.
-                            got = last(text, text, lineno, None)
-                            if got is nomatch:
+                        # The template of the latest line read here first: a trace's lines never
+                        # met again are mostly of one or two shapes, and a template reads only
+                        # lines of its shape (see lgt_shapes), whatever key led to it (a long
+                        # line too, as `parse` would).
+                        got = last(text, text, lineno, None)
+                        if got is nomatch:
+                            if len(text) > LONG_LINE:
+                                got = read_long(text, lineno)
+                            else:
                                 template = first_of(text.encode().translate(None, delete))
                                 if template is None:
                                     break
                                 got = template(text, text, lineno, None)
                                 if type(got) is Record_:
                                     last = template
-                            if type(got) is Record_ and len(rest) <= SEEN_TEXT:
-                                # As below: kept at its second sighting; its timestamp is the
-                                # line's (the template read it where `_stamps` found it).
-                                if once_get(rest) is None:
-                                    if len(once) >= ONCE_LINES:
-                                        once.clear()
-                                    once[rest] = True
-                                else:
-                                    if len(seen) >= SEEN_LINES:
-                                        seen.clear()
-                                    remember(rest, (got.kind, got.guest, got.fields.copy()))
                     except ValueError:  # int() refuses over 4300 digits: the loop below takes it to lark
                         break
                     if type(got) is not Record_:
                         if got is blank:
                             continue
                         break
+                    if got.ts != ts:
+                        break  # its timestamp is longer than the chunk's form: the loop below orders it
+                    if len(rest) <= SEEN_TEXT:
+                        # As below: kept at its second sighting (`ts` is its timestamp: a record
+                        # met again has its timestamp where this one had its own).
+                        if once_get(rest) is None:
+                            if len(once) >= ONCE_LINES:
+                                once.clear()
+                            once[rest] = True
+                        else:
+                            if len(seen) >= SEEN_LINES:
+                                seen.clear()
+                            remember(rest, (got.kind, got.guest, got.fields.copy()))
                     record = got
                     yield record
                 else:
@@ -373,7 +375,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
                 texts = texts[lineno - first :]
                 first = lineno
             for lineno, text in enumerate(texts, first):
-                rest = text[cut:]
+                rest = text[stop:]
                 hit = known(rest)
                 if hit is not None:
                     record = new(Record_)
@@ -518,28 +520,28 @@ _DIGITS = b"0123456789"
 
 
 def _stamps(texts: list[str], stop: int, prev: str) -> list[str] | None:
-    """The timestamps of a chunk's lines if they are all of `prev`'s form and never go back from it on, else None.
+    """The chunk's timestamps texts[i][1:stop] if all are of `prev`'s form and never go back from it on, else None.
 
-    Each line must start with `@`, then digits with a point where `prev` has
-    its point (len(prev) characters), then a space at `stop`: the heads of
-    the lines joined, every W-th character of the join is checked, and the
-    rest, once ASCII digits are deleted, must be `@. ` a line.  Then the
-    timestamps are compared as strings (exact: one width, one point): a sort
-    of a sorted list is one comparison a line.  All in C.
+    Every line starts with `@` (`_stamp_form` counted them); each one's next
+    len(prev) characters must be digits with a point where `prev` has its
+    point: the join of these is checked at once (every W-th character a
+    point, and nothing else once ASCII digits are deleted).  They are then
+    compared as strings (exact: one width, one point), and a sort of a
+    sorted list is one comparison a line.  All in C.  Whether a blank
+    follows is not checked here: a line met before has its blank in the
+    table's key, and a template reads the timestamp itself (compared with
+    this one).
     """
     n = len(texts)
-    width = stop + 1
-    heads = "".join(map(itemgetter(slice(0, width)), texts))
-    point = prev.find(".") + 1
+    width = stop - 1
+    stamps = list(map(itemgetter(slice(1, stop)), texts))
+    joined = "".join(stamps)
     if (
-        len(heads) != n * width
-        or heads[point::width] != "." * n
-        or heads[0::width] != "@" * n
-        or heads[stop::width] != " " * n
-        or heads.encode().translate(None, _DIGITS) != b"@. " * n
+        len(joined) != n * width
+        or joined[prev.find(".") :: width] != "." * n
+        or joined.encode().translate(None, b"0123456789") != b"." * n
     ):
         return None
-    stamps = list(map(itemgetter(slice(1, stop)), texts))
     return stamps if stamps[0] >= prev and stamps == sorted(stamps) else None
 
 
@@ -549,16 +551,16 @@ _STAMP_FIRST = re.compile(rb"@([0-9]{1,40})\.([0-9]{1,40}) ")
 def _stamp_form(chunk: bytes, end: int):
     """How the complete lines of a chunk (chunk[:end]) may be stamped, when one way may serve them all.
 
-    0: no line has a timestamp (there is no `@` at all); (i, f): the first
-    line starts with `@`, i digits, a point, f digits and a space, and so may
-    every line (the reader checks them all at once: `_stamps`); None:
-    anything else, the lines then take the way that looks at each line's
-    timestamp.
+    0: no line has a timestamp (there is no `@` at all); (i, f): every line
+    starts with `@` (two counts, in C), the first with i digits, a point, f
+    digits and a space, and so may the others (the reader checks them all
+    at once: `_stamps`); None: anything else, the lines then take the way
+    that looks at each line's timestamp.
     """
     if chunk.find(b"@", 0, end) < 0:
         return 0
     m = _STAMP_FIRST.match(chunk, 0, end)
-    if m is None:
+    if m is None or chunk.count(b"\n@", 0, end) != chunk.count(b"\n", 0, end):
         return None
     return (m.end(1) - 1, m.end(2) - m.end(1) - 1)
 

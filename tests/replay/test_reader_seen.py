@@ -112,6 +112,8 @@ def looping_traces(draw) -> str:
 @example(SENDS + "@1.000020\tg0 send_dma key=0x10 dma=0x20\n@1.000020\n", False, 200)  # a tab; a stamp alone
 @example(SENDS + "@1.000020 g0 send_dma key=0x10 dma=0x20 \n" + SENDS_AFTER, True, 200)  # a blank at the end
 @example(SENDS + "@1.000005 g0 send_dma key=0x10 dma=0x20\n" + SENDS_AFTER, False, 200)  # back, in mid-chunk
+@example(SENDS + "@1.0000159 g0 send_dma key=0x10 dma=0x20\n@1.000015 l0 irq 3\n", False, 200)  # longer, then back
+@example(SENDS + "@1.0000159 g0 send_dma key=0x10 dma=0x20\n" + SENDS_AFTER, False, 200)  # a longer one
 @example(  # lines never met again, of shapes that take turns, then a value too large for the latest's
     SENDS
     + "".join(
