@@ -288,7 +288,8 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
     read_long = _no_record  # a long line: read_mem once the header says version 2
     Record_, nomatch, blank, new = Record, NOMATCH, BLANK, object.__new__
     delete = KEY_DELETE
-    last = _no_template  # the template of the latest line the chunk's own loop read by one
+    last = keyed = _no_template  # the chunk's own loop: its template to try first, and the latest key's
+    strikes = 0
     header_line = 0
     version = 1
     prev, prev_line = None, 0  # the latest timestamp (text) and its line
@@ -330,21 +331,30 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
                         yield record
                         continue
                     try:
-                        # The template of the latest line read here first: a trace's lines never
-                        # met again are mostly of one or two shapes, and a template reads only
-                        # lines of its shape (see lgt_shapes), whatever key led to it (a long
-                        # line too, as `parse` would).
+                        # A template reads only lines of its shape (see lgt_shapes), whatever
+                        # key led to it, a long line too (as `parse` would): `last` first.
                         got = last(text, text, lineno, None)
-                        if got is nomatch:
-                            if len(text) > LONG_LINE:
-                                got = read_long(text, lineno)
-                            else:
-                                template = first_of(text.encode().translate(None, delete))
-                                if template is None:
-                                    break
-                                got = template(text, text, lineno, None)
-                                if type(got) is Record_:
-                                    last = template
+                        if type(got) is Record_:
+                            strikes = 0
+                        elif len(text) > LONG_LINE:
+                            got = read_long(text, lineno)
+                        else:
+                            template = first_of(text.encode().translate(None, delete))
+                            if template is None:
+                                break
+                            got = template(text, text, lineno, None)
+                            if type(got) is Record_:
+                                # `last`: the template that two such lines in a row found by their
+                                # key (a run of one shape, as realistic traffic's buffers of random
+                                # addresses and lengths); dropped when it missed twice in a row
+                                # (shapes that take turns: a key is cheaper than a failed match).
+                                if template is keyed:
+                                    last, strikes = template, 0
+                                elif strikes:
+                                    last = _no_template
+                                else:
+                                    strikes = 1
+                                keyed = template
                     except ValueError:  # int() refuses over 4300 digits: the loop below takes it to lark
                         break
                     if type(got) is not Record_:
