@@ -262,17 +262,17 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
     own ways below are checked against).
 
     Lines come in batches: (number of the first, [text, ...]) and, from the
-    file reader, a third item: how the batch's lines are stamped (see
+    file reader, a third item: how the batch's lines may be stamped (see
     `_stamp_form`: 0 none is, (i, f) all alike, None anything else).
 
     Once the header is read, three ways, fastest first:
 
     * a line met before: a batch whose lines are all stamped alike (or none
-      is) cuts each line's timestamp off by position, and a record line seen
+      is) and in order (`_stamps`: the whole batch checked at once, in C)
+      cuts each line's timestamp off by position, and a record line seen
       earlier in this file with the same text after its timestamp (`seen`:
       bounded, filled by the templates below) is the same record again, with
-      this line's number, text and timestamp; its timestamp is checked against
-      the previous one by comparing strings (exact: same width, same point);
+      this line's number, text and timestamp;
     * a line whose whole text has a template (lgt_shapes: a hot record,
       timestamp included) is read right here, and of the rules that span
       lines only the timestamp order applies to it (a template gives neither
@@ -280,6 +280,13 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
       which the loop uses only in a version 2 trace);
     * anything else goes through `parse` (the shape cache, then lark) and
       every rule below.
+
+    A batch that `_stamps` passes is read by its own loop, which takes the
+    first two ways only, with no timestamp check (the batch's were checked)
+    and, for a line not met before, first the template of the run of lines
+    of one shape it is in (`last`: no key); at the first line it cannot read
+    that way, the general loop takes over from that line.  (A form-0 batch,
+    no timestamp at all, passes as it is.)
     """
     cache = _CACHES[partial]
     parse, learn_line = cache.parse, cache.learn_line
