@@ -295,7 +295,8 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
     read_long = _no_record  # a long line: read_mem once the header says version 2
     Record_, nomatch, blank, new = Record, NOMATCH, BLANK, object.__new__
     delete = KEY_DELETE
-    last = keyed = _no_template  # the chunk's own loop: its template to try first, and the latest key's
+    # The chunk's own loop: the templates it tries first, and those of the latest two keys.
+    last = other = keyed = keyed2 = _no_template
     strikes = 0
     header_line = 0
     version = 1
@@ -339,10 +340,13 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
                         continue
                     try:
                         # A template reads only lines of its shape (see lgt_shapes), whatever
-                        # key led to it, a long line too (as `parse` would): `last` first.
+                        # key led to it, a long line too (as `parse` would): `last` and `other`
+                        # first, the templates of the latest such lines read without a key.
                         got = last(text, text, lineno, None)
                         if type(got) is Record_:
                             strikes = 0
+                        elif type(got := other(text, text, lineno, None)) is Record_:
+                            last, other, strikes = other, last, 0
                         elif len(text) > LONG_LINE:
                             got = read_long(text, lineno)
                         else:
@@ -351,17 +355,20 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
                                 break
                             got = template(text, text, lineno, None)
                             if type(got) is Record_:
-                                # `last`: the template that two such lines in a row found by their
-                                # key (a run of one shape, as realistic traffic's buffers of random
-                                # addresses and lengths); dropped when it missed twice in a row
-                                # (shapes that take turns: a key is cheaper than a failed match).
+                                # A template one of the two keys before found too: a run of one
+                                # shape (realistic traffic's buffers of random addresses and
+                                # lengths), or two taking turns; both dropped when the key was
+                                # needed twice in a row (more shapes taking turns: a key costs
+                                # less than two failed matches).
                                 if template is keyed:
-                                    last, strikes = template, 0
+                                    last, other, strikes = template, keyed2, 0
+                                elif template is keyed2:
+                                    last, other, strikes = template, keyed, 0
                                 elif strikes:
-                                    last = _no_template
+                                    last = other = _no_template
                                 else:
                                     strikes = 1
-                                keyed = template
+                                keyed, keyed2 = template, keyed
                     except ValueError:  # int() refuses over 4300 digits: the loop below takes it to lark
                         break
                     if type(got) is not Record_:
