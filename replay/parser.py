@@ -340,15 +340,14 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
                         continue
                     try:
                         # A template reads only lines of its shape (see lgt_shapes), whatever
-                        # key led to it, a long line too (as `parse` would): `last` and `other`
-                        # first, the templates of the latest such lines read without a key.
-                        got = last(text, text, lineno, None)
-                        if type(got) is Record_:
+                        # key led to it: `last` and `other` first, the templates of the latest
+                        # such lines read without a key.
+                        if len(text) > LONG_LINE:
+                            got = read_long(text, lineno)
+                        elif type(got := last(text, text, lineno, None)) is Record_:
                             strikes = 0
                         elif type(got := other(text, text, lineno, None)) is Record_:
                             last, other, strikes = other, last, 0
-                        elif len(text) > LONG_LINE:
-                            got = read_long(text, lineno)
                         else:
                             template = first_of(text.encode().translate(None, delete))
                             if template is None:
