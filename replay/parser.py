@@ -25,6 +25,8 @@ import re
 import stat
 import sys
 from functools import partial as _bind
+from itertools import count, repeat
+from operator import itemgetter
 from typing import Iterable, Iterator
 
 from lark.exceptions import UnexpectedInput
@@ -263,17 +265,17 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
     own ways below are checked against).
 
     Lines come in batches: (number of the first, [text, ...]) and, from the
-    file reader, a third item: how the batch's lines are stamped (see
+    file reader, a third item: how the batch's lines may be stamped (see
     `_stamp_form`: 0 none is, (i, f) all alike, None anything else).
 
     Once the header is read, three ways, fastest first:
 
     * a line met before: a batch whose lines are all stamped alike (or none
-      is) cuts each line's timestamp off by position, and a record line seen
+      is) and in order (`_stamps`: the whole batch checked at once, in C)
+      cuts each line's timestamp off by position, and a record line seen
       earlier in this file with the same text after its timestamp (`seen`:
       bounded, filled by the templates below) is the same record again, with
-      this line's number, text and timestamp; its timestamp is checked against
-      the previous one by comparing strings (exact: same width, same point);
+      this line's number, text and timestamp;
     * a line whose whole text has a template (lgt_shapes: a hot record,
       timestamp included) is read right here, and of the rules that span
       lines only the timestamp order applies to it (a template gives neither
@@ -281,6 +283,13 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
       which the loop uses only in a version 2 trace);
     * anything else goes through `parse` (the shape cache, then lark) and
       every rule below.
+
+    A batch that `_stamps` passes is read by its own loop, which takes the
+    first two ways only, with no timestamp check (the batch's were checked)
+    and, for a line not met before, first the template of the run of lines
+    of one shape it is in (`last`: no key); at the first line it cannot read
+    that way, the general loop takes over from that line.  (A form-0 batch,
+    no timestamp at all, passes as it is.)
     """
     cache = _CACHES[partial]
     parse, learn_line = cache.parse, cache.learn_line
@@ -289,6 +298,9 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
     read_long = _no_record  # a long line: read_mem once the header says version 2
     Record_, nomatch, blank, new = Record, NOMATCH, BLANK, object.__new__
     delete = KEY_DELETE
+    # The chunk's own loop: the templates it tries first, and those of the latest two keys.
+    last = other = keyed = keyed2 = _no_template
+    strikes = 0
     header_line = 0
     version = 1
     prev, prev_line = None, 0  # the latest timestamp (text) and its line
@@ -302,17 +314,98 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
         for batch in batches:
             first, texts = batch[0], batch[1]
             form = batch[2] if len(batch) > 2 else None
-            # The way of lines met before, for this batch: `cut` is where a line's
-            # text after its timestamp starts, `stop` where its timestamp ends.
-            known, cut, stop = _never, 0, 0
+            # The way of lines met before, for this batch: `stop` is where a line's
+            # timestamp ends (its text after it, the blank included, is the table's key).
+            known, stop, stamps = _never, 0, None
             if header_line and ways:
                 if form == 0:
-                    known = seen.get
+                    known, stamps = seen.get, repeat(None)
                 elif form is not None and prev is not None and prev_point == form[0] and prev_width == sum(form) + 1:
-                    known, stop = seen.get, prev_width + 1
-                    cut = stop + 1
+                    stamps = _stamps(texts, prev_width + 1, prev)
+                    if stamps is not None:
+                        known, stop = seen.get, prev_width + 1
+            if stamps is not None:
+                # The chunk's own loop: its lines are stamped alike (or none is) and in order
+                # (`_stamps`: checked for the whole chunk at once), so a line is a record met
+                # before, or one a template reads, with no check that spans lines; anything else
+                # ends this loop, and the one below reads the chunk from that line on.
+                rests = list(map(itemgetter(slice(stop, None)), texts)) if stop else texts
+                keys = rests
+                if rests and max(map(len, rests)) > SEEN_TEXT:
+                    # As below: a text `seen` cannot keep (a version 2 `mem` line) is not hashed.
+                    keys = [r if len(r) <= SEEN_TEXT else None for r in rests]
+                record = None
+                for lineno, text, rest, hit, ts in zip(count(first), texts, rests, map(known, keys), stamps):
+                    if hit is not None:
+                        record = new(Record_)
+                        record.kind, record.guest, fields = hit
+                        record.fields = fields.copy()  # each record its own dict: a consumer may change it
+                        record.line = lineno
+                        record.text = text
+                        record.ts = ts
+                        yield record
+                        continue
+                    try:
+                        # A template reads only lines of its shape (see lgt_shapes), whatever
+                        # key led to it: `last` and `other` first, the templates of the latest
+                        # such lines read without a key.
+                        if len(text) > LONG_LINE:
+                            got = read_long(text, lineno)
+                        elif type(got := last(text, text, lineno, None)) is Record_:
+                            strikes = 0
+                        elif type(got := other(text, text, lineno, None)) is Record_:
+                            last, other, strikes = other, last, 0
+                        else:
+                            template = first_of(text.encode().translate(None, delete))
+                            if template is None:
+                                break
+                            got = template(text, text, lineno, None)
+                            if type(got) is Record_:
+                                # A template one of the two keys before found too: a run of one
+                                # shape (realistic traffic's buffers of random addresses and
+                                # lengths), or two taking turns; both dropped when the key was
+                                # needed twice in a row (more shapes taking turns: a key costs
+                                # less than two failed matches).
+                                if template is keyed:
+                                    last, other, strikes = template, keyed2, 0
+                                elif template is keyed2:
+                                    last, other, strikes = template, keyed, 0
+                                elif strikes:
+                                    last = other = _no_template
+                                else:
+                                    strikes = 1
+                                keyed, keyed2 = template, keyed
+                    except ValueError:  # int() refuses over 4300 digits: the loop below takes it to lark
+                        break
+                    if type(got) is not Record_:
+                        if got is blank:
+                            continue
+                        break
+                    if got.ts != ts:
+                        break  # its timestamp is longer than the chunk's form: the loop below orders it
+                    if len(rest) <= SEEN_TEXT:
+                        # As below: kept at its second sighting (`ts` is its timestamp: a record
+                        # met again has its timestamp where this one had its own).
+                        if once_get(rest) is None:
+                            if len(once) >= ONCE_LINES:
+                                once.clear()
+                            once[rest] = True
+                        else:
+                            if len(seen) >= SEEN_LINES:
+                                seen.clear()
+                            remember(rest, (got.kind, got.guest, got.fields.copy()))
+                    record = got
+                    yield record
+                else:
+                    lineno = 0  # every line read
+                if record is not None and stop:
+                    prev, prev_line = record.ts, record.line
+                if not lineno:
+                    continue
+                texts = texts[lineno - first :]
+                first = lineno
             for lineno, text in enumerate(texts, first):
-                rest = text[cut:]
+                rest = text[stop:]
                 # (`seen` keeps no text longer than SEEN_TEXT: a version 2 `mem` line's thousands
                 # of digits are not hashed for a lookup that cannot hit.)
                 hit = known(rest) if len(rest) <= SEEN_TEXT else None
@@ -451,31 +544,57 @@ def _no_record(text: str, lineno: int) -> None:
     return None
 
 
+def _no_template(rest, text, line, ts):
+    return NOMATCH
+
+
+_DIGITS = b"0123456789"
+
+
+def _stamps(texts: list[str], stop: int, prev: str) -> list[str] | None:
+    """The chunk's timestamps texts[i][1:stop] if all are of `prev`'s form and never go back from it on, else None.
+
+    Every line starts with `@` (`_stamp_form` counted them); each one's next
+    len(prev) characters must be digits with a point where `prev` has its
+    point: the join of these is checked at once (every W-th character a
+    point, and nothing else once ASCII digits are deleted).  They are then
+    compared as strings (exact: one width, one point), and a sort of a
+    sorted list is one comparison a line.  All in C.  Whether a blank
+    follows is not checked here: a line met before has its blank in the
+    table's key, and a template reads the timestamp itself (compared with
+    this one).
+    """
+    n = len(texts)
+    width = stop - 1
+    stamps = list(map(itemgetter(slice(1, stop)), texts))
+    joined = "".join(stamps)
+    if (
+        len(joined) != n * width
+        or joined[prev.find(".") :: width] != "." * n
+        or joined.encode().translate(None, b"0123456789") != b"." * n
+    ):
+        return None
+    return stamps if stamps[0] >= prev and stamps == sorted(stamps) else None
+
+
 _STAMP_FIRST = re.compile(rb"@([0-9]{1,40})\.([0-9]{1,40}) ")
-_STAMP_FORMS: dict[tuple, re.Pattern] = {}
 
 
 def _stamp_form(chunk: bytes, end: int):
-    """How the complete lines of a chunk (chunk[:end]) are stamped, when one way serves them all.
+    """How the complete lines of a chunk (chunk[:end]) may be stamped, when one way may serve them all.
 
     0: no line has a timestamp (there is no `@` at all); (i, f): every line
-    starts with `@`, i digits, a point, f digits and a space (one regex over
-    the chunk, in C); None: anything else, the lines then take the way that
-    looks at each line's timestamp.
+    starts with `@` (two counts, in C), the first with i digits, a point, f
+    digits and a space, and so may the others (the reader checks them all
+    at once: `_stamps`); None: anything else, the lines then take the way
+    that looks at each line's timestamp.
     """
     if chunk.find(b"@", 0, end) < 0:
         return 0
     m = _STAMP_FIRST.match(chunk, 0, end)
-    if m is None:
+    if m is None or chunk.count(b"\n@", 0, end) != chunk.count(b"\n", 0, end):
         return None
-    form = (m.end(1) - 1, m.end(2) - m.end(1) - 1)
-    pattern = _STAMP_FORMS.get(form)
-    if pattern is None:
-        if len(_STAMP_FORMS) >= 64:
-            _STAMP_FORMS.clear()
-        head = rb"@[0-9]{%d}\.[0-9]{%d} " % form
-        pattern = _STAMP_FORMS[form] = re.compile(head + rb"[^\n]*(?:\n" + head + rb"[^\n]*)*")
-    return form if pattern.fullmatch(chunk, 0, end) is not None else None
+    return (m.end(1) - 1, m.end(2) - m.end(1) - 1)
 
 
 def _ts_error(path: str, lineno: int, text: str, ts: str, prev: str, prev_line: int):

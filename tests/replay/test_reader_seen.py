@@ -47,6 +47,8 @@ ODD = [
 
 
 SEND = "lguest-trace 1\n" + "".join(f"@1.{i:06} g0 send_dma key=0x10 dma=0x20\n" for i in range(4))
+SENDS = SEND + "".join(f"@1.{i:06} g0 send_dma key=0x10 dma=0x20\n" for i in range(4, 16))
+SENDS_AFTER = "".join(f"@1.{i:06} g0 send_dma key=0x10 dma=0x20\n" for i in range(30, 36))
 DELIVER = "host deliver from=g0:0x10 to=g1:0x20 len=2 irq=3 sum="
 
 
@@ -104,6 +106,23 @@ def looping_traces(draw) -> str:
 )
 @given(looping_traces(), st.booleans(), st.sampled_from([50, 200, 1000, 1 << 16]))
 @example(SEND + "@0.000001 g0 send_dma key=0x10 dma=0x20\n", False, 50)  # met before, and earlier
+# A chunk of lines stamped alike, of which one is not quite: the chunk's own loop must not take it.
+@example(SENDS + "@12.34567 g0 send_dma key=0x10 dma=0x20\n" + SENDS_AFTER, False, 200)  # the point elsewhere
+@example(SENDS + "@1.00000\u0661 g0 send_dma key=0x10 dma=0x20\n" + SENDS_AFTER, False, 200)  # not an ASCII digit
+@example(SENDS + "@1.000020\tg0 send_dma key=0x10 dma=0x20\n@1.000020\n", False, 200)  # a tab; a stamp alone
+@example(SENDS + "@1.000020 g0 send_dma key=0x10 dma=0x20 \n" + SENDS_AFTER, True, 200)  # a blank at the end
+@example(SENDS + "@1.000005 g0 send_dma key=0x10 dma=0x20\n" + SENDS_AFTER, False, 200)  # back, in mid-chunk
+@example(SENDS + "@1.0000159 g0 send_dma key=0x10 dma=0x20\n@1.000015 l0 irq 3\n", False, 200)  # longer, then back
+@example(SENDS + "@1.0000159 g0 send_dma key=0x10 dma=0x20\n" + SENDS_AFTER, False, 200)  # a longer one
+@example(  # lines never met again, of shapes that take turns, then a value too large for the latest's
+    SENDS
+    + "".join(
+        f"@2.{i:06} g0 dma 0x{i:x} addr=[0x{7 * i:x}] len=[{i}]\n@2.{i:06} l0 fill key=0 len={i}\n" for i in range(9)
+    )
+    + "@3.000000 g0 dma 0x1 addr=[0x2] len=[65536]\n",
+    False,
+    200,
+)
 @example(
     "lguest-trace 2\n" + "g0 mem 0x10 data=abcd\n" * 3 + f"{DELIVER}{'ab' * 32}\n" * 2 + f"{DELIVER}{'AB' * 32}\n",
     False,
