@@ -53,13 +53,16 @@ def _false(t) -> bool:
     return z3.is_false(z3.simplify(t))
 
 
-def walk(cfg: Config, seed: int = 0):
-    """Yield reachable states of `cfg`'s model forever: random walks of the model's steps from the initial state."""
+def walk(cfg: Config, seed: int = 0, actions=None):
+    """Yield reachable states of `cfg`'s model forever: random walks of the model's steps from the initial state.
+
+    `actions`: the actions the walks take (default: every action the model enables).
+    """
     from ..spec.ops import Concrete
 
     rng = random.Random(seed)
     menu = Menu(cfg, domains(cfg), _sections(cfg, domains(cfg)), compiled=True, defer=False)
-    actions = [a for a in enabled_actions(cfg) if a != "output"]
+    actions = [a for a in (enabled_actions(cfg) if actions is None else actions) if a != "output"]
     init = SearchState(cfg)
     while True:
         st = init
