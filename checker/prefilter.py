@@ -36,7 +36,7 @@ from .config import Config
 from .transition import Case, perform
 
 BUDGET = 5.0  # seconds at most
-QUIET = 400  # steps in a row that drop nothing new: the walk has likely found what it will find
+QUIET = 150  # steps in a row that drop nothing new: the walk has likely found what it will find
 WALK = 60  # steps per walk before it starts again from the initial state
 
 
