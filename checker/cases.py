@@ -9,8 +9,9 @@ F[sel := c] (where `sel` no longer occurs) is one of F with sel = c.
 Asking each F[sel := c] on its own solver, after z3's simplifier has folded
 away every other action's terms, is far cheaper than asking F: at slots 8,
 buffers 4, sections 4 (`--launcher checked`) Houdini's first query, 328
-lemmas kept by one step, took 145 s as one query and a few seconds per action
-(docs/engines.md "Induction, split by action").
+lemmas kept by one step, took 145 s as one query (load 3-4), and split
+0.2-1 s per action but bind's 21 s (load 9; docs/engines.md "Induction,
+split by action").
 
 `Split` offers the part of z3's Solver interface induction.prove uses (add,
 check with assumption literals, set, model, unsat_core); a literal is a
