@@ -64,6 +64,9 @@ def walk(cfg: Config, seed: int = 0, actions=None):
     menu = Menu(cfg, domains(cfg), _sections(cfg, domains(cfg)), compiled=True, defer=False)
     actions = [a for a in (enabled_actions(cfg) if actions is None else actions) if a != "output"]
     init = SearchState(cfg)
+    # The bytes a send copies are the data monitor's alone (no rule reads them; the search does not model
+    # them): without them the walk's states are the same, and its steps' copies inherit the flag.
+    init.has_bytes = False
     while True:
         st = init
         yield st
@@ -97,11 +100,17 @@ def false_somewhere(cfg: Config, names, lemmas_of, budget: float = BUDGET, deadl
     if deadline is not None:
         stop = min(stop, deadline)
     since = 0
+    data = SearchState(cfg).has_bytes  # prove checks data: the sections' lemmas are candidates too
     for i, st in enumerate(walk(cfg)):
         if not todo or since >= QUIET or (i % 16 == 0 and time.monotonic() >= stop):
             break
         since += 1
-        for n, t in lemmas_of(cfg, st):
+        st.has_bytes = data  # lemmas() states the sections' lemmas only then (they read the sections alone)
+        try:
+            terms = lemmas_of(cfg, st)
+        finally:
+            st.has_bytes = False
+        for n, t in terms:
             if n in todo and _false(t):
                 todo.discard(n)
                 out[n] = i
