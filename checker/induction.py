@@ -314,6 +314,7 @@ def _fewest(solver, fixed: list, lits: dict, deadline) -> list[str]:
     budget = MINIMISE_BUDGET if deadline is None else min(MINIMISE_BUDGET, deadline - time.monotonic())
     if len(lits) <= 1 or budget <= 0:
         return sorted(lits)
+    end = time.monotonic() + budget
     solver.set("core.minimize", True)
     solver.set("timeout", max(1, int(budget * 1000)))
     try:
@@ -323,7 +324,7 @@ def _fewest(solver, fixed: list, lits: dict, deadline) -> list[str]:
         need = {m: lit for m, lit in lits.items() if str(lit) in core}
         if isinstance(solver, cases.Split):
             # Each action's core is minimal, their union need not be: drop what the others do without.
-            need = _drop_unneeded(solver, fixed, need, time.monotonic() + budget)
+            need = _drop_unneeded(solver, fixed, need, end)  # within the same budget
         return sorted(need)
     finally:
         solver.set("core.minimize", False)
