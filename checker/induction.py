@@ -32,7 +32,7 @@ import z3
 from ..spec.monitors import futex_identity
 from ..spec.ops import SYM_WIDTH
 from ..spec.ops import Symbolic as ops
-from . import copy_lemma
+from . import cases, copy_lemma, prefilter
 from .config import Config
 from .symstate import SymState
 from .transition import encode_step
@@ -184,7 +184,14 @@ def unchecked(cfg: Config, names) -> list[str]:
 
 
 def prove(
-    cfg: Config, names: list[str], deadline: float | None = None, partial=None, without=(), seed=None
+    cfg: Config,
+    names: list[str],
+    deadline: float | None = None,
+    partial=None,
+    without=(),
+    seed=None,
+    split: bool | None = None,
+    prefilter_states: bool | None = None,
 ) -> tuple[dict[str, Verdict], list[str]]:
     """({invariant: Verdict}, the lemmas Houdini kept).
 
@@ -194,6 +201,10 @@ def prove(
     test what a proof needs.  `seed`: lemma *families* (a name with its Guest
     and slot numbers taken out, see `family`) Houdini starts from, those
     that held at a smaller size (benchmarks/sweep.py); None: every candidate.
+    `split`: ask each query once per action of the step (checker/cases.py);
+    `prefilter_states`: first drop the candidates false on a reachable state
+    (checker/prefilter.py).  None: on, unless LGCHECK_SPLIT=0 / LGCHECK_PREFILTER=0.
+    The kept lemmas and the verdicts are the same either way; only the time differs.
     """
     SYM_WIDTH[0] = cfg.width
     s0 = free_state(cfg, "ind0")
@@ -203,7 +214,8 @@ def prove(
     missing = [n for n in names if n not in info.filed]
     if missing:
         raise NoCheck(f"no check of the model speaks of {', '.join(missing)}")
-    solver = z3.SolverFor("QF_BV")
+    split = cases.enabled() if split is None else split
+    solver = cases.Split(info.sel, cases.codes(info)) if split else z3.SolverFor("QF_BV")
     env = z3.Bool("environment")  # the Guests' and inputs' domains, assumed except to ask what they rule out
     env_terms = {id(t) for t in info.domains}
     solver.add(*[c for c in constraints if id(c) not in env_terms])
@@ -216,6 +228,11 @@ def prove(
     post = dict(lemmas(cfg, s1))
     holds_init = dict(lemmas(cfg, init))
     active = {n: t for n, t in cands if z3.is_true(z3.simplify(_b(holds_init[n])))}
+    if prefilter.enabled() if prefilter_states is None else prefilter_states:
+        # A candidate false in a reachable state is in no inductive set that holds initially: Houdini would
+        # drop it too, after queries over every candidate (checker/prefilter.py).
+        for n in prefilter.false_somewhere(cfg, list(active), lemmas, deadline=deadline):
+            del active[n]
 
     def timed_check(*assumptions):
         if deadline is not None:
@@ -297,16 +314,38 @@ def _fewest(solver, fixed: list, lits: dict, deadline) -> list[str]:
     budget = MINIMISE_BUDGET if deadline is None else min(MINIMISE_BUDGET, deadline - time.monotonic())
     if len(lits) <= 1 or budget <= 0:
         return sorted(lits)
+    end = time.monotonic() + budget
     solver.set("core.minimize", True)
     solver.set("timeout", max(1, int(budget * 1000)))
     try:
         if solver.check(*fixed, *lits.values()) != z3.unsat:
             return sorted(lits)  # out of budget: the proof stands on the whole core
         core = {str(x) for x in solver.unsat_core()}
-        return sorted(m for m, lit in lits.items() if str(lit) in core)
+        need = {m: lit for m, lit in lits.items() if str(lit) in core}
+        if isinstance(solver, cases.Split):
+            # Each action's core is minimal, their union need not be: drop what the others do without.
+            need = _drop_unneeded(solver, fixed, need, end)  # within the same budget
+        return sorted(need)
     finally:
         solver.set("core.minimize", False)
         solver.set("timeout", 4294967295)
+
+
+def _drop_unneeded(solver, fixed: list, need: dict, end: float) -> dict:
+    """`need` ({name: literal}, a core) made minimal by deletion: each lemma is left out once, and stays
+    out if the query is still unsat without it; whatever time is left when `end` comes stays in."""
+    for m in sorted(need):
+        left = end - time.monotonic()
+        if len(need) <= 1 or left <= 0:
+            break
+        if m not in need:
+            continue
+        trial = {k: v for k, v in need.items() if k != m}
+        solver.set("timeout", max(1, int(left * 1000)))
+        if solver.check(*fixed, *trial.values()) == z3.unsat:
+            core = {str(x) for x in solver.unsat_core()}
+            need = {k: v for k, v in trial.items() if str(v) in core}
+    return need
 
 
 def cut_applies(cfg: Config, info, name: str, deadline=None) -> bool:
