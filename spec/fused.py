@@ -381,16 +381,7 @@ def delivered_bytes(st, sg, sa, dg, da, length, steps, recorded):
     st.received = None
     contents = st.contents
     for _, frm, to, n in steps:
-        so, do = frm & _OFF, to & _OFF
-        sp = contents[(sg, frm >> PAGE_SHIFT)]
-        key = (dg, to >> PAGE_SHIFT)
-        dp = contents.get(key)
-        if dp is None:
-            dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
-        dp[0][do : do + n] = sp[0][so : so + n]
-        marks = dp[1]
-        if marks.find(_ZERO, do, do + n) != -1:  # (marks already all known: nothing to write)
-            marks[do : do + n] = _ONES[:n]
+        _move(contents, contents[(sg, frm >> PAGE_SHIFT)], frm & _OFF, dg, to, n)
     return _judged(st, contents, sg, sa, dg, da, length, recorded)
 
 
@@ -414,15 +405,21 @@ def copy_judged(st, sg, sa, dg, da, length, steps, recorded):
     if sp is None or sp[1].find(_ZERO, so, so + n) != -1:
         return None
     st.received = None  # (as delivered_bytes, below: the copy is its loop's one step)
+    _move(contents, sp, so, dg, to, n)
+    return _judged(st, contents, sg, sa, dg, da, length, recorded)
+
+
+def _move(contents, sp, so, dg, to, n):
+    """One copy step's bytes: n of source page `sp` from offset `so` to Guest dg's address `to`, now known there."""
+    do = to & _OFF
     key = (dg, to >> PAGE_SHIFT)
     dp = contents.get(key)
     if dp is None:
         dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
     dp[0][do : do + n] = sp[0][so : so + n]
     marks = dp[1]
-    if marks.find(_ZERO, do, do + n) != -1:
+    if marks.find(_ZERO, do, do + n) != -1:  # (marks already all known: nothing to write)
         marks[do : do + n] = _ONES[:n]
-    return _judged(st, contents, sg, sa, dg, da, length, recorded)
 
 
 def _judged(st, contents, sg, sa, dg, da, length, recorded):
