@@ -171,7 +171,9 @@ def _fields(part, old) -> tuple:
 
 def _patch(pfp, diff, order):
     """The fingerprint `diff` (from `_expand`) makes of the parent's `pfp`; unchanged parts are pfp's own."""
-    if len(diff) == 2 and len(diff[1]) == 2:  # the common case: one field of one Guest's part
+    # The common case: one field of one Guest's part (not the binding order, which is replaced whole
+    # and can itself be a pair, with 2 slots in all).
+    if len(diff) == 2 and diff[0] != order and len(diff[1]) == 2:
         g, (f, v) = diff
         p = pfp[g]
         return pfp[:g] + (p[:f] + (v,) + p[f + 1 :],) + pfp[g + 1 :]
