@@ -13,6 +13,7 @@ import shlex
 import signal
 import stat
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -62,8 +63,29 @@ class Run:
     outcome: object = None  # bfs: the search's Outcome (states, exhausted, domains, ...)
 
 
+ORPHAN_CHECK = 0.5  # seconds between an induction child's looks at whether its parent is still there
+
+
+def _end_with_parent() -> None:
+    """End this process soon after its parent is gone (a thread: z3's checks run without the GIL).
+
+    The parent ends this child itself, except when it is killed: under `--engine auto` the portfolio
+    kills the BMC process (SIGKILL) on Ctrl-C, and its induction child, which ignores SIGINT, went on
+    alone to its deadline.
+    """
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _induct_child(cfg, deadline, conn):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to answer: it kills this child
+    _end_with_parent()
     try:
         # 1-induction's verdicts go first, so BMC stops asking for what they prove while k-induction runs.
         partial = lambda v, lemmas: conn.send((False, v, lemmas))  # noqa: E731
