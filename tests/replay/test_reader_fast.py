@@ -111,3 +111,27 @@ def test_the_memos_stay_bounded():
     for memo in lgt_shapes._MEMOS.values():
         assert len(memo) <= lgt_shapes.MEMO_SIZE
         assert all(len(k) <= lgt_shapes.MEMO_TEXT for k in memo)
+
+
+def test_a_chunk_s_own_loop_takes_only_lines_that_start_with_their_stamp(tmp_path, monkeypatch):
+    # `_stamps` lets a whole chunk through only if every line starts with `@`: the line met
+    # before, written after another first character (a comment, an indent, a typo) or empty,
+    # is read as what it is, never as that record again.
+    monkeypatch.setattr(parser, "CHUNK", 200)  # the odd line in a chunk after the header's
+    again = "0.000200 g0 send_dma key=1 dma=0x2"
+    head = "lguest-trace 1\n" + "".join(f"@{again}\n" for _ in range(20))
+    for odd, want in [
+        (f"#{again}", None),  # a comment: no record
+        (f" @{again}", "g.send_dma"),  # indented: the same record
+        ("", None),  # a blank line
+        (f"X{again}", "error"),
+    ]:
+        got = check(head + odd + f"\n@{again}\n", tmp_path)
+        kinds = [x[0] for x in got]
+        assert kinds[:21] == ["header"] + ["g.send_dma"] * 20, kinds
+        if want == "error":
+            assert got[-1][:3] == ("error", 22, 1), got
+        elif want is None:
+            assert len(got) == 22 and got[-1][3] == 23, got
+        else:
+            assert len(got) == 23, got
