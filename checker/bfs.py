@@ -733,6 +733,10 @@ def search(
     descriptor writes (`Deferred`; not with Guest symmetry, where it is ignored).  `jobs` > 1 expands each
     level with that many worker processes (checker/bfs_jobs.py: the same states, numbers and runs).
     """
+    if "data-corrupted" in names:
+        # States here carry no section contents (tags live in the symbolic state only), so the
+        # search could not tell a corrupted copy from a good one; the CLI says so too.
+        raise ValueError("the explicit-state search keeps no section contents: it cannot judge data-corrupted")
     start = time.monotonic()
     dom = domains(cfg)
     secs = _sections(cfg, dom)

@@ -120,6 +120,12 @@ def test_data_is_refused_by_the_engines_that_keep_no_contents(engine, tmp_path, 
     assert "cannot judge data-corrupted" in err and "Traceback" not in err
 
 
+def test_the_search_itself_refuses_data_corrupted():
+    # Called directly (not through the CLI's refusal above), it says why, not an AttributeError.
+    with pytest.raises(ValueError, match="cannot judge data-corrupted"):
+        bfs.search(Config(**SMALL), ["data-corrupted"])
+
+
 def test_which_claims_of_two_engines_conflict():
     from lgcheck.checker.portfolio import Portfolio
 
