@@ -288,7 +288,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dir", default=None)
     ap.add_argument("--guests", default="4,1", help="variants, comma-separated")
     ap.add_argument("--interpreted", action="store_true", help="also time LGCHECK_INTERPRETED=1")
-    ap.add_argument("--breakdown", action="store_true", help="also time the reader and the engine in-process")
+    ap.add_argument("--breakdown", action="store_true", help="also time the reader and the engine in-process (best of --repeat rounds, at least 3)")
     ap.add_argument(
         "--baseline",
         metavar="DIR",
@@ -333,7 +333,7 @@ def main(argv=None) -> int:
             cpu = min(c for _, c in times[label])
             rows.append((guests, label, n, sends, wall, cpu, n / t_split, nl / t_lark))
         if args.breakdown:
-            print(f"{guests} Guests: {breakdown(path)}")
+            print(f"{guests} Guests: {breakdown(path, max(3, args.repeat))}")
         if guests > 1:
             full, deliver = full_fraction(path)
             print(
