@@ -288,7 +288,11 @@ def main(argv=None) -> int:
     ap.add_argument("--dir", default=None)
     ap.add_argument("--guests", default="4,1", help="variants, comma-separated")
     ap.add_argument("--interpreted", action="store_true", help="also time LGCHECK_INTERPRETED=1")
-    ap.add_argument("--breakdown", action="store_true", help="also time the reader and the engine in-process (best of --repeat rounds, at least 3)")
+    ap.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time the reader and the engine in-process (best of --repeat rounds, at least 3)",
+    )
     ap.add_argument(
         "--baseline",
         metavar="DIR",
