@@ -39,6 +39,9 @@ from .records import KINDS, UNKNOWN, Record, format_record
 
 _END = object()
 _PAGE_OFF = C.PAGE_SIZE - 1
+_PAGE, _PAGE_SHIFT = C.PAGE_SIZE, C.PAGE_SHIFT
+_DMA_BELOW = C.DMA_SIZE - 1  # a descriptor starting this far below an address still covers it
+_bisect_left = bisect.bisect_left
 _ONES = memoryview(b"\x01" * C.PAGE_SIZE)  # known-marks (spec/state.py keeps the same), sliced without a copy
 
 
@@ -706,17 +709,18 @@ class Replay:
         st = self.st
         st.defer_copy = True
         try:
-            self.apply_answer(eff, recorded=True)
+            apply_effect(ops, st, eff)  # (apply_answer's work: a delivery is no `pending`)
         finally:
             st.defer_copy = False
-        d, st.deferred = st.deferred, None
+        d = st.deferred
         if d is not None:
+            st.deferred = None
             (sg, sa), (dg, da), length, steps, who = d
             done = fused.copy_judged(st, sg, sa, dg, da, length, steps, r.fields.get("sum"))
+            if done is True:
+                return
             if done is None:  # not copy_ready: the state's copy
                 st.deliver_bytes(*d)
-            elif done is True:
-                return
             else:  # copied: data-corrupted judges (and words) it from this state
                 st.log.append(Write("bytes", True, dg, da, None, (length, sg, sa), who))
             observe(ops, st)
@@ -1126,14 +1130,14 @@ class Replay:
                     return
             else:
                 starts = cached[1]
-                i = bisect.bisect_left(starts, addr - C.DMA_SIZE + 1)
+                i = _bisect_left(starts, addr - _DMA_BELOW)
                 if i < len(starts) and starts[i] < addr + n:
                     self.on_g_mem(rec)
                     return
         contents = self.st.contents
         off = addr & _PAGE_OFF
-        if contents is not None and off + n <= C.PAGE_SIZE:
-            p = contents.get((g, addr >> C.PAGE_SHIFT))
+        if contents is not None and off + n <= _PAGE:
+            p = contents.get((g, addr >> _PAGE_SHIFT))
             if p is not None:
                 p[0][off : off + n] = data
                 marks = p[1]

@@ -61,10 +61,11 @@ def perform(ops, st, eff):
     elif k == "deliver":
         (sg, sa), (dg, da) = f["src"], f["dst"]
         length = f["len"]
+        who = f"the Host's send from g{sg}"
         st.wr_used_len(sg, sa, length, w)
-        st.write_data(dg, da, length, f"the Host's send from g{sg}", "", w)
+        st.write_data(dg, da, length, who, "", w)
         if w is not False and getattr(st, "has_bytes", False):  # version 2: the bytes themselves
-            st.deliver_bytes(f["src"], f["dst"], length, f.get("steps"), f"the Host's send from g{sg}", w)
+            st.deliver_bytes(f["src"], f["dst"], length, f.get("steps"), who, w)
         b = f.get("binding")
         if b is not None:
             st.set_binding(b, w, next_dma=ops.BitAnd(ops.Add(b.next_dma, 1), 0xFFFF))

@@ -503,24 +503,24 @@ def _usual_copy(general):
     """
 
     def copy_data_steps(ops, st, g, src_dma, h, dst_dma, host="2.6.23"):
-        guests = getattr(st, "guests", None)
-        if guests is not None:
-            gs, hs = guests.get(g), guests.get(h)
-            if gs is not None and hs is not None:
-                s, d = gs.mem.get(src_dma), hs.mem.get(dst_dma)
-                if s is not None and d is not None:
-                    sl, dl, sa, da, nl = s.lens[0], d.lens[0], s.addrs[0], d.addrs[0], s.lens[1]
-                    if (
-                        type(sl) is int
-                        and type(dl) is int
-                        and 0 < sl < dl <= MASK
-                        and type(sa) is int
-                        and type(da) is int
-                        and type(nl) is int
-                        and nl == 0
-                    ):
+        try:
+            guests = st.guests
+            s, d = guests[g].mem.get(src_dma), guests[h].mem.get(dst_dma)
+        except (AttributeError, KeyError):  # another state, or a Guest never seen: the rule
+            return general(ops, st, g, src_dma, h, dst_dma, host)
+        if s is not None and d is not None:
+            sl, dl, nl = s.lens[0], d.lens[0], s.lens[1]
+            if type(nl) is int and nl == 0:
+                # A field never written is None, one a partial trace left unknown is UNKNOWN: both refuse
+                # `<` and `&` (TypeError), and the rule reads them (and says so).
+                try:
+                    if 0 < sl < dl <= MASK:
+                        sa = s.addrs[0]
                         # The rule's own arithmetic: it adds the (zero) offsets modulo 2^32.
-                        return [(True, sa & MASK if host == "fixed" else sa, da & MASK, sl)]
+                        frm, to = sa & MASK, d.addrs[0] & MASK
+                        return [(True, frm if host == "fixed" else sa, to, sl)]
+                except TypeError:
+                    pass
         return general(ops, st, g, src_dma, h, dst_dma, host)
 
     copy_data_steps.general = general

@@ -30,7 +30,7 @@ and the final state agree, and checks `source_walk` against the rule.
 
 from __future__ import annotations
 
-import hashlib
+from hashlib import sha256
 
 from . import constants as C
 from .compiled import capacity, check_dma_list, copy_data_steps, get_futex_key
@@ -390,7 +390,12 @@ def copy_judged(st, sg, sa, dg, da, length, steps, recorded):
 
     None when copy_ready would say no (nothing changed: the caller takes the
     state's deliver_bytes); else delivered_bytes' answer.  A copy of one step
-    (the usual frame) looks its source page up once, for both.
+    (the usual frame) is done here without a further call: the step's bytes
+    and known-marks moved as _move moves them, then data-corrupted's two
+    readings as _judged reads them (each side's own stored descriptor and the
+    page its section 0 lies in, looked up anew: never the step's addresses
+    or pages), their usual frame inline; any other frame of either side goes
+    to _judged.
     """
     contents = st.contents
     if contents is None or steps is None or sg == dg:
@@ -405,8 +410,38 @@ def copy_judged(st, sg, sa, dg, da, length, steps, recorded):
     if sp is None or sp[1].find(_ZERO, so, so + n) != -1:
         return None
     st.received = None  # (as delivered_bytes, below: the copy is its loop's one step)
-    _move(contents, sp, so, dg, to, n)
-    return _judged(st, contents, sg, sa, dg, da, length, recorded)
+    # The copy: _move's work, inline.
+    key = (dg, to >> PAGE_SHIFT)
+    dp = contents.get(key)
+    if dp is None:
+        dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
+    dp[0][do : do + n] = sp[0][so : so + n]
+    marks = dp[1]
+    if marks.find(_ZERO, do, do + n) != -1:  # (marks already all known: nothing to write)
+        marks[do : do + n] = _ONES[:n]
+    # data-corrupted's readings of the state now (as _first_bytes reads them): the destination's
+    # descriptor, then the source's, each by its own section 0 when all `length` bytes lie there.
+    guests = st.guests
+    d, s = guests[dg].mem.get(da), guests[sg].mem.get(sa)
+    try:
+        # (A field never written (None) or unknown (`?`) refuses `&` and `<`: the TypeError sends it to _judged.)
+        a, ln, b, sl = d.addrs[0], d.lens[0], s.addrs[0], s.lens[0]
+        off, soff = a & _OFF, b & _OFF
+        if ln < length or sl < length or length <= 0 or off + length > PAGE or soff + length > PAGE:
+            return _judged(st, contents, sg, sa, dg, da, length, recorded)
+    except (AttributeError, TypeError):  # (a descriptor never written: None has no addrs)
+        return _judged(st, contents, sg, sa, dg, da, length, recorded)
+    p = contents.get((dg, a >> PAGE_SHIFT))
+    if p is None or p[1].find(_ZERO, off, off + length) != -1:
+        return False  # the destination's bytes are unknown: the monitor notes it
+    q = contents.get((sg, b >> PAGE_SHIFT))
+    if q is None or q[1].find(_ZERO, soff, soff + length) != -1:
+        return False
+    got = p[0][off : off + length]  # a copy (a bytearray: compared and hashed as the bytes would be)
+    if got != q[0][soff : soff + length]:
+        return False
+    st.received = (dg, da, length, got)
+    return recorded is None or sha256(got).hexdigest() == recorded
 
 
 def _move(contents, sp, so, dg, to, n):
@@ -431,4 +466,4 @@ def _judged(st, contents, sg, sa, dg, da, length, recorded):
     if want is None or got != want:
         return False
     st.received = (dg, da, length, got)
-    return recorded is None or hashlib.sha256(got).hexdigest() == recorded
+    return recorded is None or sha256(got).hexdigest() == recorded

@@ -207,3 +207,32 @@ def test_copy_judged_is_copy_ready_then_delivered_bytes(src, dst, known, h, righ
         want = None
     assert got is want
     assert _bytes(a) == _bytes(b) and a.received == b.received
+
+
+# copy_judged's own reading (the usual frame, inline) is data-corrupted's: each side's stored descriptor and
+# the page its section 0 lies in, never the copy's step.  A step that writes one byte off, or reads the source
+# one byte off (a copy routine gone wrong), must be caught by that reading, as the general path catches it.
+@pytest.mark.parametrize("shift_to, shift_from", [(0, 0), (1, 0), (0, 1), (-1, 0)])
+def test_copy_judged_reads_the_state_not_the_copys_step(shift_to, shift_from):
+    data = bytes(range(7, 7 + 60))
+
+    def state():
+        s = ConcreteState()
+        s.write_desc(0, 0x1000, 0, [0x100010], [60])  # the usual frame: one source section ...
+        s.write_desc(1, 0x2000, 0, [0x200020, 0x201000], [1536, 100])  # ... a longer first destination section
+        s.write_bytes(0, 0x10000C, bytes(range(200, 204)) + data + bytes(range(100, 104)))
+        s.write_bytes(1, 0x200000, bytes(64))
+        return s
+
+    a, b = state(), state()
+    steps = [(True, 0x100010 + shift_from, 0x200020 + shift_to, 60)]
+    right = hashlib.sha256(data).hexdigest()
+    got = fused.copy_judged(a, 0, 0x1000, 1, 0x2000, 60, steps, right)
+    want = fused.delivered_bytes(b, 0, 0x1000, 1, 0x2000, 60, steps, right)
+    assert got is want is (shift_to == shift_from == 0)
+    assert _bytes(a) == _bytes(b) and a.received == b.received
+    assert (a.received is not None) is (got is True)
+    # A wrong sum with the right bytes: judged False (check_sum words it), the reading kept for it.
+    c = state()
+    assert fused.copy_judged(c, 0, 0x1000, 1, 0x2000, 60, [(True, 0x100010, 0x200020, 60)], "0" * 64) is False
+    assert c.received == (1, 0x2000, 60, data)
