@@ -154,6 +154,7 @@ def _mem_data(rest: str, at: int) -> bytes | None:
 # A `mem` line as writers write it, its timestamp (if any) included: read by
 # `read_mem` without a key (its thousands of digits are not scanned twice).
 MEM_LINE = re.compile(r"(?:@([0-9]+(?:\.[0-9]+)?) )?g([0-9]{1,3}) mem 0x([0-9a-fA-F]{1,8}) data=")
+_new = object.__new__
 
 
 def read_mem(text: str, line: int) -> Record | None:
@@ -173,10 +174,15 @@ def read_mem(text: str, line: int) -> Record | None:
         data = unhexlify(text[at:])
     except ValueError:  # binascii.Error (odd length, not hex) or a character that is not ASCII
         return None
-    g = int(m.group(2))
+    ts, g, addr = m.groups()
+    g = int(g)
     if g > 255:
         return None
-    return Record("g.mem", g, {"addr": int(m.group(3), 16), "data": data}, line, text, m.group(1))
+    # The slots one by one, not Record.__init__ (a Python frame): as the templates do (`_generate`).
+    r = _new(Record)
+    r.kind, r.guest, r.fields = "g.mem", g, {"addr": int(addr, 16), "data": data}
+    r.line, r.text, r.ts = line, text, ts
+    return r
 
 
 def _mem_template(rest, text, line, ts):

@@ -25,7 +25,7 @@ import re
 import stat
 import sys
 from functools import partial as _bind
-from itertools import count, repeat
+from itertools import compress, count, repeat
 from operator import itemgetter
 from typing import Iterable, Iterator
 
@@ -332,8 +332,11 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
                 rests = list(map(itemgetter(slice(stop, None)), texts)) if stop else texts
                 keys = rests
                 if rests and max(map(len, rests)) > SEEN_TEXT:
-                    # As below: a text `seen` cannot keep (a version 2 `mem` line) is not hashed.
-                    keys = [r if len(r) <= SEEN_TEXT else None for r in rests]
+                    # As below: a text `seen` cannot keep (a version 2 `mem` line) is not hashed.  The
+                    # long ones are found in C (compress), so the other lines cost no Python step here.
+                    keys = rests.copy()
+                    for i in compress(count(), map(SEEN_TEXT.__lt__, map(len, rests))):
+                        keys[i] = None
                 record = None
                 for lineno, text, rest, hit, ts in zip(count(first), texts, rests, map(known, keys), stamps):
                     if hit is not None:
