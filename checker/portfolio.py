@@ -28,7 +28,19 @@ from . import bfs
 from .bmc import Result, rule_names
 from .induction import NoCheck
 
-COMPARE = 5.0  # seconds the other engines go on after every invariant has its first answer
+# Once every invariant has its first answer, the other engines go on for a compare window: a share of
+# the time that took, at least COMPARE_FLOOR, at most COMPARE (or --compare).  Proportional, so that
+# the default run (answers in ~4-5 s) stays within 10 s, and a long run still compares for COMPARE s.
+COMPARE = 5.0
+COMPARE_SHARE = 0.5
+COMPARE_FLOOR = 0.5
+NICE = 10  # how much lower the search's priority is than BMC's and induction's (os.nice)
+DRAIN = 0.2  # seconds spent, at most, reading the claims already sent when the window closes
+
+
+def window(settled: float, cap: float = COMPARE) -> float:
+    """How long the other engines go on once every invariant is answered, `settled` s after the start."""
+    return max(0.0, min(cap, max(COMPARE_FLOOR, COMPARE_SHARE * settled)))
 
 # The parameters each action reads (checker/transition.py domain/perform), to send a BMC run as values.
 PARAMS = {
@@ -57,6 +69,15 @@ class Claim:
     extra: dict = field(default_factory=dict)  # induction's vacuous/lemmas, BFS's states
 
 
+def _lower_priority(step: int) -> None:
+    """Let BMC and induction go first when the cores are short (this process and its workers inherit it)."""
+    if step:
+        try:
+            os.nice(step)
+        except OSError:
+            pass  # a priority we may not lower to: the search runs at the one it has
+
+
 def _send(conn, msg):
     try:
         conn.send(msg)
@@ -67,6 +88,7 @@ def _send(conn, msg):
 # ---------------------------------------------------------------- the engines' processes
 def _bfs_child(cfg, limits, deadline, conn):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _lower_priority(limits.get("nice", NICE))
     names = rule_names(cfg)
     start = time.monotonic()
 
@@ -269,7 +291,8 @@ def compete(run):
     names = rule_names(cfg)
     start = run.started
     deadline = None if cfg.timeout is None else start + cfg.timeout
-    compare = run.limits.get("compare", COMPARE)
+    cap = run.limits.get("compare")
+    cap = COMPARE if cap is None else cap
     ctx = multiprocessing.get_context("fork")
     pipes, procs = {}, []
     engines = [("bmc", _bmc_child, (cfg, deadline))]
@@ -284,25 +307,38 @@ def compete(run):
         procs.append(p)
     pf = Portfolio(cfg, names)
     settled_at = None
+
+    def take(conn) -> None:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            del pipes[conn]  # that engine has finished (or died: it proves nothing)
+            return
+        pf.take(msg, time.monotonic() - start)
+        if run.progress is not None and msg[0] in ("depth", "depths"):
+            run.progress(msg[2], time.monotonic() - start, _results(pf, names, provisional=True))
+
     try:
         while pipes:
             now = time.monotonic()
             if settled_at is None and pf.settled():
                 settled_at = now
+                run.compare = window(now - start, cap)
             limit = deadline
             if settled_at is not None:
-                limit = settled_at + compare if limit is None else min(limit, settled_at + compare)
+                end = settled_at + run.compare
+                limit = end if limit is None else min(limit, end)
             if limit is not None and now >= limit:
+                # The claims already sent are compared too (a bounded read: an engine may still be sending).
+                drain = time.monotonic() + DRAIN
+                ready = wait(list(pipes), timeout=0)
+                while ready and time.monotonic() < drain:
+                    for conn in ready:
+                        take(conn)
+                    ready = wait(list(pipes), timeout=0) if pipes else []
                 break
             for conn in wait(list(pipes), timeout=None if limit is None else max(0.0, limit - now)):
-                try:
-                    msg = conn.recv()
-                except (EOFError, OSError):
-                    del pipes[conn]  # that engine has finished (or died: it proves nothing)
-                    continue
-                pf.take(msg, time.monotonic() - start)
-                if run.progress is not None and msg[0] in ("depth", "depths"):
-                    run.progress(msg[2], time.monotonic() - start, _results(pf, names, provisional=True))
+                take(conn)
     except KeyboardInterrupt:
         run.interrupted = True
     finally:
