@@ -307,6 +307,8 @@ def compete(run):
         procs.append(p)
     pf = Portfolio(cfg, names)
     settled_at = None
+    early = None  # (invariants, unrolling, models, error): their witness, made during the compare window
+    heard = set()  # the engines that have said something: the window waits (up to the cap) for each one
 
     def take(conn) -> None:
         try:
@@ -314,6 +316,7 @@ def compete(run):
         except (EOFError, OSError):
             del pipes[conn]  # that engine has finished (or died: it proves nothing)
             return
+        heard.add(pipes[conn])
         pf.take(msg, time.monotonic() - start)
         if run.progress is not None and msg[0] in ("depth", "depths"):
             run.progress(msg[2], time.monotonic() - start, _results(pf, names, provisional=True))
@@ -323,10 +326,19 @@ def compete(run):
             now = time.monotonic()
             if settled_at is None and pf.settled():
                 settled_at = now
-                run.compare = window(now - start, cap)
+                planned = window(now - start, cap)
+                # The counterexamples' runs go back to BMC's encoding now, while the other engines go on:
+                # the first answers are fixed, and the parent would otherwise only wait out the window.
+                firsts = sorted(n for n, (_, c) in pf.first.items() if c.violated_at is not None)
+                if firsts and planned > 0:
+                    early = (firsts, *_witness(cfg, pf, firsts))
             limit = deadline
             if settled_at is not None:
-                end = settled_at + run.compare
+                # An engine still silent (starting, or still encoding its first step) has claimed nothing to
+                # compare yet: the window then lasts up to the cap, so a first answer that came very early
+                # is still compared with each engine's first claims.
+                silent = set(pipes.values()) - heard
+                end = settled_at + (cap if silent else planned)
                 limit = end if limit is None else min(limit, end)
             if limit is not None and now >= limit:
                 # The claims already sent are compared too (a bounded read: an engine may still be sending).
@@ -342,6 +354,8 @@ def compete(run):
     except KeyboardInterrupt:
         run.interrupted = True
     finally:
+        if settled_at is not None:
+            run.compare = time.monotonic() - settled_at  # how long the engines went on to be compared
         for p in procs:
             if p.is_alive():
                 p.kill()
@@ -364,20 +378,32 @@ def compete(run):
             memory_mib=bfs_info["memory_mib"],
             symmetry=bfs_info["symmetry"],
         )
-    violated = {n: r for n, r in run.results.items() if r.status == "violated" and not r.conflict}
+    violated = sorted(n for n, r in run.results.items() if r.status == "violated" and not r.conflict)
     if violated:
-        found = {
-            n: bfs.Found(n, pf.first[n][1].violated_at, pf.first[n][1].path, r.seconds) for n, r in violated.items()
-        }
-        try:
-            run.unrolling, models = bfs.witness(cfg, found)
-        except bfs.NotInEncoding as e:
-            for n in found:
-                run.results[n].conflict = str(e)
+        if early is None or early[0] != violated:
+            early = (violated, *_witness(cfg, pf, violated))
+        _, unrolling, models, error = early
+        if error:
+            for n in violated:
+                run.results[n].conflict = error
             return run
+        run.unrolling = unrolling
         for n, (model, lit) in models.items():
             run.results[n].model, run.results[n].literal = model, lit
     return run
+
+
+def _witness(cfg, pf: Portfolio, violated: list):
+    """The first answers' runs on BMC's encoding (bfs.witness): (unrolling, models, "") or (None, {}, why not)."""
+    found = {}
+    for n in violated:
+        c = pf.first[n][1]
+        found[n] = bfs.Found(n, c.violated_at, c.path, c.seconds)
+    try:
+        unrolling, models = bfs.witness(cfg, found)
+    except bfs.NotInEncoding as e:
+        return None, {}, str(e)
+    return unrolling, models, ""
 
 
 def _results(pf: Portfolio, names, provisional=False) -> dict:
