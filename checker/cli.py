@@ -34,6 +34,8 @@ examples:
   lgcheck prove --inv data --host fixed           a copy_data that adds srcoff: proved (~1 min)
   lgcheck prove --fault guest-rebinds-key --inv keys
   lgcheck prove --engine bfs --fault guest-rebinds-key   explicit-state search (docs/engines.md)
+  lgcheck prove --engine bmc                      BMC and induction alone (no search, no compare window)
+  lgcheck prove --compare 0                       auto's first answers, not compared after them
   lgcheck prove --list-faults
 """
 
