@@ -525,7 +525,7 @@ def run_prove(args) -> int:
         if run.outcome is not None:
             print(engine_line(run))
         for n, r in results.items():
-            took = f"{r.seconds:.1f}s" + (f", {r.engine} first" if engine == "auto" else "")
+            took = f"{r.seconds:.1f}s" + (f", {r.engine} first" if engine == "auto" and r.status != "unknown" else "")
             if r.status == "holds" and r.inductive:
                 print(f"{n}: holds at every depth ({took}): {how_it_holds(r)}")
                 if n in run.certificates:

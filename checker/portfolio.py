@@ -367,6 +367,9 @@ def compete(run):
         for r in run.results.values():
             if r.status == "holds" and not r.inductive:
                 r.status, r.reason = "unknown", "interrupted (Ctrl-C)"
+    for r in run.results.values():
+        if r.status == "unknown":
+            r.seconds = time.monotonic() - start  # when the engines were stopped with it open
     bfs_info = pf.info.get("bfs") or {}
     if bfs_info:
         run.outcome = bfs.Outcome(
