@@ -5,10 +5,13 @@ learns it: a run that breaks an invariant (as its actions and values, the
 same for both engines), how deep it has looked without one, a proof for
 every depth (induction, or a BFS that saw every reachable state).  Per
 invariant the first definitive answer is reported; once every invariant has
-one, the others go on for at most COMPARE seconds, and every claim they made
-is compared.  Two claims that cannot both be true (a run of k steps against
-"no run of up to k steps", or against a proof for every depth) are an
-internal error (exit 4), never a verdict.
+one, the others go on for a compare window (`window`: half the time that
+took, 0.5 s to COMPARE seconds), and every claim made until it closes is
+compared.  The search runs at a lower priority (NICE), so that on two
+cores BMC and induction answer as soon as under `--engine bmc`.  Two claims
+that cannot both be true (a run of k steps against "no run of up to k
+steps", or against a proof for every depth) are an internal error (exit 4),
+never a verdict.
 
 A counterexample, whichever engine found it, goes back to BMC's encoding
 (checker/bfs.py `witness`) and then through the same shrink, decode,
