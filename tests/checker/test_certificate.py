@@ -77,7 +77,11 @@ def test_the_default_engine_agrees_with_bmc_on_the_default_model_and_writes_what
     out = tmp_path / "cx"
     assert main(["prove", "--json", "--no-progress", "--out", str(out)]) == 1
     doc = json.loads(capsys.readouterr().out)
-    assert doc["engine"] == "auto" and doc["compare_seconds"] > 0
+    # The search never exhausts this model: it is still running when the answers are in, and is compared
+    # for at least the window's floor.
+    from lgcheck.checker.portfolio import COMPARE_FLOOR
+
+    assert doc["engine"] == "auto" and doc["compare_seconds"] >= COMPARE_FLOOR
     got = {r["invariant"]: (r["status"], r["every_depth"], r["depth"]) for r in doc["results"]}
     assert got == proved["default"].verdicts
     assert {r["engine"] for r in doc["results"]} <= {"bfs", "bmc", "induction"}

@@ -1,4 +1,4 @@
-"""`prove --engine auto` (checker/portfolio.py), the default engine: the compare window, and what Ctrl-C leaves behind."""
+"""`prove --engine auto` (checker/portfolio.py), the default: the compare window, and what Ctrl-C leaves behind."""
 
 from __future__ import annotations
 
@@ -84,8 +84,11 @@ def _fast_fault(tmp_path, *flags):
     return [*args, *flags, "--json", "--no-progress", "--out", str(tmp_path)]
 
 
-def test_compare_0_stops_at_the_first_answers_and_the_default_compares_at_least_the_floor(tmp_path, capsys):
-    """BMC reaches depth 3 in ~2 s; BFS, which needs far longer to depth 3, is the engine the window waits on."""
+def test_compare_0_stops_at_the_first_answers(tmp_path, capsys):
+    """BMC reaches depth 3 in ~2 s; BFS needs far longer to depth 3, and is not waited for.
+
+    (That the default compares for at least the floor is asserted on the default model, in
+    tests/checker/test_certificate.py.)"""
     from lgcheck.checker.portfolio import COMPARE_FLOOR
     from lgcheck.cli import main
 
@@ -93,10 +96,6 @@ def test_compare_0_stops_at_the_first_answers_and_the_default_compares_at_least_
     assert main([*argv, "--compare", "0", "--out", str(tmp_path / "none")]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["engine"] == "auto" and doc["compare_seconds"] < COMPARE_FLOOR
-    assert [(r["status"], r["depth"]) for r in doc["results"]] == [("holds", 3)]
-    assert main([*argv, "--out", str(tmp_path / "default")]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    assert doc["compare_seconds"] >= COMPARE_FLOOR
     assert [(r["status"], r["depth"]) for r in doc["results"]] == [("holds", 3)]
     for bad in ("-1", "nan"):
         assert main(_fast_fault(tmp_path / "bad", "--compare", bad)) == 2
