@@ -34,6 +34,8 @@ examples:
   lgcheck prove --inv data --host fixed           a copy_data that adds srcoff: proved (~1 min)
   lgcheck prove --fault guest-rebinds-key --inv keys
   lgcheck prove --engine bfs --fault guest-rebinds-key   explicit-state search (docs/engines.md)
+  lgcheck prove --engine bmc                      BMC and induction alone (no search, no compare window)
+  lgcheck prove --compare 0                       auto's first answers, not compared after them
   lgcheck prove --list-faults
 """
 
@@ -124,11 +126,23 @@ def add_prove_parser(sub, run):
     )
     p.add_argument(
         "--engine",
-        choices=("bmc", "bfs", "auto"),
-        default="bmc",
-        help="bmc: z3 bounded model checking with induction beside it (default); bfs: explicit-state "
-        "breadth-first search on the concrete rules (checker/bfs.py), a proof when it sees every reachable "
-        "state; auto: both side by side, the first answer per invariant, a disagreement is an internal error",
+        choices=("auto", "bmc", "bfs"),
+        default="auto",
+        help="auto (default): bfs and bmc side by side, each invariant's first answer reported, the others "
+        "compared for a short window (--compare), a disagreement an internal error (exit 4); bmc alone where "
+        "bfs does not apply (--guests any, --inv data). bmc: z3 bounded model checking for shortest "
+        "counterexamples, with induction beside it for proofs at every depth. bfs: explicit-state "
+        "breadth-first search on the concrete rules (checker/bfs.py), for shallow runs and small models, a "
+        "proof when it sees every reachable state",
+    )
+    p.add_argument(
+        "--compare",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="auto: once every invariant has its first answer, the other engines go on for half the time that "
+        "took, at least 0.5 s and at most SECONDS (default 5) so their claims are compared; 0: stop at the "
+        "first answers (only the claims made until then are compared)",
     )
     p.add_argument(
         "--max-states",
@@ -424,7 +438,12 @@ def run_prove(args) -> int:
         print(f"lgcheck prove: error: {shown(str(e))}", file=sys.stderr)
         return 2
 
-    engine = getattr(args, "engine", "bmc")
+    engine = getattr(args, "engine", "auto")
+    compare = getattr(args, "compare", None)
+    if compare is not None and (not math.isfinite(compare) or compare < 0):
+        print(f"lgcheck prove: error: --compare must be a finite number of seconds, 0 or more, not {compare!r}",
+              file=sys.stderr)
+        return 2
     if engine == "bfs" and cfg.guest_mode != "conforming":
         print(
             "lgcheck prove: error: --engine bfs explores conforming Guests only (an arbitrary Guest's values "
@@ -434,12 +453,16 @@ def run_prove(args) -> int:
         return 2
     from .bmc import rule_names
 
-    if engine in ("bfs", "auto") and "data-corrupted" in rule_names(cfg):
+    if engine == "auto" and (cfg.guest_mode != "conforming" or "data-corrupted" in rule_names(cfg)):
+        # The explicit-state search has nothing to add here (no small domains for arbitrary Guests; no
+        # section contents to judge data-corrupted): auto is BMC with induction, as --engine bmc.
+        engine = "bmc"
+    if engine == "bfs" and "data-corrupted" in rule_names(cfg):
         # The explicit-state search runs the concrete reading over states without contents (tags
         # live in the symbolic state only), so it could not tell a corrupted copy from a good one.
         print(
             f"lgcheck prove: error: --engine {engine}: the explicit-state search keeps no section contents, "
-            "so it cannot judge data-corrupted; use --engine bmc for --inv data",
+            "so it cannot judge data-corrupted; use --engine bmc or auto for --inv data",
             file=sys.stderr,
         )
         return 2
@@ -449,6 +472,7 @@ def run_prove(args) -> int:
     limits = {"max_states": getattr(args, "max_states", None), "max_memory": getattr(args, "max_memory", None)}
     limits["defer"] = bool(getattr(args, "defer_writes", False))
     limits["jobs"] = getattr(args, "jobs", 1)
+    limits["compare"] = compare
     if limits["jobs"] < 1:
         print(f"lgcheck prove: error: --jobs must be 1 or more, not {limits['jobs']}", file=sys.stderr)
         return 2
@@ -501,7 +525,7 @@ def run_prove(args) -> int:
         if run.outcome is not None:
             print(engine_line(run))
         for n, r in results.items():
-            took = f"{r.seconds:.1f}s" + (f", {r.engine} first" if engine == "auto" else "")
+            took = f"{r.seconds:.1f}s" + (f", {r.engine} first" if engine == "auto" and r.status != "unknown" else "")
             if r.status == "holds" and r.inductive:
                 print(f"{n}: holds at every depth ({took}): {how_it_holds(r)}")
                 if n in run.certificates:
@@ -531,7 +555,8 @@ def run_prove(args) -> int:
                     print(f"  (replacing the files of an earlier run: {', '.join(cx.replaced)})")
         if run.removed:
             print(f"removed, as this run does not violate them: {', '.join(run.removed)} (an earlier run's)")
-        print(f"total {time.monotonic() - started:.1f}s")
+        compared = "" if run.compare is None else f" (engines compared {run.compare:.1f}s after the last first answer)"
+        print(f"total {time.monotonic() - started:.1f}s{compared}")
     if run.interrupted:
         print("lgcheck prove: interrupted (Ctrl-C): the results so far are above", file=sys.stderr)
         return 130

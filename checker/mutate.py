@@ -175,6 +175,10 @@ def _prove_flags(m: Mutation) -> list[str]:
     flags = list(m.flags)
     if "--depth" not in flags:
         flags += ["--depth", DEFAULT_DEPTH]
+    if "--engine" not in flags:
+        # A mutation is judged on the model, by BMC's shortest runs and induction's proofs: the default
+        # (auto) would add the search and its compare window to every mutant's run for no other verdict.
+        flags += ["--engine", "bmc"]
     return flags
 
 

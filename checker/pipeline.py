@@ -61,6 +61,7 @@ class Run:
     engine: str = "bmc"  # bmc (with induction), bfs (checker/bfs.py) or auto (checker/portfolio.py)
     limits: dict = field(default_factory=dict)  # max_states, max_memory (MiB), compare (seconds): bfs and auto
     outcome: object = None  # bfs: the search's Outcome (states, exhausted, domains, ...)
+    compare: float | None = None  # auto: the compare window's length (s), once every invariant had an answer
 
 
 ORPHAN_CHECK = 0.5  # seconds between an induction child's looks at whether its parent is still there

@@ -5,10 +5,13 @@ learns it: a run that breaks an invariant (as its actions and values, the
 same for both engines), how deep it has looked without one, a proof for
 every depth (induction, or a BFS that saw every reachable state).  Per
 invariant the first definitive answer is reported; once every invariant has
-one, the others go on for at most COMPARE seconds, and every claim they made
-is compared.  Two claims that cannot both be true (a run of k steps against
-"no run of up to k steps", or against a proof for every depth) are an
-internal error (exit 4), never a verdict.
+one, the others go on for a compare window (`window`: half the time that
+took, 0.5 s to COMPARE seconds), and every claim made until it closes is
+compared.  The search runs at a lower priority (NICE), so that on two
+cores BMC and induction answer as soon as under `--engine bmc`.  Two claims
+that cannot both be true (a run of k steps against "no run of up to k
+steps", or against a proof for every depth) are an internal error (exit 4),
+never a verdict.
 
 A counterexample, whichever engine found it, goes back to BMC's encoding
 (checker/bfs.py `witness`) and then through the same shrink, decode,
@@ -28,7 +31,19 @@ from . import bfs
 from .bmc import Result, rule_names
 from .induction import NoCheck
 
-COMPARE = 5.0  # seconds the other engines go on after every invariant has its first answer
+# Once every invariant has its first answer, the other engines go on for a compare window: a share of
+# the time that took, at least COMPARE_FLOOR, at most COMPARE (or --compare).  Proportional, so that
+# the default run (answers in ~4-5 s) stays within 10 s, and a long run still compares for COMPARE s.
+COMPARE = 5.0
+COMPARE_SHARE = 0.5
+COMPARE_FLOOR = 0.5
+NICE = 10  # how much lower the search's priority is than BMC's and induction's (os.nice)
+DRAIN = 0.2  # seconds spent, at most, reading the claims already sent when the window closes
+
+
+def window(settled: float, cap: float = COMPARE) -> float:
+    """How long the other engines go on once every invariant is answered, `settled` s after the start."""
+    return max(0.0, min(cap, max(COMPARE_FLOOR, COMPARE_SHARE * settled)))
 
 # The parameters each action reads (checker/transition.py domain/perform), to send a BMC run as values.
 PARAMS = {
@@ -57,6 +72,15 @@ class Claim:
     extra: dict = field(default_factory=dict)  # induction's vacuous/lemmas, BFS's states
 
 
+def _lower_priority(step: int) -> None:
+    """Let BMC and induction go first when the cores are short (this process and its workers inherit it)."""
+    if step:
+        try:
+            os.nice(step)
+        except OSError:
+            pass  # a priority we may not lower to: the search runs at the one it has
+
+
 def _send(conn, msg):
     try:
         conn.send(msg)
@@ -67,6 +91,7 @@ def _send(conn, msg):
 # ---------------------------------------------------------------- the engines' processes
 def _bfs_child(cfg, limits, deadline, conn):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _lower_priority(limits.get("nice", NICE))
     names = rule_names(cfg)
     start = time.monotonic()
 
@@ -269,7 +294,8 @@ def compete(run):
     names = rule_names(cfg)
     start = run.started
     deadline = None if cfg.timeout is None else start + cfg.timeout
-    compare = run.limits.get("compare", COMPARE)
+    cap = run.limits.get("compare")
+    cap = COMPARE if cap is None else cap
     ctx = multiprocessing.get_context("fork")
     pipes, procs = {}, []
     engines = [("bmc", _bmc_child, (cfg, deadline))]
@@ -284,28 +310,55 @@ def compete(run):
         procs.append(p)
     pf = Portfolio(cfg, names)
     settled_at = None
+    early = None  # (invariants, unrolling, models, error): their witness, made during the compare window
+    heard = set()  # the engines that have said something: the window waits (up to the cap) for each one
+
+    def take(conn) -> None:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            del pipes[conn]  # that engine has finished (or died: it proves nothing)
+            return
+        heard.add(pipes[conn])
+        pf.take(msg, time.monotonic() - start)
+        if run.progress is not None and msg[0] in ("depth", "depths"):
+            run.progress(msg[2], time.monotonic() - start, _results(pf, names, provisional=True))
+
     try:
         while pipes:
             now = time.monotonic()
             if settled_at is None and pf.settled():
                 settled_at = now
+                planned = window(now - start, cap)
+                # The counterexamples' runs go back to BMC's encoding now, while the other engines go on:
+                # the first answers are fixed, and the parent would otherwise only wait out the window.
+                firsts = sorted(n for n, (_, c) in pf.first.items() if c.violated_at is not None)
+                if firsts and planned > 0:
+                    early = (firsts, *_witness(cfg, pf, firsts))
             limit = deadline
             if settled_at is not None:
-                limit = settled_at + compare if limit is None else min(limit, settled_at + compare)
+                # An engine still silent (starting, or still encoding its first step) has claimed nothing to
+                # compare yet: the window then lasts up to the cap, so a first answer that came very early
+                # is still compared with each engine's first claims.
+                silent = set(pipes.values()) - heard
+                end = settled_at + (cap if silent else planned)
+                limit = end if limit is None else min(limit, end)
             if limit is not None and now >= limit:
+                # The claims already sent are compared too (a bounded read: an engine may still be sending).
+                drain = time.monotonic() + DRAIN
+                ready = wait(list(pipes), timeout=0)
+                while ready and time.monotonic() < drain:
+                    for conn in ready:
+                        take(conn)
+                    ready = wait(list(pipes), timeout=0) if pipes else []
                 break
             for conn in wait(list(pipes), timeout=None if limit is None else max(0.0, limit - now)):
-                try:
-                    msg = conn.recv()
-                except (EOFError, OSError):
-                    del pipes[conn]  # that engine has finished (or died: it proves nothing)
-                    continue
-                pf.take(msg, time.monotonic() - start)
-                if run.progress is not None and msg[0] in ("depth", "depths"):
-                    run.progress(msg[2], time.monotonic() - start, _results(pf, names, provisional=True))
+                take(conn)
     except KeyboardInterrupt:
         run.interrupted = True
     finally:
+        if settled_at is not None:
+            run.compare = time.monotonic() - settled_at  # how long the engines went on to be compared
         for p in procs:
             if p.is_alive():
                 p.kill()
@@ -317,6 +370,9 @@ def compete(run):
         for r in run.results.values():
             if r.status == "holds" and not r.inductive:
                 r.status, r.reason = "unknown", "interrupted (Ctrl-C)"
+    for r in run.results.values():
+        if r.status == "unknown":
+            r.seconds = time.monotonic() - start  # when the engines were stopped with it open
     bfs_info = pf.info.get("bfs") or {}
     if bfs_info:
         run.outcome = bfs.Outcome(
@@ -328,20 +384,32 @@ def compete(run):
             memory_mib=bfs_info["memory_mib"],
             symmetry=bfs_info["symmetry"],
         )
-    violated = {n: r for n, r in run.results.items() if r.status == "violated" and not r.conflict}
+    violated = sorted(n for n, r in run.results.items() if r.status == "violated" and not r.conflict)
     if violated:
-        found = {
-            n: bfs.Found(n, pf.first[n][1].violated_at, pf.first[n][1].path, r.seconds) for n, r in violated.items()
-        }
-        try:
-            run.unrolling, models = bfs.witness(cfg, found)
-        except bfs.NotInEncoding as e:
-            for n in found:
-                run.results[n].conflict = str(e)
+        if early is None or early[0] != violated:
+            early = (violated, *_witness(cfg, pf, violated))
+        _, unrolling, models, error = early
+        if error:
+            for n in violated:
+                run.results[n].conflict = error
             return run
+        run.unrolling = unrolling
         for n, (model, lit) in models.items():
             run.results[n].model, run.results[n].literal = model, lit
     return run
+
+
+def _witness(cfg, pf: Portfolio, violated: list):
+    """The first answers' runs on BMC's encoding (bfs.witness): (unrolling, models, "") or (None, {}, why not)."""
+    found = {}
+    for n in violated:
+        c = pf.first[n][1]
+        found[n] = bfs.Found(n, c.violated_at, c.path, c.seconds)
+    try:
+        unrolling, models = bfs.witness(cfg, found)
+    except bfs.NotInEncoding as e:
+        return None, {}, str(e)
+    return unrolling, models, ""
 
 
 def _results(pf: Portfolio, names, provisional=False) -> dict:

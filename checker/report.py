@@ -89,6 +89,8 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
     if seconds is not None:
         doc["seconds"] = round(seconds, 3)
     doc["engine"] = getattr(run, "engine", "bmc")
+    if getattr(run, "compare", None) is not None:  # auto: how long the engines were compared after the answers
+        doc["compare_seconds"] = round(run.compare, 3)
     outcome = getattr(run, "outcome", None)
     if outcome is not None:  # the explicit-state search (checker/bfs.py)
         doc["states"] = outcome.states

@@ -28,6 +28,7 @@ class Proved:
     every: list  # the invariants prove settled for every depth
     certificates: dict  # invariant -> .smt2
     folder: str  # --out
+    verdicts: dict  # invariant -> (status, every depth, depth): what --engine bmc says
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,8 @@ def proved(tmp_path_factory):
         folder = str(tmp_path_factory.mktemp(name))
         run = prove(cfg, folder)
         every = sorted(n for n, r in run.results.items() if r.status == "holds" and r.inductive)
-        out[name] = Proved(every, dict(run.certificates), folder)
+        verdicts = {n: (r.status, n in every, None if n in every else r.depth) for n, r in run.results.items()}
+        out[name] = Proved(every, dict(run.certificates), folder, verdicts)
     return out
 
 
@@ -67,8 +69,40 @@ def test_every_certificate_of_the_default_configurations_rechecks(proved, name, 
         assert c["status"] == "re-checked" and c["queries"] == {"a": "unsat", "b": "unsat", "c": "unsat"}, c
 
 
+def test_the_default_engine_agrees_with_bmc_on_the_default_model_and_writes_what_it_writes(proved, tmp_path, capsys):
+    """`lgcheck prove` with no flags (--engine auto): bmc's verdicts, replaying counterexamples, certificates."""
+    from lgcheck.replay.engine import replay_file
+    from lgcheck.replay.parser import read_trace
+
+    out = tmp_path / "cx"
+    assert main(["prove", "--json", "--no-progress", "--out", str(out)]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    # The search never exhausts this model: it is still running when the answers are in, and is compared
+    # for at least the window's floor.
+    from lgcheck.checker.portfolio import COMPARE_FLOOR
+
+    assert doc["engine"] == "auto" and doc["compare_seconds"] >= COMPARE_FLOOR
+    got = {r["invariant"]: (r["status"], r["every_depth"], r["depth"]) for r in doc["results"]}
+    assert got == proved["default"].verdicts
+    assert {r["engine"] for r in doc["results"]} <= {"bfs", "bmc", "induction"}
+    for r in doc["results"]:
+        if r["status"] == "violated":
+            lgt = r["counterexample"]["lgt"]
+            assert os.path.isfile(r["counterexample"]["itf"])
+            last = list(read_trace(lgt))[-1].line
+            findings = replay_file(lgt).findings
+            assert r["invariant"] in {f.rule for f in findings if f.line == last}, findings
+    # The same certificates as --engine bmc's (that those re-check is the test above).
+    certificates = {r["invariant"]: r["certificate"] for r in doc["results"] if r["certificate"]}
+    assert sorted(certificates) == sorted(proved["default"].certificates)
+    for n, path in certificates.items():
+        assert os.path.basename(path) == os.path.basename(proved["default"].certificates[n]) and os.path.isfile(path)
+
+
 def test_prove_says_where_each_certificate_went(tmp_path, capsys):
-    assert main(["prove", "--launcher", "checked", "--no-sysfs", "--inv", "status", "--out", str(tmp_path), "--no-progress"]) == 0
+    # --engine bmc: the default (auto) would add its compare window; the test above covers auto's certificates.
+    argv = ["prove", "--engine", "bmc", "--launcher", "checked", "--no-sysfs", "--inv", "status"]
+    assert main([*argv, "--out", str(tmp_path), "--no-progress"]) == 0
     out = capsys.readouterr().out
     for inv in ("status-cleared", "status-forbidden-bit"):
         path = os.path.join(str(tmp_path), "certificates", f"{inv}.smt2")

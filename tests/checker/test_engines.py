@@ -112,10 +112,9 @@ def test_the_search_stops_cleanly_near_its_memory_limit(monkeypatch):
     assert out.stopped.startswith("memory limit reached") and not out.exhausted
 
 
-@pytest.mark.parametrize("engine", ["bfs", "auto"])
-def test_data_is_refused_by_the_engines_that_keep_no_contents(engine, tmp_path, capsys):
+def test_data_is_refused_by_the_search_that_keeps_no_contents(tmp_path, capsys):
     # BMC proves data-corrupted on tagged contents (test_prove_data.py); BFS's concrete states hold none.
-    assert main(["prove", "--engine", engine, "--inv", "data", "--no-progress", "--out", str(tmp_path)]) == 2
+    assert main(["prove", "--engine", "bfs", "--inv", "data", "--no-progress", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "cannot judge data-corrupted" in err and "Traceback" not in err
 
@@ -124,6 +123,24 @@ def test_the_search_itself_refuses_data_corrupted():
     # Called directly (not through the CLI's refusal above), it says why, not an AttributeError.
     with pytest.raises(ValueError, match="cannot judge data-corrupted"):
         bfs.search(Config(**SMALL), ["data-corrupted"])
+
+
+@pytest.mark.parametrize(
+    "flags, status, verdicts",
+    [
+        (["--inv", "data"], 0, {"data-corrupted": "holds"}),
+        (["--guests", "any", "--inv", "status"], 1, {"status-cleared": "holds", "status-forbidden-bit": "violated"}),
+    ],
+    ids=["data", "any-guests"],
+)
+def test_the_default_engine_is_bmc_where_the_search_does_not_apply(flags, status, verdicts, tmp_path, capsys):
+    """`--engine auto`, the default, runs BMC alone (as --engine bmc) where BFS cannot judge or enumerate."""
+    argv = ["prove", *flags, "--depth", "1", "--no-induction", "--json", "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == status
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["engine"] == "bmc" and "compare_seconds" not in doc
+    assert {r["invariant"]: r["status"] for r in doc["results"]} == verdicts
+    assert {r["engine"] for r in doc["results"]} == {"bmc"}
 
 
 def test_which_claims_of_two_engines_conflict():

@@ -1,8 +1,9 @@
-"""`prove --engine auto` (checker/portfolio.py): what Ctrl-C leaves behind."""
+"""`prove --engine auto` (checker/portfolio.py), the default: the compare window, and what Ctrl-C leaves behind."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -66,3 +67,58 @@ def test_ctrl_c_under_auto_leaves_no_engine_running(tmp_path):
         err_file.close()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_the_compare_window_is_a_share_of_the_time_to_the_answers_within_a_floor_and_the_cap():
+    from lgcheck.checker.portfolio import COMPARE, COMPARE_FLOOR, COMPARE_SHARE, window
+
+    assert window(0.1) == COMPARE_FLOOR  # a fast answer is still compared for a moment
+    assert window(4.0) == COMPARE_SHARE * 4.0 < COMPARE  # the default model: ~2 s, not 5
+    assert window(60.0) == COMPARE  # a long run: at most the cap
+    assert window(60.0, cap=1.5) == 1.5 and window(0.1, cap=0.2) == 0.2  # --compare lowers both
+    assert window(4.0, cap=0) == 0  # --compare 0: no window
+
+
+def _fast_fault(tmp_path, *flags):
+    args = ["prove", "--fault", "guest-binds-outside-device", "--inv", "key-outside-device", "--no-induction"]
+    return [*args, *flags, "--json", "--no-progress", "--out", str(tmp_path)]
+
+
+def test_compare_0_stops_at_the_first_answers(tmp_path, capsys):
+    """BMC reaches depth 3 in ~2 s; BFS needs far longer to depth 3, and is not waited for.
+
+    (That the default compares for at least the floor is asserted on the default model, in
+    tests/checker/test_certificate.py.)"""
+    from lgcheck.checker.portfolio import COMPARE_FLOOR
+    from lgcheck.cli import main
+
+    argv = ["prove", "--inv", "key-collision", "--depth", "3", "--no-induction", "--json", "--no-progress"]
+    assert main([*argv, "--compare", "0", "--out", str(tmp_path / "none")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["engine"] == "auto" and doc["compare_seconds"] < COMPARE_FLOOR
+    assert [(r["status"], r["depth"]) for r in doc["results"]] == [("holds", 3)]
+    for bad in ("-1", "nan"):
+        assert main(_fast_fault(tmp_path / "bad", "--compare", bad)) == 2
+        assert "--compare must be" in capsys.readouterr().err
+
+
+def test_the_window_waits_for_an_engine_that_has_said_nothing_yet(tmp_path, monkeypatch, capsys):
+    """A BFS that wrongly claims at once to have seen every state; BMC says nothing for longer than the
+    window's floor.  The window waits for BMC's first claim (its 1-step run): exit 4, not a proof."""
+    from lgcheck.checker import bfs, pipeline
+    from lgcheck.cli import main
+
+    def lying_search(cfg, names, *args, **kw):
+        return bfs.Outcome(states=1, exhausted=True, per={n: (1, 0, True) for n in names})
+
+    original = pipeline.induct
+
+    def slow_induct(run):
+        time.sleep(1.5)  # past the floor (0.5 s) before BMC starts: its claims come late
+        return original(run)
+
+    monkeypatch.setattr(bfs, "search", lying_search)  # the engines' processes are forks: they run these
+    monkeypatch.setattr(pipeline, "induct", slow_induct)
+    assert main(_fast_fault(tmp_path)) == 4
+    err = capsys.readouterr().err
+    assert "internal error" in err and "bfs proved it for every depth" in err
