@@ -84,15 +84,52 @@ def _end_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` says memory ran out (--max-memory caps each process): Python's, or z3's own."""
+    return isinstance(exc, MemoryError) or (type(exc).__name__ == "Z3Exception" and "out of memory" in str(exc))
+
+
+def say_out_of_memory(engine: str) -> None:
+    """One line for an engine's process that ran out of memory (no traceback); what it had not settled stays open."""
+    import sys
+
+    limit = " (--max-memory)" if _memory_capped() else ""
+    print(
+        f"lgcheck: {engine} stopped: out of memory{limit}; what it had not settled is left to the other engines",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _memory_capped() -> bool:
+    try:
+        import resource
+
+        return resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
+    except (ImportError, OSError, ValueError):
+        return False
+
+
 def _induct_child(cfg, deadline, conn):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to answer: it kills this child
     _end_with_parent()
+    last = ({}, [])  # the latest verdicts sent: what stands if k-induction runs out of memory
+
+    def partial(v, lemmas):
+        nonlocal last
+        last = (v, lemmas)
+        conn.send((False, v, lemmas))
+
     try:
         # 1-induction's verdicts go first, so BMC stops asking for what they prove while k-induction runs.
-        partial = lambda v, lemmas: conn.send((False, v, lemmas))  # noqa: E731
         verdicts, lemmas = induction.prove(cfg, bmc.rule_names(cfg), deadline, partial=partial)
     except induction.NoCheck:
         verdicts, lemmas = {}, []  # BMC's first step refuses the same invariants
+    except Exception as exc:
+        if not out_of_memory(exc):
+            raise
+        say_out_of_memory("induction")
+        verdicts, lemmas = last
     conn.send((True, verdicts, lemmas))
     conn.close()
 

@@ -89,6 +89,27 @@ def _send(conn, msg):
 
 
 # ---------------------------------------------------------------- the engines' processes
+def _guarded(engine, body):
+    """Run an engine's process body; out of memory (--max-memory), one line and an end: no traceback.
+
+    The parent reads the closed pipe as an engine that has finished; what it had not claimed stays open.
+    """
+
+    def child(*args):
+        from .pipeline import out_of_memory, say_out_of_memory
+
+        try:
+            body(*args)
+        except Exception as exc:
+            if not out_of_memory(exc):
+                raise
+            say_out_of_memory(engine)
+            os._exit(0)
+
+    child.__name__ = body.__name__
+    return child
+
+
 def _bfs_child(cfg, limits, deadline, conn):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _lower_priority(limits.get("nice", NICE))
@@ -298,9 +319,9 @@ def compete(run):
     cap = COMPARE if cap is None else cap
     ctx = multiprocessing.get_context("fork")
     pipes, procs = {}, []
-    engines = [("bmc", _bmc_child, (cfg, deadline))]
+    engines = [("bmc", _guarded("bmc", _bmc_child), (cfg, deadline))]
     if cfg.guest_mode == "conforming":
-        engines.insert(0, ("bfs", _bfs_child, (cfg, run.limits, deadline)))
+        engines.insert(0, ("bfs", _guarded("bfs", _bfs_child), (cfg, run.limits, deadline)))
     for name, target, args in engines:
         parent, child = ctx.Pipe(duplex=False)
         p = ctx.Process(target=target, args=(*args, child))  # not a daemon: BMC starts induction beside it

@@ -555,6 +555,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     except Exception as exc:  # a bug: no traceback for the user, a request for a report
+        if type(exc).__name__ == "Z3Exception" and "out of memory" in str(exc):
+            # The solver's own allocation failed (prove, certify): a limit, not a bug.
+            print(
+                "lgcheck: error: out of memory"
+                + (f" (--max-memory {max_memory} MiB)" if max_memory else "")
+                + ": the solver's formulas outgrew it; nothing more was checked",
+                file=sys.stderr,
+            )
+            return 2
         print(
             f"lgcheck: internal error ({type(exc).__name__}: {str(exc)[:200]!r}): this is a bug in lgcheck; "
             "please report it with the command line and the input that caused it",

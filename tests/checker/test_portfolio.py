@@ -122,3 +122,35 @@ def test_the_window_waits_for_an_engine_that_has_said_nothing_yet(tmp_path, monk
     assert main(_fast_fault(tmp_path)) == 4
     err = capsys.readouterr().err
     assert "internal error" in err and "bfs proved it for every depth" in err
+
+
+def test_an_engine_out_of_memory_says_so_in_one_line_and_no_traceback():
+    # --max-memory caps each process; z3 then raises its own "out of memory" in an engine's process,
+    # which printed multiprocessing's traceback.  Anything else still propagates (a bug is a bug).
+    code = (
+        "import z3\nfrom lgcheck.checker.portfolio import _guarded\n"
+        "def body(kind):\n    raise z3.Z3Exception(b'out of memory') if kind == 'oom' else ValueError('a bug')\n"
+        "import sys\n_guarded('bmc', body)(sys.argv[1])\nprint('not reached')\n"
+    )
+    oom = subprocess.run([sys.executable, "-c", code, "oom"], capture_output=True, text=True, timeout=60)
+    assert oom.returncode == 0 and "not reached" not in oom.stdout
+    assert "lgcheck: bmc stopped: out of memory" in oom.stderr and "Traceback" not in oom.stderr
+    bug = subprocess.run([sys.executable, "-c", code, "bug"], capture_output=True, text=True, timeout=60)
+    assert bug.returncode == 1 and "ValueError: a bug" in bug.stderr
+
+
+def test_the_solver_out_of_memory_in_the_main_process_is_a_limit_not_an_internal_error(monkeypatch, capsys):
+    import z3
+
+    from lgcheck import cli
+
+    def run(args):
+        raise z3.Z3Exception(b"out of memory")
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["prove"])
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(parser, "parse_args", lambda argv=None: (setattr(args, "run", run), args)[1])
+    assert cli.main(["prove"]) == 2
+    err = capsys.readouterr().err
+    assert "out of memory" in err and "internal error" not in err
