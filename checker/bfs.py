@@ -110,8 +110,8 @@ def candidates(cfg: Config, dom: Domains, sections, st: SymState, g: int, action
                     yield {"dma": c.addr, "used": used, "addrs": addrs, "lens": lens}
     elif action == "bind":
         for d, (key, irq) in enumerate(cfg.bindable(g)):
-            for dmas in cfg.arrays:
-                for num in range(1, cfg.buffers + 1):
+            for dmas in cfg.bind_arrays(d):
+                for num in cfg.bind_nums(d):
                     yield {"drv": d, "key": key, "irq": irq, "dmas": dmas, "num": num}
             yield {"drv": d, "key": key, "irq": 0, "num": 0, "dmas": st.drv_dmas[g][d]}
     elif action == "send":
@@ -178,8 +178,12 @@ def successors(cfg: Config, dom: Domains, sections, st: SymState, actions, menu:
                         yield (g, action, menu.deferred_write(g, i), ()), new, set(), g
                 continue
             local = action in LOCAL
-            for p in menu.get(st, g, action):
-                todo = [(st, ())]
+            if action == "bind" and cfg.num_skbs:  # its domain reads descriptors, which may be deferred
+                pairs = menu.moves(st, g, action)
+            else:
+                pairs = zip(menu.get(st, g, action), itertools.repeat((st, ())))
+            for p, first in pairs:
+                todo = [first]
                 while todo:
                     base, resolved = todo.pop()
                     new = successor_copy(base, g, action)
@@ -296,6 +300,26 @@ class Menu:
                 out.append(p)
         return out
 
+    def moves(self, st: SymState, g: int, action: str):
+        """(params, (state, resolved)) for each candidate `get` keeps in `st`.
+
+        With --num-skbs a bind's domain reads the array the driver binds
+        (transition._ready): where that read meets a deferred descriptor,
+        the menu is asked of each value it may hold, as `successors` does
+        for a rule's read, and the move records the value (`resolved`).
+        """
+        todo = [(st, ())]
+        while todo:
+            base, resolved = todo.pop()
+            try:
+                ps = self.get(base, g, action)
+            except Deferred as d:
+                for v in self.values(base, d.g, d.i):
+                    todo.append((base.resolve(d.g, d.i, v), resolved + (((d.g, d.i), v),)))
+                continue
+            for p in ps:
+                yield p, (base, resolved)
+
     def get(self, st: SymState, g: int, action: str) -> list:
         cache = self.cache
         if action == "dma":
@@ -309,6 +333,8 @@ class Menu:
             return out
         if action == "bind":
             key = (g, action, tuple(st.drv_bound[g]), tuple(st.drv_dmas[g]))
+            if self.cfg.num_skbs:  # a 2.6.23 driver binds only a ready array (transition._ready reads it)
+                key += tuple((c.used_len, c.lens[0] if c.lens else 0) for c in st.cells[g])
         elif action == "status":
             key = (g, action, st.status(g, 0), st.status(g, 1), st.status(g, 2))
         else:
