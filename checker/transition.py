@@ -197,6 +197,8 @@ def domain(ops, cfg, st, g, action, p, conforming):
         drv = p["drv"]
         choices = []
         for d, (kk, q) in enumerate(cfg.bindable(g)):
+            if type(drv) is int and drv != d:  # a concrete candidate: another driver's choice is False
+                continue  # (unread: its array may hold a value the search has not decided yet)
             mine = ops.And(ops.Eq(drv, d), ops.Eq(key, kk))
             bound = st.drv_bound[g][d]
             if cfg.num_skbs:
