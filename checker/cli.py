@@ -96,7 +96,7 @@ def add_prove_parser(sub, run):
         help="conforming drivers bind as 2.6.23's do: the net driver exactly N receive buffers "
         "(lguest_net.c lguestnet_open binds NUM_SKBS = 8), the console and block drivers exactly 1 "
         "(hvc_lguest.c, lguest_blk.c); N <= --buffers. Default 0: every driver binds any number "
-        "1..--buffers, where every cursor defect shows with one buffer (docs/protocol.md)",
+        "1..--buffers, where every cursor defect shows with one buffer (docs/engines.md)",
     )
     p.add_argument("--depth", type=int, default=None, metavar="K", help="steps to explore (default 20)")
     p.add_argument(
