@@ -16,8 +16,14 @@ Measured, each as a separate `lgcheck prove` process (start-up included):
                depend on how loaded the machine is
     tiny       1 Guest, 1 slot, 1 buffer, 1 section, no sysfs, --inv status:
                exhausted (a proof with a state count), and the time
+    ring       (--ring N,...: only this) host-skips-used-len-check, --launcher checked,
+               with --num-skbs N --buffers N: drivers bind as 2.6.23's do, so the
+               shortest run goes round the net ring (2N+3 steps); every engine
+               (bmc, bmc with bitwuzla, bfs, bfs --defer-writes, auto): its
+               length, wall, CPU, CPU against the baseline, states
 
     .venv/bin/python benchmarks/engines.py [--budget 60] [--quick] [--states 60000] [--speed-only]
+    .venv/bin/python benchmarks/engines.py --ring 1,2,3 [--budget 300]
 """
 
 from __future__ import annotations
@@ -86,7 +92,10 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="faults and the tiny proof only")
     ap.add_argument("--states", type=int, default=60_000, help="states of the speed run")
     ap.add_argument("--speed-only", action="store_true", help="the speed run only")
+    ap.add_argument("--ring", default="", help="only the net-ring runs, for these --num-skbs (e.g. 1,2,3)")
     args = ap.parse_args()
+    if args.ring:
+        return ring([int(n) for n in args.ring.split(",")], args.budget)
     if args.speed_only:
         with tempfile.TemporaryDirectory() as out:
             speed(out, args.states)
@@ -132,6 +141,40 @@ def main() -> int:
         else:
             print(f"  no answer in {time.monotonic() - t:.0f}s")
         speed(out, args.states)
+    return 0
+
+
+RING_ENGINES = [
+    ("bmc", ["--engine", "bmc", "--no-induction"]),
+    ("bmc-bz", ["--engine", "bmc", "--no-induction", "--bmc-solver", "bitwuzla"]),
+    ("bfs", ["--engine", "bfs"]),
+    ("bfs-d", ["--engine", "bfs", "--defer-writes"]),
+    ("auto", ["--engine", "auto"]),
+]
+
+
+def ring(sizes: list[int], budget: float) -> int:
+    """The used-buffer fault on the 2.6.23 net ring of each size: every engine, one line each."""
+    base = min(baseline() for _ in range(3))
+    print(f"z3 {z3.get_version_string()}; baseline QF_BV job {base:.3f}s (best of 3); load {os.getloadavg()[0]:.1f}")
+    print(f"host-skips-used-len-check, --launcher checked, --num-skbs N --buffers N, budget {budget:g}s\n")
+    print(f"{'N':>2} {'engine':6} {'wall':>7} {'cpu':>7} {'cpu/base':>8} {'states':>10}  result")
+    inv = "write-to-used-buffer"
+    wanted = os.environ.get("RING_ENGINES", ",".join(e for e, _ in RING_ENGINES)).split(",")
+    with tempfile.TemporaryDirectory() as out:
+        for n in sizes:
+            common = ["--launcher", "checked", "--fault", "host-skips-used-len-check", "--inv", inv]
+            common += ["--buffers", str(n), "--num-skbs", str(n)]
+            for engine, extra in RING_ENGINES:
+                if engine not in wanted:
+                    continue
+                wall, doc = prove(common + extra, out, budget)
+                states = f"{doc['states']:,}" if doc and doc.get("states") else "-"
+                print(
+                    f"{n:2} {engine:6} {wall:6.1f}s {CPU[0]:6.1f}s {CPU[0] / base:7.0f}x {states:>10}  "
+                    f"{found(doc, inv)}; load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
     return 0
 
 

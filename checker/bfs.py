@@ -99,7 +99,7 @@ def _sections(cfg: Config, dom: Domains):
 def candidates(cfg: Config, dom: Domains, sections, st: SymState, g: int, action: str, only=None):
     """Parameter values to try for `action` of Guest g; `domain` then keeps those BMC allows.
 
-    `only`: for dma, the index of the one cell to write (else every cell).
+    `only`: for dma, the index of the one cell to write; for bind, the one driver (else every one).
     """
     if action == "dma":
         for c in st.cells[g] if only is None else [st.cells[g][only]]:
@@ -110,8 +110,10 @@ def candidates(cfg: Config, dom: Domains, sections, st: SymState, g: int, action
                     yield {"dma": c.addr, "used": used, "addrs": addrs, "lens": lens}
     elif action == "bind":
         for d, (key, irq) in enumerate(cfg.bindable(g)):
-            for dmas in cfg.arrays:
-                for num in range(1, cfg.buffers + 1):
+            if only is not None and d != only:
+                continue
+            for dmas in cfg.bind_arrays(d):
+                for num in cfg.bind_nums(d):
                     yield {"drv": d, "key": key, "irq": irq, "dmas": dmas, "num": num}
             yield {"drv": d, "key": key, "irq": 0, "num": 0, "dmas": st.drv_dmas[g][d]}
     elif action == "send":
@@ -178,8 +180,12 @@ def successors(cfg: Config, dom: Domains, sections, st: SymState, actions, menu:
                         yield (g, action, menu.deferred_write(g, i), ()), new, set(), g
                 continue
             local = action in LOCAL
-            for p in menu.get(st, g, action):
-                todo = [(st, ())]
+            if action == "bind" and cfg.num_skbs:  # its domain reads descriptors, which may be deferred
+                pairs = menu.moves(st, g, action)
+            else:
+                pairs = zip(menu.get(st, g, action), itertools.repeat((st, ())))
+            for p, first in pairs:
+                todo = [first]
                 while todo:
                     base, resolved = todo.pop()
                     new = successor_copy(base, g, action)
@@ -296,6 +302,38 @@ class Menu:
                 out.append(p)
         return out
 
+    def moves(self, st: SymState, g: int, action: str):
+        """(params, (state, resolved)) for each candidate `get` keeps in `st`.
+
+        With --num-skbs a bind's domain reads the array the driver binds
+        (transition._ready): where that read meets a deferred descriptor,
+        the menu is asked of each value it may hold, as `successors` does
+        for a rule's read, and the move records the value (`resolved`).
+        """
+        for d in range(len(self.cfg.bindable(g))):  # per driver: each reads its own array alone
+            todo = [(st, ())]
+            while todo:
+                base, resolved = todo.pop()
+                try:
+                    ps = self.bind_menu(base, g, d)
+                except Deferred as e:
+                    for v in self.values(base, e.g, e.i):
+                        todo.append((base.resolve(e.g, e.i, v), resolved + (((e.g, e.i), v),)))
+                    continue
+                for p in ps:
+                    yield p, (base, resolved)
+
+    def bind_menu(self, st: SymState, g: int, d: int) -> list:
+        """With --num-skbs: the binds of Guest g's driver d, keyed by what its domain reads."""
+        cells = st.cells[g]
+        base = self.cfg.driver_array(d)
+        ready = tuple((c.used_len, c.lens[0] if c.lens else 0) for c in cells if base <= c.addr < base + 0x200)
+        key = (g, "bind", d, st.drv_bound[g][d], st.drv_dmas[g][d], ready)
+        m = self.cache.get(key)
+        if m is None:
+            m = self.cache[key] = self._fresh(st, g, "bind", d)
+        return m
+
     def get(self, st: SymState, g: int, action: str) -> list:
         cache = self.cache
         if action == "dma":
@@ -307,6 +345,8 @@ class Menu:
                     m = cache[key] = self._fresh(st, g, action, i)
                 out += m
             return out
+        if action == "bind" and self.cfg.num_skbs:  # a 2.6.23 driver binds only a ready array (transition._ready)
+            return [p for d in range(len(self.cfg.bindable(g))) for p in self.bind_menu(st, g, d)]
         if action == "bind":
             key = (g, action, tuple(st.drv_bound[g]), tuple(st.drv_dmas[g]))
         elif action == "status":

@@ -54,7 +54,7 @@ def add_prove_parser(sub, run):
         "--config",
         metavar="TOML",
         help="read settings from a TOML file (keys as the flags: guests, launcher, host, guest-count, slots, buffers, "
-        "sections, depth, timeout, inv, fault, induction); flags given on the command line win",
+        "sections, num-skbs, depth, timeout, inv, fault, induction); flags given on the command line win",
     )
     p.add_argument(
         "--guests",
@@ -89,6 +89,16 @@ def add_prove_parser(sub, run):
     p.add_argument("--buffers", type=int, default=None, metavar="N", help="descriptors per bound array (default 2)")
     p.add_argument(
         "--sections", type=int, default=None, metavar="N", help="sections per descriptor (default 2; real: 16)"
+    )
+    p.add_argument(
+        "--num-skbs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="conforming drivers bind as 2.6.23's do: the net driver exactly N receive buffers "
+        "(lguest_net.c lguestnet_open binds NUM_SKBS = 8), the console and block drivers exactly 1 "
+        "(hvc_lguest.c, lguest_blk.c); N <= --buffers. Default 0: every driver binds any number "
+        "1..--buffers, where every cursor defect shows with one buffer (docs/engines.md)",
     )
     p.add_argument("--depth", type=int, default=None, metavar="K", help="steps to explore (default 20)")
     p.add_argument(
@@ -220,7 +230,7 @@ def _check_limits(s: dict) -> None:
     t = s["timeout"]
     if t is not None and (isinstance(t, bool) or not math.isfinite(t) or t <= 0):
         raise ValueError(f"--timeout must be a finite number of seconds above 0, not {t!r}")
-    for key in ("guest-count", "slots", "buffers", "sections", "depth"):
+    for key in ("guest-count", "slots", "buffers", "sections", "depth", "num-skbs"):
         if not isinstance(s[key], int) or isinstance(s[key], bool):
             raise ValueError(f"--{key} must be a whole number, not {s[key]!r}")
     units = model_units(s)
@@ -293,6 +303,7 @@ DEFAULTS = {
     "sysfs": True,
     "k-max": 3,
     "bmc-solver": "z3",
+    "num-skbs": 0,
 }
 TYPES = {
     "timeout": (int, float),
@@ -349,6 +360,7 @@ def _settings(args) -> dict:
         "sysfs": args.sysfs,
         "k-max": getattr(args, "k_max", None),
         "bmc-solver": getattr(args, "bmc_solver", None),
+        "num-skbs": getattr(args, "num_skbs", None),
     }
     s.update({k: v for k, v in flags.items() if v is not None})
     return s
@@ -374,6 +386,7 @@ def config_from_settings(s: dict):
         sysfs=s["sysfs"],
         k_max=s.get("k-max", 3),
         bmc_solver=s.get("bmc-solver", "z3"),
+        num_skbs=s.get("num-skbs", 0),
     )
 
 
@@ -520,6 +533,7 @@ def run_prove(args) -> int:
             f"model: {cfg.guests} Guests ({cfg.guest_mode}), Launcher {cfg.launcher}, "
             f"{'Host ' + cfg.host + ', ' if cfg.host != '2.6.23' else ''}{cfg.slots} slots, "
             f"{cfg.buffers} buffers, {cfg.sections} sections, "
+            f"{f'drivers bind as 2.6.23 (net ring {cfg.num_skbs}), ' if cfg.num_skbs else ''}"
             f"sysfs status writes {'on' if cfg.sysfs else 'off'}{faults}"
         )
         if run.outcome is not None:

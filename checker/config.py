@@ -51,6 +51,12 @@ class Config:
     # Guest userspace may write a device's whole status through sysfs
     # (lguest_bus.c: status_store), as 2.6.23 allows; False: only the bus and drivers write it.
     sysfs: bool = True
+    # lguest_net.c NUM_SKBS: the conforming net driver binds exactly this many receive buffers
+    # (lguestnet_open: fill_slot for each, then BIND_DMA(peer_key(me), info->dma, NUM_SKBS, irq); 8 in
+    # 2.6.23), and the console and block drivers exactly 1 (hvc_lguest.c, lguest_blk.c bind one DMA each).
+    # 0 (default): every conforming driver binds any number 1..buffers, which makes every cursor defect
+    # show earliest with one buffer.  (Only conforming Guests follow a driver; `--guests any` binds anything.)
+    num_skbs: int = 0
 
     def __post_init__(self):
         problems = []
@@ -62,6 +68,10 @@ class Config:
             problems.append(f"--buffers must be 1..8, not {self.buffers}")
         if not 1 <= self.sections <= C.LGUEST_MAX_DMA_SECTIONS:
             problems.append(f"--sections must be 1..16, not {self.sections}")
+        if not 0 <= self.num_skbs <= self.buffers:
+            problems.append(f"--num-skbs must be 0..--buffers ({self.buffers}), not {self.num_skbs}")
+        if self.num_skbs and self.guest_mode != "conforming":
+            problems.append("--num-skbs says what the conforming drivers bind: it needs --guests conforming")
         if self.bmc_solver not in ("z3", "bitwuzla"):
             problems.append(f"--bmc-solver must be z3 or bitwuzla, not {self.bmc_solver!r}")
         if not 1 <= self.k_max <= 16:
@@ -131,10 +141,42 @@ class Config:
             out.append((0x2000, self.NET_IRQ))  # a page of its RAM
         return out
 
+    def bind_nums(self, d: int) -> range:
+        """The numbers of descriptors conforming driver `d` (an index into `bindable`) may bind.
+
+        With num_skbs: the net driver (and the fault's extra key, bound by the net driver's irq) its
+        ring of NUM_SKBS, the console and the block driver 1, as 2.6.23's drivers do; else any 1..buffers.
+        """
+        if not self.num_skbs:
+            return range(1, self.buffers + 1)
+        n = 1 if d < 2 else self.num_skbs
+        return range(n, n + 1)
+
     @property
     def arrays(self) -> list[int]:
-        """Base addresses of the two descriptor arrays a Guest may bind."""
+        """Base addresses of the descriptor arrays a Guest may bind.
+
+        Two arrays of `buffers` entries that any driver may bind; with
+        num_skbs, one per driver as in 2.6.23 (`driver_array`): the net
+        ring of NUM_SKBS entries (lguestnet_info.dma), the console's
+        cons_input and the block driver's bd->dma, never shared.
+        """
+        if self.num_skbs:
+            return [0x1000, 0x1400, 0x1600]
         return [0x1000, 0x1000 + 0x400]
+
+    def driver_array(self, d: int) -> int:
+        """With num_skbs: the array conforming driver `d` binds (console 0x1400, block 0x1600, net 0x1000)."""
+        return (0x1400, 0x1600)[d] if d < 2 else 0x1000
+
+    def bind_arrays(self, d: int) -> list[int]:
+        """The arrays conforming driver `d` may bind: its own with num_skbs, else either array."""
+        return [self.driver_array(d)] if self.num_skbs else self.arrays
+
+    @property
+    def ring_bound(self) -> int:
+        """The most entries a binding can hold: every bind's num is at most this (the Host's loop bound)."""
+        return self.num_skbs or self.buffers
 
     @property
     def send_cell(self) -> int:
@@ -144,6 +186,9 @@ class Config:
     def cells(self) -> list[int]:
         """Every descriptor address the model keeps, per Guest."""
         out = []
+        if self.num_skbs:  # the net ring, cons_input, bd->dma: what the drivers bind, nothing else
+            out = [0x1000 + i * C.DMA_SIZE for i in range(self.num_skbs)] + [0x1400, 0x1600]
+            return out + [self.send_cell]
         for base in self.arrays:
             out += [base + i * C.DMA_SIZE for i in range(self.buffers)]
         return out + [self.send_cell]
@@ -169,4 +214,5 @@ class Config:
             "ram_pages": self.ram_pages,
             "width": self.width,
             "sysfs": self.sysfs,
+            "num_skbs": self.num_skbs,
         }

@@ -65,7 +65,7 @@ def lemmas(cfg: Config, st: SymState) -> list[tuple[str, object]]:
         slots = st.slots(g)
         for b in slots:
             live = ops.Ne(b.interrupt, 0)
-            out.append((f"g{g}.slot{b.slot}: num_dmas <= buffers", ops.ULE(b.num_dmas, cfg.buffers)))
+            out.append((f"g{g}.slot{b.slot}: num_dmas <= buffers", ops.ULE(b.num_dmas, cfg.ring_bound)))
             own = [ops.Eq(b.key, kk) for kk, _ in keys]
             out.append(
                 (f"g{g}.slot{b.slot}: a live binding holds one of g{g}'s device keys", ops.Implies(live, ops.Or(*own)))

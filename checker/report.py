@@ -39,6 +39,7 @@ def config_keys(cfg) -> dict:
         "sysfs": cfg.sysfs,
         "k-max": cfg.k_max,
         "bmc-solver": cfg.bmc_solver,
+        "num-skbs": cfg.num_skbs,
     }
 
 

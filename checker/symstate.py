@@ -203,7 +203,7 @@ class SymState:
         return self.cfg.pfn_limit
 
     def bound(self, n):
-        return self.cfg.buffers
+        return self.cfg.ring_bound
 
     def _cells(self, g, addr):
         return [(c, ops.Eq(addr, c.addr)) for c in self.cells[g]]

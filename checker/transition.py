@@ -197,9 +197,18 @@ def domain(ops, cfg, st, g, action, p, conforming):
         drv = p["drv"]
         choices = []
         for d, (kk, q) in enumerate(cfg.bindable(g)):
+            if type(drv) is int and drv != d:  # a concrete candidate: another driver's choice is False
+                continue  # (unread: its array may hold a value the search has not decided yet)
             mine = ops.And(ops.Eq(drv, d), ops.Eq(key, kk))
             bound = st.drv_bound[g][d]
-            bind_new = ops.And(ops.Eq(irq, q), one_of(dmas, cfg.arrays), ops.UGE(num, 1), ops.ULE(num, cfg.buffers))
+            if cfg.num_skbs:
+                bind_new = ops.And(ops.Eq(irq, q), ops.Eq(dmas, cfg.driver_array(d)), ops.Eq(num, cfg.bind_nums(d)[0]))
+                if bound is not True:  # (a driver that holds its binding binds nothing: no read, no deferred value)
+                    bind_new = ops.And(bind_new, _ready(ops, cfg, st, g, d))
+            else:
+                bind_new = ops.And(
+                    ops.Eq(irq, q), one_of(dmas, cfg.arrays), ops.UGE(num, 1), ops.ULE(num, cfg.buffers)
+                )
             if "guest-rebinds-key" not in cfg.faults:
                 bind_new = ops.And(bind_new, ops.Not(bound))
             unbind = ops.And(bound, ops.Eq(irq, 0), ops.Eq(num, 0), ops.Eq(dmas, st.drv_dmas[g][d]))
@@ -235,6 +244,26 @@ def domain(ops, cfg, st, g, action, p, conforming):
         return one_of(p["dev"], [0, 1, 2])
 
     raise ValueError(action)
+
+
+def _ready(ops, cfg, st, g, d):
+    """What a 2.6.23 driver's array holds when it binds it (with --num-skbs).
+
+    Every entry is free (used_len 0).  The net driver's entries each hold
+    a receive skb (lguest_net.c lguestnet_open: fill_slot for all NUM_SKBS
+    entries, new sections, wmb, used_len = 0, then BIND_DMA) and the
+    console's its input buffer (hvc_lguest.c lguestcons_probe: cons_input
+    = {addr[0] = inbuf, len[0] = 256}); the block driver binds bd->dma
+    with len[0] = 0 (lguest_blk.c lguestblk_probe) and fills it per request.
+    """
+    base = cfg.driver_array(d)
+    conds = []
+    for i in range(cfg.bind_nums(d)[0]):
+        addr = base + i * C.DMA_SIZE
+        conds.append(ops.Eq(st.rd_used_len(g, addr), 0))
+        if d != 1:
+            conds.append(ops.Ne(st.rd_section(g, addr, 0)[1], 0))
+    return ops.And(*conds)
 
 
 DRIVER_BITS = (C.ACKNOWLEDGE, C.DRIVER, C.DRIVER_OK, C.FAILED)
