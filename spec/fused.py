@@ -410,15 +410,7 @@ def copy_judged(st, sg, sa, dg, da, length, steps, recorded):
     if sp is None or sp[1].find(_ZERO, so, so + n) != -1:
         return None
     st.received = None  # (as delivered_bytes, below: the copy is its loop's one step)
-    # The copy: _move's work, inline.
-    key = (dg, to >> PAGE_SHIFT)
-    dp = contents.get(key)
-    if dp is None:
-        dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
-    dp[0][do : do + n] = sp[0][so : so + n]
-    marks = dp[1]
-    if marks.find(_ZERO, do, do + n) != -1:  # (marks already all known: nothing to write)
-        marks[do : do + n] = _ONES[:n]
+    _move(contents, sp, so, dg, to, n)
     # data-corrupted's readings of the state now (as _first_bytes reads them): the destination's
     # descriptor, then the source's, each by its own section 0 when all `length` bytes lie there.
     guests = st.guests
