@@ -263,6 +263,7 @@ class Menu:
         self.defer = defer and cfg.guest_mode == "conforming"
         self.zeros = (0,) * cfg.sections
         self.cache: dict = {}
+        self.ready_entries: dict = {}  # driver -> the addresses of the entries its bind reads (bind_menu)
 
     def deferred_write(self, g: int, i: int) -> dict:
         """The params of a deferred write of Guest g's descriptor i (its values come at the first read)."""
@@ -326,8 +327,13 @@ class Menu:
     def bind_menu(self, st: SymState, g: int, d: int) -> list:
         """With --num-skbs: the binds of Guest g's driver d, keyed by what its domain reads."""
         cells = st.cells[g]
-        base = self.cfg.driver_array(d)
-        ready = tuple((c.used_len, c.lens[0] if c.lens else 0) for c in cells if base <= c.addr < base + 0x200)
+        # Exactly the entries transition._ready reads (the driver's array, bind_nums(d) of them): a key
+        # that left one out would serve a menu cached before that entry was ready (seen at 7 entries).
+        entries = self.ready_entries.get(d)
+        if entries is None:
+            base, n = self.cfg.driver_array(d), self.cfg.bind_nums(d)[0]
+            entries = self.ready_entries[d] = frozenset(base + i * C.DMA_SIZE for i in range(n))
+        ready = tuple((c.used_len, c.lens[0] if c.lens else 0) for c in cells if c.addr in entries)
         key = (g, "bind", d, st.drv_bound[g][d], st.drv_dmas[g][d], ready)
         m = self.cache.get(key)
         if m is None:

@@ -112,3 +112,22 @@ def test_the_net_ring_makes_the_used_buffer_bug_deeper_and_both_engines_find_it(
     toml = config_from_lgt(text)
     assert "num-skbs = 2" in toml
     assert config_from_settings({**DEFAULTS, **tomllib.loads(toml)}) == cfg
+
+
+@pytest.mark.parametrize("ring", [7, 8])
+def test_the_search_s_bind_menu_is_keyed_on_every_ring_entry(ring):
+    # The menu of binds is cached by what the bind's domain reads; a key that left the ring's last
+    # entries out (an address window of 0x200 bytes: 5 entries of 100) served the menu cached while an
+    # entry was not ready after it was, so the net driver never bound a ring of 7 or 8 (seen by the attack).
+    cfg = Config(guests=1, slots=1, buffers=ring, sections=1, num_skbs=ring, sysfs=False)
+    dom = bfs.domains(cfg)
+    menu = bfs.Menu(cfg, dom, bfs._sections(cfg, dom))
+    net = len(cfg.bindable(0)) - 1
+
+    def net_binds(ready):
+        st = bfs.SearchState(cfg)
+        _fill(st, cfg, [0x1000 + i * 100 for i in range(ready)])
+        return [p for p in menu.get(st, 0, "bind") if p["drv"] == net and p["num"]]
+
+    assert net_binds(ring - 1) == []
+    assert [p["num"] for p in net_binds(ring)] == [ring]
