@@ -203,7 +203,9 @@ def domain(ops, cfg, st, g, action, p, conforming):
             bound = st.drv_bound[g][d]
             if cfg.num_skbs:
                 bind_new = ops.And(ops.Eq(irq, q), ops.Eq(dmas, cfg.driver_array(d)), ops.Eq(num, cfg.bind_nums(d)[0]))
-                if bound is not True:  # (a driver that holds its binding binds nothing: no read, no deferred value)
+                # (A driver that holds its binding binds nothing, so its array is not read, and no deferred
+                # value decided, unless the fault lets it bind again: then as BMC reads it, ready or not.)
+                if bound is not True or "guest-rebinds-key" in cfg.faults:
                     bind_new = ops.And(bind_new, _ready(ops, cfg, st, g, d))
             else:
                 bind_new = ops.And(

@@ -131,3 +131,20 @@ def test_the_search_s_bind_menu_is_keyed_on_every_ring_entry(ring):
 
     assert net_binds(ring - 1) == []
     assert [p["num"] for p in net_binds(ring)] == [ring]
+
+
+def test_a_rebind_the_fault_allows_needs_a_ready_ring_in_both_readings():
+    # Under guest-rebinds-key a bound driver may bind again; the search skipped _ready for a driver that
+    # held its binding (its Python True), where BMC's term keeps it: a used ring must refuse both.
+    from lgcheck.spec.ops import Concrete
+
+    cfg = Config(guests=1, slots=2, buffers=2, sections=1, num_skbs=2, sysfs=False, faults=("guest-rebinds-key",))
+    st = bfs.SearchState(cfg)
+    net = len(cfg.bindable(0)) - 1
+    key, irq = cfg.bindable(0)[net]
+    for i in range(2):  # both ring entries used (used_len 5): not what lguestnet_open binds
+        st.write_cell(0, 0x1000 + i * 100, 5, [0x2000], [1], True)
+    p = {"drv": net, "key": key, "irq": irq, "dmas": 0x1000, "num": 2}
+    for bound in (False, True):
+        st.drv_bound[0][net] = bound
+        assert domain(Concrete, cfg, st, 0, "bind", p, True) is False
