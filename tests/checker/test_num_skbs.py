@@ -148,3 +148,13 @@ def test_a_rebind_the_fault_allows_needs_a_ready_ring_in_both_readings():
     for bound in (False, True):
         st.drv_bound[0][net] = bound
         assert domain(Concrete, cfg, st, 0, "bind", p, True) is False
+
+
+def test_a_certificate_written_before_the_option_still_describes_its_model():
+    # Older manifests have no num_skbs key: the option off must describe the model the same way.
+    from lgcheck.checker.certificate import config_from_dict
+
+    old = Config().describe()
+    assert "num_skbs" not in old and config_from_dict(old) == Config()
+    on = Config(buffers=3, num_skbs=3).describe()
+    assert on["num_skbs"] == 3 and config_from_dict(on).num_skbs == 3
