@@ -23,6 +23,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
@@ -89,6 +90,13 @@ def _send(conn, msg):
 
 
 # ---------------------------------------------------------------- the engines' processes
+OUT_OF_MEMORY, FAILED = 3, 4  # an engine process's exit status: out of memory (--max-memory), a bug
+
+
+class EngineFailed(RuntimeError):
+    """An engine's process ended by a bug: the run is an internal error, whatever the others said."""
+
+
 def _guarded(engine, body):
     """Run an engine's process body; out of memory (--max-memory), one line and an end: no traceback.
 
@@ -96,15 +104,21 @@ def _guarded(engine, body):
     """
 
     def child(*args):
-        from .pipeline import out_of_memory, say_out_of_memory
+        from .pipeline import _end_with_parent, out_of_memory, say_out_of_memory
 
+        _end_with_parent()  # a parent killed (SIGKILL) cannot kill its engines: they end on their own
         try:
             body(*args)
         except Exception as exc:
-            if not out_of_memory(exc):
+            if out_of_memory(exc):
+                say_out_of_memory(engine)
+                os._exit(OUT_OF_MEMORY)
+            if os.environ.get("LGCHECK_TRACEBACK"):
                 raise
-            say_out_of_memory(engine)
-            os._exit(0)
+            # A bug: one line here, and the parent, seeing this status, ends the run as an internal error.
+            print(f"lgcheck: {engine}: internal error ({type(exc).__name__}: {str(exc)[:200]!r})", file=sys.stderr)
+            sys.stderr.flush()
+            os._exit(FAILED)
 
     child.__name__ = body.__name__
     return child
@@ -380,17 +394,30 @@ def compete(run):
     finally:
         if settled_at is not None:
             run.compare = time.monotonic() - settled_at  # how long the engines went on to be compared
-        for p in procs:
+        ended = {}  # engine -> its exit status, for those that ended by themselves (not killed here)
+        for (name, _, _), p in zip(engines, procs):
             if p.is_alive():
                 p.kill()
+            else:
+                ended[name] = p.exitcode
             p.join()
+    failed = sorted(n for n, code in ended.items() if code not in (0, OUT_OF_MEMORY))
+    if failed and not run.interrupted:
+        # A dead engine proves nothing, and the others' answers were never compared with what it would
+        # have said: an internal error (exit 4), as under --engine bmc, never the others' verdicts.
+        raise EngineFailed(f"the {' and '.join(failed)} engine's process failed (status {ended[failed[0]]})")
     run.portfolio = pf
     run.lemmas = pf.lemmas
     run.results = _results(pf, names)
     if run.interrupted:
         for r in run.results.values():
-            if r.status == "holds" and not r.inductive:
+            if r.status == "unknown" or (r.status == "holds" and not r.inductive):
                 r.status, r.reason = "unknown", "interrupted (Ctrl-C)"
+    elif any(code == OUT_OF_MEMORY for code in ended.values()) and any(
+        r.status == "unknown" for r in run.results.values()
+    ):
+        # What an engine left open when it ran out of memory: --max-memory's answer, as under --engine bmc.
+        raise MemoryError("an engine ran out of memory")
     for r in run.results.values():
         if r.status == "unknown":
             r.seconds = time.monotonic() - start  # when the engines were stopped with it open

@@ -547,10 +547,15 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except MemoryError:
+        what = (
+            "the model's formulas or states outgrew it"
+            if getattr(args, "command", None) in ("prove", "certify")
+            else "the input's live state (bindings, descriptors, pending sends) is too large"
+        )
         print(
             "lgcheck: error: out of memory"
             + (f" (--max-memory {max_memory} MiB)" if max_memory else "")
-            + ": the input's live state (bindings, descriptors, pending sends) is too large; nothing more was checked",
+            + f": {what}; nothing more was checked",
             file=sys.stderr,
         )
         return 2
@@ -560,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 "lgcheck: error: out of memory"
                 + (f" (--max-memory {max_memory} MiB)" if max_memory else "")
-                + ": the solver's formulas outgrew it; nothing more was checked",
+                + ": the model's formulas or states outgrew it; nothing more was checked",
                 file=sys.stderr,
             )
             return 2

@@ -125,18 +125,22 @@ def test_the_window_waits_for_an_engine_that_has_said_nothing_yet(tmp_path, monk
 
 
 def test_an_engine_out_of_memory_says_so_in_one_line_and_no_traceback():
+    from lgcheck.checker import portfolio
+
     # --max-memory caps each process; z3 then raises its own "out of memory" in an engine's process,
-    # which printed multiprocessing's traceback.  Anything else still propagates (a bug is a bug).
+    # which printed multiprocessing's traceback.  A bug is one line too, and a status that says so.
     code = (
         "import z3\nfrom lgcheck.checker.portfolio import _guarded\n"
         "def body(kind):\n    raise z3.Z3Exception(b'out of memory') if kind == 'oom' else ValueError('a bug')\n"
         "import sys\n_guarded('bmc', body)(sys.argv[1])\nprint('not reached')\n"
     )
     oom = subprocess.run([sys.executable, "-c", code, "oom"], capture_output=True, text=True, timeout=60)
-    assert oom.returncode == 0 and "not reached" not in oom.stdout
+    assert oom.returncode == portfolio.OUT_OF_MEMORY and "not reached" not in oom.stdout
     assert "lgcheck: bmc stopped: out of memory" in oom.stderr and "Traceback" not in oom.stderr
-    bug = subprocess.run([sys.executable, "-c", code, "bug"], capture_output=True, text=True, timeout=60)
-    assert bug.returncode == 1 and "ValueError: a bug" in bug.stderr
+    env = {k: v for k, v in os.environ.items() if k != "LGCHECK_TRACEBACK"}
+    bug = subprocess.run([sys.executable, "-c", code, "bug"], capture_output=True, text=True, timeout=60, env=env)
+    assert bug.returncode == portfolio.FAILED and "Traceback" not in bug.stderr
+    assert "lgcheck: bmc: internal error (ValueError: 'a bug')" in bug.stderr
 
 
 def test_the_solver_out_of_memory_in_the_main_process_is_a_limit_not_an_internal_error(monkeypatch, capsys):
@@ -154,3 +158,48 @@ def test_the_solver_out_of_memory_in_the_main_process_is_a_limit_not_an_internal
     assert cli.main(["prove"]) == 2
     err = capsys.readouterr().err
     assert "out of memory" in err and "internal error" not in err
+
+
+@pytest.mark.skipif(
+    not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(), reason="reads the process tree from /proc"
+)
+def test_the_engines_end_soon_after_their_parent_is_killed(tmp_path):
+    # SIGKILL leaves the portfolio no chance to kill its engines: each must notice and end by itself
+    # (they ran on to their deadline, holding the terminal's pipes: seen when a test killed its prove).
+    cmd = [sys.executable, "-m", "lgcheck", "prove", "--launcher", "checked", "--guest-count", "3"]
+    cmd += ["--no-progress", "--timeout", "120", "--out", str(tmp_path)]
+    with open(tmp_path / "out", "w") as out_file:
+        proc = subprocess.Popen(cmd, stdout=out_file, stderr=subprocess.STDOUT, start_new_session=True)
+    engines: set[int] = set()
+    try:
+        end = time.monotonic() + 60
+        while len(engines) < 2 and time.monotonic() < end and proc.poll() is None:
+            engines = _children(proc.pid)
+            time.sleep(0.05)
+        assert len(engines) >= 2, (tmp_path / "out").read_text()
+        proc.kill()
+        proc.wait(timeout=10)
+        end = time.monotonic() + 5
+        while any(_alive(e) for e in engines) and time.monotonic() < end:
+            time.sleep(0.1)
+        assert not any(_alive(e) for e in engines)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_an_engine_that_fails_is_an_internal_error_not_the_others_verdicts(monkeypatch, tmp_path, capsys):
+    # A dead engine proves nothing and was compared with nothing: under auto the search's verdicts were
+    # printed with exit 1 while --engine bmc says 4 (found by the attack).
+    from lgcheck.checker import bmc
+    from lgcheck.cli import main
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("a bug in BMC")
+
+    monkeypatch.setattr(bmc, "check", boom)
+    tiny = ["--guest-count", "1", "--slots", "1", "--buffers", "1", "--sections", "1", "--no-sysfs"]
+    assert main(["prove", *tiny, "--no-progress", "--out", str(tmp_path)]) == 4
+    captured = capsys.readouterr()
+    assert "internal error" in captured.err and "Traceback" not in captured.err
+    assert "holds" not in captured.out
