@@ -123,6 +123,13 @@ def check_entry(cfg: Config, e) -> tuple[bool, str]:
     names = e["invariants"]
     if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
         raise CertificateError(MALFORMED, "a bfs certificate's `invariants` is a list of invariant names")
+    from .bmc import rule_names
+
+    unknown = sorted(set(names) - set(rule_names(cfg)))
+    if unknown:  # a name the model does not check would be "held" by a search that never looks at it
+        raise CertificateError(MALFORMED, f"a bfs certificate names {unknown}: not invariants this model checks")
+    if "data-corrupted" in names:
+        raise CertificateError(MALFORMED, "a bfs certificate cannot cover data-corrupted: the search keeps no contents")
     cones = bfs.cones(cfg, names)
     if len(cones) != 1:
         raise CertificateError(MALFORMED, f"the invariants {names} are not one search (cone) of the model")

@@ -209,6 +209,15 @@ def test_a_malformed_bfs_certificate_is_refused_clearly(tmp_path, capsys):
     capsys.readouterr()
     assert main(["certify", str(tmp_path)]) == 2
     assert "needs invariants, states, depth, digest" in capsys.readouterr().out
+    # Names the model does not check, or one the search cannot judge: malformed, never "none breaks it".
+    for names, says in [(["no-such-rule"], "not invariants this model checks"), (["data-corrupted"], "not invariants")]:
+        doc = json.loads(manifest.read_text())
+        doc["bfs"][0]["digest"] = "sha256:" + "0" * 64
+        doc["bfs"][0]["invariants"] = names
+        manifest.write_text(json.dumps(doc))
+        assert main(["certify", str(tmp_path)]) == 2
+        out = capsys.readouterr().out
+        assert says in out and "none breaks" not in out
 
 
 def test_a_counterexample_to_induction_from_a_reached_state_is_an_engine_disagreement(tmp_path, monkeypatch, capsys):
