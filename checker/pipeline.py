@@ -64,7 +64,7 @@ class Run:
     compare: float | None = None  # auto: the compare window's length (s), once every invariant had an answer
 
 
-ORPHAN_CHECK = 0.5  # seconds between an induction child's looks at whether its parent is still there
+ORPHAN_CHECK = 0.1  # seconds between an induction child's looks at whether its parent is still there
 
 
 def _end_with_parent() -> None:
