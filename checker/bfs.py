@@ -758,6 +758,17 @@ class Cone:
         return bool(self.frontier) and bool(self.open) and self.depth < self.cfg.depth
 
 
+def unsuited(cfg: Config, names) -> str | None:
+    """Why the search cannot answer for `names` in this model, or None (the CLI, auto, certify and search ask it)."""
+    if cfg.guest_mode != "conforming":
+        return "explores conforming Guests only (an arbitrary Guest's values have no small domain to enumerate)"
+    if "data-corrupted" in names:
+        # States here carry no section contents (tags live in the symbolic state only), so the search
+        # could not tell a corrupted copy from a good one.
+        return "keeps no section contents, so it cannot judge data-corrupted"
+    return None
+
+
 def search(
     cfg: Config,
     names,
@@ -779,10 +790,9 @@ def search(
     descriptor writes (`Deferred`; not with Guest symmetry, where it is ignored).  `jobs` > 1 expands each
     level with that many worker processes (checker/bfs_jobs.py: the same states, numbers and runs).
     """
-    if "data-corrupted" in names:
-        # States here carry no section contents (tags live in the symbolic state only), so the
-        # search could not tell a corrupted copy from a good one; the CLI says so too.
-        raise ValueError("the explicit-state search keeps no section contents: it cannot judge data-corrupted")
+    why = unsuited(cfg, names)
+    if why:
+        raise ValueError(f"the explicit-state search {why}")
     start = time.monotonic()
     dom = domains(cfg)
     secs = _sections(cfg, dom)

@@ -128,8 +128,9 @@ def check_entry(cfg: Config, e) -> tuple[bool, str]:
     unknown = sorted(set(names) - set(rule_names(cfg)))
     if unknown:  # a name the model does not check would be "held" by a search that never looks at it
         raise CertificateError(MALFORMED, f"a bfs certificate names {unknown}: not invariants this model checks")
-    if "data-corrupted" in names:
-        raise CertificateError(MALFORMED, "a bfs certificate cannot cover data-corrupted: the search keeps no contents")
+    why = bfs.unsuited(cfg, names)
+    if why:
+        raise CertificateError(MALFORMED, f"a bfs certificate cannot cover this: the search {why}")
     cones = bfs.cones(cfg, names)
     if len(cones) != 1:
         raise CertificateError(MALFORMED, f"the invariants {names} are not one search (cone) of the model")

@@ -457,27 +457,14 @@ def run_prove(args) -> int:
         print(f"lgcheck prove: error: --compare must be a finite number of seconds, 0 or more, not {compare!r}",
               file=sys.stderr)
         return 2
-    if engine == "bfs" and cfg.guest_mode != "conforming":
-        print(
-            "lgcheck prove: error: --engine bfs explores conforming Guests only (an arbitrary Guest's values "
-            "have no small domain to enumerate); use --engine bmc or auto",
-            file=sys.stderr,
-        )
-        return 2
+    from .bfs import unsuited
     from .bmc import rule_names
 
-    if engine == "auto" and (cfg.guest_mode != "conforming" or "data-corrupted" in rule_names(cfg)):
-        # The explicit-state search has nothing to add here (no small domains for arbitrary Guests; no
-        # section contents to judge data-corrupted): auto is BMC with induction, as --engine bmc.
-        engine = "bmc"
-    if engine == "bfs" and "data-corrupted" in rule_names(cfg):
-        # The explicit-state search runs the concrete reading over states without contents (tags
-        # live in the symbolic state only), so it could not tell a corrupted copy from a good one.
-        print(
-            f"lgcheck prove: error: --engine {engine}: the explicit-state search keeps no section contents, "
-            "so it cannot judge data-corrupted; use --engine bmc or auto for --inv data",
-            file=sys.stderr,
-        )
+    why = unsuited(cfg, rule_names(cfg))
+    if why and engine == "auto":
+        engine = "bmc"  # the search has nothing to add here: auto is BMC with induction, as --engine bmc
+    if why and engine == "bfs":
+        print(f"lgcheck prove: error: --engine bfs {why}; use --engine bmc or auto", file=sys.stderr)
         return 2
     if getattr(args, "max_states", None) is not None and args.max_states < 1:
         print(f"lgcheck prove: error: --max-states must be at least 1, not {args.max_states}", file=sys.stderr)

@@ -12,6 +12,7 @@ import os
 import shlex
 import signal
 import stat
+import sys
 import tempfile
 import threading
 import time
@@ -91,8 +92,6 @@ def out_of_memory(exc: BaseException) -> bool:
 
 def say_out_of_memory(engine: str) -> None:
     """One line for an engine's process that ran out of memory (no traceback); what it had not settled stays open."""
-    import sys
-
     limit = " (--max-memory)" if _memory_capped() else ""
     print(
         f"lgcheck: {engine} stopped: out of memory{limit}; what it had not settled is left to the other engines",

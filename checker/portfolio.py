@@ -334,7 +334,7 @@ def compete(run):
     ctx = multiprocessing.get_context("fork")
     pipes, procs = {}, []
     engines = [("bmc", _guarded("bmc", _bmc_child), (cfg, deadline))]
-    if cfg.guest_mode == "conforming":
+    if bfs.unsuited(cfg, names) is None:
         engines.insert(0, ("bfs", _guarded("bfs", _bfs_child), (cfg, run.limits, deadline)))
     for name, target, args in engines:
         parent, child = ctx.Pipe(duplex=False)
