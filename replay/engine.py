@@ -25,7 +25,7 @@ from ..spec.compiled import bind_dma, fill, handle_output, hcall_send_dma, relea
 from ..spec.effects import Effect
 from ..spec.monitors import Write
 from ..spec.ops import Concrete as ops
-from ..spec.state import ConcreteState, Device, UnknownValue
+from ..spec.state import ConcreteState, Device, UnknownValue, put_known
 from . import related, why
 from .answers import HOST_EFFECTS, from_record, matches, to_record
 from .candidates import Trials
@@ -42,7 +42,6 @@ _PAGE_OFF = C.PAGE_SIZE - 1
 _PAGE, _PAGE_SHIFT = C.PAGE_SIZE, C.PAGE_SHIFT
 _DMA_BELOW = C.DMA_SIZE - 1  # a descriptor starting this far below an address still covers it
 _bisect_left = bisect.bisect_left
-_ONES = memoryview(b"\x01" * C.PAGE_SIZE)  # known-marks (spec/state.py keeps the same), sliced without a copy
 
 
 class _Peekable:
@@ -1139,10 +1138,7 @@ class Replay:
         if contents is not None and off + n <= _PAGE:
             p = contents.get((g, addr >> _PAGE_SHIFT))
             if p is not None:
-                p[0][off : off + n] = data
-                marks = p[1]
-                if marks.find(b"\x00", off, off + n) != -1:  # (already all known, as a buffer written again is)
-                    marks[off : off + n] = _ONES[:n]
+                put_known(p, off, data)
                 return
         self.st.write_bytes(g, addr, data)
 

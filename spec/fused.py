@@ -36,6 +36,7 @@ from . import constants as C
 from .compiled import capacity, check_dma_list, copy_data_steps, get_futex_key
 from .monitors import Write
 from .ops import Concrete as ops
+from .state import put_known
 
 SHARED = C.SHARED_OWNER
 DMA_SIZE = C.DMA_SIZE
@@ -315,7 +316,6 @@ def fill(st, g, key, length):
 # what the destination holds.  In the common case that is one call here (replay's full traces: the
 # rule's own steps, engine.py deliver_v2; input-only: `send`, with the rule's steps), with C-level work only
 # (slices, bytearray.find, hashlib); the rest is the state's deliver_bytes, the monitor and check_sum.
-_ONES = memoryview(b"\x01" * PAGE)  # the known-marks of bytes copied from known bytes (sliced without a copy)
 _OFF = PAGE - 1
 _ZERO = b"\x00"  # an unknown byte's mark (find with a bytes needle is the quicker one)
 
@@ -443,10 +443,7 @@ def _move(contents, sp, so, dg, to, n):
     dp = contents.get(key)
     if dp is None:
         dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
-    dp[0][do : do + n] = sp[0][so : so + n]
-    marks = dp[1]
-    if marks.find(_ZERO, do, do + n) != -1:  # (marks already all known: nothing to write)
-        marks[do : do + n] = _ONES[:n]
+    put_known(dp, do, sp[0][so : so + n])
 
 
 def _judged(st, contents, sg, sa, dg, da, length, recorded):

@@ -664,17 +664,13 @@ class ConcreteState:
             p = contents.get(key)
             if p is None:
                 p = contents[key] = (bytearray(_PAGE), bytearray(_PAGE))
-            p[0][off : off + n] = data
-            marks = p[1]
-            if marks.find(b"\x00", off, off + n) != -1:  # (already all known: a buffer written again)
-                marks[off : off + n] = _ONES[:n]
+            put_known(p, off, data)
             return
         for page, off, pos, k in _spans(addr, n):
             p = contents.get((g, page))
             if p is None:
                 p = contents[(g, page)] = (bytearray(C.PAGE_SIZE), bytearray(C.PAGE_SIZE))
-            p[0][off : off + k] = data[pos : pos + k]
-            p[1][off : off + k] = _ONES[:k]
+            put_known(p, off, data[pos : pos + k])
 
     def forget_bytes(self, g, addr, n):
         """n bytes at addr are unknown from now on."""
@@ -825,6 +821,21 @@ class ConcreteState:
 
 
 _ONES = memoryview(b"\x01" * C.PAGE_SIZE)  # sliced without a copy
+
+
+def put_known(page, off, data) -> None:
+    """`data` into a page of `contents` (bytes, known-marks) at `off`, those bytes now known.
+
+    The marks are written only where one was unknown: a buffer written again
+    (the usual case) costs one find.  The one place the known-marks are set:
+    a `mem` record (the state's and replay's own way), and a copy's step
+    (spec/fused.py).
+    """
+    n = len(data)
+    page[0][off : off + n] = data
+    marks = page[1]
+    if marks.find(b"\x00", off, off + n) != -1:
+        marks[off : off + n] = _ONES[:n]
 _PAGE, _PAGE_MASK, _SHIFT = C.PAGE_SIZE, C.PAGE_SIZE - 1, C.PAGE_SHIFT
 # The zeros after n given sections (write_desc): made once, not per record.
 _ZERO_PAD = [(0,) * (C.LGUEST_MAX_DMA_SECTIONS - n) for n in range(C.LGUEST_MAX_DMA_SECTIONS + 1)]
