@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from procs import HAS_CHILDREN, children
 
 from lgcheck.checker import bfs, bfs_jobs
 from lgcheck.checker.config import Config
@@ -96,13 +97,8 @@ def test_a_time_limit_leaves_no_worker_behind():
     assert multiprocessing.active_children() == []
 
 
-def _children(pid: int) -> set[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return set(map(int, path.read_text().split())) if path.exists() else set()
-
-
 @pytest.mark.skipif(
-    not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(), reason="reads the process tree from /proc"
+    not HAS_CHILDREN, reason="reads the process tree from /proc"
 )
 def test_ctrl_c_stops_with_exit_130_no_traceback_and_no_worker_left(tmp_path):
     cmd = [sys.executable, "-m", "lgcheck", "prove", "--engine", "bfs", "--jobs", "2", "--inv", "key-collision"]
@@ -124,7 +120,7 @@ def test_ctrl_c_stops_with_exit_130_no_traceback_and_no_worker_left(tmp_path):
     workers: set[int] = set()
     end = time.monotonic() + 60
     while len(workers) < 2 and time.monotonic() < end and proc.poll() is None:
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
         time.sleep(0.05)
     assert len(workers) == 2
     time.sleep(0.3)

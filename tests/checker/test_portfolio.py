@@ -9,28 +9,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-
-
-def _children(pid: int) -> set[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    try:
-        return set(map(int, path.read_text().split()))
-    except OSError:
-        return set()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+from procs import HAS_CHILDREN, alive, children
 
 
 @pytest.mark.skipif(
-    not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(), reason="reads the process tree from /proc"
+    not HAS_CHILDREN, reason="reads the process tree from /proc"
 )
 def test_ctrl_c_under_auto_leaves_no_engine_running(tmp_path):
     # The portfolio kills its BMC process on Ctrl-C; that process's induction child (3 Guests: induction
@@ -51,7 +36,7 @@ def test_ctrl_c_under_auto_leaves_no_engine_running(tmp_path):
         grandchildren: set[int] = set()
         end = time.monotonic() + 60
         while not grandchildren and time.monotonic() < end and proc.poll() is None:
-            grandchildren = {g for c in _children(proc.pid) for g in _children(c)}
+            grandchildren = {g for c in children(proc.pid) for g in children(c)}
             time.sleep(0.05)
         assert grandchildren, "no induction process appeared under the BMC process"
         time.sleep(0.5)
@@ -59,9 +44,9 @@ def test_ctrl_c_under_auto_leaves_no_engine_running(tmp_path):
         proc.wait(timeout=60)
         assert proc.returncode == 130, (tmp_path / "err").read_text()
         gone = time.monotonic() + 5  # the orphan looks for its parent every 0.5 s
-        while any(map(_alive, grandchildren)) and time.monotonic() < gone:
+        while any(map(alive, grandchildren)) and time.monotonic() < gone:
             time.sleep(0.1)
-        assert not any(map(_alive, grandchildren))
+        assert not any(map(alive, grandchildren))
     finally:
         out_file.close()
         err_file.close()
@@ -161,7 +146,7 @@ def test_the_solver_out_of_memory_in_the_main_process_is_a_limit_not_an_internal
 
 
 @pytest.mark.skipif(
-    not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(), reason="reads the process tree from /proc"
+    not HAS_CHILDREN, reason="reads the process tree from /proc"
 )
 def test_the_engines_end_soon_after_their_parent_is_killed(tmp_path):
     # SIGKILL leaves the portfolio no chance to kill its engines: each must notice and end by itself
@@ -174,15 +159,15 @@ def test_the_engines_end_soon_after_their_parent_is_killed(tmp_path):
     try:
         end = time.monotonic() + 60
         while len(engines) < 2 and time.monotonic() < end and proc.poll() is None:
-            engines = _children(proc.pid)
+            engines = children(proc.pid)
             time.sleep(0.05)
         assert len(engines) >= 2, (tmp_path / "out").read_text()
         proc.kill()
         proc.wait(timeout=10)
         end = time.monotonic() + 5
-        while any(_alive(e) for e in engines) and time.monotonic() < end:
+        while any(alive(e) for e in engines) and time.monotonic() < end:
             time.sleep(0.1)
-        assert not any(_alive(e) for e in engines)
+        assert not any(alive(e) for e in engines)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
