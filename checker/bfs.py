@@ -48,7 +48,7 @@ from ..spec.ops import SYM_WIDTH, Concrete
 from ..spec.registry import INVARIANTS
 from .config import Config
 from .symstate import Cell, SymBinding, SymDevice, SymState, _clone, _clone_cell
-from .transition import ACTIONS, DRIVER_BITS, Case, domain, fill_keys, perform, send_keys
+from .transition import ACTIONS, DRIVER_BITS, STATUS_ACTIONS, Case, domain, fill_keys, perform, send_keys
 
 ENGINES = ("bmc", "bfs", "auto")
 
@@ -607,7 +607,6 @@ def fingerprint(st: SymState, sym: bool):
 
 
 # ---------------------------------------------------------------- the search
-STATUS_ACTIONS = ("status", "sysfs", "lstatus")
 INTERRUPTED = "interrupted (Ctrl-C)"
 
 

@@ -24,7 +24,7 @@ from . import bmc_solver
 from .config import Config
 from .induction import NoCheck, cut_applies
 from .symstate import SymState
-from .transition import ACTIONS, StepInfo, encode_step
+from .transition import ACTIONS, STATUS_ACTIONS, StepInfo, encode_step
 
 
 @dataclass
@@ -127,9 +127,6 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, results, unrolling):
         super().__init__()
         self.results, self.unrolling = results, unrolling
-
-
-STATUS_ACTIONS = ("status", "sysfs", "lstatus")
 
 
 def status_free(cfg: Config, names) -> set | None:
