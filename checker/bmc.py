@@ -37,7 +37,7 @@ class Result:
     steps: int = 0
     reason: str = ""
     inductive: bool = False  # proved for every depth, not only up to the bound
-    vacuous: str = ""  # "rules" / "environment": no step from any state can fail it (induction.Verdict)
+    vacuous: str = ""  # "rules" / "environment" / "empty": no step from any state can fail it (induction.Verdict)
     lemmas: list = field(default_factory=list)  # the lemmas the inductive proof needed
     conflict: str = ""  # two engines disagreed: an internal error, never a verdict
     cost: float = 0.0  # seconds its last BMC query took (the cheapest are asked first)

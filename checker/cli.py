@@ -405,6 +405,11 @@ def how_it_holds(r) -> str:
             f"the explicit-state search saw every reachable state ({r.states:,}) and none breaks it "
             "(a proof for this configuration over the search's value domains)"
         )
+    if r.vacuous == "empty":
+        return (
+            "trivially: at this size its check has nothing to compare (no two bindings, say), so no "
+            "formula is left to prove and no certificate is written"
+        )
     if r.vacuous == "rules":
         return "no step from any state, with any parameters, breaks it: the model's rules keep it by themselves"
     if r.vacuous == "environment":
@@ -434,6 +439,24 @@ def how_it_holds(r) -> str:
 
 
 def run_prove(args) -> int:
+    """`lgcheck prove`: settle the invariants, print the verdicts, write the counterexamples."""
+    from .pipeline import budget_z3, out_of_memory
+
+    capped = getattr(args, "max_memory", None) is not None
+    if capped:
+        budget_z3(args.max_memory)
+    try:
+        return _run_prove(args)
+    except Exception as exc:
+        if capped and out_of_memory(exc):  # read while z3's budget still stands (out_of_memory asks it)
+            raise MemoryError(str(exc)) from None
+        raise
+    finally:
+        if capped:
+            budget_z3(None)
+
+
+def _run_prove(args) -> int:
     from .pipeline import OutError, prove, replay_command
 
     if args.list_faults:

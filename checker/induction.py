@@ -159,7 +159,7 @@ class Verdict:
     # No step from ANY state can fail its checks: "rules" when the model's rules
     # keep it whatever the parameters, "environment" when only the domain of the
     # Guests' choices does ("" otherwise).
-    vacuous: str = ""
+    vacuous: str = ""  # rules / environment / empty (see checker/cli.py how_it_holds)
     lemmas: list = field(default_factory=list)  # the kept lemmas the proof needed (an unsat core)
     unknown: bool = False
     k: int = 1  # the proof's k: k steps from a state that keeps the lemmas (1: plain induction)
@@ -244,10 +244,13 @@ def prove(
 
     verdicts = {n: Verdict() for n in names}
     viol = {}
+    empty = set()  # checks with nothing to compare at this size (one Guest, one slot: no two bindings)
     for n in names:
         term = info.violation((n,))
         if cut_applies(cfg, info, n, deadline):
             term, verdicts[n].cut = info.cut_violation((n,)), copy_lemma.INVARIANT
+        if z3.is_false(z3.simplify(_b(term))):
+            empty.add(n)
         viol[n] = _lit(solver, f"induct:{n}", _b(term))
 
     # Houdini, batched: ask whether any active lemma can break; drop those
@@ -285,7 +288,11 @@ def prove(
         v = verdicts[n]
         if not v.proved:
             continue
-        if timed_check(env, viol[n]) == z3.unsat:
+        if n in empty:
+            # Not "the rules keep it": no formula of it is left to keep.  A certificate would ask
+            # nothing, and `lgcheck certify` refuses an empty check; none is written (certify_write).
+            v.lemmas, v.vacuous = [], "empty"
+        elif timed_check(env, viol[n]) == z3.unsat:
             v.lemmas = []
             v.vacuous = "rules" if timed_check(viol[n]) == z3.unsat else "environment"
         else:

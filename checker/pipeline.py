@@ -85,9 +85,55 @@ def _end_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+HEADROOM = 0.8  # of what --max-memory's cap leaves, z3's budget: the rest for Python's objects and threads' stacks
+_Z3_BUDGET: list = []  # MiB: the budget budget_z3 gave z3, while it stands
+
+
+def budget_z3(mib) -> None:
+    """Give z3 its own memory budget under --max-memory's cap (None: lift it), so z3 stops itself.
+
+    Without one, an allocation that fails against the cap inside a z3 check (a worker thread's, say)
+    can end in C++'s terminate: exit 134, no message.  The budget is HEADROOM of what the cap leaves
+    once this process's own address space is counted; at least 1 MiB, where z3 then refuses at once.
+    It must be lifted before exit: past it z3 fails every allocation, its finalizers' too, and aborts.
+    The engines' processes are forks and inherit it.
+    """
+    import z3
+
+    _Z3_BUDGET.clear()
+    if mib is None:
+        z3.set_param("memory_max_size", 0)
+        return
+    try:
+        with open("/proc/self/statm") as f:
+            used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+    except (OSError, ValueError):
+        used = 0
+    budget = max(1, int((mib - used) * HEADROOM))
+    z3.set_param("memory_max_size", budget)
+    _Z3_BUDGET.append(budget)
+
+
 def out_of_memory(exc: BaseException) -> bool:
-    """Whether `exc` says memory ran out (--max-memory caps each process): Python's, or z3's own."""
-    return isinstance(exc, MemoryError) or (type(exc).__name__ == "Z3Exception" and "out of memory" in str(exc))
+    """Whether `exc` says memory ran out (--max-memory caps each process): Python's, or z3's own.
+
+    z3 past its budget does not always say so: a check may answer and the model it then cannot
+    build is "not available".  Any z3 error while z3 holds 90% of its budget or more is read as
+    memory running out.
+    """
+    if isinstance(exc, MemoryError):
+        return True
+    if type(exc).__name__ != "Z3Exception":
+        return False
+    if "out of memory" in str(exc):
+        return True
+    if not _Z3_BUDGET:
+        return False
+    if "model is not available" in str(exc):
+        return True  # after a sat answer: the model could not be built within the budget
+    from z3 import z3core
+
+    return z3core.Z3_get_estimated_alloc_size() >= 0.9 * _Z3_BUDGET[0] * 1024 * 1024
 
 
 def say_out_of_memory(engine: str) -> None:
@@ -280,7 +326,8 @@ def certify_write(run: Run) -> Run:
 
     if run.interrupted:
         return run
-    proved = [n for n, r in run.results.items() if r.status == "holds" and r.inductive]
+    # An empty check (nothing to compare at this size) has no query to write; certify refuses one.
+    proved = [n for n, r in run.results.items() if r.status == "holds" and r.inductive and r.vacuous != "empty"]
     ks = {n: run.results[n].k for n in proved}
     cuts = {n for n in proved if run.results[n].cut}
     run.certificates = write_certificates(

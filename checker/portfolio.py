@@ -507,6 +507,7 @@ def certify_induction(run):
         and r.inductive
         and "induction" in run.portfolio.claims[n]
         and run.portfolio.claims[n]["induction"].every_depth
+        and run.portfolio.claims[n]["induction"].extra.get("vacuous") != "empty"  # nothing to certify
     ]
     claims = {n: run.portfolio.claims[n]["induction"].extra for n in proved}
     ks = {n: claims[n].get("k", 1) for n in proved}

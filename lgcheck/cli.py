@@ -540,6 +540,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lgcheck: error: --max-memory {max_memory}: {problem}", file=sys.stderr)
             return 2
     try:
+        return _run(args, parser, max_memory)
+    finally:
+        # z3 allocates as the interpreter shuts down (its finalizers and threads); under a cap that the
+        # run has just exhausted that allocation fails, and z3 aborts the process in C++ (exit 134, after
+        # the one-line message).  The cap is for the checking, so it ends with it.
+        _lift_memory_limit()
+
+
+def _run(args, parser, max_memory) -> int:
+    try:
         return args.run(args)
     except KeyboardInterrupt:
         print("lgcheck: interrupted", file=sys.stderr)
@@ -579,6 +589,37 @@ def main(argv: list[str] | None = None) -> int:
         return 4
 
 
+_UNCAPPED: list = []  # the address-space limits --max-memory replaced, to restore when the run ends
+
+
+def _lift_memory_limit() -> None:
+    if not _UNCAPPED:
+        return
+    import resource
+
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, _UNCAPPED.pop())
+    except (ValueError, OSError):  # pragma: no cover - raising back to the old soft limit is always allowed
+        pass
+
+
+def _one_malloc_arena() -> None:
+    """Have every thread allocate from glibc's main arena (mallopt M_ARENA_MAX 1).
+
+    A thread's first malloc reserves an arena of 64 MiB of address space.  Under RLIMIT_AS that
+    reservation fails long before memory runs out, and a z3 worker thread whose allocation then fails
+    ends the process in C++'s terminate (exit 134), where the main thread would have raised.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-8, 1)  # M_ARENA_MAX
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
 def _limit_memory(mib) -> str | None:
     """Cap this process's address space at `mib` MiB: an allocation past it ends the run cleanly."""
     try:
@@ -591,6 +632,8 @@ def _limit_memory(mib) -> str | None:
         if hard != resource.RLIM_INFINITY and limit > hard:
             return f"above the hard limit of {hard // (1024 * 1024)} MiB"
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        _UNCAPPED.append((soft, hard))
+        _one_malloc_arena()
     except (ValueError, OSError) as e:
         return str(e)
     return None

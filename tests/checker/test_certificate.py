@@ -111,6 +111,21 @@ def test_prove_says_where_each_certificate_went(tmp_path, capsys):
     assert status == 0 and "2 certificates: 2 re-checked by bitwuzla" in text
 
 
+@pytest.mark.parametrize("engine", ["bmc", "auto"])
+def test_a_check_with_nothing_to_compare_is_trivially_true_and_gets_no_certificate(tmp_path, capsys, engine):
+    # One Guest with one slot has no two bindings: key-collision's check is empty.  prove said "the
+    # rules keep it" and wrote a certificate that certify then refused as vacuous (exit 1).
+    size = ["--guest-count", "1", "--slots", "1", "--buffers", "2", "--sections", "1", "--no-sysfs", "--depth", "4"]
+    argv = ["prove", "--engine", engine, *size, "--inv", "keys", "--compare", "0", "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path), "--json"]) == 0
+    results = {r["invariant"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    assert results["key-collision"]["vacuous"] == "empty" and results["key-collision"]["certificate"] is None
+    # key-outside-device has a check at this size (it compares keys with the device pages): certified
+    assert results["key-outside-device"]["vacuous"] != "empty" and results["key-outside-device"]["certificate"]
+    status, text, _ = certify(capsys, str(tmp_path))
+    assert status == 0 and "1 certificate: 1 re-checked by bitwuzla" in text
+
+
 def test_a_certificate_is_a_script_any_solver_answers_unsat_three_times(proved, capfd):
     """Without lgcheck: the file alone, given to bitwuzla's own SMT-LIB reader."""
     import bitwuzla
