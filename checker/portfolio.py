@@ -347,12 +347,18 @@ def compete(run):
     settled_at = None
     early = None  # (invariants, unrolling, models, error): their witness, made during the compare window
     heard = set()  # the engines that have said something: the window waits (up to the cap) for each one
+    process = {name: p for (name, _, _), p in zip(engines, procs)}
+    failing = []  # an engine whose process failed: the run is an internal error, the others need not go on
 
     def take(conn) -> None:
         try:
             msg = conn.recv()
         except (EOFError, OSError):
-            del pipes[conn]  # that engine has finished (or died: it proves nothing)
+            name = pipes.pop(conn)  # that engine has finished (or died: it proves nothing)
+            p = process[name]
+            p.join(DRAIN)
+            if p.exitcode not in (0, OUT_OF_MEMORY, None):
+                failing.append(name)
             return
         heard.add(pipes[conn])
         pf.take(msg, time.monotonic() - start)
@@ -360,7 +366,7 @@ def compete(run):
             run.progress(msg[2], time.monotonic() - start, _results(pf, names, provisional=True))
 
     try:
-        while pipes:
+        while pipes and not failing:
             now = time.monotonic()
             if settled_at is None and pf.settled():
                 settled_at = now
