@@ -991,9 +991,9 @@ def witness(cfg: Config, found: dict):
 def concrete_run(cfg: Config, path):
     """A run the search found, as decoding reads a BMC unrolling: each step performed again on plain ints.
 
-    The steps are the spec's rules (their written reading, Concrete ops, as
-    `successors` performs them with compiled=False) on a SearchState, from the
-    initial state; each step's info holds the one case that fired (guard
+    The steps are the spec's rules as the search performed them (Concrete
+    ops, spec/compiled.py's reading) on a SearchState, from the initial
+    state; each step's info holds the one case that fired (guard
     True), its concrete parameters and effects, and the checks its monitors
     filed.  checker/decode.py reads it with `concrete` where it reads a BMC
     unrolling with a z3 model: the same records, explanation and ITF, with no
@@ -1007,7 +1007,7 @@ def concrete_run(cfg: Config, path):
     for k, (g, action, p) in enumerate(path):
         new = successor_copy(st, g, action)
         case = Case(g, action, True)
-        perform(Concrete, cfg, new, g, action, p, True, case)
+        perform(Concrete, cfg, new, g, action, p, True, case, COMPILED_RULES)
         unrolling.infos.append(StepInfo(k, action_code(g, action), p, [case], new.checks, new.filed))
         new.checks, new.filed = [], set()
         unrolling.states.append(new)

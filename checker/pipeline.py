@@ -6,7 +6,6 @@ runner is the loop at the bottom.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import shlex
@@ -25,6 +24,7 @@ from . import bmc, copy_lemma, induction, shrink
 from .config import Config
 from .decode import evaluator, pre_state, setup_records, step_records
 from .explain import explain
+from .itf import dumps as itf_dumps
 from .itf import itf_document
 
 
@@ -452,7 +452,7 @@ def write_files(run: Run) -> None:
         cx.itf = os.path.join(run.out_dir, f"{name}.itf.json")
         unrolling, model = source(run, name)
         doc = itf_document(run.cfg, unrolling, model, res.steps, name)
-        if _write_new(cx.itf, lambda fh, doc=doc: (json.dump(doc, fh, indent=1), fh.write("\n"))):
+        if _write_new(cx.itf, lambda fh, doc=doc: fh.write(itf_dumps(doc) + "\n")):
             cx.replaced.append(cx.itf)
         cx.lgt = lgt
         run.written = time.monotonic() - run.started
