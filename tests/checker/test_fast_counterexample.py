@@ -10,14 +10,18 @@ have is still an internal error (exit 4), found after the files are written.
 from __future__ import annotations
 
 import copy
+import json
 import os
 
 import pytest
 import z3
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lgcheck.checker import bfs, pipeline, transition
 from lgcheck.checker.config import Config
 from lgcheck.checker.faults import FAULTS
+from lgcheck.checker.itf import dumps
 from lgcheck.cli import main
 
 SHALLOW = [f for f in FAULTS.values() if f.name != "host-skips-used-len-check"]  # runs of 1-3 steps
@@ -60,6 +64,21 @@ def test_the_concrete_run_writes_what_the_z3_model_wrote(tmp_path, fault):
     fast, slow = _files(fast_dir), _files(slow_dir)
     assert set(fast) == {f"{fault.breaks}.lgt", f"{fault.breaks}.itf.json"}
     assert fast == slow
+    itf = fast[f"{fault.breaks}.itf.json"]
+    assert itf == json.dumps(json.loads(itf), indent=1) + "\n"  # itf.dumps writes json's own text
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_JSON)
+def test_itf_dumps_is_json_dumps_with_indent_1(v):
+    assert dumps(v) == json.dumps(v, indent=1)
 
 
 def _no_run_in_bmc(monkeypatch):
