@@ -442,12 +442,14 @@ def compete(run):
     if violated and early is not None and early[1] is None:
         # The search's runs, written during the window and checked there on BMC's encoding (`_write_early`).
         for n in violated if early[3] else ():
-            cx = run.counterexamples.get(n)
-            files = f" (its files were written before this check: {cx.lgt}, {cx.itf})" if cx and cx.lgt else ""
-            run.results[n].conflict = early[3] + files
-        return run
+            if n in early[0]:
+                cx = run.counterexamples.get(n)
+                files = f" (its files were written before this check: {cx.lgt}, {cx.itf})" if cx and cx.lgt else ""
+                run.results[n].conflict = early[3] + files
+        # An invariant unknown when the window opened and broken within it: written below, as without a window.
+        violated, early = [n for n in violated if n not in early[0]], None
     if violated and all(pf.first[n][0] == "bfs" for n in violated):
-        run.paths = _paths(run, pf, violated)  # written, then checked (pipeline.crosscheck)
+        run.paths.update(_paths(run, pf, violated))  # written, then checked (pipeline.crosscheck)
         return run
     if violated:
         if early is None or early[0] != violated:
