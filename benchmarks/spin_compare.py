@@ -76,9 +76,43 @@ def ensure_spin() -> str:
     return out
 
 
+# pan's own clock is times(): clock ticks (1/100 s here), so a search that ends within one tick says
+# "elapsed time 0 seconds".  The same two points of its run (start_timer, just before the search, after
+# the hash table is allocated; stop_timer, at pan_exit, after the trail and statistics are written) are
+# read here also with clock_gettime(CLOCK_MONOTONIC), in ns, and printed as "pan: monotonic elapsed".
+FINE_CLOCK = [
+    ("start_time = times(&start_tm);", "start_time = times(&start_tm); clock_gettime(CLOCK_MONOTONIC, &lg_t0);"),
+    (
+        "stop_time = times(&stop_tm);",
+        "stop_time = times(&stop_tm); clock_gettime(CLOCK_MONOTONIC, &lg_t1);"
+        ' printf("\\npan: monotonic elapsed %.6f seconds\\n",'
+        " (double) (lg_t1.tv_sec - lg_t0.tv_sec) + (lg_t1.tv_nsec - lg_t0.tv_nsec) / 1e9);",
+    ),
+]
+
+
+FINE = [True]  # every pan so far printed its monotonic elapsed time (`fine_clock`)
+
+
+def fine_clock(where) -> bool:
+    """Patch pan.c so that it also prints its elapsed time from a monotonic clock (FINE_CLOCK); False if it cannot."""
+    path = os.path.join(where, "pan.c")
+    with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+        text = fh.read()
+    if not all(text.count(old) == 1 for old, _ in FINE_CLOCK):
+        return False  # another SPIN's pan.c: its own clock only
+    for old, new in FINE_CLOCK:
+        text = text.replace(old, new)
+    text = "#include <time.h>\nstatic struct timespec lg_t0, lg_t1;\n" + text
+    with open(path, "w", encoding="utf-8", errors="surrogateescape") as fh:
+        fh.write(text)
+    return True
+
+
 def build(defines, bfs, where) -> str:
     shutil.copy(MODEL, os.path.join(where, "lguest.pml"))
     subprocess.run(["spin", "-a", *defines, "lguest.pml"], cwd=where, check=True, capture_output=True)
+    FINE[0] = fine_clock(where) and FINE[0]
     cc = shutil.which("cc") or "gcc"
     flags = ["-O2", "-DSAFETY", f"-DMEMLIM={MEMLIM[0]}"] + (["-DBFS"] if bfs else [])
     subprocess.run([cc, *flags, "-o", "pan", "pan.c"], cwd=where, check=True, capture_output=True)
@@ -114,6 +148,8 @@ def run_pan(where, args, limit) -> dict:
         # pan counts in hundredths and says 0 below one: 0.0 is its answer, the process's wall is not
         "seconds": wall if num(r"elapsed time ([\d.e+]+) seconds") is None else num(r"elapsed time ([\d.e+]+) seconds"),
         "wall": wall,  # the pan process, start to exit
+        # the same span as pan's "elapsed time", from a monotonic clock (`fine_clock`), else pan's own
+        "fine": num(r"monotonic elapsed ([\d.]+) seconds") or num(r"elapsed time ([\d.e+]+) seconds") or wall,
         "errors": num(r"errors: (\d+)"),
         "violated": re.search(r"assertion violated.*", out).group(0) if "assertion violated" in out else "",
         "out": out,
@@ -162,7 +198,9 @@ ENGINES = {
     "bfs": ["--engine", "bfs"],
     "bfs --defer-writes": ["--engine", "bfs", "--defer-writes"],
     "bmc": ["--engine", "bmc"],
+    "auto": ["--engine", "auto"],
 }
+DEFAULT_ENGINES = "bfs,bfs --defer-writes,bmc"
 
 
 def lgcheck_fault(fault, inv, limit, engine_args) -> dict:
@@ -173,10 +211,14 @@ def lgcheck_fault(fault, inv, limit, engine_args) -> dict:
              menus) to the step that breaks the invariant; bmc: from the run's
              start (induction forked beside it) to z3's sat, every step's
              encoding included.  Neither includes what follows the search.
-    written  the document's `seconds`: from `prove` being called to the JSON
-             being rendered, so also (bfs) the run fixed on BMC's encoding,
-             shrinking, decoding, replaying the run on the concrete model
-             (replay-check) and writing the .lgt and ITF.
+    written  the document's `written_seconds`: from `prove` being called to
+             the last counterexample file written, so also decoding the run
+             (bfs: from its concrete steps; bmc: from z3's model, shrunk),
+             replaying it on the concrete model (replay-check) and writing
+             the .lgt and ITF.
+    exit     the document's `seconds`: to the JSON rendered, so also (bfs,
+             auto) the run checked on BMC's encoding after it was written,
+             and (auto) the compare window.
     wall     the whole process, Python's start-up and imports included.
     """
     with tempfile.TemporaryDirectory(prefix="lgprove") as out:
@@ -207,7 +249,8 @@ def lgcheck_fault(fault, inv, limit, engine_args) -> dict:
         return {
             "wall": wall,
             "search": r["seconds"],
-            "written": doc["seconds"],
+            "written": doc.get("written_seconds"),
+            "exit": doc["seconds"],
             "status": r["status"],
             "steps": r["depth"] if r["status"] == "violated" else None,
             "states": r.get("states"),
@@ -238,6 +281,8 @@ def cell(runs, key, found) -> str:
 def fmt(x: float) -> str:
     if x == 0:
         return "0"
+    if x < 0.01:  # SPIN's monotonic figures for a 1-step trail are fractions of a millisecond
+        return f"{x:.4f}"
     return f"{x:.3f}" if x < 1 else f"{x:.2f}" if x < 10 else f"{x:.1f}"
 
 
@@ -250,7 +295,7 @@ def ratio(lg_runs, key, spin_med) -> str:
     m, e = min(meds)
     if spin_med is None:
         return f"SPIN found none; {e}: {fmt(m)} s"
-    if spin_med < 0.01:  # below pan's resolution: the ratio is at least this
+    if spin_med < 0.01 and not FINE[0]:  # below pan's resolution: the ratio is at least this
         return f">= {m / 0.01:.2f} ({e}; SPIN < 0.01 s)"
     r = m / spin_med
     return f"{r:.3f} ({e})" if r < 0.1 else f"{r:.2f} ({e})"
@@ -281,7 +326,11 @@ def main() -> int:
     ap.add_argument("--no-exhaust", action="store_true", help="skip the exhaustion table")
     ap.add_argument("--raw", default=None, help="write every run's figures (JSON) here, fault by fault")
     ap.add_argument("--memlim", type=int, default=2500, help="MiB SPIN's verifier may allocate (default 2500)")
+    ap.add_argument(
+        "--engines", default=DEFAULT_ENGINES, help=f"lgcheck engines, comma-separated, of: {', '.join(ENGINES)}"
+    )
     args = ap.parse_args()
+    engines_run = {e: ENGINES[e] for e in args.engines.split(",")}
     MEMLIM[0] = args.memlim
     sys.path.insert(0, ROOT)
     from lgcheck.checker.faults import FAULTS
@@ -332,7 +381,7 @@ def main() -> int:
     elif args.quick:
         faults = faults[2:4]
     for f in faults:
-        spin_runs, lg_runs = [], {e: [] for e in ENGINES}
+        spin_runs, lg_runs = [], {e: [] for e in engines_run}
         with tempfile.TemporaryDirectory(prefix="lgspin") as d:
             defines = spin_build_fault(f.name, f.breaks, d)
             n = args.repeat
@@ -341,29 +390,31 @@ def main() -> int:
                 spin_runs.append(spin_fault(d, flimit))
                 if i == 0:
                     spin_steps = trail_actions(d, defines)
-                for e, eargs in ENGINES.items():
+                for e, eargs in engines_run.items():
                     lg_runs[e].append(lgcheck_fault(f.name, f.breaks, flimit, eargs))
                 if i == 0 and time.monotonic() - t > args.long:
                     n = min(n, args.long_repeat)  # a deep fault: fewer rounds
                 print(f"  {f.name} round {i + 1}: {time.monotonic() - t:.1f} s", file=sys.stderr, flush=True)
                 if i + 1 >= n:
                     break
-        spin_med = median_of(spin_runs, "seconds", spin_found)
+        spin_med = median_of(spin_runs, "fine", spin_found)
         steps = sorted({r["steps"] for rs in lg_runs.values() for r in rs if r["steps"] is not None})
-        states = sorted({r["states"] for r in lg_runs["bfs"] if r.get("states") and lg_found(r)})
+        states = sorted({r["states"] for r in lg_runs.get("bfs", []) if r.get("states") and lg_found(r)})
 
         search_rows.append(
             f"| {f.name} | {f.breaks} | {len(spin_runs)} | {cell(spin_runs, 'seconds', spin_found)} "
-            f"| {spin_steps if spin_med is not None else '-'} "
+            f"| {cell(spin_runs, 'fine', spin_found)} | {spin_steps if spin_med is not None else '-'} "
             f"| {best_median([r['states'] or 0 for r in spin_runs])[1]:.0f} "
             + "".join(f"| {cell(rs, 'search', lg_found)} " for rs in lg_runs.values())
             + f"| {', '.join(map(str, steps)) or '-'} | {', '.join(map(str, states)) or '-'} "
             + f"| {ratio(lg_runs, 'search', spin_med)} |"
         )
         written_rows.append(
-            f"| {f.name} | {cell(spin_runs, 'seconds', spin_found)} "
+            f"| {f.name} | {cell(spin_runs, 'fine', spin_found)} "
             + "".join(f"| {cell(rs, 'written', lg_found)} " for rs in lg_runs.values())
-            + f"| {ratio(lg_runs, 'written', spin_med)} | {cell(spin_runs, 'wall', spin_found)} "
+            + f"| {ratio(lg_runs, 'written', spin_med)} "
+            + "".join(f"| {cell(rs, 'exit', lg_found)} " for rs in lg_runs.values())
+            + f"| {ratio(lg_runs, 'exit', spin_med)} | {cell(spin_runs, 'wall', spin_found)} "
             + "".join(f"| {cell(rs, 'wall', lg_found)} " for rs in lg_runs.values())
             + "|"
         )
@@ -375,30 +426,35 @@ def main() -> int:
         print(search_rows[-1], file=sys.stderr, flush=True)
         print(written_rows[-1], file=sys.stderr, flush=True)
     load_after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    engines = " | ".join(f"lgcheck {e}" for e in ENGINES)
+    engines = " | ".join(f"lgcheck {e}" for e in engines_run)
+    clock = "pan's monotonic clock (`fine_clock`)" if FINE[0] else "pan's own clock (1/100 s)"
     lines += [
         "",
         f"Faults (`--launcher checked --no-sysfs`, only the fault's invariant), each run {args.repeat} times "
-        f"({args.long_repeat} when a round takes over {args.long:.0f} s), SPIN and the three lgcheck runs "
+        f"({args.long_repeat} when a round takes over {args.long:.0f} s), SPIN and the lgcheck runs "
         f"interleaved, {flimit:.0f} s limit a run; each cell is the median (best) in seconds.  "
         f"Load after: {load_after}.",
         "",
-        "Time to the shortest run, start-up excluded: SPIN's own elapsed time (breadth-first `-DBFS`, "
-        "compilation excluded, trail written) against each lgcheck engine's own search time "
-        "(the result's `seconds`).",
+        "Time to the shortest run, start-up excluded: SPIN's elapsed time (breadth-first `-DBFS`, "
+        "compilation excluded, from just before its search to its exit, trail written), by its own clock "
+        "(1/100 s) and by a monotonic clock read at the same two points (`fine_clock`), against each "
+        "lgcheck engine's own search time (the result's `seconds`); ratios against the latter.",
         "",
-        f"| fault | invariant | rounds | SPIN BFS | SPIN trail (steps) | SPIN states | {engines} "
-        "| lgcheck steps | bfs states | best lgcheck / SPIN (medians) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| fault | invariant | rounds | SPIN BFS (pan's clock) | SPIN BFS (monotonic) | SPIN trail (steps) "
+        f"| SPIN states | {engines} | lgcheck steps | bfs states | best lgcheck / SPIN (medians) |",
+        "|---|---|" + "---:|" * (9 + len(engines_run)),
         *search_rows,
         "",
-        "Time to a written, replay-checked counterexample (`prove` called to JSON rendered: search, the run "
-        "fixed on BMC's encoding, shrink, decode, replay-check, .lgt + ITF written; Python's start-up "
-        "excluded), and the whole process (start-up included).",
+        "Time to a written, replay-checked counterexample (`written_seconds`: `prove` called to its last "
+        "file written: search, decode (bfs: its concrete run; bmc: z3's model, shrunk), replay-check, "
+        ".lgt + ITF written; Python's start-up excluded), to exit (JSON `seconds`: also, bfs and auto, "
+        "the run checked on BMC's encoding, and auto's compare window), and the whole process "
+        f"(start-up included).  SPIN: {clock}.",
         "",
-        f"| fault | SPIN BFS | {' | '.join(f'{e} written' for e in ENGINES)} | best written / SPIN "
-        f"| SPIN pan process | {' | '.join(f'{e} process' for e in ENGINES)} |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| fault | SPIN BFS | {' | '.join(f'{e} written' for e in engines_run)} | best written / SPIN "
+        f"| {' | '.join(f'{e} exit' for e in engines_run)} | best exit / SPIN "
+        f"| SPIN pan process | {' | '.join(f'{e} process' for e in engines_run)} |",
+        "|---|" + "---:|" * (4 + 3 * len(engines_run)),
         *written_rows,
     ]
     text = "\n".join(lines) + "\n"

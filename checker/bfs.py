@@ -988,6 +988,88 @@ def witness(cfg: Config, found: dict):
     return unrolling, models
 
 
+def concrete_run(cfg: Config, path):
+    """A run the search found, as decoding reads a BMC unrolling: each step performed again on plain ints.
+
+    The steps are the spec's rules as the search performed them (Concrete
+    ops, spec/compiled.py's reading) on a SearchState, from the initial
+    state; each step's info holds the one case that fired (guard
+    True), its concrete parameters and effects, and the checks its monitors
+    filed.  checker/decode.py reads it with `concrete` where it reads a BMC
+    unrolling with a z3 model: the same records, explanation and ITF, with no
+    solver (`witness` still checks the run on BMC's encoding, afterwards).
+    """
+    from .bmc import Unrolling
+    from .transition import StepInfo
+
+    st = SearchState(cfg)
+    unrolling = Unrolling(cfg, st)
+    for k, (g, action, p) in enumerate(path):
+        new = successor_copy(st, g, action)
+        case = Case(g, action, True)
+        perform(Concrete, cfg, new, g, action, p, True, case, COMPILED_RULES)
+        unrolling.infos.append(StepInfo(k, action_code(g, action), p, [case], new.checks, new.filed))
+        new.checks, new.filed = [], set()
+        unrolling.states.append(new)
+        st = new
+    return unrolling
+
+
+def _breaks(cfg: Config, path, name: str) -> bool:
+    """Whether `path` is a run (each step allowed: its Guest running, `domain` True) whose last step breaks `name`."""
+    st = SearchState(cfg)
+    for k, (g, action, p) in enumerate(path):
+        if st.dead[g] or (action == "output") != bool(st.pending[g]):
+            return False
+        if domain(Concrete, cfg, st, g, action, p, True) is not True:
+            return False
+        new = successor_copy(st, g, action)
+        perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True))
+        if k == len(path) - 1:
+            return any(n == name and ok is False for n, ok in new.checks)
+        new.checks, new.filed = [], set()
+        st = new
+    return False
+
+
+def smallest_writes(cfg: Config, path, name: str) -> list:
+    """A deferred search's run with each descriptor write the first value, in the search's order, that still breaks.
+
+    Without deferred writes the run the search finds is the first of its
+    length in the order it enumerates values (`candidates`: used_len 0
+    first, then fewer sections first), and so already what shrinking gives.
+    A deferred write takes the value its first read was tried with last
+    (`successors` pops them), often the most sections: here each dma step's
+    value is replaced, in step order, by the first one of `Menu.values`'
+    order (used_len kept with no section, then `candidates`) with which the
+    run still breaks `name` at its last step, every step still allowed.
+    """
+    dom = domains(cfg)
+    secs = _sections(cfg, dom)
+    out = [tuple(m) for m in path]
+    for k, (g, action, p) in enumerate(out):
+        if action != "dma":
+            continue
+        st = SearchState(cfg)
+        for h, a, q in out[:k]:
+            new = successor_copy(st, h, a)
+            perform(Concrete, cfg, new, h, a, q, True, Case(h, a, True))
+            st = new
+        i = cfg.cells.index(p["dma"])
+        zeros = [0] * cfg.sections
+        c = st.cells[g][i]
+        tries = [{"dma": p["dma"], "used": c.used_len, "addrs": zeros, "lens": zeros}]
+        tries += list(candidates(cfg, dom, secs, st, g, "dma", i))
+        for q in tries:
+            if (q["used"], list(q["addrs"]), list(q["lens"])) == (p["used"], list(p["addrs"]), list(p["lens"])):
+                break  # none before the run's own value breaks it: keep that
+            trial = out[:k] + [(g, action, q)] + out[k + 1 :]
+            if _breaks(cfg, trial, name):
+                out = trial
+                break
+    return out
+
+
 def _violates(unrolling, f, name):
     import z3
 
@@ -1069,15 +1151,9 @@ def explore(run):
             r.inductive = True  # every reachable state was seen: it holds at every depth
         elif out.stopped:
             r.status, r.reason = "unknown", out.stopped
-    if out.found:
-        try:
-            run.unrolling, models = witness(cfg, out.found)
-        except NotInEncoding as e:
-            for n in out.found:
-                results[n].conflict = str(e)
-            run.results = results
-            return run
-        for n, (model, lit) in models.items():
-            results[n].model, results[n].literal = model, lit
+    # Each run found is written from its own concrete steps (`concrete_run`); checker/pipeline.py
+    # `crosscheck` fixes them on BMC's encoding (`witness`) once they are written.
+    defer = bool(run.limits.get("defer"))
+    run.paths = {n: smallest_writes(cfg, f.path, n) if defer else f.path for n, f in out.found.items()}
     run.results = results
     return run

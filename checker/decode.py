@@ -1,4 +1,10 @@
-"""From a z3 model back to the protocol's terms: a full `.lgt` trace, and per-step states.
+"""From a run back to the protocol's terms: a full `.lgt` trace, and per-step states.
+
+A run is an unrolling (bmc.Unrolling: the initial state, each step's info
+and post-state) read through `value`: a z3 model's evaluation (BMC, or a
+search's run fixed on BMC's encoding), or `concrete` for a run the
+explicit-state search found, performed again on plain ints
+(checker/bfs.py `concrete_run`).  Both go through the same functions below.
 
 For each step, the case whose guard the model makes true is the action that
 fired; its parameters and the effects whose guards hold become trace records,
@@ -19,7 +25,18 @@ from .config import Config
 from .symstate import SymState
 
 
+def concrete(t):
+    """The value of a term of a concrete run (checker/bfs.py `concrete_run`): the term itself, an int or a bool."""
+    if isinstance(t, (bool, int)):
+        return t
+    raise TypeError(f"a concrete run holds a symbolic term: {t!r}")
+
+
 def evaluator(model):
+    """The value of each term in `model`; with no model (a concrete run), `concrete`."""
+    if model is None:
+        return concrete
+
     def value(t):
         if isinstance(t, bool):
             return t

@@ -6,7 +6,6 @@ runner is the loop at the bottom.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import shlex
@@ -25,6 +24,7 @@ from . import bmc, copy_lemma, induction, shrink
 from .config import Config
 from .decode import evaluator, pre_state, setup_records, step_records
 from .explain import explain
+from .itf import dumps as itf_dumps
 from .itf import itf_document
 
 
@@ -63,6 +63,12 @@ class Run:
     limits: dict = field(default_factory=dict)  # max_states, max_memory (MiB), compare (seconds): bfs and auto
     outcome: object = None  # bfs: the search's Outcome (states, exhausted, domains, ...)
     compare: float | None = None  # auto: the compare window's length (s), once every invariant had an answer
+    # invariant -> the run the search found [(guest, action, params)]: written from its concrete steps
+    # (bfs.concrete_run), then checked on BMC's encoding (`crosscheck`); the others are decoded from a model
+    paths: dict = field(default_factory=dict)
+    concrete: dict = field(default_factory=dict)  # invariant -> its run's bfs.concrete_run (an Unrolling)
+    written: float | None = None  # seconds from the start to the last counterexample file written
+    checked: set = field(default_factory=set)  # the invariants whose search run `crosscheck` has asked of BMC
 
 
 ORPHAN_CHECK = 0.1  # seconds between an induction child's looks at whether its parent is still there
@@ -336,13 +342,26 @@ def certify_write(run: Run) -> Run:
     return run
 
 
+def source(run: Run, name: str):
+    """(unrolling, model) a counterexample is decoded from: its concrete run (model None), else BMC's and z3's."""
+    if name in run.concrete:
+        return run.concrete[name], None
+    return run.unrolling, run.results[name].model
+
+
 def decode(run: Run) -> Run:
+    """Each counterexample's records, from its concrete run (a search's) or its z3 model, by the same decode."""
+    from .bfs import concrete_run
+
     for name, res in run.results.items():
-        if res.status != "violated":
+        if res.status != "violated" or name in run.counterexamples:
             continue
-        value = evaluator(res.model)
-        infos = run.unrolling.infos[: res.steps]
-        decoded = [step_records(info, value, pre_state(run.unrolling, k)) for k, info in enumerate(infos)]
+        if res.model is None and name in run.paths:
+            run.concrete[name] = concrete_run(run.cfg, run.paths[name])
+        unrolling, model = source(run, name)
+        value = evaluator(model)
+        infos = unrolling.infos[: res.steps]
+        decoded = [step_records(info, value, pre_state(unrolling, k)) for k, info in enumerate(infos)]
         steps = [recs for _, _, recs in decoded]
         records = setup_records(run.cfg) + [r for s in steps for r in s]
         run.counterexamples[name] = Counterexample(name, records, steps, actions=[a for a, _, _ in decoded])
@@ -357,6 +376,8 @@ def replay_check(run: Run) -> Run:
     with a record, as replaying the written file reports it.
     """
     for name, cx in run.counterexamples.items():
+        if cx.lgt is not None:
+            continue  # written already (auto: during its compare window), replay-checked before
         lines = lgt_lines(run, name, cx)
         numbered = [(i, rec) for i, (_, rec) in enumerate(lines, 1) if rec is not None]
         for i, rec in numbered:
@@ -456,22 +477,32 @@ def _write_new(path: str, write) -> bool:
 
 def write(run: Run) -> Run:
     """Write each counterexample as `.lgt` and ITF under --out, and remove the stale ones of earlier runs."""
-    if run.counterexamples:
-        _out_folder(run.out_dir)
-    for name, cx in run.counterexamples.items():
-        res = run.results[name]
-        cx.lgt = os.path.join(run.out_dir, f"{name}.lgt")
-        lines = lgt_lines(run, name, cx)
-        if _write_new(cx.lgt, lambda fh, lines=lines: fh.writelines(text + "\n" for text, _ in lines)):
-            cx.replaced.append(cx.lgt)
-        cx.itf = os.path.join(run.out_dir, f"{name}.itf.json")
-        doc = itf_document(run.cfg, run.unrolling, res.model, res.steps, name)
-        if _write_new(cx.itf, lambda fh, doc=doc: (json.dump(doc, fh, indent=1), fh.write("\n"))):
-            cx.replaced.append(cx.itf)
+    write_files(run)
     # After a Ctrl-C only what was settled is known: an unsettled invariant keeps an earlier counterexample.
     kept = {n for n, r in run.results.items() if r.status != "holds"} if run.interrupted else set()
     run.removed = remove_stale(run.out_dir, set(run.counterexamples) | kept)
     return run
+
+
+def write_files(run: Run) -> None:
+    """Write each counterexample not written yet (`.lgt`, ITF); auto writes a search's during its window."""
+    if run.counterexamples:
+        _out_folder(run.out_dir)
+    for name, cx in run.counterexamples.items():
+        if cx.lgt is not None:
+            continue  # written already (auto: during its compare window)
+        res = run.results[name]
+        lgt = os.path.join(run.out_dir, f"{name}.lgt")
+        lines = lgt_lines(run, name, cx)
+        if _write_new(lgt, lambda fh, lines=lines: fh.writelines(text + "\n" for text, _ in lines)):
+            cx.replaced.append(lgt)
+        cx.itf = os.path.join(run.out_dir, f"{name}.itf.json")
+        unrolling, model = source(run, name)
+        doc = itf_document(run.cfg, unrolling, model, res.steps, name)
+        if _write_new(cx.itf, lambda fh, doc=doc: fh.write(itf_dumps(doc) + "\n")):
+            cx.replaced.append(cx.itf)
+        cx.lgt = lgt
+        run.written = time.monotonic() - run.started
 
 
 def remove_stale(out_dir: str, kept: set) -> list:
@@ -508,8 +539,36 @@ def simplify(run: Run) -> Run:
     if run.interrupted:
         return run
     for res in run.results.values():
-        if res.status == "violated":
+        if res.status == "violated" and res.model is not None:  # a search's run: no model (see `crosscheck`)
             res.model = shrink.shrink(run.unrolling, res)
+    return run
+
+
+def crosscheck(run: Run) -> Run:
+    """The runs the search found, fixed on BMC's encoding (bfs.witness), after they were written.
+
+    A run written from its concrete steps (`decode`) has been replayed on
+    the concrete model (`replay_check`); this asks whether BMC's encoding,
+    the other reading of the same rules, has it too.  Where it has not, the
+    result is an engine disagreement (an internal error, exit 4), and the
+    files already written are named in the message.
+    """
+    from .bfs import Found, NotInEncoding, witness
+
+    todo = {n: p for n, p in run.paths.items() if n in run.concrete and n not in run.checked}
+    if not todo:
+        return run
+    run.checked.update(todo)
+    found = {n: Found(n, len(p), p, run.results[n].seconds) for n, p in todo.items()}
+    try:
+        witness(run.cfg, found)
+    except NotInEncoding as e:
+        for n in todo:
+            if run.results[n].conflict:
+                continue  # already a disagreement (auto's window): that one is reported
+            cx = run.counterexamples.get(n)
+            files = f" (its files were written before this check: {cx.lgt}, {cx.itf})" if cx and cx.lgt else ""
+            run.results[n].conflict = str(e) + files
     return run
 
 
@@ -544,11 +603,11 @@ def passes(engine: str) -> list:
     if engine == "bfs":
         from .bfs import explore
 
-        return [explore, certify_bfs, simplify, decode, replay_check, write]
+        return [explore, decode, replay_check, write, certify_bfs, crosscheck]
     if engine == "auto":
         from .portfolio import certify_induction, compete
 
-        return [compete, certify_induction, simplify, decode, replay_check, write]
+        return [compete, certify_induction, simplify, decode, replay_check, write, crosscheck]
     return PASSES
 
 

@@ -13,9 +13,13 @@ that cannot both be true (a run of k steps against "no run of up to k
 steps", or against a proof for every depth) are an internal error (exit 4),
 never a verdict.
 
-A counterexample, whichever engine found it, goes back to BMC's encoding
-(checker/bfs.py `witness`) and then through the same shrink, decode,
-replay-check and write passes as any other.
+A counterexample BMC found (a z3 model's values) goes back to BMC's
+encoding (checker/bfs.py `witness`) and then through the same shrink,
+decode, replay-check and write passes as any other.  When every first answer
+that is a counterexample came from the search, their runs are written from
+their concrete steps as the window opens (`_write_early`: as `--engine
+bfs` writes them), and then checked on BMC's encoding within the window; a
+disagreement is an internal error (exit 4).
 """
 
 from __future__ import annotations
@@ -374,7 +378,9 @@ def compete(run):
                 # The counterexamples' runs go back to BMC's encoding now, while the other engines go on:
                 # the first answers are fixed, and the parent would otherwise only wait out the window.
                 firsts = sorted(n for n, (_, c) in pf.first.items() if c.violated_at is not None)
-                if firsts and planned > 0:
+                if firsts and planned > 0 and all(pf.first[n][0] == "bfs" for n in firsts):
+                    early = _write_early(run, pf, names, firsts)
+                elif firsts and planned > 0:
                     early = (firsts, *_witness(cfg, pf, firsts))
             limit = deadline
             if settled_at is not None:
@@ -439,6 +445,18 @@ def compete(run):
             symmetry=bfs_info["symmetry"],
         )
     violated = sorted(n for n, r in run.results.items() if r.status == "violated" and not r.conflict)
+    if violated and early is not None and early[1] is None:
+        # The search's runs, written during the window and checked there on BMC's encoding (`_write_early`).
+        for n in violated if early[3] else ():
+            if n in early[0]:
+                cx = run.counterexamples.get(n)
+                files = f" (its files were written before this check: {cx.lgt}, {cx.itf})" if cx and cx.lgt else ""
+                run.results[n].conflict = early[3] + files
+        # An invariant unknown when the window opened and broken within it: written below, as without a window.
+        violated, early = [n for n in violated if n not in early[0]], None
+    if violated and all(pf.first[n][0] == "bfs" for n in violated):
+        run.paths.update(_paths(run, pf, violated))  # written, then checked (pipeline.crosscheck)
+        return run
     if violated:
         if early is None or early[0] != violated:
             early = (violated, *_witness(cfg, pf, violated))
@@ -451,6 +469,32 @@ def compete(run):
         for n, (model, lit) in models.items():
             run.results[n].model, run.results[n].literal = model, lit
     return run
+
+
+def _write_early(run, pf: Portfolio, names, firsts: list):
+    """The search's runs written (checker/pipeline.py decode, replay_check, write_files) as the window opens.
+
+    Every invariant has its first answer, and those are fixed: the parent,
+    which would otherwise only wait out the window, writes them from their
+    concrete steps and then checks them on BMC's encoding (`_witness`), the
+    check `--engine bfs` makes once its files are written.  Returns
+    (invariants, None, {}, why BMC's encoding disagrees or "").
+    """
+    from . import pipeline
+
+    run.results = _results(pf, names, provisional=True)
+    run.paths = _paths(run, pf, firsts)
+    for step in (pipeline.decode, pipeline.replay_check, pipeline.write_files):
+        step(run)
+    run.checked.update(firsts)
+    _, _, error = _witness(run.cfg, pf, firsts)
+    return firsts, None, {}, error
+
+
+def _paths(run, pf: Portfolio, names) -> dict:
+    """The search's runs to write: with --defer-writes, each write its smallest value (bfs.smallest_writes)."""
+    defer = bool(run.limits.get("defer"))
+    return {n: bfs.smallest_writes(run.cfg, pf.first[n][1].path, n) if defer else pf.first[n][1].path for n in names}
 
 
 def _witness(cfg, pf: Portfolio, violated: list):
