@@ -25,7 +25,7 @@ from ..spec.compiled import bind_dma, fill, handle_output, hcall_send_dma, relea
 from ..spec.effects import Effect
 from ..spec.monitors import Write
 from ..spec.ops import Concrete as ops
-from ..spec.state import _ONES, ConcreteState, Device, UnknownValue
+from ..spec.state import ConcreteState, Device, UnknownValue, put_known
 from . import related, why
 from .answers import HOST_EFFECTS, from_record, matches, to_record
 from .candidates import Trials
@@ -1138,11 +1138,7 @@ class Replay:
         if contents is not None and off + n <= _PAGE:
             p = contents.get((g, addr >> _PAGE_SHIFT))
             if p is not None:
-                # put_known, inline (one call fewer a record): the bytes, then the marks where one was unknown.
-                p[0][off : off + n] = data
-                marks = p[1]
-                if marks.find(b"\x00", off, off + n) != -1:
-                    marks[off : off + n] = _ONES[:n]
+                put_known(p, off, data)
                 return
         self.st.write_bytes(g, addr, data)
 

@@ -36,7 +36,7 @@ from . import constants as C
 from .compiled import capacity, check_dma_list, copy_data_steps, get_futex_key
 from .monitors import Write
 from .ops import Concrete as ops
-from .state import _ONES, put_known
+from .state import put_known
 
 SHARED = C.SHARED_OWNER
 DMA_SIZE = C.DMA_SIZE
@@ -410,16 +410,13 @@ def copy_judged(st, sg, sa, dg, da, length, steps, recorded):
     if sp is None or sp[1].find(_ZERO, so, so + n) != -1:
         return None
     st.received = None  # (as delivered_bytes, below: the copy is its loop's one step)
-    # The step's bytes and known-marks moved as _move moves them (inline: one call fewer a delivery).
+    # The step's bytes and known-marks moved as _move moves them (here, since `moved` is kept below).
     key = (dg, to >> PAGE_SHIFT)
     dp = contents.get(key)
     if dp is None:
         dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
     moved = sp[0][so : so + n]  # a copy (a bytearray: compared and hashed as the bytes would be)
-    dp[0][do : do + n] = moved
-    marks = dp[1]
-    if marks.find(_ZERO, do, do + n) != -1:
-        marks[do : do + n] = _ONES[:n]
+    put_known(dp, do, moved)
     # data-corrupted's readings of the state now (as _first_bytes reads them): the destination's
     # descriptor, then the source's, each by its own section 0 when all `length` bytes lie there.
     guests = st.guests
