@@ -395,7 +395,9 @@ def copy_judged(st, sg, sa, dg, da, length, steps, recorded):
     readings as _judged reads them (each side's own stored descriptor and the
     page its section 0 lies in, looked up anew: never the step's addresses
     or pages), their usual frame inline; any other frame of either side goes
-    to _judged.
+    to _judged.  When each side's section 0 is exactly the step's range (the
+    usual frame: same address, `length` bytes), what both readings would
+    give is known without reading: the bytes just moved.
     """
     contents = st.contents
     if contents is None or steps is None or sg == dg:
