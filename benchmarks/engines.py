@@ -19,7 +19,8 @@ Measured, each as a separate `lgcheck prove` process (start-up included):
     ring       (--ring N,...: only this) host-skips-used-len-check, --launcher checked,
                with --num-skbs N --buffers N: drivers bind as 2.6.23's do, so the
                shortest run goes round the net ring (2N+3 steps); every engine
-               (bmc, bmc with bitwuzla, bfs, bfs --defer-writes, auto): its
+               (bmc, bmc with bitwuzla, bmc with LGCHECK_POR=1, bfs, bfs --defer-writes,
+               auto; RING_ENGINES=bmc,bmc-por picks some): its
                length, wall, CPU, CPU against the baseline, states
 
     .venv/bin/python benchmarks/engines.py [--budget 60] [--quick] [--states 60000] [--speed-only]
@@ -59,14 +60,20 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def prove(args: list[str], out: str, budget: float | None = None) -> tuple[float, dict | None]:
+def prove(args: list[str], out: str, budget: float | None = None, env: dict | None = None) -> tuple[float, dict | None]:
     """Wall seconds and the JSON of one `lgcheck prove`; CPU[0] its CPU seconds (the machine is shared)."""
     cmd = [sys.executable, "-m", "lgcheck", "prove", "--json", "--no-progress", "--out", out, *args]
     if budget is not None:
         cmd += ["--timeout", f"{budget:g}"]
     t, c = time.monotonic(), _children_cpu()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=None if budget is None else budget + 120)
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=None if budget is None else budget + 120,
+            env=None if env is None else {**os.environ, **env},
+        )
     except subprocess.TimeoutExpired:
         CPU[0] = _children_cpu() - c
         return time.monotonic() - t, None
@@ -93,7 +100,10 @@ def main() -> int:
     ap.add_argument("--states", type=int, default=60_000, help="states of the speed run")
     ap.add_argument("--speed-only", action="store_true", help="the speed run only")
     ap.add_argument("--ring", default="", help="only the net-ring runs, for these --num-skbs (e.g. 1,2,3)")
+    ap.add_argument("--work", default="", help="only BMC's solver work on the net ring, in this process (e.g. 1,2,3)")
     args = ap.parse_args()
+    if args.work:
+        return work([int(n) for n in args.work.split(",")])
     if args.ring:
         return ring([int(n) for n in args.ring.split(",")], args.budget)
     if args.speed_only:
@@ -147,6 +157,8 @@ def main() -> int:
 RING_ENGINES = [
     ("bmc", ["--engine", "bmc", "--no-induction"]),
     ("bmc-bz", ["--engine", "bmc", "--no-induction", "--bmc-solver", "bitwuzla"]),
+    # BMC with the partial-order reduction of checker/por.py (off by default: measured slower, docs/engines.md)
+    ("bmc-por", ["--engine", "bmc", "--no-induction"]),
     ("bfs", ["--engine", "bfs"]),
     ("bfs-d", ["--engine", "bfs", "--defer-writes"]),
     ("auto", ["--engine", "auto"]),
@@ -168,13 +180,58 @@ def ring(sizes: list[int], budget: float) -> int:
             for engine, extra in RING_ENGINES:
                 if engine not in wanted:
                     continue
-                wall, doc = prove(common + extra, out, budget)
+                wall, doc = prove(common + extra, out, budget, {"LGCHECK_POR": "1" if engine == "bmc-por" else "0"})
                 states = f"{doc['states']:,}" if doc and doc.get("states") else "-"
                 print(
                     f"{n:2} {engine:6} {wall:6.1f}s {CPU[0]:6.1f}s {CPU[0] / base:7.0f}x {states:>10}  "
                     f"{found(doc, inv)}; load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
+    return 0
+
+
+def work(sizes: list[int]) -> int:
+    """BMC on the net ring in this process, without and with LGCHECK_POR=1: CPU and z3's own counts of work.
+
+    z3's `rlimit-count` (with its conflicts, propagations, clauses) counts what the solver did, whatever
+    the machine's load: the figure to compare two encodings by on a shared machine.
+    """
+    from lgcheck.checker import bmc
+    from lgcheck.checker.config import Config
+
+    print(f"z3 {z3.get_version_string()}; load {os.getloadavg()[0]:.1f}")
+    head = f"{'N':>2} {'por':>3} {'steps':>5} {'cpu':>7} {'rlimit':>11} {'conflicts':>9}"
+    print(f"{head} {'propagations':>12} {'clauses':>9}")
+    for n in sizes:
+        cfg = Config(
+            launcher="checked",
+            sysfs=False,
+            invariants=("write-to-used-buffer",),
+            faults=("host-skips-used-len-check",),
+            buffers=n,
+            num_skbs=n,
+            induction=False,
+            depth=2 * n + 3,
+        )
+        for por in ("0", "1"):
+            os.environ["LGCHECK_POR"] = por
+            t = time.process_time()
+            results, unrolling = bmc.check(cfg)
+            cpu = time.process_time() - t
+            stats = unrolling.solver.statistics()
+
+            def get(key, stats=stats):
+                return int(stats.get_key_value(key)) if key in stats.keys() else 0
+
+            props = get("sat propagations 2ary") + get("sat propagations nary")
+            clauses = get("sat mk clause 2ary") + get("sat mk clause nary")
+            steps = results["write-to-used-buffer"].steps
+            print(
+                f"{n:2} {por:>3} {steps:5} {cpu:6.1f}s {get('rlimit count'):11,} {get('sat conflicts'):9,} "
+                f"{props:12,} {clauses:9,}; load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    os.environ.pop("LGCHECK_POR", None)
     return 0
 
 

@@ -20,7 +20,7 @@ import z3
 
 from ..spec.ops import SYM_WIDTH
 from ..spec.registry import INVARIANTS
-from . import bmc_solver
+from . import bmc_solver, por
 from .config import Config
 from .induction import NoCheck, cut_applies
 from .symstate import SymState
@@ -147,6 +147,8 @@ def status_free(cfg: Config, names) -> set | None:
 
 def _unroll(cfg, progress, solver, st, unrolling, names, results, asked, take_proofs, refresh, start, deadline):
     only = status_free(cfg, names)
+    # Adjacent prefix steps that commute are taken in one order (checker/por.py: shortest runs are kept).
+    reduction = por.reduction(cfg, only) if por.enabled() and cfg.depth > 2 else None
     for k in range(cfg.depth):
         take_proofs()
         if all(results[n].inductive for n in asked):
@@ -159,6 +161,9 @@ def _unroll(cfg, progress, solver, st, unrolling, names, results, asked, take_pr
             if missing:
                 raise NoCheck(f"no check of the model speaks of {', '.join(missing)}")
         st.snapshot(k + 1, constraints)
+        if reduction is not None and k >= 2:
+            # Steps k-2 and k-1 are now both in the prefix of the runs asked from here on (never the last step).
+            constraints += reduction.pair(unrolling.infos[k - 2], unrolling.infos[k - 1])
         solver.add(*constraints)
         unrolling.infos.append(info)
         unrolling.states.append(st)

@@ -41,6 +41,7 @@ class Case:
     effects: list = field(default_factory=list)
     result: object = None  # BIND_DMA's return value
     extra: dict = field(default_factory=dict)
+    code: int = -1  # the value of the step's `sel` that chooses this case
 
 
 @dataclass
@@ -136,8 +137,8 @@ def encode_step(cfg: Config, st: SymState, k: int, constraints: list, only=None)
                 continue
             enabled = st.pending[g] if action == "output" else running
             guard = ops.And(ops.Eq(sel, code), enabled)
+            case = Case(g, action, guard, code=code)
             code += 1
-            case = Case(g, action, guard)
             dom = _run(cfg, st, g, action, p, guard, case, conforming)
             constraints.append(ops.Implies(guard, dom))
             domains.append(constraints[-1])
