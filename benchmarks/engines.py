@@ -22,9 +22,13 @@ Measured, each as a separate `lgcheck prove` process (start-up included):
                (bmc, bmc with bitwuzla, bmc with LGCHECK_POR=1, bfs, bfs --defer-writes,
                auto; RING_ENGINES=bmc,bmc-por picks some): its
                length, wall, CPU, CPU against the baseline, states
+    work       (--work N,...: only this) the same BMC runs, each in a fresh process, without
+               and with LGCHECK_POR=1: CPU and z3's own counts of work (rlimit, conflicts,
+               propagations, clauses), which do not depend on the machine's load
 
     .venv/bin/python benchmarks/engines.py [--budget 60] [--quick] [--states 60000] [--speed-only]
     .venv/bin/python benchmarks/engines.py --ring 1,2,3 [--budget 300]
+    .venv/bin/python benchmarks/engines.py --work 1,2,3
 """
 
 from __future__ import annotations
@@ -100,8 +104,11 @@ def main() -> int:
     ap.add_argument("--states", type=int, default=60_000, help="states of the speed run")
     ap.add_argument("--speed-only", action="store_true", help="the speed run only")
     ap.add_argument("--ring", default="", help="only the net-ring runs, for these --num-skbs (e.g. 1,2,3)")
-    ap.add_argument("--work", default="", help="only BMC's solver work on the net ring, in this process (e.g. 1,2,3)")
+    ap.add_argument("--work", default="", help="only BMC's solver work on the net ring, z3's counts (e.g. 1,2,3)")
+    ap.add_argument("--work-one", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.work_one:
+        return work_one(args.work_one)
     if args.work:
         return work([int(n) for n in args.work.split(",")])
     if args.ring:
@@ -191,47 +198,68 @@ def ring(sizes: list[int], budget: float) -> int:
 
 
 def work(sizes: list[int]) -> int:
-    """BMC on the net ring in this process, without and with LGCHECK_POR=1: CPU and z3's own counts of work.
+    """BMC on the net ring, without and with LGCHECK_POR=1: CPU and z3's own counts of work.
 
     z3's `rlimit-count` (with its conflicts, propagations, clauses) counts what the solver did, whatever
-    the machine's load: the figure to compare two encodings by on a shared machine.
+    the machine's load: the figure to compare two encodings by on a shared machine.  Each run is a fresh
+    process (z3's counts depend on what the process asked z3 before), and the rlimit printed is BMC's
+    alone (z3 keeps one counter per process; the reduction's own proofs are made before it is read).
     """
+    print(f"z3 {z3.get_version_string()}; load {os.getloadavg()[0]:.1f}")
+    head = f"{'N':>2} {'por':>3} {'steps':>5} {'cpu':>7} {'rlimit':>11} {'conflicts':>9}"
+    print(f"{head} {'propagations':>12} {'clauses':>9}", flush=True)
+    for n in sizes:
+        for por in ("0", "1"):
+            env = {**os.environ, "LGCHECK_POR": por}
+            subprocess.run([sys.executable, __file__, "--work-one", str(n)], env=env, check=True)
+    return 0
+
+
+def _rlimit() -> int:
+    """z3's rlimit count so far in this process (one counter for every solver: a fresh one reports it)."""
+    s = z3.SolverFor("QF_BV")
+    s.check()
+    return int(s.statistics().get_key_value("rlimit count"))
+
+
+def work_one(n: int) -> int:
+    """One line of `work`: BMC in this process on the ring of n (LGCHECK_POR as the environment says)."""
     from lgcheck.checker import bmc
     from lgcheck.checker.config import Config
 
-    print(f"z3 {z3.get_version_string()}; load {os.getloadavg()[0]:.1f}")
-    head = f"{'N':>2} {'por':>3} {'steps':>5} {'cpu':>7} {'rlimit':>11} {'conflicts':>9}"
-    print(f"{head} {'propagations':>12} {'clauses':>9}")
-    for n in sizes:
-        cfg = Config(
-            launcher="checked",
-            sysfs=False,
-            invariants=("write-to-used-buffer",),
-            faults=("host-skips-used-len-check",),
-            buffers=n,
-            num_skbs=n,
-            induction=False,
-            depth=2 * n + 3,
-        )
-        for por in ("0", "1"):
-            os.environ["LGCHECK_POR"] = por
-            t = time.process_time()
-            results, unrolling = bmc.check(cfg)
-            cpu = time.process_time() - t
-            stats = unrolling.solver.statistics()
+    cfg = Config(
+        launcher="checked",
+        sysfs=False,
+        invariants=("write-to-used-buffer",),
+        faults=("host-skips-used-len-check",),
+        buffers=n,
+        num_skbs=n,
+        induction=False,
+        depth=2 * n + 3,
+    )
+    from lgcheck.checker import por
 
-            def get(key, stats=stats):
-                return int(stats.get_key_value(key)) if key in stats.keys() else 0
+    if por.enabled():  # its proofs first: z3's rlimit counts all of the process's work, theirs too
+        por.reduction(cfg, bmc.status_free(cfg, bmc.rule_names(cfg)))
+    before = _rlimit()
+    t = time.process_time()
+    results, unrolling = bmc.check(cfg)
+    cpu = time.process_time() - t
+    stats = unrolling.solver.statistics()
 
-            props = get("sat propagations 2ary") + get("sat propagations nary")
-            clauses = get("sat mk clause 2ary") + get("sat mk clause nary")
-            steps = results["write-to-used-buffer"].steps
-            print(
-                f"{n:2} {por:>3} {steps:5} {cpu:6.1f}s {get('rlimit count'):11,} {get('sat conflicts'):9,} "
-                f"{props:12,} {clauses:9,}; load {os.getloadavg()[0]:.1f}",
-                flush=True,
-            )
-    os.environ.pop("LGCHECK_POR", None)
+    def get(key):
+        value = int(stats.get_key_value(key)) if key in stats.keys() else 0
+        return value - before if key == "rlimit count" else value
+
+    props = get("sat propagations 2ary") + get("sat propagations nary")
+    clauses = get("sat mk clause 2ary") + get("sat mk clause nary")
+    steps = results["write-to-used-buffer"].steps
+    por = os.environ.get("LGCHECK_POR", "0")
+    print(
+        f"{n:2} {por:>3} {steps:5} {cpu:6.1f}s {get('rlimit count'):11,} {get('sat conflicts'):9,} "
+        f"{props:12,} {clauses:9,}; load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     return 0
 
 
