@@ -93,3 +93,22 @@ def test_reduced_and_unreduced_bmc_give_the_same_verdicts_and_shortest_lengths(c
         results, _ = bmc.check(cfg)
         answers[on] = {n: (r.status, r.steps if r.status == "violated" else r.depth) for n, r in results.items()}
     assert answers["0"] == answers["1"] == expected
+
+
+def test_bmc_forbids_the_non_canonical_order_of_a_commuting_pair_and_only_with_the_reduction(monkeypatch):
+    import z3
+
+    cfg = dataclasses.replace(RING, depth=3)
+    for on, forbidden in (("1", True), ("0", False)):
+        monkeypatch.setenv("LGCHECK_POR", on)
+        _, unrolling = bmc.check(cfg)
+        a, b = unrolling.infos[0], unrolling.infos[1]
+        code = {(c.guest, c.action): c.code for c in a.cases}
+        solver = unrolling.solver
+        # g1 writes a descriptor, then g0 does: the pair commutes, and g0's write comes first canonically.
+        late = solver.check(a.sel == code[(1, "dma")], b.sel == code[(0, "dma")])
+        early = solver.check(a.sel == code[(0, "dma")], b.sel == code[(1, "dma")])
+        assert early == z3.sat
+        assert late == (z3.unsat if forbidden else z3.sat)
+        # Two binds do not commute: both orders stay.
+        assert solver.check(a.sel == code[(1, "bind")], b.sel == code[(0, "bind")]) == z3.sat
