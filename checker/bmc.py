@@ -147,7 +147,8 @@ def status_free(cfg: Config, names) -> set | None:
 
 def _unroll(cfg, progress, solver, st, unrolling, names, results, asked, take_proofs, refresh, start, deadline):
     only = status_free(cfg, names)
-    # Adjacent prefix steps that commute are taken in one order (checker/por.py: shortest runs are kept).
+    # LGCHECK_POR=1 (off by default): adjacent prefix steps that commute are taken in one order
+    # (checker/por.py: shortest runs are kept; measured slower on the 9-step ring run, docs/engines.md).
     reduction = por.reduction(cfg, only) if por.enabled() and cfg.depth > 2 else None
     for k in range(cfg.depth):
         take_proofs()
