@@ -51,7 +51,7 @@ on the state before it, which a swap with it would change.
 It is OFF by default, switched on by LGCHECK_POR=1, because it was measured
 to slow z3 down where it mattered (docs/engines.md: on the 9-step net-ring
 run z3 did 1.62x the work, `rlimit-count`, with it; 0.88-1.09x on the
-shorter rings): the SAT search of these queries is small
+rings of 1, 2 and 4): the SAT search of these queries is small
 (thousands of conflicts) and its cost is the formula's size, which the
 constraints do not shrink.  tests/checker/test_por.py checks the proofs
 refuse pairs that do not commute, and that both settings give the same
