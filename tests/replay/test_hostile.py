@@ -61,10 +61,10 @@ def peak(path: str) -> int:
         tracemalloc.stop()
 
 
-def write(tmp_path, name: str, lines) -> str:
+def write(tmp_path, name: str, lines, version: int = 1) -> str:
     p = tmp_path / name
     with open(p, "w") as fh:
-        fh.write("lguest-trace 1\n")
+        fh.write(f"lguest-trace {version}\n")
         for line in lines:
             fh.write(line + "\n")
     return str(p)
@@ -189,15 +189,6 @@ def test_spacing_variants_do_not_fill_the_shape_cache(tmp_path):
     assert ratio(peak, spacing_variants, tmp_path, 200) < 2
 
 
-def write_v2(tmp_path, name: str, lines) -> str:
-    p = tmp_path / name
-    with open(p, "w") as fh:
-        fh.write("lguest-trace 2\n")
-        for line in lines:
-            fh.write(line + "\n")
-    return str(p)
-
-
 def mem_storm(n, descriptors=None):
     """Version 2: n descriptors (or as many as given) among the buffers, then 10n `mem` records built to be
     costly: tiny ones that overlap earlier ones (1 to 3 bytes, 37 apart, wrapping over two pages), and every
@@ -216,7 +207,7 @@ def mem_storm(n, descriptors=None):
 def test_a_hostile_mem_stream_costs_per_record_and_keeps_only_the_pages_it_wrote(tmp_path):
     def cost(kind, gen):
         def at(size):
-            return kind(write_v2(tmp_path, f"{size}.lgt", gen(size)))
+            return kind(write(tmp_path, f"{size}.lgt", gen(size), version=2))
 
         return at(60 * 10) / at(60)
 
@@ -224,7 +215,7 @@ def test_a_hostile_mem_stream_costs_per_record_and_keeps_only_the_pages_it_wrote
     assert cost(calls, mem_storm) < 13
     # Memory: the same three pages rewritten, whatever the count (the descriptors as many at both sizes).
     assert cost(peak, lambda n: mem_storm(n, descriptors=60)) < 2
-    res = replay_file(write_v2(tmp_path, "m.lgt", mem_storm(60)))
+    res = replay_file(write(tmp_path, "m.lgt", mem_storm(60), version=2))
     assert res.verdict == "ok" and res.error is None
 
 
