@@ -448,6 +448,8 @@ def run_prove(args) -> int:
     try:
         return _run_prove(args)
     except Exception as exc:
+        if isinstance(exc, MemoryError):
+            raise
         if capped and out_of_memory(exc):  # read while z3's budget still stands (out_of_memory asks it)
             raise MemoryError(str(exc)) from None
         raise

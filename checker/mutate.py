@@ -102,6 +102,9 @@ def _env(root: Path) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(root)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # The rules as written, no fast path or shortcut (spec/compiled.py, fused.py, ConcreteState.skip_used):
+    # those restate a rule's tests for speed, and a mutation changes only the rule.
+    env["LGCHECK_INTERPRETED"] = "1"
     env.pop("PYTHONSAFEPATH", None)
     return env
 

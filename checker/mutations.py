@@ -187,8 +187,8 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "transfer-reads-sender-memory",
         "spec/host.py",
-        "used = st.rd_used_len(h, addr)",
-        "used = st.rd_used_len(g, addr)",
+        "    free_in = h\n",
+        "    free_in = g\n",
         ("write-to-used-buffer",),
         checked("write-to-used-buffer"),
         "swapped operand: the free test reads used_len at that address in the sender's memory, not the receiver's",

@@ -91,7 +91,7 @@ def _end_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-HEADROOM = 0.8  # of what --max-memory's cap leaves, z3's budget: the rest for Python's objects and threads' stacks
+HEADROOM = 16  # MiB of what --max-memory's cap leaves kept from z3's budget: Python's objects, the threads' stacks
 _Z3_BUDGET: list = []  # MiB: the budget budget_z3 gave z3, while it stands
 
 
@@ -99,8 +99,9 @@ def budget_z3(mib) -> None:
     """Give z3 its own memory budget under --max-memory's cap (None: lift it), so z3 stops itself.
 
     Without one, an allocation that fails against the cap inside a z3 check (a worker thread's, say)
-    can end in C++'s terminate: exit 134, no message.  The budget is HEADROOM of what the cap leaves
-    once this process's own address space is counted; at least 1 MiB, where z3 then refuses at once.
+    can end in C++'s terminate: exit 134, no message.  The budget is what the cap leaves once this
+    process's own address space is counted, less HEADROOM (a share, 80%, lost runs that fit: at 220
+    MiB the default model's certificates); at least 1 MiB, where z3 then refuses at once.
     It must be lifted before exit: past it z3 fails every allocation, its finalizers' too, and aborts.
     The engines' processes are forks and inherit it.
     """
@@ -115,9 +116,13 @@ def budget_z3(mib) -> None:
             used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
     except (OSError, ValueError):
         used = 0
-    budget = max(1, int((mib - used) * HEADROOM))
+    budget = max(1, int(mib - used - HEADROOM))
     z3.set_param("memory_max_size", budget)
     _Z3_BUDGET.append(budget)
+
+
+class WrittenOutOfMemory(MemoryError):
+    """Memory ran out after counterexamples were written: the message names them (lgcheck/cli.py prints it)."""
 
 
 def out_of_memory(exc: BaseException) -> bool:
@@ -478,8 +483,10 @@ def _write_new(path: str, write) -> bool:
 def write(run: Run) -> Run:
     """Write each counterexample as `.lgt` and ITF under --out, and remove the stale ones of earlier runs."""
     write_files(run)
-    # After a Ctrl-C only what was settled is known: an unsettled invariant keeps an earlier counterexample.
-    kept = {n for n, r in run.results.items() if r.status != "holds"} if run.interrupted else set()
+    # Only what was settled is known: an invariant left unknown (a limit reached: --timeout, --max-states,
+    # or a Ctrl-C) keeps an earlier run's counterexample; after a Ctrl-C, so does one found but not written.
+    unsettled = ("unknown", "violated") if run.interrupted else ("unknown",)
+    kept = {n for n, r in run.results.items() if r.status in unsettled}
     run.removed = remove_stale(run.out_dir, set(run.counterexamples) | kept)
     return run
 
@@ -562,7 +569,15 @@ def crosscheck(run: Run) -> Run:
     found = {n: Found(n, len(p), p, run.results[n].seconds) for n, p in todo.items()}
     try:
         witness(run.cfg, found)
-    except NotInEncoding as e:
+    except Exception as e:
+        if out_of_memory(e):
+            files = ", ".join(f"{cx.lgt}, {cx.itf}" for n in todo if (cx := run.counterexamples.get(n)) and cx.lgt)
+            raise WrittenOutOfMemory(
+                f"the counterexamples found were written ({files}) and replay-checked, then checking them on "
+                "BMC's encoding ran out of memory"
+            ) from None
+        if not isinstance(e, NotInEncoding):
+            raise
         for n in todo:
             if run.results[n].conflict:
                 continue  # already a disagreement (auto's window): that one is reported

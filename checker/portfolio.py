@@ -445,13 +445,14 @@ def compete(run):
             symmetry=bfs_info["symmetry"],
         )
     violated = sorted(n for n, r in run.results.items() if r.status == "violated" and not r.conflict)
+    for n, r in run.results.items():
+        if r.conflict:  # the engines disagree about a run written early: the message names its files
+            r.conflict += _written(run, n)
     if violated and early is not None and early[1] is None:
         # The search's runs, written during the window and checked there on BMC's encoding (`_write_early`).
         for n in violated if early[3] else ():
             if n in early[0]:
-                cx = run.counterexamples.get(n)
-                files = f" (its files were written before this check: {cx.lgt}, {cx.itf})" if cx and cx.lgt else ""
-                run.results[n].conflict = early[3] + files
+                run.results[n].conflict = early[3] + _written(run, n)
         # An invariant unknown when the window opened and broken within it: written below, as without a window.
         violated, early = [n for n in violated if n not in early[0]], None
     if violated and all(pf.first[n][0] == "bfs" for n in violated):
@@ -471,6 +472,11 @@ def compete(run):
     return run
 
 
+def _written(run, name) -> str:
+    cx = run.counterexamples.get(name)
+    return f" (its files were written before this check: {cx.lgt}, {cx.itf})" if cx is not None and cx.lgt else ""
+
+
 def _write_early(run, pf: Portfolio, names, firsts: list):
     """The search's runs written (checker/pipeline.py decode, replay_check, write_files) as the window opens.
 
@@ -487,7 +493,7 @@ def _write_early(run, pf: Portfolio, names, firsts: list):
     for step in (pipeline.decode, pipeline.replay_check, pipeline.write_files):
         step(run)
     run.checked.update(firsts)
-    _, _, error = _witness(run.cfg, pf, firsts)
+    _, _, error = _witness(run.cfg, pf, firsts, run.paths)  # the runs written, not the search's raw ones
     return firsts, None, {}, error
 
 
@@ -497,12 +503,16 @@ def _paths(run, pf: Portfolio, names) -> dict:
     return {n: bfs.smallest_writes(run.cfg, pf.first[n][1].path, n) if defer else pf.first[n][1].path for n in names}
 
 
-def _witness(cfg, pf: Portfolio, violated: list):
-    """The first answers' runs on BMC's encoding (bfs.witness): (unrolling, models, "") or (None, {}, why not)."""
+def _witness(cfg, pf: Portfolio, violated: list, paths=None):
+    """The first answers' runs on BMC's encoding (bfs.witness): (unrolling, models, "") or (None, {}, why not).
+
+    `paths`: the runs to check instead of the search's own (the ones written: with --defer-writes,
+    each deferred write given its smallest value, bfs.smallest_writes).
+    """
     found = {}
     for n in violated:
         c = pf.first[n][1]
-        found[n] = bfs.Found(n, c.violated_at, c.path, c.seconds)
+        found[n] = bfs.Found(n, c.violated_at, c.path if paths is None else paths[n], c.seconds)
     try:
         unrolling, models = bfs.witness(cfg, found)
     except bfs.NotInEncoding as e:

@@ -556,12 +556,14 @@ def _run(args, parser, max_memory) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except MemoryError:
+    except MemoryError as exc:
         what = (
             "the model's formulas or states outgrew it"
             if getattr(args, "command", None) in ("prove", "certify")
             else "the input's live state (bindings, descriptors, pending sends) is too large"
         )
+        if type(exc).__name__ == "WrittenOutOfMemory":
+            what = str(exc)  # what was written before memory ran out
         print(
             "lgcheck: error: out of memory"
             + (f" (--max-memory {max_memory} MiB)" if max_memory else "")
@@ -636,6 +638,8 @@ def _limit_memory(mib) -> str | None:
         _one_malloc_arena()
     except (ValueError, OSError) as e:
         return str(e)
+    except OverflowError:  # past what setrlimit takes (2**63 bytes)
+        return "too large (no limit takes more than 8,796,093,022,207 MiB)"
     return None
 
 

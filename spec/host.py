@@ -312,6 +312,10 @@ def dma_transfer(ops, st, g, udma, b, when, host="2.6.23"):
     # and i < num, so start + i needs at most one subtraction.
     start = ops.URemBounded(b.next_dma, num, st.bound(num))
     skips_check = st.fault("host-skips-used-len-check")
+    # Whose descriptors the free test reads used_len from: the receiver's (lgread of dst->used_len).
+    # One name for both the test and the concrete state's skip below, so that they cannot differ (a
+    # mutation of the test once went unseen by the skip: replay and prove then disagreed).
+    free_in = h
     # The concrete state can jump over entries that are readable and used
     # (the loop would move on past each with no effect): skip_used.
     skip = None if skips_check else getattr(st, "skip_used", None)
@@ -321,7 +325,7 @@ def dma_transfer(ops, st, g, udma, b, when, host="2.6.23"):
         if _known_true(found) or _known_true(failed):
             break
         if skip is not None:
-            i = _skip_circular(ops, st, skip, h, b.dmas, start, num, i)
+            i = _skip_circular(ops, st, skip, free_in, b.dmas, start, num, i)
             if i >= n:
                 break
         active = ops.ULT(i, num)
@@ -345,7 +349,7 @@ def dma_transfer(ops, st, g, udma, b, when, host="2.6.23"):
             if _known_false(ops.And(active, readable)):
                 i += 1
                 continue
-        used = st.rd_used_len(h, addr)
+        used = st.rd_used_len(free_in, addr)
         free = ops.TRUE if skips_check else ops.Eq(used, 0)
         hit = ops.And(active, readable, free)
         entry = ops.If(hit, addr, entry)

@@ -124,3 +124,11 @@ def test_console_script_runs_without_traceback_on_bad_bytes(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "lgcheck", "replay", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert ":2:" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("mib", ["8796093022208", "999999999999999"])
+def test_a_max_memory_past_what_setrlimit_takes_is_a_usage_error(mib, capsys):
+    # setrlimit's OverflowError was a traceback with exit 1, which reads as "violation" (the attack)
+    assert main(["replay", "--max-memory", mib, "traces/console-boot.lgt"]) == 2
+    err = capsys.readouterr().err
+    assert "too large" in err and "Traceback" not in err

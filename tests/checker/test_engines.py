@@ -336,3 +336,15 @@ def test_a_concrete_state_is_covered_by_a_deferred_one_only_with_a_value_a_write
     assert bfs.covered(with_cell((0, tuple(addrs), tuple(lens))), cone.seen, secs)
     assert not bfs.covered(with_cell((old + 7, tuple(addrs), tuple(lens))), cone.seen, secs)
     assert not bfs.covered(with_cell((0, (1,) * len(addrs), tuple(lens))), cone.seen, secs)
+
+
+def test_a_run_that_settles_nothing_keeps_an_earlier_counterexample(tmp_path, capsys):
+    # --max-states (or --timeout) leaving an invariant unknown removed the earlier run's counterexample of
+    # it "as this run does not violate them" (the attack); only Ctrl-C kept it.
+    from lgcheck.cli import main
+
+    args = ["prove", "--engine", "bfs", "--fault", "guest-rebinds-key", "--inv", "keys", "--no-sysfs", "--depth", "3"]
+    args += ["--no-progress", "--out", str(tmp_path)]
+    assert main(args) == 1 and (tmp_path / "key-collision.lgt").exists()
+    assert main([*args, "--max-states", "1"]) == 3  # unknown: nothing settled
+    assert (tmp_path / "key-collision.lgt").exists(), capsys.readouterr().out

@@ -108,3 +108,52 @@ def test_a_run_bmc_encoding_lacks_is_an_internal_error_after_it_is_written(tmp_p
     lgt = tmp_path / "status-forbidden-bit.lgt"
     assert f"its files were written before this check: {lgt}" in err  # written first, then checked
     assert lgt.exists()
+
+
+def test_engines_disagreeing_about_a_run_written_early_name_its_files(tmp_path, monkeypatch, capsys):
+    # auto writes the search's run as the window opens; BMC (made to have no run) then says none exists
+    # up to that depth: an internal error whose message named nothing while the files stayed (the attack).
+    real = transition.encode_step
+
+    def encode_step(cfg, st, k, constraints, only=None):
+        info = real(cfg, st, k, constraints, only)
+        if k == 0:
+            constraints.append(z3.BoolVal(False))
+        return info
+
+    monkeypatch.setattr(transition, "encode_step", encode_step)
+    args = ["prove", "--engine", "auto", "--launcher", "checked", "--no-sysfs", "--fault", "launcher-sets-driver-ok"]
+    args += ["--inv", "status-forbidden-bit", "--no-progress", "--compare", "3", "--depth", "3", "--out", str(tmp_path)]
+    assert main(args) == 4
+    err = capsys.readouterr().err
+    lgt = tmp_path / "status-forbidden-bit.lgt"
+    assert not lgt.exists() or str(lgt) in err
+
+
+def test_auto_with_deferred_writes_checks_the_run_it_wrote(tmp_path, monkeypatch):
+    # The written run gives each deferred write its smallest value (smallest_writes); the check on BMC's
+    # encoding was made on the search's raw run instead, so the file on disk was never cross-checked.
+    import time
+
+    from lgcheck.checker import portfolio
+
+    checked = []
+    real = bfs.witness
+
+    def witness(cfg, found):
+        checked.extend((n, list(f.path)) for n, f in found.items())
+        return real(cfg, found)
+
+    monkeypatch.setattr(bfs, "witness", witness)
+    bmc_child = portfolio._bmc_child
+
+    def late_bmc(*a):  # BMC answers after the search, so the search's run is written as the window opens
+        time.sleep(6)
+        return bmc_child(*a)
+
+    monkeypatch.setattr(portfolio, "_bmc_child", late_bmc)
+    fault = ("host-copies-source-length",)
+    cfg = Config(launcher="checked", sysfs=False, faults=fault, invariants=("buffer-overflow",))
+    run = pipeline.prove(cfg, str(tmp_path), engine="auto", limits={"defer": True, "compare": 5})
+    assert run.results["buffer-overflow"].status == "violated"
+    assert checked and all(p == list(run.paths["buffer-overflow"]) for n, p in checked if n == "buffer-overflow")
