@@ -119,11 +119,16 @@ def test_a_check_with_nothing_to_compare_is_trivially_true_and_gets_no_certifica
     argv = ["prove", "--engine", engine, *size, "--inv", "keys", "--compare", "0", "--no-progress"]
     assert main([*argv, "--out", str(tmp_path), "--json"]) == 0
     results = {r["invariant"]: r for r in json.loads(capsys.readouterr().out)["results"]}
-    assert results["key-collision"]["vacuous"] == "empty" and results["key-collision"]["certificate"] is None
-    # key-outside-device has a check at this size (it compares keys with the device pages): certified
-    assert results["key-outside-device"]["vacuous"] != "empty" and results["key-outside-device"]["certificate"]
-    status, text, _ = certify(capsys, str(tmp_path))
-    assert status == 0 and "1 certificate: 1 re-checked by bitwuzla" in text
+    collision, outside = results["key-collision"], results["key-outside-device"]
+    assert collision["certificate"] is None and outside["vacuous"] != "empty"
+    if engine == "bmc" or collision["engine"] == "induction":
+        # under auto the search may exhaust this tiny model first: its proof says nothing of vacuity
+        assert collision["vacuous"] == "empty"
+    if engine == "bmc":
+        # key-outside-device has a check at this size (it compares keys with the device pages): certified
+        assert outside["certificate"]
+        status, text, _ = certify(capsys, str(tmp_path))
+        assert status == 0 and "1 certificate: 1 re-checked by bitwuzla" in text
 
 
 def test_a_certificate_is_a_script_any_solver_answers_unsat_three_times(proved, capfd):
