@@ -113,15 +113,7 @@ def test_a_run_bmc_encoding_lacks_is_an_internal_error_after_it_is_written(tmp_p
 def test_engines_disagreeing_about_a_run_written_early_name_its_files(tmp_path, monkeypatch, capsys):
     # auto writes the search's run as the window opens; BMC (made to have no run) then says none exists
     # up to that depth: an internal error whose message named nothing while the files stayed (the attack).
-    real = transition.encode_step
-
-    def encode_step(cfg, st, k, constraints, only=None):
-        info = real(cfg, st, k, constraints, only)
-        if k == 0:
-            constraints.append(z3.BoolVal(False))
-        return info
-
-    monkeypatch.setattr(transition, "encode_step", encode_step)
+    _no_run_in_bmc(monkeypatch)
     args = ["prove", "--engine", "auto", "--launcher", "checked", "--no-sysfs", "--fault", "launcher-sets-driver-ok"]
     args += ["--inv", "status-forbidden-bit", "--no-progress", "--compare", "3", "--depth", "3", "--out", str(tmp_path)]
     assert main(args) == 4
