@@ -412,13 +412,7 @@ def copy_judged(st, sg, sa, dg, da, length, steps, recorded):
     if sp is None or sp[1].find(_ZERO, so, so + n) != -1:
         return None
     st.received = None  # (as delivered_bytes, below: the copy is its loop's one step)
-    # The step's bytes and known-marks moved as _move moves them (here, since `moved` is kept below).
-    key = (dg, to >> PAGE_SHIFT)
-    dp = contents.get(key)
-    if dp is None:
-        dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
-    moved = sp[0][so : so + n]  # a copy (a bytearray: compared and hashed as the bytes would be)
-    put_known(dp, do, moved)
+    moved = _move(contents, sp, so, dg, to, n)
     # data-corrupted's readings of the state now (as _first_bytes reads them): the destination's
     # descriptor, then the source's, each by its own section 0 when all `length` bytes lie there.
     guests = st.guests
@@ -453,13 +447,18 @@ def copy_judged(st, sg, sa, dg, da, length, steps, recorded):
 
 
 def _move(contents, sp, so, dg, to, n):
-    """One copy step's bytes: n of source page `sp` from offset `so` to Guest dg's address `to`, now known there."""
+    """One copy step's bytes: n of source page `sp` from offset `so` to Guest dg's address `to`, now known there.
+
+    Returns the bytes moved (a copy, a bytearray: compared and hashed as the bytes would be).
+    """
     do = to & _OFF
     key = (dg, to >> PAGE_SHIFT)
     dp = contents.get(key)
     if dp is None:
         dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
-    put_known(dp, do, sp[0][so : so + n])
+    moved = sp[0][so : so + n]
+    put_known(dp, do, moved)
+    return moved
 
 
 def _judged(st, contents, sg, sa, dg, da, length, recorded):

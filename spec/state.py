@@ -35,8 +35,8 @@ False guard changes nothing.
 from __future__ import annotations
 
 import bisect
-import os
 import hashlib
+import os
 
 from . import constants as C
 from .monitors import Write
