@@ -64,8 +64,7 @@ import types
 import zlib
 
 from . import ops as _ops
-
-INTERPRETED = os.environ.get("LGCHECK_INTERPRETED", "") not in ("", "0")
+from .env import INTERPRETED
 
 # The rule modules compiled, in dependency order (later ones import earlier ones' rules).
 # The monitors (their checks run after every effect) and apply (which runs them) too:

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import os
 
 from . import constants as C
+from .env import INTERPRETED
 from .monitors import Write
 from .registry import FINDINGS
 
@@ -821,7 +821,7 @@ class ConcreteState:
         self.log.append(Write("bytes", True, dg, da, None, (length, sg, sa), who))
 
 
-if os.environ.get("LGCHECK_INTERPRETED", "") not in ("", "0"):
+if INTERPRETED:
     # The rules as written, with no shortcut of the concrete state's: skip_used restates dma_transfer's and
     # get_dma_buffer's free test (used_len 0), which a mutation of that test (checker/mutations.py) does not
     # change; mutation runs replay so, and a counterexample of a mutated rule then replays without divergence.
