@@ -96,6 +96,21 @@ def test_the_ci_third_covers_every_invariant_and_an_equivalent_mutation():
     assert [m.id for m in ci_subset(list(reversed(MUTATIONS)))][::-1] == [m.id for m in sub]  # not order-dependent
 
 
+def test_a_counterexample_counts_only_if_it_replays_to_its_invariant_without_parting_from_the_trace():
+    from lgcheck.checker.mutate import replay_misses
+
+    inv = "write-to-used-buffer"
+    at = lambda line, rule: {"line": line, "rule": rule}  # noqa: E731
+    assert replay_misses(inv, [at(9, inv)], 9) == ""
+    # another invariant on the way, or beside it at the end: still the run the mutated model makes
+    assert replay_misses(inv, [at(4, "status-cleared"), at(9, "key-collision"), at(9, inv)], 9) == ""
+    assert replay_misses(inv, [at(8, inv)], 9) == "reports nothing at line 9"
+    assert replay_misses(inv, [at(9, "buffer-overflow")], 9) == "reports ['buffer-overflow'] at line 9"
+    # the finding is there, but replay parted from the recorded run: not a catch (it was accepted before)
+    assert replay_misses(inv, [at(7, "divergence"), at(9, inv)], 9) == "diverges at line 7"
+    assert replay_misses(inv, [at(9, "divergence"), at(9, inv)], 9) == "diverges at line 9"
+
+
 @pytest.mark.mutation
 def test_the_mutated_copy_is_what_runs(tmp_path):
     """prove run on a copy whose spec/host.py raises fails: the copy, not the installed package, is imported."""
