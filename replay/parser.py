@@ -192,7 +192,7 @@ def _file_lines(f, name: str) -> Iterator[tuple[int, list[str]]]:
                     lineno += len(raws)
                     continue
             try:
-                text = chunk[:end].decode("utf-8")
+                text = str(memoryview(chunk)[:end], "utf-8")  # (decoded in place: chunk[:end] would copy it first)
             except UnicodeDecodeError:
                 yield from _slow_lines(chunk[:end].split(b"\n"), name, lineno)
                 lineno += chunk.count(b"\n", 0, end) + 1
