@@ -192,7 +192,7 @@ def _file_lines(f, name: str) -> Iterator[tuple[int, list[str]]]:
                     lineno += len(raws)
                     continue
             try:
-                text = chunk[:end].decode("utf-8")
+                text = str(memoryview(chunk)[:end], "utf-8")  # (decoded in place: chunk[:end] would copy it first)
             except UnicodeDecodeError:
                 yield from _slow_lines(chunk[:end].split(b"\n"), name, lineno)
                 lineno += chunk.count(b"\n", 0, end) + 1
@@ -296,6 +296,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
     lookup = cache.shapes.get
     first_of = _never  # no template before the header: it decides the version
     read_long = _no_record  # a long line: read_mem once the header says version 2
+    long_at = LONG_LINE  # the chunk's loop gives read_long the lines longer than this (SEEN_TEXT in version 2)
     Record_, nomatch, blank, new = Record, NOMATCH, BLANK, object.__new__
     delete = KEY_DELETE
     # The chunk's own loop: the templates it tries first, and those of the latest two keys.
@@ -352,8 +353,14 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
                         # A template reads only lines of its shape (see lgt_shapes), whatever
                         # key led to it: `last` and `other` first, the templates of the latest
                         # such lines read without a key.
-                        if len(text) > LONG_LINE:
-                            got = read_long(text, lineno)
+                        # A version 2 `mem` line (all but the shortest are over SEEN_TEXT) goes to
+                        # read_mem first: through the templates it would cost two failed ones and a
+                        # key, and push the run's own templates out of `last` and `other`.  read_mem
+                        # reads nothing the `mem` template would not (that template is read_mem).
+                        if len(text) > long_at and type(got := read_long(text, lineno)) is Record_:
+                            pass
+                        elif len(text) > LONG_LINE:
+                            got = None
                         elif type(got := last(text, text, lineno, None)) is Record_:
                             strikes = 0
                         elif type(got := other(text, text, lineno, None)) is Record_:
@@ -487,6 +494,7 @@ def _records(batches: Iterable[tuple], path: str, partial: bool, close=None, way
                             if ways:
                                 first_of = (cache.first_v2 if version >= 2 else cache.first).get
                                 read_long = read_mem if version >= 2 else _no_record
+                                long_at = SEEN_TEXT if version >= 2 else LONG_LINE
                         elif kind == "header":
                             raise _at(
                                 path,

@@ -42,6 +42,11 @@ ODD = [
     "g0 mem 0x10 data=" + "ab" * 600,  # a long line (over 1,024 characters)
     "g0 mem 0x10 data=" + "cd" * 4097,  # over 8,192 digits
     "g999 mem 0x10 data=abcd",
+    # Over SEEN_TEXT and under LONG_LINE: in version 2 the chunk's loop tries read_mem first.
+    "g0 mem 0x10 data=" + "ab" * 100,
+    "g0 mem  0x10 data=" + "ab" * 100,  # not canonical: read_mem refuses it, the templates or lark read it
+    "g0 mem 0x10 data=" + "ab" * 99 + "a",  # an odd number of digits
+    "g0 send_dma key=0x10 dma=0x20 # " + "c" * 200,  # not a `mem` line, as long
     "lguest-trace 1",  # a second header
 ]
 
@@ -127,6 +132,15 @@ def looping_traces(draw) -> str:
     "lguest-trace 2\n" + "g0 mem 0x10 data=abcd\n" * 3 + f"{DELIVER}{'ab' * 32}\n" * 2 + f"{DELIVER}{'AB' * 32}\n",
     False,
     50,
+)
+@example(  # `mem` lines over SEEN_TEXT and under LONG_LINE in the chunk's own loop (read_mem first), and others as long
+    "lguest-trace 2\n"
+    + "g0 send_dma key=0x10 dma=0x20\n" * 3
+    + "".join(f"g0 mem 0x{i:x} data={'ab' * 100}\ng0 send_dma key=0x10 dma=0x20\n" for i in range(16, 20))
+    + "\n".join(ODD[i] for i in (-5, -4, -2, -3))
+    + "\n",
+    False,
+    1000,
 )
 def test_the_loop_reads_what_lark_reads(tmp_path, monkeypatch, text, partial, chunk):
     want = by_lark(text, partial, monkeypatch)
