@@ -331,24 +331,70 @@ def _rules(args) -> int:
 
 def _show(args) -> int:
     from lgcheck.replay import show
+    from lgcheck.replay.escape import shown
 
-    if args.markdown:
-        text = show.markdown(args.trace, limit=args.max_records)
-        out = args.output
-    else:
-        text = show.html(args.trace, limit=args.max_records)
-        out = args.output or os.path.splitext(os.path.basename(args.trace))[0] + ".html"
-    if out in (None, "-"):
-        sys.stdout.write(text)
-        return 0
-    try:
-        with open(out, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as e:
-        print(f"lgcheck show: error: cannot write {out}: {e.strerror}", file=sys.stderr)
+    def err(text: str) -> None:
+        print(f"lgcheck show: error: {shown(text)}", file=sys.stderr)
+
+    if args.max_records < 0:
+        err(f"--max-records must be 0 or more, not {args.max_records}")
         return 2
-    print(f"written: {out}")
+    out = args.output
+    if not args.markdown and out is None:
+        out = os.path.splitext(os.path.basename(args.trace))[0] + ".html"
+    # The drawing never takes the place of the trace it draws (`-o run.lgt`, a link to it, or the default
+    # name of a trace called `run.html`): checked before anything is replayed or written.
+    if out not in (None, "-") and args.trace != "-" and _same_file(out, args.trace):
+        err(f"-o {out}: that is the trace itself; the drawing goes to another file")
+        return 2
+    if out not in (None, "-") and os.path.isdir(out):
+        err(f"-o {out}: is a folder; give a file name")
+        return 2
+    run = show.Run(args.trace, limit=args.max_records)
+    text = show.markdown_of(run) if args.markdown else show.html_of(run)
+    unread = run.result.error is not None and not run.result.error.line  # no file to draw: no page either
+    if unread:
+        pass
+    elif out in (None, "-"):
+        sys.stdout.write(text)
+    elif not _write_whole(out, text, err):
+        return 2
+    else:
+        print(f"written: {shown(out)}")
+    if run.result.error is not None:
+        # The page shows the error too, but an unreadable trace is exit 2 with its line:col on stderr,
+        # as for `replay` (a CI loop over `show --markdown` must not pass over it).
+        print(run.result.error.text, file=sys.stderr)  # (escaped where it quotes the trace, as replay prints it)
+        return 2
     return 0
+
+
+def _write_whole(target: str, text: str, err) -> bool:
+    """Write `text` to `target` through a temporary file renamed over it: a failed write leaves the old
+    file whole, and a symbolic link at `target` is replaced, not followed into the file it names."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(target))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
+    except OSError as e:
+        err(f"cannot write {target}: {e.strerror}")
+        return False
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except OSError as e:
+        err(f"cannot write {target}: {e.strerror}")
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return False
+    return True
 
 
 def _prove(args) -> int:
