@@ -79,12 +79,41 @@ def _err(text: str) -> None:
     print(f"lgcheck replay: error: {shown(text)}", file=sys.stderr)
 
 
+# Options of `replay` that --manifest does not apply, with their defaults.
+_MANIFEST_UNUSED = {
+    "follow_links": False,
+    "max_findings": None,
+    "quiet": False,
+    "select": [],
+    "ignore": [],
+    "jobs": 1,
+    "cluster": None,
+    "partial": False,
+    "strict": False,
+    "witnesses": None,
+    "emit": None,
+    "launcher": "2.6.23",
+    "host": "2.6.23",
+    "fault": [],
+}
+
+
 def _replay(args) -> int:
 
     if args.manifest:
         from lgcheck.replay.manifest import check_manifest
 
-        return check_manifest(args.manifest, json_out=args.json, out=sys.stdout)
+        # A manifest says itself which traces to replay and how (its `partial`), and compares all of each
+        # one's findings: files or options given beside it would otherwise be dropped without a word.
+        unused = [args.files and "FILE arguments"]
+        unused += [f"--{k.replace('_', '-')}" for k, v in _MANIFEST_UNUSED.items() if getattr(args, k) != v]
+        if args.format not in ("text", "json"):
+            unused.append(f"--format {args.format}")
+        unused = [u for u in unused if u]
+        if unused:
+            _err(f"--manifest replays the traces it lists as it says; it does not take {', '.join(unused)}")
+            return 2
+        return check_manifest(args.manifest, json_out=args.json or args.format == "json", out=sys.stdout)
     files = _trace_files(args.files, args.follow_links)
     if not files:
         _err("no trace files given (or no .lgt file in the folders given)")

@@ -132,3 +132,42 @@ def test_a_max_memory_past_what_setrlimit_takes_is_a_usage_error(mib, capsys):
     assert main(["replay", "--max-memory", mib, "traces/console-boot.lgt"]) == 2
     err = capsys.readouterr().err
     assert "too large" in err and "Traceback" not in err
+
+
+def _small_manifest(tmp_path):
+    m = tmp_path / "m.toml"
+    m.write_text(
+        f'[[trace]]\nfile = "{os.path.abspath(BAD)}"\nverdict = "violation"\n'
+        'findings = [{rule = "status-cleared", line = 23}]\n'
+    )
+    return m
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [OK],
+        ["--partial"],
+        ["--select", "key-collision"],
+        ["--fault", "guest-clears-status"],
+        ["--format", "sarif"],
+        ["--launcher", "checked"],
+        ["--jobs", "2"],
+        ["--quiet"],
+        ["--strict"],
+    ],
+)
+def test_manifest_refuses_what_it_would_not_apply(tmp_path, capsys, extra):
+    """--manifest used to drop files and options given beside it without a word (--format sarif printed text,
+    a FILE was not replayed): each is now a usage error that names it."""
+    assert main(["replay", "--manifest", str(_small_manifest(tmp_path)), *extra]) == 2
+    err = capsys.readouterr().err
+    assert "--manifest" in err and (extra[0] if extra[0].startswith("--") else "FILE") in err
+
+
+def test_manifest_with_format_json_prints_json(tmp_path, capsys):
+    m = _small_manifest(tmp_path)
+    rc = main(["replay", "--manifest", str(m), "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["manifest"]["file"] == str(m)
+    assert rc == 0 and doc["manifest"]["mismatches"] == []
