@@ -270,7 +270,12 @@ def _reporter(args):
 def _selected(args, r):
     select, ignore = set(args.select), set(args.ignore)
     if select or ignore:
-        r.findings = [f for f in r.findings if (not select or f.rule in select) and f.rule not in ignore]
+        from lgcheck.replay.findings import _findings
+
+        # Into a SpillLog as replay's own findings are: a list would hold every kept finding in memory.
+        kept = _findings()
+        kept.extend(f for f in r.findings if (not select or f.rule in select) and f.rule not in ignore)
+        r.findings = kept
     return r
 
 

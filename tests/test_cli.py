@@ -171,3 +171,34 @@ def test_manifest_with_format_json_prints_json(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["manifest"]["file"] == str(m)
     assert rc == 0 and doc["manifest"]["mismatches"] == []
+
+
+def _peak_of_replay(argv) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        main(argv)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("keep", [["--ignore", "key-collision"], ["--select", "status-cleared"]])
+def test_select_and_ignore_keep_findings_out_of_memory(tmp_path, capsys, keep):
+    """--select/--ignore made a list of every kept finding: 10x the findings took ~10x the memory."""
+
+    def trace(n):
+        p = tmp_path / f"f{n}.lgt"
+        lines = ["lguest-trace 1", "guest 0 pages=16", "device 0.0 type=console pfn=0 pages=0"]
+        lines += ["g0 status dev=0 value=ACKNOWLEDGE|DRIVER", "g0 status dev=0 value=ACKNOWLEDGE"] * n
+        p.write_text("\n".join(lines) + "\n")
+        return str(p)
+
+    argv = ["replay", "--quiet", "--max-findings", "0", *keep]
+    main([*argv, trace(10)])  # (the first run's imports would count as the small trace's memory)
+    small, large = _peak_of_replay([*argv, trace(1500)]), _peak_of_replay([*argv, trace(15000)])
+    capsys.readouterr()
+    assert large / small < 2
+    assert main(["replay", "--json", *keep, trace(1500)]) == 1
+    assert len(json.loads(capsys.readouterr().out)["files"][0]["findings"]) == 1500
