@@ -498,8 +498,14 @@ def _run_prove(args) -> int:
     limits["defer"] = bool(getattr(args, "defer_writes", False))
     limits["jobs"] = getattr(args, "jobs", 1)
     limits["compare"] = compare
-    if limits["jobs"] < 1:
-        print(f"lgcheck prove: error: --jobs must be 1 or more, not {limits['jobs']}", file=sys.stderr)
+    from lgcheck.replay.corpus import MAX_JOBS
+
+    if not 1 <= limits["jobs"] <= MAX_JOBS:
+        print(
+            f"lgcheck prove: error: --jobs must be 1..{MAX_JOBS} (worker processes on this machine), "
+            f"not {limits['jobs']}",
+            file=sys.stderr,
+        )
         return 2
 
     problem = _unwritable(args.out)

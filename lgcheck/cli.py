@@ -153,8 +153,10 @@ def _replay(args) -> int:
     if args.max_witnesses < 0:
         _err("--max-witnesses must be 0 or more")
         return 2
-    if args.jobs < 1:
-        print("lgcheck replay: error: --jobs must be 1 or more", file=sys.stderr)
+    from lgcheck.replay.corpus import MAX_JOBS
+
+    if not 1 <= args.jobs <= MAX_JOBS:
+        _err(f"--jobs must be 1..{MAX_JOBS} (worker processes on this machine), not {args.jobs}")
         return 2
     model = {"launcher": args.launcher, "faults": tuple(args.fault)}
     if args.host != "2.6.23":  # (only when asked: the default model's keywords stay as they were)

@@ -55,6 +55,12 @@ def _one(path: str, kw: dict) -> FileResult:
     return replay_file(path, **kw)
 
 
+# Worker processes one run may start (--jobs of replay and prove).  Each is a whole Python process with
+# the model loaded (30-60 MB); past a few hundred a typo (--jobs 100000) would fork until the machine gives
+# out, long before any time limit is looked at.
+MAX_JOBS = 256
+
+
 def default_jobs() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))

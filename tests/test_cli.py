@@ -202,3 +202,10 @@ def test_select_and_ignore_keep_findings_out_of_memory(tmp_path, capsys, keep):
     assert large / small < 2
     assert main(["replay", "--json", *keep, trace(1500)]) == 1
     assert len(json.loads(capsys.readouterr().out)["files"][0]["findings"]) == 1500
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3", "257", "99999999999"])
+def test_replay_jobs_out_of_range_is_a_usage_error(capsys, jobs):
+    """--jobs 99999999999 was an internal error (exit 4, an OverflowError from the process pool)."""
+    assert main(["replay", "--jobs", jobs, OK]) == 2
+    assert f"--jobs must be 1..256 (worker processes on this machine), not {jobs}" in capsys.readouterr().err
