@@ -339,8 +339,11 @@ def _replay_emit(args, path: str, model: dict) -> int:
                 os.unlink(tmp)
             except OSError:
                 pass
+    result = _selected(args, result)
+    if args.partial and (args.witnesses or args.json or args.format == "json"):
+        _witnesses(args, result, model)  # (as without --emit: --witnesses DIR asked for them)
     rep = _reporter(args)
-    rep.file(_selected(args, result))
+    rep.file(result)
     rep.end()
     if problem is not None:
         _err(f"--emit {target}: not written: {problem}")

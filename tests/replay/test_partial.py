@@ -220,6 +220,20 @@ def test_witnesses_dir_holds_a_full_trace_that_replays_to_the_possible_finding(t
     assert f["witness"]["choices"] == [{"line": 34, "record": "g1 bind_dma key=0x2001004 dmas=0x1c6b3a0 num=8 irq=1"}]
 
 
+def test_witnesses_are_written_with_emit_too(tmp_path, capsys):
+    """--emit took its own path through the CLI and dropped --witnesses DIR (an empty folder) and the JSON
+    witnesses without a word."""
+    trace = os.path.join(TRACES, "partial-console-flood.lgt")
+    alone, with_emit = tmp_path / "alone", tmp_path / "with-emit"
+    main(["replay", "--partial", "--witnesses", str(alone), trace])
+    main(["replay", "--partial", "--witnesses", str(with_emit), "--emit", str(tmp_path / "full.lgt"), trace])
+    capsys.readouterr()
+    assert os.listdir(alone) and sorted(os.listdir(with_emit)) == sorted(os.listdir(alone))
+    main(["replay", "--partial", "--json", "--emit", str(tmp_path / "full2.lgt"), trace])
+    found = [f["witness"] for f in json.loads(capsys.readouterr().out)["files"][0]["findings"] if not f["certain"]]
+    assert found and all(w is not None and w["found"] for w in found)
+
+
 def test_witnesses_need_partial_mode(tmp_path, capsys):
     assert main(["replay", "--witnesses", str(tmp_path), os.path.join(TRACES, BAD_DMA)]) == 2
     assert "needs --partial" in capsys.readouterr().err
