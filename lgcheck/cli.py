@@ -234,6 +234,9 @@ def _witnesses(args, r, model) -> None:
     from lgcheck.replay.parser import read_trace
 
     found = witness.witnesses(lambda: read_trace(r.file, partial=True), r.findings, limit=args.max_witnesses, **model)
+    # Names given so far in this run, so that two traces called run.lgt do not share their witnesses' names.
+    taken = vars(args).setdefault("_witness_names", {})
+    base = witness.base_name(r.file, taken) if args.witnesses and found else None
     for i, w in found.items():
         if w is None:
             r.witnesses[i] = {"file": None, "found": False, "summary": "none found by the bounded search"}
@@ -245,7 +248,7 @@ def _witnesses(args, r, model) -> None:
         filled = sum(1 for c in chosen if c.get("lost"))
         dropped = sum(1 for c in chosen if "record" in c and c["record"] is None)
         r.witnesses[i] = {
-            "file": witness.write(args.witnesses, r.file, f, text, chosen) if args.witnesses else None,
+            "file": witness.write(args.witnesses, r.file, f, text, chosen, base=base) if args.witnesses else None,
             "found": True,
             "summary": f"values for the `?`s of {values} record(s), records for {filled} of {lost} `lost`, "
             f"{dropped} answer(s) with a `?` left to the model",

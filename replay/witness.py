@@ -37,6 +37,7 @@ report says so: the search is bounded, not complete.
 from __future__ import annotations
 
 import os
+import tempfile
 
 from .findings import Finding
 from .records import UNKNOWN, Record, format_record
@@ -342,10 +343,27 @@ def moved_line(line: int, chosen) -> int:
     return line + sum(max(0, len(c["lost"]) - 1) for c in chosen if "lost" in c and c["line"] < line)
 
 
-def write(directory: str, path: str, finding: Finding, text: str, chosen=()) -> str:
-    """Write a witness as DIR/<trace>.line<N>.<rule>.lgt; returns its path."""
+def base_name(path: str, taken: dict[str, str]) -> str:
+    """The <trace> part of the witnesses' names for `path`: its name without .lgt, and `-2`, `-3`, ... after
+    it when another trace of this run (a/run.lgt, b/run.lgt) has that name already, so that the second's
+    witnesses do not overwrite the first's.  `taken` maps the names given so far to their traces."""
+    stem = os.path.splitext(os.path.basename(path))[0] or "trace"
+    base, k = stem, 1
+    while taken.get(base, path) != path:
+        k += 1
+        base = f"{stem}-{k}"
+    taken[base] = path
+    return base
+
+
+def write(directory: str, path: str, finding: Finding, text: str, chosen=(), base: str | None = None) -> str:
+    """Write a witness as DIR/<base>.line<N>.<rule>.lgt (base: the trace's name without .lgt); returns its path.
+
+    Written to a temporary file renamed over the name: a symbolic link there is replaced, never followed
+    into the file it names."""
     os.makedirs(directory, exist_ok=True)
-    base = os.path.splitext(os.path.basename(path))[0] or "trace"
+    if base is None:
+        base = os.path.splitext(os.path.basename(path))[0] or "trace"
     out = os.path.join(directory, f"{base}.line{finding.line}.{finding.rule}.lgt")
     name = "".join(c if c.isprintable() else "?" for c in os.path.basename(path))  # one line, whatever the name
     at = moved_line(finding.line, chosen)
@@ -357,6 +375,15 @@ def write(directory: str, path: str, finding: Finding, text: str, chosen=()) -> 
         if j > 0 and line == "":
             lines[j] = head
             break
-    with open(out, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(out) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, out)
+    except BaseException:
+        os.unlink(tmp)
+        raise
     return out

@@ -234,6 +234,37 @@ def test_witnesses_are_written_with_emit_too(tmp_path, capsys):
     assert found and all(w is not None and w["found"] for w in found)
 
 
+def test_witnesses_of_two_traces_with_one_name_do_not_overwrite_each_other(tmp_path, capsys):
+    """a/run.lgt and b/run.lgt wrote their witnesses under the same names: b's replaced a's, and a's report
+    named files that held b's completions."""
+    text = open(os.path.join(TRACES, "partial-console-flood.lgt")).read()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = tmp_path / "a" / "run.lgt", tmp_path / "b" / "run.lgt"
+    a.write_text(text)
+    b.write_text(text.replace("l0 fill key=0 dma=0x477d60 len=2 irq=1", "l0 fill key=0 dma=0x477d60 len=4 irq=1"))
+    out = tmp_path / "w"
+    main(["replay", "--partial", "--no-progress", "--witnesses", str(out), str(a), str(b)])
+    named = re.findall(r"witness: (\S+)", capsys.readouterr().out)
+    assert len(named) == len(set(named)) == len(os.listdir(out)) == 6
+    for trace, files in ((a, named[:3]), (b, named[3:])):
+        for w in files:  # each witness is a completion of its own trace: the fill at line 17 as that trace has it
+            fill = [ln for ln in open(w).read().split("\n") if ln.startswith("l0 fill")][-1]
+            assert fill in trace.read_text()
+
+
+def test_a_witness_replaces_a_link_in_its_folder_rather_than_writing_through_it(tmp_path, capsys):
+    out = tmp_path / "w"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    (out / "partial-console-flood.line15.key-outside-device.lgt").symlink_to(victim)
+    main(["replay", "--partial", "--witnesses", str(out), os.path.join(TRACES, "partial-console-flood.lgt")])
+    capsys.readouterr()
+    assert victim.read_text() == "keep me\n"
+    assert not (out / "partial-console-flood.line15.key-outside-device.lgt").is_symlink()
+
+
 def test_witnesses_need_partial_mode(tmp_path, capsys):
     assert main(["replay", "--witnesses", str(tmp_path), os.path.join(TRACES, BAD_DMA)]) == 2
     assert "needs --partial" in capsys.readouterr().err
