@@ -278,6 +278,10 @@ def _unwritable(path: str) -> str | None:
     if os.path.lexists(path):
         if not os.path.isdir(path):
             return "exists and is not a folder"
+        # The certificates go into a folder of --out: one that is a link would take them anywhere.
+        certificates = os.path.join(path, "certificates")
+        if os.path.islink(certificates) or (os.path.lexists(certificates) and not os.path.isdir(certificates)):
+            return f"{certificates} is a symbolic link or not a folder; remove it or give another --out"
         return None if os.access(path, os.W_OK) else "is not writable"
     parent = os.path.dirname(os.path.abspath(path))
     while not os.path.lexists(parent):
