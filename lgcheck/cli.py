@@ -233,7 +233,9 @@ def _witnesses(args, r, model) -> None:
         return
     from lgcheck.replay.parser import read_trace
 
-    found = witness.witnesses(lambda: read_trace(r.file, partial=True), r.findings, limit=args.max_witnesses, **model)
+    found = witness.witnesses(
+        lambda: read_trace(r.file, partial=True), r.findings, limit=args.max_witnesses, spool=True, **model
+    )
     # Names given so far in this run, so that two traces called run.lgt do not share their witnesses' names.
     taken = vars(args).setdefault("_witness_names", {})
     base = witness.base_name(r.file, taken) if args.witnesses and found else None
@@ -243,12 +245,14 @@ def _witnesses(args, r, model) -> None:
             continue
         text, chosen = w
         f = r.findings[i]
+        file_ = witness.write(args.witnesses, r.file, f, text, chosen, base=base) if args.witnesses else None
+        text.close()  # (spooled: its temporary file goes now, not when collected)
         values = sum(1 for c in chosen if c.get("record"))
         lost = sum(1 for c in chosen if "lost" in c)
         filled = sum(1 for c in chosen if c.get("lost"))
         dropped = sum(1 for c in chosen if "record" in c and c["record"] is None)
         r.witnesses[i] = {
-            "file": witness.write(args.witnesses, r.file, f, text, chosen, base=base) if args.witnesses else None,
+            "file": file_,
             "found": True,
             "summary": f"values for the `?`s of {values} record(s), records for {filled} of {lost} `lost`, "
             f"{dropped} answer(s) with a `?` left to the model",
