@@ -647,7 +647,14 @@ def _run(args, parser, max_memory) -> int:
         print("lgcheck: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 0
+        # The reader closed the output before the report ended (`| head`): the rest was neither written nor,
+        # for later files, checked, so "0: every file ok" would be a claim never made.  141 is what a shell
+        # reports for a process that SIGPIPE ended, and is not 0 (a pipeline under pipefail must not pass).
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (the exit's flush would fail again)
+        except (OSError, ValueError):
+            pass
+        return 141
     except MemoryError as exc:
         what = (
             "the model's formulas or states outgrew it"

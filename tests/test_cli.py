@@ -209,3 +209,23 @@ def test_replay_jobs_out_of_range_is_a_usage_error(capsys, jobs):
     """--jobs 99999999999 was an internal error (exit 4, an OverflowError from the process pool)."""
     assert main(["replay", "--jobs", jobs, OK]) == 2
     assert f"--jobs must be 1..256 (worker processes on this machine), not {jobs}" in capsys.readouterr().err
+
+
+def test_output_closed_before_the_report_ends_is_not_exit_0(tmp_path):
+    """`lgcheck replay bad.lgt | head -1` exited 0 ("every file ok") although the file broke the protocol and
+    the rest of the report was never written: under `set -o pipefail` a CI step passed.  Now 141, as for a
+    process ended by SIGPIPE, and no noise on stderr."""
+    p = tmp_path / "many.lgt"
+    lines = ["lguest-trace 1", "guest 0 pages=16", "device 0.0 type=console pfn=0 pages=0"]
+    lines += ["g0 status dev=0 value=ACKNOWLEDGE|DRIVER", "g0 status dev=0 value=ACKNOWLEDGE"] * 20000
+    p.write_text("\n".join(lines) + "\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lgcheck", "replay", str(p), INPUT_ERROR],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away, as `head -1` does
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert b"Traceback" not in err and b"Exception ignored" not in err
