@@ -31,7 +31,7 @@ import os
 import sys
 import threading
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Iterable, Iterator
 
 from .engine import replay_file
@@ -101,7 +101,18 @@ def replay_many(paths: Iterable[str], jobs: int = 1, cluster: str | None = None,
             yield replay_file(p, **kw)
         return
     with pool(jobs) as workers:
-        yield from _in_order(lambda p: workers.submit(_one, p, kw), paths, 2 * jobs)
+        yield from _in_order(lambda p: _here(p, kw) if p == "-" else workers.submit(_one, p, kw), paths, 2 * jobs)
+
+
+def _here(path: str, kw: dict) -> Future:
+    """Standard input replayed in this process: a worker's stdin is /dev/null (multiprocessing closes it), so
+    `-` sent to a worker read no records and was reported as an input error."""
+    done: Future = Future()
+    try:
+        done.set_result(replay_file(path, **kw))
+    except Exception as e:  # (as a worker's exception: raised where the result is taken)
+        done.set_exception(e)
+    return done
 
 
 def pool(jobs: int) -> ProcessPoolExecutor:
