@@ -162,7 +162,7 @@ def write(folder: str, cfg: Config, es: list[dict]) -> str:
         doc = {"format": FORMAT, "config": cfg.describe(), "certificates": []}
     doc["bfs"] = es
     os.makedirs(folder, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=2)
-        fh.write("\n")
+    from .pipeline import _write_new  # (a link at the name is replaced, not written through)
+
+    _write_new(path, lambda fh: fh.write(json.dumps(doc, indent=2) + "\n"))
     return path

@@ -296,12 +296,11 @@ def write_certificates(
             extra = [("ck", _dump(z3.And(*qs["c"]))), ("d", _dump(z3.And(*qs["d"])))]
         decls = list(dict.fromkeys(d for part in shared + [violation] + [e[1] for e in extra] for d in part[0]))
         path = os.path.join(folder, f"{name}.smt2")
-        with open(path, "w", encoding="utf-8") as fh:
-            text = _certificate_text(cfg, name, chosen, decls, [p[1] for p in shared], violation[1], k)
-            for q, (_, body) in extra:
-                text += f"; ({q}) {QUERIES[q].format(inv=name)}{'' if q == 'l' else f' (k = {k})'}\n"
-                text += f"(push 1)\n(assert {body})\n(check-sat)\n(pop 1)\n"
-            fh.write(text)
+        text = _certificate_text(cfg, name, chosen, decls, [p[1] for p in shared], violation[1], k)
+        for q, (_, body) in extra:
+            text += f"; ({q}) {QUERIES[q].format(inv=name)}{'' if q == 'l' else f' (k = {k})'}\n"
+            text += f"(push 1)\n(assert {body})\n(check-sat)\n(pop 1)\n"
+        _write_new(path, lambda fh, text=text: fh.write(text))
         paths[name] = path
         entry = {"invariant": name, "file": f"{name}.smt2", "lemmas": [n for n, _ in chosen]}
         if k > 1:
@@ -317,10 +316,16 @@ def write_certificates(
         "variables": {"before": f"NAME@{PRE}", "after": f"NAME@{POST}", "step": f"NAME@{STEP}"},
         "certificates": entries,
     }
-    with open(os.path.join(folder, MANIFEST), "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=2)
-        fh.write("\n")
+    _write_new(os.path.join(folder, MANIFEST), lambda fh: fh.write(json.dumps(doc, indent=2) + "\n"))
     return paths
+
+
+def _write_new(path: str, write) -> None:
+    """As the counterexamples are written (checker/pipeline.py): a link already at `path` (a name the user
+    or an earlier run put there) is replaced, never written through into the file it names."""
+    from .pipeline import _write_new as write_new
+
+    write_new(path, write)
 
 
 def _clear(folder: str) -> None:

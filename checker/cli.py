@@ -278,6 +278,10 @@ def _unwritable(path: str) -> str | None:
     if os.path.lexists(path):
         if not os.path.isdir(path):
             return "exists and is not a folder"
+        # The certificates go into a folder of --out: one that is a link would take them anywhere.
+        certificates = os.path.join(path, "certificates")
+        if os.path.islink(certificates) or (os.path.lexists(certificates) and not os.path.isdir(certificates)):
+            return f"{certificates} is a symbolic link or not a folder; remove it or give another --out"
         return None if os.access(path, os.W_OK) else "is not writable"
     parent = os.path.dirname(os.path.abspath(path))
     while not os.path.lexists(parent):
@@ -498,8 +502,14 @@ def _run_prove(args) -> int:
     limits["defer"] = bool(getattr(args, "defer_writes", False))
     limits["jobs"] = getattr(args, "jobs", 1)
     limits["compare"] = compare
-    if limits["jobs"] < 1:
-        print(f"lgcheck prove: error: --jobs must be 1 or more, not {limits['jobs']}", file=sys.stderr)
+    from lgcheck.replay.corpus import MAX_JOBS
+
+    if not 1 <= limits["jobs"] <= MAX_JOBS:
+        print(
+            f"lgcheck prove: error: --jobs must be 1..{MAX_JOBS} (worker processes on this machine), "
+            f"not {limits['jobs']}",
+            file=sys.stderr,
+        )
         return 2
 
     problem = _unwritable(args.out)

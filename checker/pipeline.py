@@ -532,13 +532,29 @@ def remove_stale(out_dir: str, kept: set) -> list:
         for suffix in (".lgt", ".itf.json"):
             path = os.path.join(out_dir, inv + suffix)
             try:
-                if not stat.S_ISREG(os.lstat(path).st_mode):
+                if not stat.S_ISREG(os.lstat(path).st_mode) or not _written_by_prove(path, suffix):
                     continue
                 os.unlink(path)
             except OSError:
                 continue
             removed.append(path)
     return removed
+
+
+# How the files prove writes begin (lgt_lines' first comment; the ITF document's "#meta", itf_document):
+# what an earlier run wrote is recognised by it, and a file of the same name that does not begin so (the
+# user's own capture called key-collision.lgt, in a folder given as --out) is not lgcheck's to remove.
+_OWN_START = {".lgt": "# lgcheck prove: ", ".itf.json": '"source": "lgcheck prove"'}
+
+
+def _written_by_prove(path: str, suffix: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            start = fh.read(400)
+    except OSError:
+        return False
+    mark = _OWN_START[suffix]
+    return start.startswith(mark) if suffix == ".lgt" else start.lstrip().startswith("{") and mark in start
 
 
 def simplify(run: Run) -> Run:

@@ -79,12 +79,41 @@ def _err(text: str) -> None:
     print(f"lgcheck replay: error: {shown(text)}", file=sys.stderr)
 
 
+# Options of `replay` that --manifest does not apply, with their defaults.
+_MANIFEST_UNUSED = {
+    "follow_links": False,
+    "max_findings": None,
+    "quiet": False,
+    "select": [],
+    "ignore": [],
+    "jobs": 1,
+    "cluster": None,
+    "partial": False,
+    "strict": False,
+    "witnesses": None,
+    "emit": None,
+    "launcher": "2.6.23",
+    "host": "2.6.23",
+    "fault": [],
+}
+
+
 def _replay(args) -> int:
 
     if args.manifest:
         from lgcheck.replay.manifest import check_manifest
 
-        return check_manifest(args.manifest, json_out=args.json, out=sys.stdout)
+        # A manifest says itself which traces to replay and how (its `partial`), and compares all of each
+        # one's findings: files or options given beside it would otherwise be dropped without a word.
+        unused = [args.files and "FILE arguments"]
+        unused += [f"--{k.replace('_', '-')}" for k, v in _MANIFEST_UNUSED.items() if getattr(args, k) != v]
+        if args.format not in ("text", "json"):
+            unused.append(f"--format {args.format}")
+        unused = [u for u in unused if u]
+        if unused:
+            _err(f"--manifest replays the traces it lists as it says; it does not take {', '.join(unused)}")
+            return 2
+        return check_manifest(args.manifest, json_out=args.json or args.format == "json", out=sys.stdout)
     files = _trace_files(args.files, args.follow_links)
     if not files:
         _err("no trace files given (or no .lgt file in the folders given)")
@@ -124,8 +153,10 @@ def _replay(args) -> int:
     if args.max_witnesses < 0:
         _err("--max-witnesses must be 0 or more")
         return 2
-    if args.jobs < 1:
-        print("lgcheck replay: error: --jobs must be 1 or more", file=sys.stderr)
+    from lgcheck.replay.corpus import MAX_JOBS
+
+    if not 1 <= args.jobs <= MAX_JOBS:
+        _err(f"--jobs must be 1..{MAX_JOBS} (worker processes on this machine), not {args.jobs}")
         return 2
     model = {"launcher": args.launcher, "faults": tuple(args.fault)}
     if args.host != "2.6.23":  # (only when asked: the default model's keywords stay as they were)
@@ -202,19 +233,26 @@ def _witnesses(args, r, model) -> None:
         return
     from lgcheck.replay.parser import read_trace
 
-    found = witness.witnesses(lambda: read_trace(r.file, partial=True), r.findings, limit=args.max_witnesses, **model)
+    found = witness.witnesses(
+        lambda: read_trace(r.file, partial=True), r.findings, limit=args.max_witnesses, spool=True, **model
+    )
+    # Names given so far in this run, so that two traces called run.lgt do not share their witnesses' names.
+    taken = vars(args).setdefault("_witness_names", {})
+    base = witness.base_name(r.file, taken) if args.witnesses and found else None
     for i, w in found.items():
         if w is None:
             r.witnesses[i] = {"file": None, "found": False, "summary": "none found by the bounded search"}
             continue
         text, chosen = w
         f = r.findings[i]
+        file_ = witness.write(args.witnesses, r.file, f, text, chosen, base=base) if args.witnesses else None
+        text.close()  # (spooled: its temporary file goes now, not when collected)
         values = sum(1 for c in chosen if c.get("record"))
         lost = sum(1 for c in chosen if "lost" in c)
         filled = sum(1 for c in chosen if c.get("lost"))
         dropped = sum(1 for c in chosen if "record" in c and c["record"] is None)
         r.witnesses[i] = {
-            "file": witness.write(args.witnesses, r.file, f, text, chosen) if args.witnesses else None,
+            "file": file_,
             "found": True,
             "summary": f"values for the `?`s of {values} record(s), records for {filled} of {lost} `lost`, "
             f"{dropped} answer(s) with a `?` left to the model",
@@ -241,7 +279,12 @@ def _reporter(args):
 def _selected(args, r):
     select, ignore = set(args.select), set(args.ignore)
     if select or ignore:
-        r.findings = [f for f in r.findings if (not select or f.rule in select) and f.rule not in ignore]
+        from lgcheck.replay.findings import _findings
+
+        # Into a SpillLog as replay's own findings are: a list would hold every kept finding in memory.
+        kept = _findings()
+        kept.extend(f for f in r.findings if (not select or f.rule in select) and f.rule not in ignore)
+        r.findings = kept
     return r
 
 
@@ -303,8 +346,11 @@ def _replay_emit(args, path: str, model: dict) -> int:
                 os.unlink(tmp)
             except OSError:
                 pass
+    result = _selected(args, result)
+    if args.partial and (args.witnesses or args.json or args.format == "json"):
+        _witnesses(args, result, model)  # (as without --emit: --witnesses DIR asked for them)
     rep = _reporter(args)
-    rep.file(_selected(args, result))
+    rep.file(result)
     rep.end()
     if problem is not None:
         _err(f"--emit {target}: not written: {problem}")
@@ -331,24 +377,70 @@ def _rules(args) -> int:
 
 def _show(args) -> int:
     from lgcheck.replay import show
+    from lgcheck.replay.escape import shown
 
-    if args.markdown:
-        text = show.markdown(args.trace, limit=args.max_records)
-        out = args.output
-    else:
-        text = show.html(args.trace, limit=args.max_records)
-        out = args.output or os.path.splitext(os.path.basename(args.trace))[0] + ".html"
-    if out in (None, "-"):
-        sys.stdout.write(text)
-        return 0
-    try:
-        with open(out, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as e:
-        print(f"lgcheck show: error: cannot write {out}: {e.strerror}", file=sys.stderr)
+    def err(text: str) -> None:
+        print(f"lgcheck show: error: {shown(text)}", file=sys.stderr)
+
+    if args.max_records < 0:
+        err(f"--max-records must be 0 or more, not {args.max_records}")
         return 2
-    print(f"written: {out}")
+    out = args.output
+    if not args.markdown and out is None:
+        out = os.path.splitext(os.path.basename(args.trace))[0] + ".html"
+    # The drawing never takes the place of the trace it draws (`-o run.lgt`, a link to it, or the default
+    # name of a trace called `run.html`): checked before anything is replayed or written.
+    if out not in (None, "-") and args.trace != "-" and _same_file(out, args.trace):
+        err(f"-o {out}: that is the trace itself; the drawing goes to another file")
+        return 2
+    if out not in (None, "-") and os.path.isdir(out):
+        err(f"-o {out}: is a folder; give a file name")
+        return 2
+    run = show.Run(args.trace, limit=args.max_records)
+    text = show.markdown_of(run) if args.markdown else show.html_of(run)
+    unread = run.result.error is not None and not run.result.error.line  # no file to draw: no page either
+    if unread:
+        pass
+    elif out in (None, "-"):
+        sys.stdout.write(text)
+    elif not _write_whole(out, text, err):
+        return 2
+    else:
+        print(f"written: {shown(out)}")
+    if run.result.error is not None:
+        # The page shows the error too, but an unreadable trace is exit 2 with its line:col on stderr,
+        # as for `replay` (a CI loop over `show --markdown` must not pass over it).
+        print(run.result.error.text, file=sys.stderr)  # (escaped where it quotes the trace, as replay prints it)
+        return 2
     return 0
+
+
+def _write_whole(target: str, text: str, err) -> bool:
+    """Write `text` to `target` through a temporary file renamed over it: a failed write leaves the old
+    file whole, and a symbolic link at `target` is replaced, not followed into the file it names."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(target))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
+    except OSError as e:
+        err(f"cannot write {target}: {e.strerror}")
+        return False
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except OSError as e:
+        err(f"cannot write {target}: {e.strerror}")
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return False
+    return True
 
 
 def _prove(args) -> int:
@@ -555,7 +647,14 @@ def _run(args, parser, max_memory) -> int:
         print("lgcheck: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 0
+        # The reader closed the output before the report ended (`| head`): the rest was neither written nor,
+        # for later files, checked, so "0: every file ok" would be a claim never made.  141 is what a shell
+        # reports for a process that SIGPIPE ended, and is not 0 (a pipeline under pipefail must not pass).
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (the exit's flush would fail again)
+        except (OSError, ValueError):
+            pass
+        return 141
     except MemoryError as exc:
         what = (
             "the model's formulas or states outgrew it"

@@ -31,7 +31,7 @@ import os
 import sys
 import threading
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Iterable, Iterator
 
 from .engine import replay_file
@@ -53,6 +53,12 @@ def cluster_problem() -> str | None:
 
 def _one(path: str, kw: dict) -> FileResult:
     return replay_file(path, **kw)
+
+
+# Worker processes one run may start (--jobs of replay and prove).  Each is a whole Python process with
+# the model loaded (30-60 MB); past a few hundred a typo (--jobs 100000) would fork until the machine gives
+# out, long before any time limit is looked at.
+MAX_JOBS = 256
 
 
 def default_jobs() -> int:
@@ -95,7 +101,18 @@ def replay_many(paths: Iterable[str], jobs: int = 1, cluster: str | None = None,
             yield replay_file(p, **kw)
         return
     with pool(jobs) as workers:
-        yield from _in_order(lambda p: workers.submit(_one, p, kw), paths, 2 * jobs)
+        yield from _in_order(lambda p: _here(p, kw) if p == "-" else workers.submit(_one, p, kw), paths, 2 * jobs)
+
+
+def _here(path: str, kw: dict) -> Future:
+    """Standard input replayed in this process: a worker's stdin is /dev/null (multiprocessing closes it), so
+    `-` sent to a worker read no records and was reported as an input error."""
+    done: Future = Future()
+    try:
+        done.set_result(replay_file(path, **kw))
+    except Exception as e:  # (as a worker's exception: raised where the result is taken)
+        done.set_exception(e)
+    return done
 
 
 def pool(jobs: int) -> ProcessPoolExecutor:

@@ -9,6 +9,7 @@ findings are quoted in a failure's text; the counts say how many there were).
 
 from __future__ import annotations
 
+import itertools
 from xml.sax.saxutils import escape, quoteattr
 
 from .findings import FileResult
@@ -37,7 +38,7 @@ class JUnitReporter(Reporter):
             limit = self.max_findings if self.max_findings is not None else QUOTED
             lines = [
                 f"{r.file}:{f.line}: {'' if f.certain else 'possible '}{f.rule}: {full_message(f)}\n    {f.record}"
-                for f in r.findings[:limit]
+                for f in itertools.islice(r.findings, limit)  # (a slice would read every finding into a list)
             ]
             if len(r.findings) > limit:
                 lines.append(f"... and {len(r.findings) - limit} more findings")

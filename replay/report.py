@@ -14,8 +14,10 @@ formats keep every message whole and name its group.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
+from collections.abc import Iterator
 from typing import TextIO
 
 from .escape import shown as esc
@@ -66,21 +68,27 @@ def full_message(f: Finding) -> str:
 
 
 class Groups:
-    """Findings of one file, grouped by (rule, why)."""
+    """Findings of one file, grouped by (rule, why), numbered in the order of their first finding.
 
-    def __init__(self, findings: list[Finding]):
+    Groups(findings) groups them all (`of[i]`: finding i's group); the reporters, which write the
+    findings one at a time, start from Groups() and add() each as it comes, holding per group only.
+    """
+
+    def __init__(self, findings=()):
         self.index: dict[tuple[str, str], int] = {}
         self.groups: list[dict] = []
-        self.of: list[int] = []
-        for f in findings:
-            what, why = split(f.message)
-            key = (f.rule, why or f.message)
-            g = self.index.get(key)
-            if g is None:
-                g = self.index[key] = len(self.groups)
-                self.groups.append({"rule": f.rule, "explanation": why, "count": 0, "first_line": f.line})
-            self.groups[g]["count"] += 1
-            self.of.append(g)
+        self.of: list[int] = [self.add(f) for f in findings]
+
+    def add(self, f: Finding) -> int:
+        """Count f in its group (made at its first finding); returns the group's number."""
+        what, why = split(f.message)
+        key = (f.rule, why or f.message)
+        g = self.index.get(key)
+        if g is None:
+            g = self.index[key] = len(self.groups)
+            self.groups.append({"rule": f.rule, "explanation": why, "count": 0, "first_line": f.line})
+        self.groups[g]["count"] += 1
+        return g
 
 
 def counts(r: FileResult) -> dict:
@@ -177,8 +185,9 @@ def _safe(text: str) -> str:
 class TextReporter(Reporter):
     def file(self, r: FileResult):
         super().file(r)
-        text = file_text(r, max_findings=self.max_findings, quiet=self.quiet, show_notes=self.show_notes)
-        self.out.write(_safe(text))
+        # Line by line as the findings come from their SpillLog: a file's whole report is never one string.
+        for line in file_lines(r, max_findings=self.max_findings, quiet=self.quiet, show_notes=self.show_notes):
+            self.out.write(_safe(line) + "\n")
         self.out.flush()
 
     def end(self):
@@ -187,43 +196,52 @@ class TextReporter(Reporter):
 
 
 def file_text(r: FileResult, *, max_findings: int | None = None, quiet: bool = False, show_notes=True) -> str:
-    lines = []
+    lines = list(file_lines(r, max_findings=max_findings, quiet=quiet, show_notes=show_notes))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def file_lines(
+    r: FileResult, *, max_findings: int | None = None, quiet: bool = False, show_notes=True
+) -> Iterator[str]:
+    """The text report of one file, line by line (a line may hold a newline: an input error's caret)."""
     if r.error is not None:
-        lines.append(r.error.text.split("\n", 1)[0] if quiet else r.error.text)
+        yield r.error.text.split("\n", 1)[0] if quiet else r.error.text
         if not quiet:
-            lines.append(f"{r.file}: input error, nothing checked: error")
-        return "\n".join(lines) + "\n"
+            yield f"{r.file}: input error, nothing checked: error"
+        return
     n = len(r.findings)
     if not quiet:
-        groups = Groups(r.findings)
-        shown = r.findings if max_findings is None else r.findings[:max_findings]
+        groups = Groups()  # (only the findings shown are grouped: each group's first line is one of them)
+        # islice, not a slice: slicing a SpillLog reads every finding into a list first.
+        shown = r.findings if max_findings is None else itertools.islice(r.findings, max_findings)
         explained = set()
+        count = 0
         for i, f in enumerate(shown):
-            gi = groups.of[i]
+            count += 1
+            gi = groups.add(f)
             what, why = split(f.message)
             if gi in explained and why:
                 msg = f"{what}{related_text(f)} (why: see line {groups.groups[gi]['first_line']})"
             else:
                 explained.add(gi)
                 msg = full_message(f)
-            lines.append(f"{r.file}:{f.line}: {'' if f.certain else 'possible '}{f.rule}: {msg}")
-            lines.append(f"    {f.record}")
+            yield f"{r.file}:{f.line}: {'' if f.certain else 'possible '}{f.rule}: {msg}"
+            yield f"    {f.record}"
             w = r.witnesses.get(i) if not f.certain else None
             if w is not None:
-                lines.append(f"    witness: {w['file'] or 'a completion'} ({w['summary']})")
-        if len(shown) < n:
-            lines.append(f"{r.file}: {n - len(shown)} more findings not shown (--max-findings {max_findings})")
+                yield f"    witness: {w['file'] or 'a completion'} ({w['summary']})"
+        if count < n:
+            yield f"{r.file}: {n - count} more findings not shown (--max-findings {max_findings})"
         if show_notes:
             for note in r.notes:
-                lines.append(f"{r.file}: note: {note}")
+                yield f"{r.file}: note: {note}"
         if n > 1:
             c = counts(r)
-            lines.append(f"{r.file}: by rule: {_listing(c['by_rule'])}")
+            yield f"{r.file}: by rule: {_listing(c['by_rule'])}"
             if c["by_descriptor"]:
-                lines.append(f"{r.file}: by descriptor: {_listing(c['by_descriptor'])}")
+                yield f"{r.file}: by descriptor: {_listing(c['by_descriptor'])}"
     if not quiet or r.verdict != "ok":
-        lines.append(f"{r.file}: {_plural(r.records, 'record')}, {_plural(n, 'finding')}: {r.verdict}")
-    return "\n".join(lines) + ("\n" if lines else "")
+        yield f"{r.file}: {_plural(r.records, 'record')}, {_plural(n, 'finding')}: {r.verdict}"
 
 
 def text(results: list[FileResult], *, show_notes: bool = True, max_findings=None, quiet=False) -> str:
@@ -237,33 +255,62 @@ def text(results: list[FileResult], *, show_notes: bool = True, max_findings=Non
     return buf.getvalue()
 
 
+def _finding_dict(r: FileResult, group: int, i: int, f: Finding) -> dict:
+    return {
+        "rule": f.rule,
+        "line": f.line,
+        "record": f.record,
+        "message": f.message,
+        "certain": f.certain,
+        "related": [{"line": x.line, "what": x.what} for x in f.related],
+        "group": group,
+        "descriptor": descriptor_of(f.message),
+        "witness": None if f.certain else r.witnesses.get(i),
+    }
+
+
+def _error_dict(r: FileResult) -> dict | None:
+    return None if r.error is None else {"line": r.error.line, "column": r.error.column, "message": r.error.message}
+
+
 def as_dict(r: FileResult) -> dict:
+    """One file's JSON object, whole (for tests and small results; JsonReporter writes it piece by piece)."""
     groups = Groups(r.findings)
     return {
         "file": r.file,
         "verdict": r.verdict,
         "records": r.records,
-        "findings": [
-            {
-                "rule": f.rule,
-                "line": f.line,
-                "record": f.record,
-                "message": f.message,
-                "certain": f.certain,
-                "related": [{"line": x.line, "what": x.what} for x in f.related],
-                "group": groups.of[i],
-                "descriptor": descriptor_of(f.message),
-                "witness": None if f.certain else r.witnesses.get(i),
-            }
-            for i, f in enumerate(r.findings)
-        ],
+        "findings": [_finding_dict(r, groups.of[i], i, f) for i, f in enumerate(r.findings)],
         "groups": groups.groups,
         "counts": counts(r),
         "notes": list(r.notes),
-        "error": None
-        if r.error is None
-        else {"line": r.error.line, "column": r.error.column, "message": r.error.message},
+        "error": _error_dict(r),
     }
+
+
+def _write_json_file(out: TextIO, r: FileResult) -> None:
+    """as_dict(r) as json.dumps(..., indent=2) writes it, but the findings and notes one at a time as they
+    come from their SpillLogs: a file with a million findings never has them all in memory."""
+    groups = Groups()  # filled as the findings are written, before "groups" is
+
+    def value(v, depth: int) -> str:
+        return json.dumps(v, indent=2).replace("\n", "\n" + "  " * depth)
+
+    def array(key: str, items) -> None:
+        out.write(f"  {json.dumps(key)}: [")
+        empty = True
+        for item in items:
+            out.write(("\n" if empty else ",\n") + "    " + value(item, 2))
+            empty = False
+        out.write("]" if empty else "\n  ]")
+
+    out.write("{\n")
+    for key, v in (("file", r.file), ("verdict", r.verdict), ("records", r.records)):
+        out.write(f"  {json.dumps(key)}: {value(v, 1)},\n")
+    array("findings", (_finding_dict(r, groups.add(f), i, f) for i, f in enumerate(r.findings)))
+    out.write(f',\n  "groups": {value(groups.groups, 1)},\n  "counts": {value(counts(r), 1)},\n')
+    array("notes", iter(r.notes))
+    out.write(f',\n  "error": {value(_error_dict(r), 1)}\n}}')
 
 
 class JsonReporter(Reporter):
@@ -277,7 +324,8 @@ class JsonReporter(Reporter):
 
     def file(self, r: FileResult):
         super().file(r)
-        self.out.write(("\n" if self.first else ",\n") + json.dumps(as_dict(r), indent=2))
+        self.out.write("\n" if self.first else ",\n")
+        _write_json_file(self.out, r)
         self.first = False
 
     def end(self):

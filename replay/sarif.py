@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from urllib.parse import quote
 
 from ..spec.registry import FINDINGS
@@ -75,28 +76,27 @@ def _message(f) -> str:
     return what + links + (f": {why}" if why else "")
 
 
-def results(r: FileResult) -> list[dict]:
+def results(r: FileResult) -> Iterator[dict]:
+    """One file's results, one at a time: the findings come from their SpillLog and go out as they come."""
     if r.error is not None:
         e = r.error
-        return [
-            {
-                "ruleId": INPUT_ERROR,
-                "ruleIndex": RULE_INDEX[INPUT_ERROR],
-                "level": "error",
-                "message": {"text": e.message},
-                "locations": [_location(r.file, e.line, e.column)],
-            }
-        ]
-    groups = Groups(r.findings)
-    out = []
-    for i, f in enumerate(r.findings):
+        yield {
+            "ruleId": INPUT_ERROR,
+            "ruleIndex": RULE_INDEX[INPUT_ERROR],
+            "level": "error",
+            "message": {"text": e.message},
+            "locations": [_location(r.file, e.line, e.column)],
+        }
+        return
+    groups = Groups()  # numbered as they come (the same numbers as Groups(r.findings).of)
+    for f in r.findings:
         res = {
             "ruleId": f.rule,
             "ruleIndex": RULE_INDEX[f.rule],
             "level": "error" if f.certain else "warning",  # a possible finding (partial mode) warns
             "message": {"text": _message(f)},
             "locations": [_location(r.file, f.line, snippet=f.record)],
-            "properties": {"group": groups.of[i], "certain": f.certain},
+            "properties": {"group": groups.add(f), "certain": f.certain},
         }
         d = descriptor_of(f.message)
         if d:
@@ -105,8 +105,7 @@ def results(r: FileResult) -> list[dict]:
             res["relatedLocations"] = [
                 dict(_location(r.file, x.line), id=k, message={"text": x.what}) for k, x in enumerate(f.related)
             ]
-        out.append(res)
-    return out
+        yield res
 
 
 class SarifReporter(Reporter):

@@ -17,10 +17,16 @@ browser can check that every record is on the page.
 
 from __future__ import annotations
 
+import dataclasses
 import html as _html
+import os
+import shutil
+import sys
+import tempfile
 
 from .engine import replay_file
 from .errors import TraceError
+from .escape import shown
 from .findings import FileResult
 from .parser import read_trace
 from .records import UNKNOWN, Record
@@ -102,6 +108,26 @@ class Run:
 
     def __init__(self, path: str, *, limit: int = 5000, **model):
         self.path = path
+        if path == "-":
+            # Standard input is read twice below (the replay, then the records to draw): spooled once to a
+            # temporary file, or the drawing would find it empty.
+            with tempfile.NamedTemporaryFile("wb", suffix=".lgt", delete=False) as fh:
+                shutil.copyfileobj(sys.stdin.buffer, fh)
+            try:
+                self._read(fh.name, limit, model)
+            finally:
+                os.unlink(fh.name)
+            self.result.file = path
+            if self.result.error is not None:  # named as the user named it, not by the spool's name
+                err = self.result.error
+                self.result.error = dataclasses.replace(err, text=err.text.replace(fh.name, path))
+        else:
+            self._read(path, limit, model)
+        self.findings_at: dict[int, list] = {}
+        for f in self.result.findings:
+            self.findings_at.setdefault(f.line, []).append(f)
+
+    def _read(self, path: str, limit: int, model: dict) -> None:
         self.result: FileResult = replay_file(path, **model)
         self.records: list[Record] = []
         self.more = 0
@@ -114,9 +140,6 @@ class Run:
                         self.more += 1
             except TraceError:  # pragma: no cover - replay read it already
                 pass
-        self.findings_at: dict[int, list] = {}
-        for f in self.result.findings:
-            self.findings_at.setdefault(f.line, []).append(f)
 
     def lanes(self) -> list[str]:
         guests = sorted({r.guest for r in self.records if r.guest is not None and r.kind != "share"})
@@ -234,8 +257,11 @@ SCRIPT = """
 
 
 def html(path: str, **kw) -> str:
-    run = Run(path, **kw)
-    r = run.result
+    return html_of(Run(path, **kw))
+
+
+def html_of(run: Run) -> str:
+    r, path = run.result, shown(run.path)
     head = f"<h1>{_esc(path)}: <span class='{r.verdict}'>{r.verdict}</span></h1>"
     summary = f"<p>{r.records} records, {len(r.findings)} finding{'' if len(r.findings) == 1 else 's'}"
     if run.more:
@@ -261,12 +287,17 @@ def html(path: str, **kw) -> str:
 
 
 def _mermaid_text(s: str) -> str:
-    return s.replace(";", ",").replace("#", "").replace("\n", " ")
+    return shown(s).replace(";", ",").replace("#", "").replace("\n", " ")
 
 
 def markdown(path: str, *, limit: int = 200, **kw) -> str:
-    run = Run(path, limit=limit, **kw)
-    r = run.result
+    return markdown_of(Run(path, limit=limit, **kw))
+
+
+def markdown_of(run: Run) -> str:
+    """The summary is printed on a terminal as often as it lands in a CI page: the trace's own text (its
+    path, messages that quote it) goes through shown() so no escape sequence of it reaches the terminal."""
+    r, path = run.result, shown(run.path)
     icon = {"ok": "✅", "violation": "❌", "error": "⚠️"}[r.verdict]
     out = [f"### {icon} `{path}`: {r.verdict}", "", f"{r.records} records, {len(r.findings)} findings.", ""]
     if r.error is not None:
@@ -274,7 +305,7 @@ def markdown(path: str, *, limit: int = 200, **kw) -> str:
     if r.findings:
         out += ["| line | rule | message |", "| ---: | --- | --- |"]
         for f in r.findings:
-            out.append(f"| {f.line} | `{f.rule}` | {f.message.replace('|', '/')} |")
+            out.append(f"| {f.line} | `{f.rule}` | {shown(f.message).replace('|', '/')} |")
         out.append("")
     if run.records:
         out += ["```mermaid", "sequenceDiagram"]

@@ -36,7 +36,10 @@ report says so: the search is bounded, not complete.
 
 from __future__ import annotations
 
+import io
+import itertools
 import os
+import tempfile
 
 from .findings import Finding
 from .records import UNKNOWN, Record, format_record
@@ -153,28 +156,34 @@ def findings_of(path: str, **model) -> set[tuple[str, int]] | None:
     return None if r.error is not None else {(f.rule, f.line) for f in r.findings}
 
 
-def head(path: str, upto: int) -> str:
-    """The first `upto` lines of a file."""
-    out = []
+def head(path: str, upto: int, spool: bool = False):
+    """The first `upto` lines of a file: as a string, or with `spool` in an anonymous temporary file (read
+    from its start), so that a witness of a long trace is not held in memory."""
+    out = tempfile.TemporaryFile("w+", encoding="utf-8") if spool else io.StringIO()
     with open(path, encoding="utf-8") as fh:
         for i, text in enumerate(fh):
             if i >= upto:
                 break
-            out.append(text)
-    return "".join(out)
+            out.write(text)
+    if not spool:
+        return out.getvalue()
+    out.seek(0)
+    return out
 
 
-def witnesses(source, findings, *, limit: int = 10, **model) -> dict[int, tuple[str, list[dict]] | None]:
+def witnesses(source, findings, *, limit: int = 10, spool: bool = False, **model) -> dict[int, tuple | None]:
     """Witnesses of the first `limit` possible findings: index -> (full trace text, choices), or None if none found.
+
+    With `spool` the text is an anonymous temporary file (see head()) that write() copies from: a witness is
+    a completion as long as the trace up to its finding, too long to hold in memory for a long capture.
 
     `source()` gives the partial trace's records afresh (they stream: memory
     stays flat).  Each strategy writes one completion up to the last of
     these findings and replays it once; a finding it reproduces gets that
     completion cut at its line.
     """
-    import tempfile
-
-    wanted = [(i, f) for i, f in enumerate(findings) if not f.certain][:limit]
+    # islice: the possible findings may be many (and spilled to disk); only the first `limit` are wanted.
+    wanted = list(itertools.islice(((i, f) for i, f in enumerate(findings) if not f.certain), limit))
     out: dict[int, tuple[str, list[dict]] | None] = {i: None for i, _ in wanted}
     if not wanted:
         return out
@@ -192,11 +201,11 @@ def witnesses(source, findings, *, limit: int = 10, **model) -> dict[int, tuple[
                 continue
             for i, f in todo:
                 if (f.rule, f.line) in got:
-                    out[i] = (head(p, f.line), [c for c in chosen if c["line"] <= f.line])
+                    out[i] = (head(p, f.line, spool), [c for c in chosen if c["line"] <= f.line])
         tries = MAX_FILLS
         for i, f in wanted:
             if out[i] is None and tries > 0:
-                out[i], tries = _with_lost_records(source, f, d, tries, model)
+                out[i], tries = _with_lost_records(source, f, d, tries, model, spool)
     return out
 
 
@@ -317,7 +326,7 @@ def _text(r: Record) -> str:
     return r.text.split("#", 1)[0].strip() if r.text else format_record(r)
 
 
-def _with_lost_records(source, f: Finding, d: str, tries: int, model) -> tuple[tuple | None, int]:
+def _with_lost_records(source, f: Finding, d: str, tries: int, model, spool=False) -> tuple[tuple | None, int]:
     """A witness of f with records in place of the last `lost` before it; (witness or None, tries left)."""
     lost, choices = fillers(source, f)
     p = os.path.join(d, "lost.lgt")
@@ -333,7 +342,7 @@ def _with_lost_records(source, f: Finding, d: str, tries: int, model) -> tuple[t
             continue
         if any(lost.line <= line <= lost.line + moved for _, line in got):
             continue  # the filled records raise a finding themselves: not what a `lost` may hide
-        return (head(p, f.line + moved), chosen), tries
+        return (head(p, f.line + moved, spool), chosen), tries
     return None, tries
 
 
@@ -342,21 +351,52 @@ def moved_line(line: int, chosen) -> int:
     return line + sum(max(0, len(c["lost"]) - 1) for c in chosen if "lost" in c and c["line"] < line)
 
 
-def write(directory: str, path: str, finding: Finding, text: str, chosen=()) -> str:
-    """Write a witness as DIR/<trace>.line<N>.<rule>.lgt; returns its path."""
+def base_name(path: str, taken: dict[str, str]) -> str:
+    """The <trace> part of the witnesses' names for `path`: its name without .lgt, and `-2`, `-3`, ... after
+    it when another trace of this run (a/run.lgt, b/run.lgt) has that name already, so that the second's
+    witnesses do not overwrite the first's.  `taken` maps the names given so far to their traces."""
+    stem = os.path.splitext(os.path.basename(path))[0] or "trace"
+    base, k = stem, 1
+    while taken.get(base, path) != path:
+        k += 1
+        base = f"{stem}-{k}"
+    taken[base] = path
+    return base
+
+
+def write(directory: str, path: str, finding: Finding, text: str, chosen=(), base: str | None = None) -> str:
+    """Write a witness as DIR/<base>.line<N>.<rule>.lgt (base: the trace's name without .lgt); returns its path.
+
+    Written to a temporary file renamed over the name: a symbolic link there is replaced, never followed
+    into the file it names."""
     os.makedirs(directory, exist_ok=True)
-    base = os.path.splitext(os.path.basename(path))[0] or "trace"
+    if base is None:
+        base = os.path.splitext(os.path.basename(path))[0] or "trace"
     out = os.path.join(directory, f"{base}.line{finding.line}.{finding.rule}.lgt")
     name = "".join(c if c.isprintable() else "?" for c in os.path.basename(path))  # one line, whatever the name
     at = moved_line(finding.line, chosen)
     where = f"line {finding.line}" if at == finding.line else f"line {finding.line} (line {at} here)"
-    head = f"# witness: a completion of {name} with the possible {finding.rule} at {where}"
-    lines = text.split("\n")
-    # The first line is the header record: the comment goes on an empty line if there is one, else nowhere.
-    for j, line in enumerate(lines):
-        if j > 0 and line == "":
-            lines[j] = head
-            break
-    with open(out, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines))
+    comment = f"# witness: a completion of {name} with the possible {finding.rule} at {where}"
+    # `text` is a string or a spooled file (witnesses(spool=True)): copied line by line either way.
+    lines = io.StringIO(text) if isinstance(text, str) else text
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(out) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            # The first line is the header record: the comment goes on the first empty line after it (the
+            # text's end counts as one when it ends in a newline), else nowhere.
+            placed, last = False, ""
+            for j, line in enumerate(lines):
+                if not placed and j > 0 and line in ("\n", ""):
+                    line, placed = comment + ("\n" if line else ""), True
+                fh.write(line)
+                last = line
+            if not placed and last.endswith("\n"):
+                fh.write(comment)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, out)
+    except BaseException:
+        os.unlink(tmp)
+        raise
     return out

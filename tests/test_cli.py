@@ -132,3 +132,100 @@ def test_a_max_memory_past_what_setrlimit_takes_is_a_usage_error(mib, capsys):
     assert main(["replay", "--max-memory", mib, "traces/console-boot.lgt"]) == 2
     err = capsys.readouterr().err
     assert "too large" in err and "Traceback" not in err
+
+
+def _small_manifest(tmp_path):
+    m = tmp_path / "m.toml"
+    m.write_text(
+        f'[[trace]]\nfile = "{os.path.abspath(BAD)}"\nverdict = "violation"\n'
+        'findings = [{rule = "status-cleared", line = 23}]\n'
+    )
+    return m
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [OK],
+        ["--partial"],
+        ["--select", "key-collision"],
+        ["--fault", "guest-clears-status"],
+        ["--format", "sarif"],
+        ["--launcher", "checked"],
+        ["--jobs", "2"],
+        ["--quiet"],
+        ["--strict"],
+    ],
+)
+def test_manifest_refuses_what_it_would_not_apply(tmp_path, capsys, extra):
+    """--manifest used to drop files and options given beside it without a word (--format sarif printed text,
+    a FILE was not replayed): each is now a usage error that names it."""
+    assert main(["replay", "--manifest", str(_small_manifest(tmp_path)), *extra]) == 2
+    err = capsys.readouterr().err
+    assert "--manifest" in err and (extra[0] if extra[0].startswith("--") else "FILE") in err
+
+
+def test_manifest_with_format_json_prints_json(tmp_path, capsys):
+    m = _small_manifest(tmp_path)
+    rc = main(["replay", "--manifest", str(m), "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["manifest"]["file"] == str(m)
+    assert rc == 0 and doc["manifest"]["mismatches"] == []
+
+
+def _peak_of_replay(argv) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        main(argv)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("keep", [["--ignore", "key-collision"], ["--select", "status-cleared"]])
+def test_select_and_ignore_keep_findings_out_of_memory(tmp_path, capsys, keep):
+    """--select/--ignore made a list of every kept finding: 10x the findings took ~10x the memory."""
+
+    def trace(n):
+        p = tmp_path / f"f{n}.lgt"
+        lines = ["lguest-trace 1", "guest 0 pages=16", "device 0.0 type=console pfn=0 pages=0"]
+        lines += ["g0 status dev=0 value=ACKNOWLEDGE|DRIVER", "g0 status dev=0 value=ACKNOWLEDGE"] * n
+        p.write_text("\n".join(lines) + "\n")
+        return str(p)
+
+    argv = ["replay", "--quiet", "--max-findings", "0", *keep]
+    main([*argv, trace(10)])  # (the first run's imports would count as the small trace's memory)
+    small, large = _peak_of_replay([*argv, trace(1500)]), _peak_of_replay([*argv, trace(15000)])
+    capsys.readouterr()
+    assert large / small < 2
+    assert main(["replay", "--json", *keep, trace(1500)]) == 1
+    assert len(json.loads(capsys.readouterr().out)["files"][0]["findings"]) == 1500
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3", "257", "99999999999"])
+def test_replay_jobs_out_of_range_is_a_usage_error(capsys, jobs):
+    """--jobs 99999999999 was an internal error (exit 4, an OverflowError from the process pool)."""
+    assert main(["replay", "--jobs", jobs, OK]) == 2
+    assert f"--jobs must be 1..256 (worker processes on this machine), not {jobs}" in capsys.readouterr().err
+
+
+def test_output_closed_before_the_report_ends_is_not_exit_0(tmp_path):
+    """`lgcheck replay bad.lgt | head -1` exited 0 ("every file ok") although the file broke the protocol and
+    the rest of the report was never written: under `set -o pipefail` a CI step passed.  Now 141, as for a
+    process ended by SIGPIPE, and no noise on stderr."""
+    p = tmp_path / "many.lgt"
+    lines = ["lguest-trace 1", "guest 0 pages=16", "device 0.0 type=console pfn=0 pages=0"]
+    lines += ["g0 status dev=0 value=ACKNOWLEDGE|DRIVER", "g0 status dev=0 value=ACKNOWLEDGE"] * 20000
+    p.write_text("\n".join(lines) + "\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lgcheck", "replay", str(p), INPUT_ERROR],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away, as `head -1` does
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert b"Traceback" not in err and b"Exception ignored" not in err

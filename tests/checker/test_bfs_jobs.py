@@ -140,9 +140,11 @@ def test_ctrl_c_stops_with_exit_130_no_traceback_and_no_worker_left(tmp_path):
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
 
 
-def test_jobs_below_one_is_a_usage_error(capsys):
-    assert main(["prove", "--engine", "bfs", "--jobs", "0"]) == 2
-    assert "--jobs must be 1 or more" in capsys.readouterr().err
+@pytest.mark.parametrize("jobs", ["0", "257", "100000", "99999999999"])
+def test_jobs_out_of_range_is_a_usage_error(capsys, jobs):
+    """--jobs 100000 forked worker after worker, past --timeout, until stopped from outside."""
+    assert main(["prove", "--engine", "bfs", "--inv", "key-collision", "--timeout", "5", "--jobs", jobs]) == 2
+    assert f"--jobs must be 1..256 (worker processes on this machine), not {jobs}" in capsys.readouterr().err
 
 
 def test_a_changed_binding_order_of_two_entries_is_replaced_whole():

@@ -151,6 +151,38 @@ def test_an_earlier_runs_certificates_are_removed(tmp_path):
     assert os.listdir(folder) == []
 
 
+def test_certificates_replace_links_rather_than_write_through_them(tmp_path):
+    """The certificates were opened with open(path, "w"): a link at certificates/R.smt2 or manifest.json
+    (left by anyone) wrote the proof into the file it named."""
+    from lgcheck.checker import bfs_certificate
+
+    folder = tmp_path / "certificates"
+    folder.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    for name in ("key-outside-device.smt2", "manifest.json"):
+        (folder / name).symlink_to(victim)
+    cfg = Config(launcher="checked")
+    C.write_certificates(cfg, ["key-outside-device"], [], str(folder))
+    (folder / "manifest.json").unlink()
+    (folder / "manifest.json").symlink_to(victim)
+    bfs_certificate.write(str(folder), cfg, [])
+    assert victim.read_text() == "keep me\n"
+    assert not any(os.path.islink(folder / n) for n in os.listdir(folder))
+
+
+def test_out_whose_certificates_folder_is_a_link_is_refused(tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "certificates").symlink_to(elsewhere)
+    argv = ["prove", "--engine", "bfs", "--inv", "key-collision", "--timeout", "5", "--out", str(out)]
+    assert main(argv) == 2
+    assert "certificates is a symbolic link" in capsys.readouterr().err
+    assert os.listdir(elsewhere) == []
+
+
 def test_the_manifest_records_every_setting_of_the_model():
     """A Config field that is not in describe() would be lost: certify would rebuild another model."""
     # induction, k_max and bmc_solver are how prove searches, not the model

@@ -278,11 +278,28 @@ def test_counterexample_steps_are_marked(tmp_path):
     _round_trip(run, "write-to-used-buffer", cfg)
 
 
+def test_a_file_prove_did_not_write_is_kept_even_under_an_invariants_name(tmp_path):
+    """remove_stale removed any regular <invariant>.lgt in --out: a folder of captures given as --out lost the
+    user's own key-collision.lgt once key-collision held.  Only files that begin as prove writes them go."""
+    out = tmp_path / "captures"
+    out.mkdir()
+    mine = {"key-collision.lgt": "lguest-trace 1\n# my capture\n", "key-collision.itf.json": '{"mine": 1}\n'}
+    for name, text in mine.items():
+        (out / name).write_text(text)
+    cfg = Config(launcher="checked", invariants=("key-collision",), depth=2, induction=False, sysfs=False)
+    run = prove(cfg, str(out))
+    assert run.results["key-collision"].status == "holds" and run.removed == []
+    assert {n: (out / n).read_text() for n in mine} == mine
+
+
 def test_stale_counterexamples_are_removed_links_and_other_files_kept(tmp_path):
     out = tmp_path / "cx"
     out.mkdir()
-    for name in ("key-collision.lgt", "key-collision.itf.json", "notes.lgt", "status-cleared.lgt.bak"):
+    for name in ("notes.lgt", "status-cleared.lgt.bak"):
         (out / name).write_text("old\n")
+    # what an earlier run wrote begins as prove writes it
+    (out / "key-collision.lgt").write_text("# lgcheck prove: a shortest run (2 steps) that breaks key-collision\n")
+    (out / "key-collision.itf.json").write_text('{\n "#meta": {\n  "format": "ITF",\n  "source": "lgcheck prove"}}\n')
     outside = tmp_path / "precious.lgt"
     outside.write_text("keep me\n")
     (out / "buffer-overflow.lgt").symlink_to(outside)

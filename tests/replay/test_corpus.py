@@ -43,3 +43,22 @@ def test_results_with_spilled_findings_cross_to_the_parent(monkeypatch):
     assert any(len(k[3]) > 1 for k in serial)  # some file did spill
     parallel = [_key(r) for r in replay_many(files, jobs=2)]
     assert parallel == serial
+
+
+def test_standard_input_with_jobs_is_replayed_not_an_empty_trace():
+    """With --jobs 2, `-` went to a worker, whose stdin multiprocessing points at /dev/null: a valid trace on
+    stdin was reported as an input error ("no records"), exit 2."""
+    import subprocess
+    import sys
+
+    ok = os.path.join(TRACES, "console-boot.lgt")
+    with open(ok, "rb") as fh:
+        proc = subprocess.run(
+            [sys.executable, "-m", "lgcheck", "replay", "--jobs", "2", "--no-progress", ok, "-"],
+            stdin=fh,
+            capture_output=True,
+            timeout=120,
+        )
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, out + proc.stderr.decode()
+    assert "-: 24 records, 0 findings: ok" in out

@@ -220,6 +220,51 @@ def test_witnesses_dir_holds_a_full_trace_that_replays_to_the_possible_finding(t
     assert f["witness"]["choices"] == [{"line": 34, "record": "g1 bind_dma key=0x2001004 dmas=0x1c6b3a0 num=8 irq=1"}]
 
 
+def test_witnesses_are_written_with_emit_too(tmp_path, capsys):
+    """--emit took its own path through the CLI and dropped --witnesses DIR (an empty folder) and the JSON
+    witnesses without a word."""
+    trace = os.path.join(TRACES, "partial-console-flood.lgt")
+    alone, with_emit = tmp_path / "alone", tmp_path / "with-emit"
+    main(["replay", "--partial", "--witnesses", str(alone), trace])
+    main(["replay", "--partial", "--witnesses", str(with_emit), "--emit", str(tmp_path / "full.lgt"), trace])
+    capsys.readouterr()
+    assert os.listdir(alone) and sorted(os.listdir(with_emit)) == sorted(os.listdir(alone))
+    main(["replay", "--partial", "--json", "--emit", str(tmp_path / "full2.lgt"), trace])
+    found = [f["witness"] for f in json.loads(capsys.readouterr().out)["files"][0]["findings"] if not f["certain"]]
+    assert found and all(w is not None and w["found"] for w in found)
+
+
+def test_witnesses_of_two_traces_with_one_name_do_not_overwrite_each_other(tmp_path, capsys):
+    """a/run.lgt and b/run.lgt wrote their witnesses under the same names: b's replaced a's, and a's report
+    named files that held b's completions."""
+    text = open(os.path.join(TRACES, "partial-console-flood.lgt")).read()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = tmp_path / "a" / "run.lgt", tmp_path / "b" / "run.lgt"
+    a.write_text(text)
+    b.write_text(text.replace("l0 fill key=0 dma=0x477d60 len=2 irq=1", "l0 fill key=0 dma=0x477d60 len=4 irq=1"))
+    out = tmp_path / "w"
+    main(["replay", "--partial", "--no-progress", "--witnesses", str(out), str(a), str(b)])
+    named = re.findall(r"witness: (\S+)", capsys.readouterr().out)
+    assert len(named) == len(set(named)) == len(os.listdir(out)) == 6
+    for trace, files in ((a, named[:3]), (b, named[3:])):
+        for w in files:  # each witness is a completion of its own trace: the fill at line 17 as that trace has it
+            fill = [ln for ln in open(w).read().split("\n") if ln.startswith("l0 fill")][-1]
+            assert fill in trace.read_text()
+
+
+def test_a_witness_replaces_a_link_in_its_folder_rather_than_writing_through_it(tmp_path, capsys):
+    out = tmp_path / "w"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    (out / "partial-console-flood.line15.key-outside-device.lgt").symlink_to(victim)
+    main(["replay", "--partial", "--witnesses", str(out), os.path.join(TRACES, "partial-console-flood.lgt")])
+    capsys.readouterr()
+    assert victim.read_text() == "keep me\n"
+    assert not (out / "partial-console-flood.line15.key-outside-device.lgt").is_symlink()
+
+
 def test_witnesses_need_partial_mode(tmp_path, capsys):
     assert main(["replay", "--witnesses", str(tmp_path), os.path.join(TRACES, BAD_DMA)]) == 2
     assert "needs --partial" in capsys.readouterr().err
@@ -654,3 +699,48 @@ def test_a_bind_recorded_after_a_lost_pins_its_binding(tmp_path):
     maybe = "g0 bind_dma key=0x4001000 dmas=0x3f000 num=1 irq=? -> 1\n"
     r = _run(tmp_path, BINDS.replace(first, first + maybe))
     assert ("key-collision", 9, False) in summary(r) and not [f for f in r.findings if f.certain]
+
+
+def _long_capture(tmp_path, n):
+    """n inputs each handed back, then a `lost` before one more: a possible write-to-used-buffer at the end."""
+    p = tmp_path / f"long{n}.lgt"
+    head = (
+        "lguest-trace 1\nguest 0 pages=8192\ndevice 0.0 type=console pfn=0 pages=0\n"
+        "g0 status dev=0 value=ACKNOWLEDGE|DRIVER\ng0 dma 0x477d60 used_len=0 addr=[0x477e00] len=[256]\n"
+        "g0 bind_dma key=0 dmas=0x477d60 num=1 irq=1 -> 1\n"
+    )
+    body = "l0 fill key=0 dma=0x477d60 len=5 irq=1\ng0 dma 0x477d60 used_len=0\n" * n
+    tail = "l0 fill key=0 dma=0x477d60 len=5 irq=1\nlost records=3\nl0 fill key=0 dma=0x477d60 len=2 irq=1\n"
+    p.write_text(head + body + tail)
+    return str(p)
+
+
+def test_witnesses_of_a_long_capture_are_spooled_not_held(tmp_path):
+    """A witness is the trace up to its finding: it was kept as a string (up to --max-witnesses of them per
+    file), so memory grew with the capture's length (a 400k-record capture: 117 MB against 29 MB without
+    --witnesses).  Spooled, the witness written is the same, and memory does not grow with the length."""
+    import tracemalloc
+
+    from lgcheck.replay import witness
+    from lgcheck.replay.parser import read_trace
+
+    def peak(path):
+        r = replay_file(path, partial=True)
+        tracemalloc.start()
+        try:
+            found = witness.witnesses(lambda: read_trace(path, partial=True), r.findings, spool=True)
+            return tracemalloc.get_traced_memory()[1], r, found
+        finally:
+            tracemalloc.stop()
+
+    small, large = _long_capture(tmp_path, 1500), _long_capture(tmp_path, 6000)
+    peak(small)  # (first-use allocations do not count)
+    (p_small, _, _), (p_large, r, found) = peak(small), peak(large)
+    assert p_large - p_small < 150_000  # 4,500 inputs more: 9,000 lines (~350 kB) held twice, before
+    (i, w), *_ = [(i, w) for i, w in found.items() if w is not None]
+    spooled, chosen = w
+    assert not isinstance(spooled, str)
+    plain = witness.witnesses(lambda: read_trace(large, partial=True), r.findings)[i][0]
+    a = witness.write(str(tmp_path / "a"), large, r.findings[i], spooled, chosen)
+    b = witness.write(str(tmp_path / "b"), large, r.findings[i], plain, chosen)
+    assert open(a).read() == open(b).read() and "# witness: a completion of" in open(a).read()

@@ -87,3 +87,70 @@ def test_page_in_a_headless_browser(tmp_path):
     subprocess.run(flags + [f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a blank page is a few KB
+
+
+def test_show_never_writes_over_the_trace_it_draws(tmp_path, capsys):
+    """`-o` naming the trace, a link to it, or a trace whose default page name is its own name: refused (exit 2)
+    before anything is written, and the trace is left as it was."""
+    trace = tmp_path / "run.lgt"
+    trace.write_bytes(open(FLOOD, "rb").read())
+    before = trace.read_bytes()
+    link = tmp_path / "link.lgt"
+    link.symlink_to(trace)
+    assert main(["show", str(trace), "-o", str(trace)]) == 2
+    assert main(["show", str(trace), "--markdown", "-o", str(link)]) == 2
+    assert main(["show", str(link), "-o", str(trace)]) == 2
+    named_html = tmp_path / "page.html"
+    named_html.write_bytes(before)
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        assert main(["show", "page.html"]) == 2
+    finally:
+        os.chdir(cwd)
+    assert trace.read_bytes() == before and named_html.read_bytes() == before
+    assert "that is the trace itself" in capsys.readouterr().err
+
+
+def test_show_replaces_a_link_at_its_output_rather_than_writing_through_it(tmp_path):
+    other = tmp_path / "other.lgt"
+    other.write_text("lguest-trace 1\n")
+    out = tmp_path / "page.html"
+    out.symlink_to(other)
+    assert main(["show", FLOOD, "-o", str(out)]) == 0
+    assert other.read_text() == "lguest-trace 1\n"
+    assert not out.is_symlink() and "<svg" in out.read_text()
+
+
+def test_show_of_a_bad_trace_exits_2_with_the_error_on_stderr(tmp_path, capsys):
+    bad = tmp_path / "bad.lgt"
+    bad.write_text("lguest-trace 1\nguest 0 pages=16\ng0 bogus\n")
+    page = tmp_path / "bad.html"
+    assert main(["show", str(bad), "-o", str(page)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:3:4: error: unknown record" in err and "Traceback" not in err
+    assert "unknown record" in page.read_text()  # the page shows it too
+    missing = tmp_path / "missing.lgt"
+    assert main(["show", str(missing), "-o", str(tmp_path / "missing.html")]) == 2
+    assert "cannot open trace" in capsys.readouterr().err
+    assert not (tmp_path / "missing.html").exists()  # no page for a file that is not there
+    assert main(["show", str(FLOOD), "--max-records", "-1", "-o", str(page)]) == 2
+    assert "--max-records must be 0 or more" in capsys.readouterr().err
+
+
+def test_show_markdown_on_a_terminal_escapes_the_traces_text(tmp_path, capsys):
+    name = tmp_path / "run\x1b[2J.lgt"
+    name.write_bytes(open(FLOOD, "rb").read())
+    assert main(["show", "--markdown", str(name)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "run\\x1b[2J.lgt" in out
+
+
+def test_show_draws_standard_input(monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(open(FLOOD, "rb").read())))
+    assert main(["show", "-", "-o", "-"]) == 0
+    page = capsys.readouterr().out
+    drawn = _svg(page).findall(f".//{SVG}g[@data-line]")
+    assert drawn and len(drawn) == len(_svg(show.html(FLOOD)).findall(f".//{SVG}g[@data-line]"))
