@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 from ..spec import compiled as _compiled
 from ..spec import constants as C
+from ..spec import monitors as _monitors
 from ..spec.ops import SYM_WIDTH, Concrete
 from ..spec.registry import INVARIANTS
 from .config import Config
@@ -415,6 +416,7 @@ class SearchState(SymState):
         self._dmine = (1 << n) - 1  # bit g: this state owns Guest g's devices
         self._cfp = [None] * n  # per Guest: its descriptors as a fingerprint part, or None (not known)
         self._dfp = [None] * n  # per Guest: its devices' statuses, likewise
+        self.monitored = None  # {write kind: monitors} the cone watches (spec/monitors.py observe), None: all
 
     def copy(self) -> "SearchState":
         return successor_copy(self, 0, "")
@@ -667,6 +669,9 @@ class Cone:
     def __init__(self, cfg, names, actions, sym, dom, secs, compiled=True, defer=False):
         self.cfg, self.names, self.actions, self.sym, self.dom, self.secs = cfg, names, actions, sym, dom, secs
         init = SearchState(cfg)
+        # Only this cone's invariants are watched: a check of another is never reported here (`level`
+        # reports `broken & open`), and no monitor changes what a later step does.
+        init.monitored = (_compiled.MODULE["monitors"] if compiled else _monitors).by_kind(names)
         self.proto = init
         self.seen = {fingerprint(init, sym): 0}
         self.parent, self.moves = [-1], [None]

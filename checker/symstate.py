@@ -76,6 +76,8 @@ class SymState:
     there, so the solver looks for an offset where they differ.
     """
 
+    monitored = None  # {write kind: monitors} when fewer than all invariants are watched (the search)
+
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.sections = cfg.sections

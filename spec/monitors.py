@@ -73,8 +73,11 @@ def observe(ops, st):
         return
     writes = list(log)
     log.clear()
+    # A state may watch fewer invariants (the search watches only those it is asked about: a check of
+    # another could never be reported, and no monitor changes what a later step does).
+    by_kind = st.monitored or _BY_KIND
     for w in writes:
-        for fn in _BY_KIND.get(w.kind, ()):
+        for fn in by_kind.get(w.kind, ()):
             fn(ops, st, w)
 
 
@@ -370,6 +373,13 @@ def key_outside_device(ops, st, w):
     )
 
 
-_BY_KIND: dict[str, list] = {}
-for _name, (_kind, _fn) in MONITORS.items():
-    _BY_KIND.setdefault(_kind, []).append(_fn)
+def by_kind(names=None) -> dict[str, list]:
+    """{write kind: the monitors over it}, of the invariants `names` (None: all of them)."""
+    out: dict[str, list] = {}
+    for name, (kind, fn) in MONITORS.items():
+        if names is None or name in names:
+            out.setdefault(kind, []).append(fn)
+    return out
+
+
+_BY_KIND = by_kind()

@@ -329,6 +329,7 @@ class ConcreteState:
     sections = C.LGUEST_MAX_DMA_SECTIONS
     cursor = _NoCursor
     relate = None
+    monitored = None  # every invariant's monitor observes (spec/monitors.py observe)
 
     def __init__(self, partial: bool = False):
         self.guests: dict[int, Guest] = {}

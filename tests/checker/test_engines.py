@@ -290,6 +290,29 @@ def test_the_fast_search_reaches_exactly_the_states_of_a_plain_one():
         assert set(cone.seen) == seen and broken == ref_broken & set(names)
 
 
+def test_a_cone_watches_only_its_invariants_and_finds_the_same_runs():
+    """The search runs the monitors of the invariants it was asked about, no others (spec/monitors.py observe).
+
+    A check of another invariant could never be reported, and no monitor
+    changes a later step: the same states and the same shortest runs as a
+    search that watches every invariant.
+    """
+    from lgcheck.spec import compiled, monitors
+
+    cfg = Config(launcher="checked", faults=("host-skips-used-len-check",), depth=6, **SMALL)
+    names = ["write-to-used-buffer"]
+    (_, actions), *_ = bfs.cones(cfg, names)
+    dom = bfs.domains(cfg)
+    for is_compiled, module in ((True, compiled.MODULE["monitors"]), (False, monitors)):
+        cone = bfs.Cone(cfg, names, actions, False, dom, bfs._sections(cfg, dom), is_compiled, defer=False)
+        watched = {fn for fns in cone.proto.monitored.values() for fn in fns}
+        assert watched == {module.MONITORS["write-to-used-buffer"][1]}
+    asked = bfs.search(cfg, names, sym=False)
+    every = bfs.search(cfg, names + ["buffer-overflow", "key-collision", "key-outside-device"], sym=False)
+    assert asked.found["write-to-used-buffer"].path == every.found["write-to-used-buffer"].path
+    assert asked.found["write-to-used-buffer"].steps == 5
+
+
 def test_deferred_writes_keep_every_faults_verdict_and_shortest_length():
     """The reduction (docs/engines.md "Deferred descriptor writes") against the plain search, fault by fault."""
     from lgcheck.checker.faults import FAULTS
