@@ -29,15 +29,17 @@ examples:
 """
 
 
-def _trace_files(paths: list[str], follow_links: bool = False) -> list[str]:
-    """The files to replay: each path given, or a folder's .lgt files (sorted).
+def _trace_files(paths: list[str], follow_links: bool = False) -> tuple[list[str], list[tuple[str, int]]]:
+    """The files to replay: each path given, or a folder's .lgt files (sorted); and the folders that gave none.
 
     Inside a folder only regular files count, and a symlink is followed only
     with --follow-links: a planted `x.lgt -> /etc/shadow` is skipped.  A path
     given by name is read as given (the reader refuses what is not a regular
-    file, and `-` is standard input).
+    file, and `-` is standard input).  Each folder with no .lgt file to read
+    comes back as (folder, .lgt links skipped), so that the caller can refuse
+    it: a folder the user gave is never dropped without a word.
     """
-    out = []
+    out, empty = [], []
     for p in paths:
         if p != "-" and os.path.isdir(p):
             try:
@@ -46,19 +48,33 @@ def _trace_files(paths: list[str], follow_links: bool = False) -> list[str]:
                 out.append(p)  # the reader reports it
                 del e
                 continue
+            found, links = False, 0
             for e in entries:
                 if not e.name.endswith(".lgt"):
                     continue
                 try:
                     if e.is_symlink() and not follow_links:
+                        links += 1
                         continue
                     if e.is_file(follow_symlinks=follow_links):
                         out.append(e.path)
+                        found = True
                 except OSError:
                     continue
+            if not found:
+                empty.append((p, links))
         else:
             out.append(p)
-    return out
+    return out, empty
+
+
+def _empty_folders(empty: list[tuple[str, int]]) -> str:
+    """The usage error for folders given that hold no .lgt file to replay."""
+    said = []
+    for p, links in empty:
+        why = f" (only {links} symlink{'s' if links != 1 else ''}, followed with --follow-links)" if links else ""
+        said.append(f"{p}{why}")
+    return f"no .lgt file to replay in the folder{'s' if len(said) > 1 else ''} given: {', '.join(said)}"
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -114,9 +130,14 @@ def _replay(args) -> int:
             _err(f"--manifest replays the traces it lists as it says; it does not take {', '.join(unused)}")
             return 2
         return check_manifest(args.manifest, json_out=args.json or args.format == "json", out=sys.stdout)
-    files = _trace_files(args.files, args.follow_links)
+    files, empty = _trace_files(args.files, args.follow_links)
+    if empty:
+        # Said before any report, as a folder alone always was: beside other files it would
+        # otherwise vanish from the run, the total and the exit status without a word.
+        _err(_empty_folders(empty))
+        return 2
     if not files:
-        _err("no trace files given (or no .lgt file in the folders given)")
+        _err("no trace files given")
         return 2
     if args.emit and len(files) != 1:
         _err("--emit writes one completed trace: give exactly one input file")
@@ -488,7 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
         "files",
         nargs="*",
         metavar="FILE",
-        help="trace files (regular files, or - for standard input), or folders of .lgt files",
+        help="trace files (regular files, or - for standard input), or folders of .lgt files (none in one: an error)",
     )
     r.add_argument(
         "--follow-links",

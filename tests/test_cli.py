@@ -229,3 +229,21 @@ def test_output_closed_before_the_report_ends_is_not_exit_0(tmp_path):
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141
     assert b"Traceback" not in err and b"Exception ignored" not in err
+
+
+def test_a_folder_without_lgt_files_is_a_usage_error_alone_or_beside_files(tmp_path, capsys):
+    """Beside a file, an empty folder used to vanish from the run and the total: exit 2, naming it, before any report."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a trace")
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "a.lgt").symlink_to(OK)
+    for argv in ([str(empty)], [OK, str(empty)], [str(empty), OK, "--jobs", "2"], ["--json", OK, str(empty)]):
+        assert main(["replay", *argv]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""  # refused before any report
+        assert f"no .lgt file to replay in the folder given: {empty}" in captured.err
+    assert main(["replay", OK, str(links)]) == 2
+    assert f"folder given: {links} (only 1 symlink, followed with --follow-links)" in capsys.readouterr().err
+    assert main(["replay", "--follow-links", OK, str(links)]) == 0
