@@ -272,8 +272,15 @@ def _unwritable(path: str) -> str | None:
     """Why counterexamples could not be written under `path`, checked before any solving.
 
     A symbolic link is refused (lgcheck did not make it, and writing through
-    it could reach any folder); so is anything that is not a folder.
+    it could reach any folder); so is anything that is not a folder.  `-`
+    means standard output to every other option, where the report goes:
+    a folder of files cannot go there, and one named `-` would surprise.
     """
+    if path == "-":
+        return (
+            "- is standard output, where the report goes; counterexamples are files: give a folder "
+            "(./- for one named -)"
+        )
     if os.path.islink(path):
         return "is a symbolic link; give the folder itself"
     if os.path.lexists(path):

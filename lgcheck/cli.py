@@ -163,6 +163,17 @@ def _replay(args) -> int:
     if args.witnesses and not args.partial:
         _err("--witnesses needs --partial: only a partial trace has possible findings")
         return 2
+    if args.witnesses == "-":
+        # `-` is standard output for every option that writes (show -o -); witnesses are files in a folder.
+        _err("--witnesses -: - is standard output, where the report goes; witnesses are files: "
+             "give a folder (./- for one named -)")
+        return 2
+    if args.emit == "-":
+        # The report goes to standard output too, and a completed trace is written only once the
+        # replay read its input whole: the two cannot share it.
+        _err("--emit -: - is standard output, where the report goes; give a file for the completed trace "
+             "(./- for one named -)")
+        return 2
     if args.witnesses:
         try:
             os.makedirs(args.witnesses, exist_ok=True)

@@ -360,3 +360,10 @@ def test_an_empty_inv_list_in_a_config_file_is_refused_not_every_invariant(tmp_p
     assert f"{conf}:2:1: inv = [] names no invariant; leave inv out for the default ones" in err
     assert main(["prove", "--config", str(conf), "--inv", "keys", "--timeout", "60", "--no-progress"]) == 2
     capsys.readouterr()  # a flag does not excuse the file's mistake: the file is read whole first
+
+
+def test_out_dash_is_refused_not_a_folder_named_dash(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["prove", "--out", "-", "--inv", "keys", "--depth", "1", "--timeout", "60", "--no-progress"]) == 2
+    assert "--out -: - is standard output, where the report goes" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
