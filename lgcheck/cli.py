@@ -279,17 +279,13 @@ def _witnesses(args, r, model) -> None:
         f = r.findings[i]
         file_ = witness.write(args.witnesses, r.file, f, text, chosen, base=base) if args.witnesses else None
         text.close()  # (spooled: its temporary file goes now, not when collected)
-        values = sum(1 for c in chosen if c.get("record"))
-        lost = sum(1 for c in chosen if "lost" in c)
-        filled = sum(1 for c in chosen if c.get("lost"))
-        dropped = sum(1 for c in chosen if "record" in c and c["record"] is None)
         r.witnesses[i] = {
             "file": file_,
             "found": True,
-            "summary": f"values for the `?`s of {values} record(s), records for {filled} of {lost} `lost`, "
-            f"{dropped} answer(s) with a `?` left to the model",
-            "choices": chosen[:50],
-            "more_choices": max(0, len(chosen) - 50),
+            "summary": f"values for the `?`s of {chosen.values} record(s), records for {chosen.filled} of "
+            f"{chosen.lost} `lost`, {chosen.dropped} answer(s) with a `?` left to the model",
+            "choices": chosen.kept,  # the first witness.KEPT_CHOICES; the rest only counted
+            "more_choices": chosen.more,
         }
     n = sum(not f.certain for f in r.findings)
     if n > len(found):
