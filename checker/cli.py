@@ -8,11 +8,10 @@ import os
 import sys
 import time
 
-from ..replay.errors import TraceError
 from ..replay.escape import shown
-from ..replay.parser import open_trace
 from ..replay.report import FORMATS
 from ..spec.registry import FINDINGS, INVARIANTS
+from .config import SettingError
 from .faults import FAULTS
 
 EPILOG = """\
@@ -54,7 +53,8 @@ def add_prove_parser(sub, run):
         "--config",
         metavar="TOML",
         help="read settings from a TOML file (keys as the flags: guests, launcher, host, guest-count, slots, buffers, "
-        "sections, num-skbs, depth, timeout, inv, fault, induction); flags given on the command line win",
+        "sections, num-skbs, depth, timeout, inv, fault, induction; inv = [] is refused: leave it out for the "
+        "defaults); flags given on the command line win",
     )
     p.add_argument(
         "--guests",
@@ -229,10 +229,10 @@ def _check_limits(s: dict) -> None:
     """Usage errors for limits that cannot be met: a bad timeout, a model too large to encode."""
     t = s["timeout"]
     if t is not None and (isinstance(t, bool) or not math.isfinite(t) or t <= 0):
-        raise ValueError(f"--timeout must be a finite number of seconds above 0, not {t!r}")
+        raise SettingError([("timeout", f"must be a finite number of seconds above 0, not {t!r}")])
     for key in ("guest-count", "slots", "buffers", "sections", "depth", "num-skbs"):
         if not isinstance(s[key], int) or isinstance(s[key], bool):
-            raise ValueError(f"--{key} must be a whole number, not {s[key]!r}")
+            raise SettingError([(key, f"must be a whole number, not {s[key]!r}")])
     units = model_units(s)
     if units > MAX_MODEL_UNITS:
         raise ValueError(
@@ -241,11 +241,12 @@ def _check_limits(s: dict) -> None:
             "slots, buffers or sections"
         )
     if t is not None and units * SECONDS_PER_UNIT > HOPELESS * t:
-        raise ValueError(
-            f"--timeout {t:g}: encoding one step of this model takes about {units * SECONDS_PER_UNIT:.0f} s "
+        raise SettingError([(
+            "timeout",
+            f"{t:g}: encoding one step of this model takes about {units * SECONDS_PER_UNIT:.0f} s "
             f"(guest-count^2 x slots x buffers x sections = {units:,}), longer than the time limit; give a "
-            "longer --timeout or a smaller model"
-        )
+            "longer timeout or a smaller model",
+        )])
 
 
 def _invariants(names) -> tuple[str, ...]:
@@ -263,7 +264,7 @@ def _invariants(names) -> tuple[str, ...]:
             out.append(n)
         else:
             valid = ", ".join(list(INVARIANTS) + [f for f in FINDINGS if FINDINGS[f].invariant])
-            raise ValueError(f"unknown invariant {n!r}: choose from {valid}")
+            raise SettingError([("inv", f": unknown invariant {n!r}: choose from {valid}")])
     return tuple(dict.fromkeys(out))
 
 
@@ -271,8 +272,15 @@ def _unwritable(path: str) -> str | None:
     """Why counterexamples could not be written under `path`, checked before any solving.
 
     A symbolic link is refused (lgcheck did not make it, and writing through
-    it could reach any folder); so is anything that is not a folder.
+    it could reach any folder); so is anything that is not a folder.  `-`
+    means standard output to every other option, where the report goes:
+    a folder of files cannot go there, and one named `-` would surprise.
     """
+    if path == "-":
+        return (
+            "- is standard output, where the report goes; counterexamples are files: give a folder "
+            "(./- for one named -)"
+        )
     if os.path.islink(path):
         return "is a symbolic link; give the folder itself"
     if os.path.lexists(path):
@@ -324,30 +332,18 @@ TYPES = {
 
 def _settings(args) -> dict:
     """Built-in defaults, then the --config file, then the flags given."""
-    s = dict(DEFAULTS)
-    if args.config:
-        import tomllib  # here: every `lgcheck replay` start-up would pay for it
+    return _settings_and_places(args)[0]
 
-        try:
-            with open_trace(args.config) as fh:  # a regular file only: a FIFO or device is refused
-                data = tomllib.load(fh)
-        except TraceError as e:
-            raise ValueError(f"cannot read --config {args.config}: {e.message}") from None
-        except OSError as e:
-            raise ValueError(f"cannot read --config {args.config}: {e.strerror}") from None
-        except UnicodeDecodeError as e:
-            raise ValueError(f"--config {args.config}: not UTF-8 ({e.reason})") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ValueError(f"--config {args.config}: {e}") from None
-        for key, value in data.items():
-            if key not in DEFAULTS:
-                raise ValueError(f"--config {args.config}: unknown setting {key!r}; known: {', '.join(DEFAULTS)}")
-            want = TYPES.get(key, int)
-            if not isinstance(value, want) or isinstance(value, bool) and want is not bool:
-                raise ValueError(f"--config {args.config}: {key} = {value!r} is not of the right type")
-            if want is list and not all(isinstance(v, str) for v in value):
-                raise ValueError(f"--config {args.config}: {key} = {value!r} must be a list of names")
-            s[key] = value
+
+def _settings_and_places(args) -> tuple[dict, dict[str, str]]:
+    """The settings, and where each one the --config file gave (and no flag overrode) was written."""
+    s = dict(DEFAULTS)
+    where: dict[str, str] = {}
+    if args.config:
+        from . import config_file  # tomllib: every `lgcheck replay` start-up would pay for it
+
+        data, where = config_file.read(args.config, DEFAULTS, TYPES)
+        s.update(data)
     flags = {
         "guests": args.guests,
         "launcher": args.launcher,
@@ -366,8 +362,9 @@ def _settings(args) -> dict:
         "bmc-solver": getattr(args, "bmc_solver", None),
         "num-skbs": getattr(args, "num_skbs", None),
     }
-    s.update({k: v for k, v in flags.items() if v is not None})
-    return s
+    given = {k: v for k, v in flags.items() if v is not None}
+    s.update(given)
+    return s, {k: at for k, at in where.items() if k not in given}
 
 
 def config_from_settings(s: dict):
@@ -470,12 +467,17 @@ def _run_prove(args) -> int:
             print(f"{f.name:30} {f.what} (breaks {f.breaks})")
         return 0
     try:
-        s = _settings(args)
+        s, where = _settings_and_places(args)
         _check_limits(s)
         for f in s["fault"]:
             if f not in FAULTS:
-                raise ValueError(f"unknown fault {f!r}: `lgcheck prove --list-faults` lists them")
+                raise SettingError([("fault", f": unknown fault {f!r}: `lgcheck prove --list-faults` lists them")])
         cfg = config_from_settings(s)
+    except SettingError as e:
+        # A value the --config file gave is named by its file, line and key, not by an option never typed.
+        said = e.worded(lambda key: f"{where[key]}: {key}" if key in where else f"--{key}")
+        print(f"lgcheck prove: error: {shown(said)}", file=sys.stderr)
+        return 2
     except ValueError as e:
         print(f"lgcheck prove: error: {shown(str(e))}", file=sys.stderr)
         return 2

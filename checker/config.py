@@ -23,6 +23,29 @@ GUEST_MODES = ("conforming", "any")
 LAUNCHERS = ("2.6.23", "checked")
 
 
+class SettingError(ValueError):
+    """What is wrong with named settings: (key, text) each, key None when no one setting is at fault.
+
+    str() words each as the option (`--slots must be 1..32 ...`); `prove`
+    words it by where the value came from instead (checker/config_file.py:
+    a --config file's line and key), so the message points at what to fix.
+    """
+
+    def __init__(self, problems: list[tuple[str | None, str]]):
+        self.problems = list(problems)
+        super().__init__(self.worded(lambda key: f"--{key}"))
+
+    def worded(self, name) -> str:
+        """The problems joined, each setting named by `name(key)`."""
+        out = []
+        for key, text in self.problems:
+            if key is None:
+                out.append(text)
+            else:
+                out.append(f"{name(key)}{'' if text.startswith(':') else ' '}{text}")
+        return "; ".join(out)
+
+
 @dataclass(frozen=True)
 class Config:
     guests: int = 2
@@ -61,37 +84,37 @@ class Config:
     def __post_init__(self):
         problems = []
         if not 1 <= self.guests <= 16:
-            problems.append(f"--guest-count must be 1..16 (MAX_LGUEST_GUESTS), not {self.guests}")
+            problems.append(("guest-count", f"must be 1..16 (MAX_LGUEST_GUESTS), not {self.guests}"))
         if not 1 <= self.slots <= C.LGUEST_MAX_DMA:
-            problems.append(f"--slots must be 1..32 (LGUEST_MAX_DMA), not {self.slots}")
+            problems.append(("slots", f"must be 1..32 (LGUEST_MAX_DMA), not {self.slots}"))
         if not 1 <= self.buffers <= 8:
-            problems.append(f"--buffers must be 1..8, not {self.buffers}")
+            problems.append(("buffers", f"must be 1..8, not {self.buffers}"))
         if not 1 <= self.sections <= C.LGUEST_MAX_DMA_SECTIONS:
-            problems.append(f"--sections must be 1..16, not {self.sections}")
+            problems.append(("sections", f"must be 1..16, not {self.sections}"))
         if not 0 <= self.num_skbs <= self.buffers:
-            problems.append(f"--num-skbs must be 0..--buffers ({self.buffers}), not {self.num_skbs}")
+            problems.append(("num-skbs", f"must be 0..{self.buffers} (at most the buffers), not {self.num_skbs}"))
         if self.num_skbs and self.guest_mode != "conforming":
-            problems.append("--num-skbs says what the conforming drivers bind: it needs --guests conforming")
+            problems.append(("num-skbs", "says what the conforming drivers bind: it needs --guests conforming"))
         if self.bmc_solver not in ("z3", "bitwuzla"):
-            problems.append(f"--bmc-solver must be z3 or bitwuzla, not {self.bmc_solver!r}")
+            problems.append(("bmc-solver", f"must be z3 or bitwuzla, not {self.bmc_solver!r}"))
         if not 1 <= self.k_max <= 16:
-            problems.append(f"--k-max must be 1..16, not {self.k_max}")
+            problems.append(("k-max", f"must be 1..16, not {self.k_max}"))
         if self.depth < 1:
-            problems.append(f"--depth must be at least 1, not {self.depth}")
+            problems.append(("depth", f"must be at least 1, not {self.depth}"))
         if self.guest_mode not in GUEST_MODES:
-            problems.append(f"--guests must be one of {', '.join(GUEST_MODES)}, not {self.guest_mode!r}")
+            problems.append(("guests", f"must be one of {', '.join(GUEST_MODES)}, not {self.guest_mode!r}"))
         if self.launcher not in LAUNCHERS:
-            problems.append(f"--launcher must be one of {', '.join(LAUNCHERS)}, not {self.launcher!r}")
+            problems.append(("launcher", f"must be one of {', '.join(LAUNCHERS)}, not {self.launcher!r}"))
         if self.host not in HOSTS:
-            problems.append(f"--host must be one of {', '.join(HOSTS)}, not {self.host!r}")
+            problems.append(("host", f"must be one of {', '.join(HOSTS)}, not {self.host!r}"))
         if self.width is None:
             # A descriptor's total (sections x the longest section) must not wrap, nor may any address.
             longest = C.PAGE_SIZE if self.guest_mode == "conforming" else 0xFFFF
             object.__setattr__(self, "width", max(16, (longest * self.sections).bit_length() + 1))
         if not 16 <= self.width <= 32:
-            problems.append(f"width must be 16..32, not {self.width}")
+            problems.append((None, f"width must be 16..32, not {self.width}"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise SettingError(problems)
 
     # ------------------------------------------------------------ layout
     @property

@@ -29,15 +29,17 @@ examples:
 """
 
 
-def _trace_files(paths: list[str], follow_links: bool = False) -> list[str]:
-    """The files to replay: each path given, or a folder's .lgt files (sorted).
+def _trace_files(paths: list[str], follow_links: bool = False) -> tuple[list[str], list[tuple[str, int]]]:
+    """The files to replay: each path given, or a folder's .lgt files (sorted); and the folders that gave none.
 
     Inside a folder only regular files count, and a symlink is followed only
     with --follow-links: a planted `x.lgt -> /etc/shadow` is skipped.  A path
     given by name is read as given (the reader refuses what is not a regular
-    file, and `-` is standard input).
+    file, and `-` is standard input).  Each folder with no .lgt file to read
+    comes back as (folder, .lgt links skipped), so that the caller can refuse
+    it: a folder the user gave is never dropped without a word.
     """
-    out = []
+    out, empty = [], []
     for p in paths:
         if p != "-" and os.path.isdir(p):
             try:
@@ -46,19 +48,33 @@ def _trace_files(paths: list[str], follow_links: bool = False) -> list[str]:
                 out.append(p)  # the reader reports it
                 del e
                 continue
+            found, links = False, 0
             for e in entries:
                 if not e.name.endswith(".lgt"):
                     continue
                 try:
                     if e.is_symlink() and not follow_links:
+                        links += 1
                         continue
                     if e.is_file(follow_symlinks=follow_links):
                         out.append(e.path)
+                        found = True
                 except OSError:
                     continue
+            if not found:
+                empty.append((p, links))
         else:
             out.append(p)
-    return out
+    return out, empty
+
+
+def _empty_folders(empty: list[tuple[str, int]]) -> str:
+    """The usage error for folders given that hold no .lgt file to replay."""
+    said = []
+    for p, links in empty:
+        why = f" (only {links} symlink{'s' if links != 1 else ''}, followed with --follow-links)" if links else ""
+        said.append(f"{p}{why}")
+    return f"no .lgt file to replay in the folder{'s' if len(said) > 1 else ''} given: {', '.join(said)}"
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -114,9 +130,14 @@ def _replay(args) -> int:
             _err(f"--manifest replays the traces it lists as it says; it does not take {', '.join(unused)}")
             return 2
         return check_manifest(args.manifest, json_out=args.json or args.format == "json", out=sys.stdout)
-    files = _trace_files(args.files, args.follow_links)
+    files, empty = _trace_files(args.files, args.follow_links)
+    if empty:
+        # Said before any report, as a folder alone always was: beside other files it would
+        # otherwise vanish from the run, the total and the exit status without a word.
+        _err(_empty_folders(empty))
+        return 2
     if not files:
-        _err("no trace files given (or no .lgt file in the folders given)")
+        _err("no trace files given")
         return 2
     if args.emit and len(files) != 1:
         _err("--emit writes one completed trace: give exactly one input file")
@@ -141,6 +162,17 @@ def _replay(args) -> int:
         return 2
     if args.witnesses and not args.partial:
         _err("--witnesses needs --partial: only a partial trace has possible findings")
+        return 2
+    if args.witnesses == "-":
+        # `-` is standard output for every option that writes (show -o -); witnesses are files in a folder.
+        _err("--witnesses -: - is standard output, where the report goes; witnesses are files: "
+             "give a folder (./- for one named -)")
+        return 2
+    if args.emit == "-":
+        # The report goes to standard output too, and a completed trace is written only once the
+        # replay read its input whole: the two cannot share it.
+        _err("--emit -: - is standard output, where the report goes; give a file for the completed trace "
+             "(./- for one named -)")
         return 2
     if args.witnesses:
         try:
@@ -247,17 +279,13 @@ def _witnesses(args, r, model) -> None:
         f = r.findings[i]
         file_ = witness.write(args.witnesses, r.file, f, text, chosen, base=base) if args.witnesses else None
         text.close()  # (spooled: its temporary file goes now, not when collected)
-        values = sum(1 for c in chosen if c.get("record"))
-        lost = sum(1 for c in chosen if "lost" in c)
-        filled = sum(1 for c in chosen if c.get("lost"))
-        dropped = sum(1 for c in chosen if "record" in c and c["record"] is None)
         r.witnesses[i] = {
             "file": file_,
             "found": True,
-            "summary": f"values for the `?`s of {values} record(s), records for {filled} of {lost} `lost`, "
-            f"{dropped} answer(s) with a `?` left to the model",
-            "choices": chosen[:50],
-            "more_choices": max(0, len(chosen) - 50),
+            "summary": f"values for the `?`s of {chosen.values} record(s), records for {chosen.filled} of "
+            f"{chosen.lost} `lost`, {chosen.dropped} answer(s) with a `?` left to the model",
+            "choices": chosen.kept,  # the first witness.KEPT_CHOICES; the rest only counted
+            "more_choices": chosen.more,
         }
     n = sum(not f.certain for f in r.findings)
     if n > len(found):
@@ -488,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
         "files",
         nargs="*",
         metavar="FILE",
-        help="trace files (regular files, or - for standard input), or folders of .lgt files",
+        help="trace files (regular files, or - for standard input), or folders of .lgt files (none in one: an error)",
     )
     r.add_argument(
         "--follow-links",

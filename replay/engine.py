@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import re
 from typing import Iterator, TextIO
 
 from ..spec import constants as C
@@ -42,6 +43,14 @@ _PAGE_OFF = C.PAGE_SIZE - 1
 _PAGE, _PAGE_SHIFT = C.PAGE_SIZE, C.PAGE_SHIFT
 _DMA_BELOW = C.DMA_SIZE - 1  # a descriptor starting this far below an address still covers it
 _bisect_left = bisect.bisect_left
+_ADDR_END = 1 << 32  # one past the last Guest-physical address (u32)
+_MEM_ADDR = re.compile(r"mem[ \t]+")
+
+
+def _mem_addr_column(text: str) -> int:
+    """The 1-based column of a `mem` record's ADDR in its line (the line parsed: the match is there)."""
+    m = _MEM_ADDR.search(text)
+    return m.end() + 1 if m else 1
 
 
 class _Peekable:
@@ -1083,12 +1092,23 @@ class Replay:
         if addr is UNKNOWN:
             self.unchecked(f"line {rec.line}: not checked: `mem` address is `?`")
             return
+        if addr + len(data) > _ADDR_END:
+            # A Guest-physical address is a u32 and never wraps (trace-format.md, "Lexical rules"):
+            # no store reaches past the last byte, so the record is out of range, like a value too large.
+            raise TraceError(
+                self.path,
+                rec.line,
+                _mem_addr_column(rec.text),
+                f"`mem` at {addr:#x} ({len(data)} bytes) runs past the end of the 32-bit address space "
+                f"(its last byte would be at {addr + len(data) - 1:#x}; addresses are u32, at most 0xffffffff)",
+                rec.text,
+            )
         desc = self.mem_overlap(g, addr, len(data))
         if desc is not None:
             raise TraceError(
                 self.path,
                 rec.line,
-                max(rec.text.find("mem") + 5, 1),
+                _mem_addr_column(rec.text),
                 f"`mem` at {addr:#x} ({len(data)} bytes) overlaps g{g}'s descriptor at {desc:#x}",
                 rec.text,
             )
@@ -1135,11 +1155,15 @@ class Replay:
                     return
         contents = self.st.contents
         off = addr & _PAGE_OFF
-        if contents is not None and off + n <= _PAGE:
-            p = contents.get((g, addr >> _PAGE_SHIFT))
-            if p is not None:
-                put_known(p, off, data)
-                return
+        if off + n <= _PAGE:  # within one page, hence below 2**32
+            if contents is not None:
+                p = contents.get((g, addr >> _PAGE_SHIFT))
+                if p is not None:
+                    put_known(p, off, data)
+                    return
+        elif addr + n > _ADDR_END:
+            self.on_g_mem(rec)  # raises the input error, worded in one place
+            return
         self.st.write_bytes(g, addr, data)
 
     def on_g_bind_dma(self, rec):

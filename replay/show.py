@@ -123,9 +123,13 @@ class Run:
                 self.result.error = dataclasses.replace(err, text=err.text.replace(fh.name, path))
         else:
             self._read(path, limit, model)
+        # Only the drawn records' findings are looked up by line: the index holds those (at most
+        # `limit` records' worth), not every finding of a long trace (the result spills the rest to disk).
         self.findings_at: dict[int, list] = {}
+        last = self.records[-1].line if self.records else 0
         for f in self.result.findings:
-            self.findings_at.setdefault(f.line, []).append(f)
+            if f.line <= last:
+                self.findings_at.setdefault(f.line, []).append(f)
 
     def _read(self, path: str, limit: int, model: dict) -> None:
         self.result: FileResult = replay_file(path, **model)

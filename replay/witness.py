@@ -115,14 +115,76 @@ def _has_unknown(rec: Record) -> bool:
     return any(v is UNKNOWN for _, _, v in _slots(rec))
 
 
-def completion(records, upto: int, how: str, out, fill: dict | None = None) -> list[dict]:
+KEPT_CHOICES = 50  # choices a witness lists record by record (JSON `choices`); the rest are only counted
+
+
+class Choices:
+    """What one completion chose, record by record, in memory bounded by KEPT_CHOICES, not by the trace's `?`s.
+
+    A capture with a `?` in every record would otherwise hold one entry per
+    record up to the finding, for each witness.  Kept: the first KEPT_CHOICES
+    entries, and every `lost` filled with records (one per completion: the
+    lines after it move, so `moved_line` needs it wherever it is); the rest
+    are counted by what they are, which is what the report says of a witness.
+    Iterating gives the kept entries (the fills too), in line order.
+    """
+
+    def __init__(self):
+        self.kept: list[dict] = []
+        self.fills: list[dict] = []
+        self.total = self.values = self.lost = self.filled = self.dropped = 0
+        self.at: dict[int, Choices] = {}  # completion(cuts=...): the choices up to each of those lines
+
+    def add(self, c: dict) -> None:
+        self.total += 1
+        if c.get("record"):
+            self.values += 1
+        elif "record" in c:
+            self.dropped += 1  # an answer with a `?`, left to the model
+        if "lost" in c:
+            self.lost += 1
+            if c["lost"]:
+                self.filled += 1
+                self.fills.append(c)
+        if len(self.kept) < KEPT_CHOICES:
+            self.kept.append(c)
+
+    def copy(self) -> Choices:
+        other = Choices()
+        other.kept, other.fills = list(self.kept), list(self.fills)
+        other.total, other.values, other.lost = self.total, self.values, self.lost
+        other.filled, other.dropped = self.filled, self.dropped
+        return other
+
+    @property
+    def more(self) -> int:
+        """Entries counted but not kept."""
+        return self.total - len(self.kept)
+
+    def __iter__(self):
+        kept = {id(c) for c in self.kept}
+        extra = [c for c in self.fills if id(c) not in kept]
+        return iter(sorted(self.kept + extra, key=lambda c: c["line"]))
+
+    def __len__(self) -> int:
+        return self.total
+
+
+def completion(records, upto: int, how: str, out, fill: dict | None = None, cuts=()) -> Choices:
     """Write to `out` the trace up to line `upto` completed one way; returns what it chose, record by record.
 
-    `fill` maps a `lost`'s line to the records (text) written in its place (else none)."""
+    `fill` maps a `lost`'s line to the records (text) written in its place (else none).  For each line of
+    `cuts`, the result's `at` gives what was chosen up to that line (each finding's witness is the
+    completion cut at its line)."""
     pools = Pools()
     line = 0
-    chosen: list[dict] = []
+    chosen = Choices()
+    cuts = sorted(set(cuts))
+    k = 0
     for r in records:
+        while k < len(cuts) and r.line > cuts[k]:
+            chosen.at[cuts[k]] = chosen.copy()
+            k += 1
         if r.line > upto:
             break
         while line < r.line - 1:
@@ -130,21 +192,23 @@ def completion(records, upto: int, how: str, out, fill: dict | None = None) -> l
             line += 1
         if r.kind == "lost" and fill and fill.get(r.line):
             text = "\n".join(fill[r.line])  # one line each: the lines after this one move down
-            chosen.append({"line": r.line, "lost": list(fill[r.line])})
+            chosen.add({"line": r.line, "lost": list(fill[r.line])})
         elif r.kind == "lost":
             text = f"# {format_record(r)}: none of them in this completion"
-            chosen.append({"line": r.line, "lost": []})
+            chosen.add({"line": r.line, "lost": []})
         elif not _has_unknown(r):
             text = r.text.split("#", 1)[0].rstrip() if r.text else format_record(r)
         elif r.kind in ANSWERS:
             text = "# an answer with a `?`: the model's own in this completion"
-            chosen.append({"line": r.line, "record": None})
+            chosen.add({"line": r.line, "record": None})
         else:
             text = format_record(_filled(r, pools, how))
-            chosen.append({"line": r.line, "record": text})
+            chosen.add({"line": r.line, "record": text})
         pools.see(r)
         out.write(text + "\n")
         line += 1
+    for cut in cuts[k:]:
+        chosen.at[cut] = chosen.copy()
     return chosen
 
 
@@ -172,7 +236,7 @@ def head(path: str, upto: int, spool: bool = False):
 
 
 def witnesses(source, findings, *, limit: int = 10, spool: bool = False, **model) -> dict[int, tuple | None]:
-    """Witnesses of the first `limit` possible findings: index -> (full trace text, choices), or None if none found.
+    """Witnesses of the first `limit` possible findings: index -> (full trace text, Choices), or None if none found.
 
     With `spool` the text is an anonymous temporary file (see head()) that write() copies from: a witness is
     a completion as long as the trace up to its finding, too long to hold in memory for a long capture.
@@ -184,7 +248,7 @@ def witnesses(source, findings, *, limit: int = 10, spool: bool = False, **model
     """
     # islice: the possible findings may be many (and spilled to disk); only the first `limit` are wanted.
     wanted = list(itertools.islice(((i, f) for i, f in enumerate(findings) if not f.certain), limit))
-    out: dict[int, tuple[str, list[dict]] | None] = {i: None for i, _ in wanted}
+    out: dict[int, tuple[str, Choices] | None] = {i: None for i, _ in wanted}
     if not wanted:
         return out
     upto = max(f.line for _, f in wanted)
@@ -195,13 +259,13 @@ def witnesses(source, findings, *, limit: int = 10, spool: bool = False, **model
                 break
             p = os.path.join(d, f"{how}.lgt")
             with open(p, "w", encoding="utf-8") as fh:
-                chosen = completion(source(), upto, how, fh)
+                chosen = completion(source(), upto, how, fh, cuts=[f.line for _, f in todo])
             got = findings_of(p, **model)
             if got is None:
                 continue
             for i, f in todo:
                 if (f.rule, f.line) in got:
-                    out[i] = (head(p, f.line, spool), [c for c in chosen if c["line"] <= f.line])
+                    out[i] = (head(p, f.line, spool), chosen.at[f.line])
         tries = MAX_FILLS
         for i, f in wanted:
             if out[i] is None and tries > 0:

@@ -229,3 +229,42 @@ def test_output_closed_before_the_report_ends_is_not_exit_0(tmp_path):
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141
     assert b"Traceback" not in err and b"Exception ignored" not in err
+
+
+def test_a_folder_without_lgt_files_is_a_usage_error_alone_or_beside_files(tmp_path, capsys):
+    """Beside a file, an empty folder used to vanish from the run and the total: exit 2, naming it, before any report."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a trace")
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "a.lgt").symlink_to(OK)
+    for argv in ([str(empty)], [OK, str(empty)], [str(empty), OK, "--jobs", "2"], ["--json", OK, str(empty)]):
+        assert main(["replay", *argv]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""  # refused before any report
+        assert f"no .lgt file to replay in the folder given: {empty}" in captured.err
+    assert main(["replay", OK, str(links)]) == 2
+    assert f"folder given: {links} (only 1 symlink, followed with --follow-links)" in capsys.readouterr().err
+    assert main(["replay", "--follow-links", OK, str(links)]) == 0
+
+
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["--emit", "-", os.path.join(TRACES, "console-boot.input.lgt")], "--emit -: - is standard output"),
+        (["--partial", "--witnesses", "-", os.path.join(TRACES, "partial-console-flood.lgt")],
+         "--witnesses -: - is standard output"),
+    ],
+)
+def test_dash_as_an_output_path_is_refused_not_a_file_named_dash(tmp_path, monkeypatch, capsys, argv, said):
+    """`-` means standard output (show -o -), where replay's report goes: no file or folder named `-` appears."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["replay", *argv]) == 2
+    captured = capsys.readouterr()
+    assert said in captured.err and "(./- for one named -)" in captured.err and captured.out == ""
+    assert os.listdir(tmp_path) == []
+    # ./- names a real file of that name, for whoever wants one
+    if argv[0] == "--emit":
+        assert main(["replay", "--emit", "./-", argv[-1]]) == 0
+        assert os.listdir(tmp_path) == ["-"]

@@ -74,7 +74,7 @@ def test_num_skbs_is_checked_and_named_in_help(capsys):
         main(["prove", "--help"])
     assert "--num-skbs" in capsys.readouterr().out
     assert main(["prove", "--buffers", "2", "--num-skbs", "3"]) == 2
-    assert "--num-skbs must be 0..--buffers (2), not 3" in capsys.readouterr().err
+    assert "--num-skbs must be 0..2 (at most the buffers), not 3" in capsys.readouterr().err
     assert main(["prove", "--guests", "any", "--num-skbs", "1"]) == 2
     assert "needs --guests conforming" in capsys.readouterr().err
 

@@ -318,3 +318,52 @@ def test_stale_counterexamples_are_removed_links_and_other_files_kept(tmp_path):
     assert "status-forbidden-bit.lgt" not in os.listdir(out) and len(run.removed) == 2
     run = prove(cfg, str(tmp_path / "never"))
     assert not os.path.exists(tmp_path / "never")
+
+
+@pytest.mark.parametrize(
+    "body, said",
+    [
+        ("timeout = -1", "cfg.toml:3:1: timeout must be a finite number of seconds above 0, not -1"),
+        ("timeout = nan", "cfg.toml:3:1: timeout must be a finite number of seconds above 0, not nan"),
+        ("  depth = 0", "cfg.toml:3:3: depth must be at least 1, not 0"),
+        ('"slots" = 0', "cfg.toml:3:1: slots must be 1..32 (LGUEST_MAX_DMA), not 0"),
+        ('guests = "bogus"', "cfg.toml:3:1: guests must be one of conforming, any, not 'bogus'"),
+        ("num-skbs = 5", "cfg.toml:3:1: num-skbs must be 0..2 (at most the buffers), not 5"),
+        ('fault = ["nope"]', "cfg.toml:3:1: fault: unknown fault 'nope'"),
+        ('inv = ["nope"]', "cfg.toml:3:1: inv: unknown invariant 'nope'"),
+        ("depth = 1.5", "cfg.toml:3:1: depth = 1.5 is not of the right type (a whole number)"),
+        ("colour = 1", "cfg.toml:3:1: unknown setting 'colour'"),
+        ("timeout = 0.001\nslots = 8\nbuffers = 8", "cfg.toml:3:1: timeout 0.001: encoding one step"),
+    ],
+)
+def test_config_file_errors_name_the_file_line_and_key_not_the_option(tmp_path, capsys, body, said):
+    conf = tmp_path / "cfg.toml"
+    conf.write_text(f"# the model\nlauncher = \"2.6.23\"\n{body}\n")
+    assert main(["prove", "--config", str(conf), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"lgcheck prove: error: {tmp_path}/{said}" in err and "--" + said.split(": ")[1].split()[0] not in err
+
+
+def test_a_flag_that_overrides_a_config_value_is_named_as_the_flag(tmp_path, capsys):
+    conf = tmp_path / "cfg.toml"
+    conf.write_text("depth = 0\n")
+    assert main(["prove", "--config", str(conf), "--depth", "0", "--no-progress"]) == 2
+    assert "lgcheck prove: error: --depth must be at least 1, not 0" in capsys.readouterr().err
+
+
+def test_an_empty_inv_list_in_a_config_file_is_refused_not_every_invariant(tmp_path, capsys):
+    """`inv = []` reads as "none"; it used to prove every default invariant: refused, naming the line."""
+    conf = tmp_path / "cfg.toml"
+    conf.write_text("depth = 1\ninv = [\n]\n")
+    assert main(["prove", "--config", str(conf), "--engine", "bmc", "--no-induction", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"{conf}:2:1: inv = [] names no invariant; leave inv out for the default ones" in err
+    assert main(["prove", "--config", str(conf), "--inv", "keys", "--timeout", "60", "--no-progress"]) == 2
+    capsys.readouterr()  # a flag does not excuse the file's mistake: the file is read whole first
+
+
+def test_out_dash_is_refused_not_a_folder_named_dash(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["prove", "--out", "-", "--inv", "keys", "--depth", "1", "--timeout", "60", "--no-progress"]) == 2
+    assert "--out -: - is standard output, where the report goes" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []

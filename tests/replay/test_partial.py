@@ -744,3 +744,53 @@ def test_witnesses_of_a_long_capture_are_spooled_not_held(tmp_path):
     a = witness.write(str(tmp_path / "a"), large, r.findings[i], spooled, chosen)
     b = witness.write(str(tmp_path / "b"), large, r.findings[i], plain, chosen)
     assert open(a).read() == open(b).read() and "# witness: a completion of" in open(a).read()
+
+
+def _many_unknowns(tmp_path, n):
+    """_long_capture with a `?` in n records of a Guest that does nothing else: choices for each, no finding."""
+    p = tmp_path / f"unknowns{n}.lgt"
+    text = open(_long_capture(tmp_path, n)).read()
+    text = text.replace("guest 0 pages=8192\n", "guest 0 pages=8192\nguest 1 pages=8192\n")
+    text = text.replace("g0 dma 0x477d60 used_len=0\n", "g0 dma 0x477d60 used_len=0\ng1 dma 0x1000 used_len=?\n")
+    p.write_text(text)
+    return str(p)
+
+
+def test_witness_choices_are_bounded_not_one_per_unknown(tmp_path, capsys):
+    """A witness kept one choice per `?` up to its finding (1.9 MB at 1,500 `?`s, 5.8 MB at 6,000): it keeps
+    the first KEPT_CHOICES and the filled `lost`, and counts the rest, so memory does not grow with them."""
+    import tracemalloc
+
+    from lgcheck.replay import witness
+    from lgcheck.replay.parser import read_trace
+
+    def peak(path):
+        r = replay_file(path, partial=True)
+        tracemalloc.start()
+        try:
+            found = witness.witnesses(lambda: read_trace(path, partial=True), r.findings, spool=True)
+            return tracemalloc.get_traced_memory()[1], r, found
+        finally:
+            tracemalloc.stop()
+
+    small, large = _many_unknowns(tmp_path, 1500), _many_unknowns(tmp_path, 6000)
+    peak(small)  # (first-use allocations do not count)
+    (p_small, _, _), (p_large, r, found) = peak(small), peak(large)
+    assert p_large - p_small < 300_000  # 4,500 `?`s more: some 4 MB more, before
+    filled = [(i, w) for i, w in found.items() if w is not None and w[1].fills]
+    assert filled, "the search fills the `lost` for one of the two findings"
+    i, (text, chosen) = filled[0]
+    text.close()
+    assert len(chosen) == 6001 and len(chosen.kept) == witness.KEPT_CHOICES and chosen.more == 6001 - 50
+    assert (chosen.values, chosen.lost, chosen.filled, chosen.dropped) == (6000, 1, 1, 0)
+    # the filled `lost`, past the first 50, is still what moved_line counts
+    (lost,) = chosen.fills
+    assert lost in list(chosen) and witness.moved_line(r.findings[i].line, chosen) == r.findings[i].line + len(
+        lost["lost"]
+    ) - 1
+    # the JSON report: the first 50 choices and a count of the rest; the summary counts every one
+    assert main(["replay", "--partial", "--json", large]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    w = doc["files"][0]["findings"][i]["witness"]
+    assert len(w["choices"]) == 50 and w["more_choices"] == 6001 - 50
+    assert "values for the `?`s of 6000 record(s), records for 1 of 1 `lost`" in w["summary"]

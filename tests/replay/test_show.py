@@ -154,3 +154,18 @@ def test_show_draws_standard_input(monkeypatch, capsys):
     page = capsys.readouterr().out
     drawn = _svg(page).findall(f".//{SVG}g[@data-line]")
     assert drawn and len(drawn) == len(_svg(show.html(FLOOD)).findall(f".//{SVG}g[@data-line]"))
+
+
+def test_the_per_line_index_holds_only_the_drawn_records_findings(tmp_path):
+    """A long trace's findings past the drawing limit are counted, not indexed: memory follows `limit`."""
+    head = open(FLOOD).read()
+    fills = "".join(f"l0 fill key=0 dma=0x477d60 len={1 + i % 200} irq=1\n" for i in range(3000))
+    path = tmp_path / "long.lgt"
+    path.write_text(head + fills)
+    run = show.Run(str(path), limit=50)
+    drawn = {r.line for r in run.records}
+    assert len(run.result.findings) > 3000 and run.more > 2900
+    assert run.findings_at and set(run.findings_at) <= drawn
+    assert sum(map(len, run.findings_at.values())) < 50
+    page = show.markdown_of(run)  # the drawn records still carry their findings
+    assert page.count("❌ write-to-used-buffer") == sum(map(len, run.findings_at.values()))

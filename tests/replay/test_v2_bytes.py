@@ -24,9 +24,11 @@ import hashlib
 import io
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lgcheck.cli import main
 from lgcheck.replay.engine import Replay, replay_records
 from lgcheck.replay.parser import parse_text
 
@@ -244,3 +246,32 @@ def test_mem_records_between_new_descriptors_sort_the_addresses_once(monkeypatch
     # still an input error where a mem covers a descriptor written after the sort
     r = replay("\n".join(lines) + f"\ng0 mem {0x400000 - 150 * 0x1000 + 96:#x} data=" + "00" * 8 + "\n")
     assert r.error is not None and f"overlaps g0's descriptor at {0x400000 - 150 * 0x1000:#x}" in r.error.message
+
+
+_WRAPS = [
+    "g0 mem 0xfffffffe data=01020304",  # the canonical head (lgt_shapes.read_mem)
+    "g0  mem   0xfffffffe   data=01020304",  # another head (MEM_HEAD, then lark)
+    "@5 g0 mem 4294967295 data=0102",  # a timestamp and a decimal address
+    "g0 mem 0xfffff001 data=" + "00" * 4096 + "  # across the last page, past the end",
+]
+
+
+@pytest.mark.parametrize("line", _WRAPS)
+@pytest.mark.parametrize("options", [[], ["--partial"], ["--emit", "EMIT"], ["--jobs", "2"]])
+def test_a_mem_record_past_the_32_bit_address_space_is_an_input_error(tmp_path, capsys, line, options):
+    """A u32 address never wraps: bytes past 0xffffffff are refused at ADDR's column, on every reader path."""
+    # A descriptor first too: mem_fast's overlap branch must not let the record through either.
+    path = tmp_path / "wrap.lgt"
+    path.write_text(SETUP + "g0 dma 0x1000 addr=[0x2000] len=[4]\n" + line + "\n")
+    files = [str(path)] if "EMIT" in options else [str(path), str(path)]  # --emit takes one file
+    options = [str(tmp_path / "out.lgt") if o == "EMIT" else o for o in options]
+    assert main(["replay", *options, *files]) == 2
+    out = capsys.readouterr().out
+    column = line.index("0x" if "0x" in line else "4294967295") + 1
+    assert f"wrap.lgt:8:{column}: error: `mem` at " in out
+    assert "runs past the end of the 32-bit address space" in out and "Traceback" not in out
+
+
+def test_a_mem_record_ending_at_the_last_address_is_accepted():
+    r = replay(SETUP + "g0 mem 0xfffffffc data=01020304\ng0 mem 0xffffff00 data=" + "00" * 256 + "\n")
+    assert r.error is None and r.findings == []
