@@ -79,6 +79,9 @@ _JSON = st.recursive(
 @given(_JSON)
 def test_itf_dumps_is_json_dumps_with_indent_1(v):
     assert dumps(v) == json.dumps(v, indent=1)
+    # ITF's integers, the writer's own fast case, nested at any depth, and objects that only resemble one
+    for w in ({"#bigint": "-12"}, [v, {"#bigint": "7"}], {"a": [{"#bigint": "0"}]}, {"#bigint": 7}, {"#bigint": '"'}):
+        assert dumps(w) == json.dumps(w, indent=1)
 
 
 def _no_run_in_bmc(monkeypatch):
