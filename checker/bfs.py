@@ -733,19 +733,23 @@ class Cone:
             else:
                 st, parts = item, None
             for move, new, broken, g in successors(self.cfg, self.dom, self.secs, st, self.actions, self.menu):
-                for n in broken & self.open:
+                hit = broken & self.open
+                for n in hit:
                     self.open.discard(n)
                     found(Found(n, self.depth + 1, self.path_to(i, move), 0.0))
                 if g is not None and parts is not None:
                     fp = parts[:g] + (_guest_part(new, g),) + parts[g + 1 :]  # only Guest g's part changed
                 else:
                     fp = fingerprint(new, sym)
-                if fp in seen:
-                    continue
-                seen[fp] = len(parent)
-                nxt.append((len(parent), fp if compact else new))
-                parent.append(i)
-                moves.append(move)
+                if fp not in seen:
+                    seen[fp] = len(parent)
+                    nxt.append((len(parent), fp if compact else new))
+                    parent.append(i)
+                    moves.append(move)
+                if hit and not self.open:
+                    # Every invariant of the cone is answered: this state's later successors would only be
+                    # counted (bfs_jobs stops at the same successor, so both count the same states).
+                    break
             if not self.open:
                 self.frontier = []
                 return ""

@@ -311,14 +311,19 @@ class Workers:
                 start, part = chunks[n]
                 for pos, flat in enumerate(news):
                     i = numbers[start + pos]
+                    last = None  # the successor that answered the cone's last open invariant
                     for o, names in bad.get(pos, ()):
                         for name in names:
                             if name in cone.open:
                                 cone.open.discard(name)
                                 found(bfs.Found(name, cone.depth + 1, path_to(cone, i, o), 0.0))
+                                if not cone.open:
+                                    last = o
                     pfp = part[pos]
                     for j in range(0, len(flat), 2):
                         o, diff = flat[j], flat[j + 1]
+                        if last is not None and o > last:
+                            break  # as Cone.level: no successor after the one that answered the last invariant
                         if sym:
                             key, fp = diff
                         else:
