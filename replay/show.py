@@ -7,7 +7,9 @@ an answer, a fill) or a mark on one (a descriptor store, a status write); the
 `used_len` of every descriptor over time as a strip beside the diagram (green
 free, amber used, the value where it changes); and each finding in red at its
 record with its message.  `markdown(path)` is a summary for a CI job page with
-a Mermaid sequence diagram.
+a Mermaid sequence diagram.  `html_pieces` and `markdown_pieces` yield the same page as it is built
+(a finding's table row, a record's group at a time): `lgcheck show` writes them as they come, so its
+memory follows the records drawn, not the findings listed.
 
 Every drawn record is an SVG `<g class="rec" data-line="N">`, with its text
 as a tooltip; a finding adds class `finding`.  The page's small script only
