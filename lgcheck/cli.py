@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable
 
 from lgcheck.replay.report import FORMATS
 
@@ -425,13 +426,14 @@ def _show(args) -> int:
         err(f"-o {out}: is a folder; give a file name")
         return 2
     run = show.Run(args.trace, limit=args.max_records)
-    text = show.markdown_of(run) if args.markdown else show.html_of(run)
+    # The page is written as it is built (a row per finding: held whole, it grew with them).
+    pieces = show.markdown_pieces(run) if args.markdown else show.html_pieces(run)
     unread = run.result.error is not None and not run.result.error.line  # no file to draw: no page either
     if unread:
         pass
     elif out in (None, "-"):
-        sys.stdout.write(text)
-    elif not _write_whole(out, text, err):
+        sys.stdout.writelines(pieces)
+    elif not _write_whole(out, pieces, err):
         return 2
     else:
         print(f"written: {shown(out)}")
@@ -443,9 +445,10 @@ def _show(args) -> int:
     return 0
 
 
-def _write_whole(target: str, text: str, err) -> bool:
-    """Write `text` to `target` through a temporary file renamed over it: a failed write leaves the old
-    file whole, and a symbolic link at `target` is replaced, not followed into the file it names."""
+def _write_whole(target: str, pieces: Iterable[str], err) -> bool:
+    """Write `pieces` (as they come, never joined) to `target` through a temporary file renamed over it: a
+    failed write leaves the old file whole, and a symbolic link at `target` is replaced, not followed into
+    the file it names."""
     import tempfile
 
     folder = os.path.dirname(os.path.abspath(target))
@@ -456,17 +459,21 @@ def _write_whole(target: str, text: str, err) -> bool:
         return False
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.writelines(pieces)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
-    except OSError as e:
-        err(f"cannot write {target}: {e.strerror}")
+    except BaseException as e:
+        # The pieces are built while they are written: whatever stops them half-way (a full disk, an
+        # interrupt, a fault in the drawing) leaves no half page beside the old one.
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if not isinstance(e, OSError):
+            raise
+        err(f"cannot write {target}: {e.strerror}")
         return False
     return True
 

@@ -7,7 +7,9 @@ an answer, a fill) or a mark on one (a descriptor store, a status write); the
 `used_len` of every descriptor over time as a strip beside the diagram (green
 free, amber used, the value where it changes); and each finding in red at its
 record with its message.  `markdown(path)` is a summary for a CI job page with
-a Mermaid sequence diagram.
+a Mermaid sequence diagram.  `html_pieces` and `markdown_pieces` yield the same page as it is built
+(a finding's table row, a record's group at a time): `lgcheck show` writes them as they come, so its
+memory follows the records drawn, not the findings listed.
 
 Every drawn record is an SVG `<g class="rec" data-line="N">`, with its text
 as a tooltip; a finding adds class `finding`.  The page's small script only
@@ -23,6 +25,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 
 from .engine import replay_file
 from .errors import TraceError
@@ -159,6 +162,12 @@ def _esc(s) -> str:
 
 
 def svg(run: Run) -> str:
+    return "".join(svg_pieces(run))
+
+
+def svg_pieces(run: Run) -> Iterator[str]:
+    """The diagram a record at a time: nothing here grows with the records but the used_len writes, which
+    are the drawn records' (at most `limit`) and needed whole before the strips are drawn."""
     lanes = run.lanes()
     x = {name: LEFT + i * LANE + LANE // 2 for i, name in enumerate(lanes)}
     text_x = LEFT + len(lanes) * LANE + 10
@@ -170,34 +179,34 @@ def svg(run: Run) -> str:
     strip_x = text_x + 520
     width = strip_x + len(tracks) * 28 + 40
     height = TOP + len(run.records) * ROW + 40
-    out = [
+    yield (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="sequence diagram of {_esc(run.path)}">',
-        "<defs><marker id='arrow' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' markerHeight='7' "
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="sequence diagram of {_esc(run.path)}">'
+    )
+    yield (
+        "\n<defs><marker id='arrow' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' markerHeight='7' "
         "orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' fill='#333'/></marker>"
         "<marker id='arrow-red' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' markerHeight='7' "
-        "orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' fill='#c00'/></marker></defs>",
-    ]
+        "orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' fill='#c00'/></marker></defs>"
+    )
     names = {"host": "Host"}
     for name in lanes:
         label = names.get(name) or (f"Guest {name[1:]}" if name[0] == "g" else f"Launcher {name[1:]}")
-        out.append(
-            f'<g class="lane" data-lane="{name}"><rect x="{x[name] - 50}" y="10" width="100" height="28" rx="4" '
+        yield (
+            f'\n<g class="lane" data-lane="{name}"><rect x="{x[name] - 50}" y="10" width="100" height="28" rx="4" '
             f'class="head"/><text x="{x[name]}" y="29" text-anchor="middle" class="head">{_esc(label)}</text>'
             f'<line x1="{x[name]}" y1="38" x2="{x[name]}" y2="{height - 20}" class="life"/></g>'
         )
-    for d in tracks:
-        tx = strip_x + tracks.index(d) * 28
-        out.append(
-            f'<text class="track" transform="translate({tx + 10},{TOP - 8}) rotate(-60)">g{d[0]} {d[1]:#x}</text>'
-        )
+    for ti, d in enumerate(tracks):
+        tx = strip_x + ti * 28
+        yield f'\n<text class="track" transform="translate({tx + 10},{TOP - 8}) rotate(-60)">g{d[0]} {d[1]:#x}</text>'
     for i, r in enumerate(run.records):
         y = TOP + i * ROW + ROW // 2
         src, dst, label = _who(r)
         bad = run.findings_at.get(r.line, [])
         cls = "rec finding" if bad else "rec"
         tip = r.text.strip() + "".join(f"\n{f.rule}: {f.message}" for f in bad)
-        parts = [f'<g class="{cls}" data-line="{r.line}" data-kind="{r.kind}"><title>{_esc(tip)}</title>']
+        parts = [f'\n<g class="{cls}" data-line="{r.line}" data-kind="{r.kind}"><title>{_esc(tip)}</title>']
         parts.append(f'<text x="{LEFT - 8}" y="{y + 4}" text-anchor="end" class="ln">{r.line}</text>')
         if dst is None or dst not in x or src not in x:
             cx = x.get(src, x["host"])
@@ -217,7 +226,7 @@ def svg(run: Run) -> str:
                 f"{_esc(f.rule)}: {_esc(f.message[:80])}</text>"
             )
         parts.append("</g>")
-        out.append("".join(parts))
+        yield "".join(parts)
     # used_len strips: one cell per row from the first write on
     for ti, d in enumerate(tracks):
         tx = strip_x + ti * 28
@@ -227,14 +236,13 @@ def svg(run: Run) -> str:
             y0 = TOP + row * ROW + 3
             h = (end - row) * ROW - 6 if end > row else ROW - 6
             colour = "free" if v == 0 else "used"
-            out.append(
-                f'<g class="used_len" data-desc="g{d[0]} {d[1]:#x}" data-line="{run.records[row].line}">'
+            yield (
+                f'\n<g class="used_len" data-desc="g{d[0]} {d[1]:#x}" data-line="{run.records[row].line}">'
                 f"<title>g{d[0]} {d[1]:#x}: used_len {v} from line {run.records[row].line}</title>"
                 f'<rect x="{tx}" y="{y0}" width="20" height="{max(h, 4)}" class="{colour}"/>'
                 f'<text x="{tx + 10}" y="{y0 + 12}" text-anchor="middle" class="val">{v}</text></g>'
             )
-    out.append("</svg>")
-    return "\n".join(out)
+    yield "\n</svg>"
 
 
 CSS = """
@@ -265,29 +273,38 @@ def html(path: str, **kw) -> str:
 
 
 def html_of(run: Run) -> str:
+    """The whole page as one string (for tests and small traces): `lgcheck show` writes html_pieces instead."""
+    return "".join(html_pieces(run))
+
+
+def html_pieces(run: Run) -> Iterator[str]:
+    """The page as it is built, a finding or a record at a time: the findings table has a row per finding
+    (read back from the result's SpillLog as it is written), so a page held whole grew with them."""
     r, path = run.result, shown(run.path)
-    head = f"<h1>{_esc(path)}: <span class='{r.verdict}'>{r.verdict}</span></h1>"
-    summary = f"<p>{r.records} records, {len(r.findings)} finding{'' if len(r.findings) == 1 else 's'}"
-    if run.more:
-        summary += f"; the first {len(run.records)} records are drawn ({run.more} more not drawn)"
-    summary += "</p>"
-    body = [head, summary]
-    if r.error is not None:
-        body.append(f"<pre class='error'>{_esc(r.error.text)}</pre>")
-    if r.findings:
-        body.append("<table><tr><th>line</th><th>rule</th><th>message</th></tr>")
-        for f in r.findings:
-            body.append(f"<tr class='finding'><td>{f.line}</td><td>{_esc(f.rule)}</td><td>{_esc(f.message)}</td></tr>")
-        body.append("</table>")
-    if r.notes:
-        body.append("<ul>" + "".join(f"<li>note: {_esc(n)}</li>" for n in r.notes) + "</ul>")
-    body.append(svg(run))
-    return (
+    yield (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>lgcheck show {_esc(path)}</title><style>{CSS}</style></head>\n<body>\n"
-        + "\n".join(body)
-        + f"\n<script>{SCRIPT}</script>\n</body></html>\n"
     )
+    yield f"<h1>{_esc(path)}: <span class='{r.verdict}'>{r.verdict}</span></h1>"
+    summary = f"\n<p>{r.records} records, {len(r.findings)} finding{'' if len(r.findings) == 1 else 's'}"
+    if run.more:
+        summary += f"; the first {len(run.records)} records are drawn ({run.more} more not drawn)"
+    yield summary + "</p>"
+    if r.error is not None:
+        yield f"\n<pre class='error'>{_esc(r.error.text)}</pre>"
+    if r.findings:
+        yield "\n<table><tr><th>line</th><th>rule</th><th>message</th></tr>"
+        for f in r.findings:
+            yield f"\n<tr class='finding'><td>{f.line}</td><td>{_esc(f.rule)}</td><td>{_esc(f.message)}</td></tr>"
+        yield "\n</table>"
+    if r.notes:
+        yield "\n<ul>"
+        for n in r.notes:
+            yield f"<li>note: {_esc(n)}</li>"
+        yield "</ul>"
+    yield "\n"
+    yield from svg_pieces(run)
+    yield f"\n<script>{SCRIPT}</script>\n</body></html>\n"
 
 
 def _mermaid_text(s: str) -> str:
@@ -299,33 +316,39 @@ def markdown(path: str, *, limit: int = 200, **kw) -> str:
 
 
 def markdown_of(run: Run) -> str:
-    """The summary is printed on a terminal as often as it lands in a CI page: the trace's own text (its
+    """The whole summary as one string (for tests): `lgcheck show --markdown` writes markdown_pieces instead."""
+    return "".join(markdown_pieces(run))
+
+
+def markdown_pieces(run: Run) -> Iterator[str]:
+    """The summary a line at a time (a table row per finding: held whole, it grew with them).
+
+    The summary is printed on a terminal as often as it lands in a CI page: the trace's own text (its
     path, messages that quote it) goes through shown() so no escape sequence of it reaches the terminal."""
     r, path = run.result, shown(run.path)
     icon = {"ok": "✅", "violation": "❌", "error": "⚠️"}[r.verdict]
-    out = [f"### {icon} `{path}`: {r.verdict}", "", f"{r.records} records, {len(r.findings)} findings.", ""]
+    yield f"### {icon} `{path}`: {r.verdict}\n\n{r.records} records, {len(r.findings)} findings.\n\n"
     if r.error is not None:
-        out += ["```", r.error.text, "```", ""]
+        yield f"```\n{r.error.text}\n```\n\n"
     if r.findings:
-        out += ["| line | rule | message |", "| ---: | --- | --- |"]
+        yield "| line | rule | message |\n| ---: | --- | --- |\n"
         for f in r.findings:
-            out.append(f"| {f.line} | `{f.rule}` | {shown(f.message).replace('|', '/')} |")
-        out.append("")
+            yield f"| {f.line} | `{f.rule}` | {shown(f.message).replace('|', '/')} |\n"
+        yield "\n"
     if run.records:
-        out += ["```mermaid", "sequenceDiagram"]
+        yield "```mermaid\nsequenceDiagram\n"
         for name in run.lanes():
             label = "Host" if name == "host" else (f"Guest {name[1:]}" if name[0] == "g" else f"Launcher {name[1:]}")
-            out.append(f"    participant {name} as {label}")
+            yield f"    participant {name} as {label}\n"
         for rec in run.records:
             src, dst, label = _who(rec)
             label = _mermaid_text(f"{rec.line}: {label}")
             if dst is None:
-                out.append(f"    Note over {src}: {label}")
+                yield f"    Note over {src}: {label}\n"
             else:
-                out.append(f"    {src}->>{dst}: {label}")
+                yield f"    {src}->>{dst}: {label}\n"
             for f in run.findings_at.get(rec.line, []):
-                out.append(f"    Note over {src}: ❌ {_mermaid_text(f.rule)}")
+                yield f"    Note over {src}: ❌ {_mermaid_text(f.rule)}\n"
         if run.more:
-            out.append(f"    Note over host: {run.more} more records not drawn")
-        out.append("```")
-    return "\n".join(out) + "\n"
+            yield f"    Note over host: {run.more} more records not drawn\n"
+        yield "```\n"
