@@ -326,7 +326,7 @@ def markdown_pieces(run: Run) -> Iterator[str]:
     The summary is printed on a terminal as often as it lands in a CI page: the trace's own text (its
     path, messages that quote it) goes through shown() so no escape sequence of it reaches the terminal."""
     r, path = run.result, shown(run.path)
-    icon = {"ok": "✅", "violation": "❌", "error": "⚠️"}[r.verdict]
+    icon = {"ok": "✅", "violation": "❌", "possible-violation": "❓", "error": "⚠️"}[r.verdict]
     yield f"### {icon} `{path}`: {r.verdict}\n\n{r.records} records, {len(r.findings)} findings.\n\n"
     if r.error is not None:
         yield f"```\n{r.error.text}\n```\n\n"

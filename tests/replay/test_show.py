@@ -169,3 +169,15 @@ def test_the_per_line_index_holds_only_the_drawn_records_findings(tmp_path):
     assert sum(map(len, run.findings_at.values())) < 50
     page = show.markdown_of(run)  # the drawn records still carry their findings
     assert page.count("❌ write-to-used-buffer") == sum(map(len, run.findings_at.values()))
+
+
+def test_markdown_of_a_partial_replay_with_only_possible_findings(tmp_path):
+    """The page's heading has an icon for every verdict, `possible-violation` (a partial capture's) too."""
+    from lgcheck.replay.show import Run, markdown_of
+
+    text = open(os.path.join(TRACES, "bad-bad-dma-section-crosses-page.lgt")).read()
+    text = text.replace("guest 0 pages=8192", "guest 0 pages=?")
+    path = tmp_path / "p.lgt"
+    path.write_text(text)
+    page = markdown_of(Run(str(path), partial=True))
+    assert "### ❓ `" in page and ": possible-violation" in page
