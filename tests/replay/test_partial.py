@@ -715,27 +715,32 @@ def _long_capture(tmp_path, n):
     return str(p)
 
 
-def test_witnesses_of_a_long_capture_are_spooled_not_held(tmp_path):
-    """A witness is the trace up to its finding: it was kept as a string (up to --max-witnesses of them per
-    file), so memory grew with the capture's length (a 400k-record capture: 117 MB against 29 MB without
-    --witnesses).  Spooled, the witness written is the same, and memory does not grow with the length."""
+def _witness_peak(path):
+    """(tracemalloc's peak while the witnesses of `path` are made, spooled; its replay; the witnesses)."""
     import tracemalloc
 
     from lgcheck.replay import witness
     from lgcheck.replay.parser import read_trace
 
-    def peak(path):
-        r = replay_file(path, partial=True)
-        tracemalloc.start()
-        try:
-            found = witness.witnesses(lambda: read_trace(path, partial=True), r.findings, spool=True)
-            return tracemalloc.get_traced_memory()[1], r, found
-        finally:
-            tracemalloc.stop()
+    r = replay_file(path, partial=True)
+    tracemalloc.start()
+    try:
+        found = witness.witnesses(lambda: read_trace(path, partial=True), r.findings, spool=True)
+        return tracemalloc.get_traced_memory()[1], r, found
+    finally:
+        tracemalloc.stop()
+
+
+def test_witnesses_of_a_long_capture_are_spooled_not_held(tmp_path):
+    """A witness is the trace up to its finding: it was kept as a string (up to --max-witnesses of them per
+    file), so memory grew with the capture's length (a 400k-record capture: 117 MB against 29 MB without
+    --witnesses).  Spooled, the witness written is the same, and memory does not grow with the length."""
+    from lgcheck.replay import witness
+    from lgcheck.replay.parser import read_trace
 
     small, large = _long_capture(tmp_path, 1500), _long_capture(tmp_path, 6000)
-    peak(small)  # (first-use allocations do not count)
-    (p_small, _, _), (p_large, r, found) = peak(small), peak(large)
+    _witness_peak(small)  # (first-use allocations do not count)
+    (p_small, _, _), (p_large, r, found) = _witness_peak(small), _witness_peak(large)
     assert p_large - p_small < 150_000  # 4,500 inputs more: 9,000 lines (~350 kB) held twice, before
     (i, w), *_ = [(i, w) for i, w in found.items() if w is not None]
     spooled, chosen = w
@@ -759,23 +764,11 @@ def _many_unknowns(tmp_path, n):
 def test_witness_choices_are_bounded_not_one_per_unknown(tmp_path, capsys):
     """A witness kept one choice per `?` up to its finding (1.9 MB at 1,500 `?`s, 5.8 MB at 6,000): it keeps
     the first KEPT_CHOICES and the filled `lost`, and counts the rest, so memory does not grow with them."""
-    import tracemalloc
-
     from lgcheck.replay import witness
-    from lgcheck.replay.parser import read_trace
-
-    def peak(path):
-        r = replay_file(path, partial=True)
-        tracemalloc.start()
-        try:
-            found = witness.witnesses(lambda: read_trace(path, partial=True), r.findings, spool=True)
-            return tracemalloc.get_traced_memory()[1], r, found
-        finally:
-            tracemalloc.stop()
 
     small, large = _many_unknowns(tmp_path, 1500), _many_unknowns(tmp_path, 6000)
-    peak(small)  # (first-use allocations do not count)
-    (p_small, _, _), (p_large, r, found) = peak(small), peak(large)
+    _witness_peak(small)  # (first-use allocations do not count)
+    (p_small, _, _), (p_large, r, found) = _witness_peak(small), _witness_peak(large)
     assert p_large - p_small < 300_000  # 4,500 `?`s more: some 4 MB more, before
     filled = [(i, w) for i, w in found.items() if w is not None and w[1].fills]
     assert filled, "the search fills the `lost` for one of the two findings"
