@@ -766,16 +766,16 @@ def test_witness_choices_are_bounded_not_one_per_unknown(tmp_path, capsys):
     the first KEPT_CHOICES and the filled `lost`, and counts the rest, so memory does not grow with them."""
     from lgcheck.replay import witness
 
-    small, large = _many_unknowns(tmp_path, 1500), _many_unknowns(tmp_path, 6000)
+    small, large = _many_unknowns(tmp_path, 500), _many_unknowns(tmp_path, 2000)
     _witness_peak(small)  # (first-use allocations do not count)
     (p_small, _, _), (p_large, r, found) = _witness_peak(small), _witness_peak(large)
-    assert p_large - p_small < 300_000  # 4,500 `?`s more: some 4 MB more, before
+    assert p_large - p_small < 300_000  # 1,500 `?`s more: some 1.3 MB more, before
     filled = [(i, w) for i, w in found.items() if w is not None and w[1].fills]
     assert filled, "the search fills the `lost` for one of the two findings"
     i, (text, chosen) = filled[0]
     text.close()
-    assert len(chosen) == 6001 and len(chosen.kept) == witness.KEPT_CHOICES and chosen.more == 6001 - 50
-    assert (chosen.values, chosen.lost, chosen.filled, chosen.dropped) == (6000, 1, 1, 0)
+    assert len(chosen) == 2001 and len(chosen.kept) == witness.KEPT_CHOICES and chosen.more == 2001 - 50
+    assert (chosen.values, chosen.lost, chosen.filled, chosen.dropped) == (2000, 1, 1, 0)
     # the filled `lost`, past the first 50, is still what moved_line counts
     (lost,) = chosen.fills
     assert lost in list(chosen) and witness.moved_line(r.findings[i].line, chosen) == r.findings[i].line + len(
@@ -785,5 +785,5 @@ def test_witness_choices_are_bounded_not_one_per_unknown(tmp_path, capsys):
     assert main(["replay", "--partial", "--json", large]) == 0
     doc = json.loads(capsys.readouterr().out)
     w = doc["files"][0]["findings"][i]["witness"]
-    assert len(w["choices"]) == 50 and w["more_choices"] == 6001 - 50
-    assert "values for the `?`s of 6000 record(s), records for 1 of 1 `lost`" in w["summary"]
+    assert len(w["choices"]) == 50 and w["more_choices"] == 2001 - 50
+    assert "values for the `?`s of 2000 record(s), records for 1 of 1 `lost`" in w["summary"]
