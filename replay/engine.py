@@ -192,7 +192,8 @@ class Replay:
             # complete record takes the concrete path at once.  (Records built by programs are looked at.)
             and ("?" in rec.text or not self.parsed)
             and _has_unknown(rec.fields)
-            and kind not in ("g.dma", "header", "guest", "device", "share")
+            # (`lost records=?` is a `lost` of unknown count, which on_lost takes as such, not a step to try.)
+            and kind not in ("g.dma", "header", "guest", "device", "share", "lost")
         ):
             nxt = self.recs.peek() if self.unc.lost else None
             try:

@@ -248,7 +248,7 @@ def fillers(source, f: Finding) -> tuple[Record | None, list[list[str]]]:
     if lost is None or target is None or lost.fields.get("records") == 0:
         return lost, []
     n = lost.fields.get("records")
-    n = 3 if n is None else n  # an unbounded `lost`: a few records are as good as any
+    n = n if isinstance(n, int) else 3  # an unbounded `lost` (no count, or `records=?`): a few are as good as any
 
     def related(k) -> int | None:
         """Order of a kind of record as a filler for this finding: None if it cannot matter."""

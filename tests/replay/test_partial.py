@@ -149,6 +149,25 @@ def test_after_lost_the_buffers_are_unknown_and_findings_possible(tmp_path):
     assert any("records lost" in n and "every field of the 1 descriptors" in n for n in r.notes)
 
 
+@pytest.mark.parametrize("lost", ["lost records=?", "lost"])
+def test_lost_records_question_mark_is_a_lost_of_unknown_count(tmp_path, capsys, lost):
+    # `records=?` used to be taken as a step to try on candidates, so nothing was marked lost and the
+    # overwrite after it was reported certain: a completion whose lost records hand the buffer back has none.
+    path = variant(
+        tmp_path,
+        "q.lgt",
+        "bad-write-to-used-buffer-console-flood.lgt",
+        ("l0 fill key=0 dma=0x477d60 len=3 irq=1", f"{lost}\nl0 fill key=0 dma=0x477d60 len=3 irq=1"),
+    )
+    r = replay_file(path, partial=True)
+    assert r.findings and not any(f.certain for f in r.findings)
+    assert r.verdict == "possible-violation"
+    assert any("without a count" in n for n in r.notes)
+    wit = tmp_path / "wit"
+    assert main(["replay", "--partial", "--witnesses", str(wit), "--no-progress", path]) == 0
+    assert "witness: " in capsys.readouterr().out and any(wit.iterdir())
+
+
 def test_an_unbounded_lost_says_so_once(tmp_path):
     text = "lguest-trace 1\nguest 0 pages=16\nlost\ng0 status dev=0 value=1\nlost\ng0 status dev=0 value=0\n"
     p = tmp_path / "u.lgt"
