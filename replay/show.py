@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import html as _html
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -168,7 +169,7 @@ def svg(run: Run) -> str:
     height = TOP + len(run.records) * ROW + 40
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="sequence diagram of {_esc(run.path)}">',
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="sequence diagram of {_esc(shown(run.path))}">',
         "<defs><marker id='arrow' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' markerHeight='7' "
         "orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' fill='#333'/></marker>"
         "<marker id='arrow-red' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' markerHeight='7' "
@@ -192,7 +193,9 @@ def svg(run: Run) -> str:
         src, dst, label = _who(r)
         bad = run.findings_at.get(r.line, [])
         cls = "rec finding" if bad else "rec"
-        tip = r.text.strip() + "".join(f"\n{f.rule}: {f.message}" for f in bad)
+        # (Trace text through shown(): ESC is not even a character XML allows, and a bidi override in a
+        # tooltip would show a record other than the one the trace holds.)
+        tip = shown(r.text.strip()) + "".join(f"\n{f.rule}: {shown(f.message)}" for f in bad)
         parts = [f'<g class="{cls}" data-line="{r.line}" data-kind="{r.kind}"><title>{_esc(tip)}</title>']
         parts.append(f'<text x="{LEFT - 8}" y="{y + 4}" text-anchor="end" class="ln">{r.line}</text>')
         if dst is None or dst not in x or src not in x:
@@ -206,7 +209,7 @@ def svg(run: Run) -> str:
             marker = "arrow-red" if bad else "arrow"
             parts.append(f'<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" class="msg" marker-end="url(#{marker})"/>')
             parts.append(f'<text x="{mx}" y="{y - 3}" text-anchor="middle" class="lbl">{_esc(label)}</text>')
-        parts.append(f'<text x="{text_x}" y="{y + 4}" class="src">{_esc(r.text.strip()[:70])}</text>')
+        parts.append(f'<text x="{text_x}" y="{y + 4}" class="src">{_esc(shown(r.text.strip()[:70]))}</text>')
         for k, f in enumerate(bad):
             parts.append(
                 f'<text x="{text_x}" y="{y + 4 + 11 * (k + 1)}" class="why">'
@@ -290,6 +293,19 @@ def _mermaid_text(s: str) -> str:
     return shown(s).replace(";", ",").replace("#", "").replace("\n", " ")
 
 
+def _backticks(s: str) -> int:
+    """The longest run of backticks in s."""
+    return max((len(m) for m in re.findall("`+", s)), default=0)
+
+
+def _code_span(s: str) -> str:
+    """s as Markdown inline code whatever it holds: delimited by more backticks than any run in it (CommonMark),
+    so a backtick in a file name cannot end the span and let the rest be read as Markdown or HTML."""
+    tick = "`" * (_backticks(s) + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{tick}{pad}{s}{pad}{tick}"
+
+
 def markdown(path: str, *, limit: int = 200, **kw) -> str:
     return markdown_of(Run(path, limit=limit, **kw))
 
@@ -299,9 +315,12 @@ def markdown_of(run: Run) -> str:
     path, messages that quote it) goes through shown() so no escape sequence of it reaches the terminal."""
     r, path = run.result, shown(run.path)
     icon = {"ok": "✅", "violation": "❌", "error": "⚠️"}[r.verdict]
-    out = [f"### {icon} `{path}`: {r.verdict}", "", f"{r.records} records, {len(r.findings)} findings.", ""]
+    out = [f"### {icon} {_code_span(path)}: {r.verdict}", "", f"{r.records} records, {len(r.findings)} findings.", ""]
     if r.error is not None:
-        out += ["```", r.error.text, "```", ""]
+        # The error quotes the trace's line: a fence longer than any backtick run in it, or a line holding ```
+        # would close the block and the rest of it be rendered as the page's own Markdown.
+        fence = "`" * max(3, _backticks(r.error.text) + 1)
+        out += [fence, r.error.text, fence, ""]
     if r.findings:
         out += ["| line | rule | message |", "| ---: | --- | --- |"]
         for f in r.findings:

@@ -154,3 +154,33 @@ def test_show_draws_standard_input(monkeypatch, capsys):
     page = capsys.readouterr().out
     drawn = _svg(page).findall(f".//{SVG}g[@data-line]")
     assert drawn and len(drawn) == len(_svg(show.html(FLOOD)).findall(f".//{SVG}g[@data-line]"))
+
+
+def test_show_markdown_keeps_backticks_of_the_trace_inside_its_code(tmp_path, capsys):
+    # A backtick in the file name ended the heading's code span, and a line holding ``` in a bad trace closed
+    # the error's fence: the rest was rendered as the CI page's own Markdown (links, images, HTML).
+    bad = tmp_path / "md`x.lgt"
+    bad.write_text("lguest-trace 1\nbogus ``` <img src=https://e/x.png> [x](http://e)\n")
+    assert main(["show", "--markdown", str(bad)]) == 2
+    out = capsys.readouterr().out.splitlines()
+    ticks = re.match(r"### \S+ (`+)", out[0]).group(1)
+    assert len(ticks) == 2 and out[0].endswith(f"md`x.lgt{ticks}: error")
+    opening = next(i for i, line in enumerate(out) if line.startswith("```"))
+    fence = out[opening]
+    assert set(fence) == {"`"} and len(fence) > 3
+    closing = next(i for i in range(opening + 1, len(out)) if out[i].startswith(fence))
+    assert any("<img" in line for line in out[opening + 1 : closing])  # quoted inside the fence
+
+
+def test_show_svg_escapes_the_traces_text_it_quotes(tmp_path):
+    # The record text in tooltips and labels, and the path in the aria-label, were written raw: ESC is not
+    # a character XML allows, so the SVG did not even parse, and a bidi override reorders a tooltip.
+    name = tmp_path / "k\x1b[2J.lgt"
+    name.write_text(
+        "lguest-trace 1\nguest 0 pages=16\ng0 dma 0x1000 used_len=0 addr=[0x2000] len=[8]\n"
+        'host kill g0 reason="x \x1b[31mRED \u202eevil"\n'
+    )
+    page = show.html(str(name))
+    assert "\x1b" not in page and "\u202e" not in page
+    root = _svg(page)
+    assert any("\\x1b[31mRED" in (t.text or "") for t in root.iter(f"{SVG}title"))
