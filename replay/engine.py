@@ -115,6 +115,7 @@ class Replay:
         self.handlers = {k: getattr(self, "on_" + k.replace(".", "_")) for k in KINDS}
         self.result = FileResult(path)
         self.out = emit
+        self.emitted = 0  # lines written to `out` (not_checked: did the step write its record before it stopped?)
         self.recs: _Peekable | None = None
         self.pending_recorded: dict[int, bool] = {}
         self.reported_gone: set[int] = set()
@@ -196,11 +197,12 @@ class Replay:
             and kind not in ("g.dma", "header", "guest", "device", "share", "lost")
         ):
             nxt = self.recs.peek() if self.unc.lost else None
+            mark = self.emitted
             try:
                 if kind != "g.bind_dma" or not self.bind_partly_known(rec):
                     self.skip_unknown(rec, self.try_candidates(rec))
             except UnknownValue as e:
-                self.not_checked(rec, e)
+                self.not_checked(rec, e, mark)
             self.spread_doubt(rec, nxt)
             return
         handler = self.handlers[kind]
@@ -211,10 +213,11 @@ class Replay:
             if self.status_unknown and kind in ("g.status", "l.status"):
                 pinned = self.pin_status(rec)
             nxt = self.recs.peek() if self.unc.lost else None
+            mark = self.emitted
             try:
                 handler(rec)
             except UnknownValue as e:
-                self.not_checked(rec, e)
+                self.not_checked(rec, e, mark)
             self.spread_doubt(rec, nxt)
         if self.st.findings:
             self.flush(rec)
@@ -228,8 +231,12 @@ class Replay:
         self.result.notes.extend(self.st.notes)
         self.st.notes.clear()
 
-    def not_checked(self, rec: Record, e: UnknownValue):
+    def not_checked(self, rec: Record, e: UnknownValue, mark: int | None = None):
         """Partial mode: the step needs a value the trace left unrecorded; follow the trace's own answers."""
+        if mark is not None and self.emitted == mark:
+            # The step stopped before writing its record (a fill reads used_len before it emits): --emit
+            # still writes it as given, or the completed trace would silently lose a record of the input.
+            self.emit_input(rec)
         self.st.findings.clear()
         how = "checked on candidate values only" if self.try_candidates(rec, str(e)) else "not checked"
         self.unchecked(f"line {rec.line}: {how}: it depends on a value the trace left unrecorded ({e})")
@@ -269,10 +276,12 @@ class Replay:
         if self.out is not None:
             if callable(rec):  # built only when someone reads it
                 rec = rec()
+            self.emitted += 1
             self.out.write((text if text is not None else format_record(rec)) + "\n")
 
     def emit_input(self, rec: Record):
         if self.out is not None:
+            self.emitted += 1
             self.out.write(rec.text.rstrip("\r\n") + "\n")
 
     def find(self, rec: Record, rule: str, message: str, rel=(), certain=True, pinned=False):

@@ -221,6 +221,22 @@ def test_a_complete_trace_in_partial_mode_keeps_its_verdict():
         assert all(f.certain for f in partial.findings)
 
 
+def test_emit_of_a_partial_capture_keeps_every_record_a_step_could_not_check(tmp_path, capsys):
+    # The fill after the README example's `lost` reads a used_len the loss made unknown; it raised before it
+    # wrote its record, so --emit's completed trace silently lacked it (13 of the capture's 14 records).
+    emitted = tmp_path / "e.lgt"
+    assert main(["replay", "--partial", "--no-notes", "--emit", str(emitted), EXAMPLE]) == 1
+    capsys.readouterr()
+
+    def records(path):
+        lines = (line.split("#", 1)[0].strip() for line in open(path))
+        return [line for line in lines if line]
+
+    assert records(emitted) == records(EXAMPLE)
+    again = replay_file(str(emitted), partial=True)
+    assert again.records == replay_file(EXAMPLE, partial=True).records == 14
+
+
 # ---------------------------------------------------------------- witnesses
 def test_witnesses_dir_holds_a_full_trace_that_replays_to_the_possible_finding(tmp_path, capsys):
     path = variant(tmp_path, "b.lgt", BAD_DMA, ("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"), UNRECORDED_KILL)
