@@ -736,15 +736,16 @@ class Replay:
         if "sum" in r.fields:
             self.check_sum(r)
 
-    def check_sum(self, r: Record):
+    def check_sum(self, r: Record, followed: dict | None = None):
         """A recorded `sum=` after its delivery was applied: compared with the model's (trace-format.md, version 2).
 
         A different sum is a divergence; data-corrupted is then judged from the
         recorded sum (corrupted when it is not the SHA-256 of the source's first
-        L bytes), and the destination's bytes become unknown.
+        L bytes), and the destination's bytes become unknown.  `followed`: the
+        fields of the model's deliver, taken for a recorded one with a `?`.
         """
-        f = r.fields
-        (sg, sa), (dg, da), n, recorded = f["src"], f["dst"], f["len"], f["sum"]
+        f = followed if followed is not None else r.fields
+        (sg, sa), (dg, da), n, recorded = f["src"], f["dst"], f["len"], r.fields["sum"]
         seen = getattr(self.st, "received", None)  # data-corrupted's reading of the destination, just now
         if seen is not None and seen[:3] == (dg, da, n) and seen[3] is not None and len(seen[3]) == n:
             model = hashlib.sha256(seen[3]).hexdigest()
@@ -866,6 +867,7 @@ class Replay:
                 break
         comp_kills = [e for e in computed if e.kind == "kill"]
         comp_term = next((e for e in computed if e.kind != "kill"), None)
+        comp_term_followed = None  # the model's answer, followed for a recorded one with a `?`
         applied = []
         for r in recorded:
             eff = from_record(r)
@@ -879,6 +881,7 @@ class Replay:
                         f"`{format_record(exp)}`, which is followed"
                     )
                     eff, usable = comp_term, True
+                    comp_term_followed = eff
                 elif exp is None:
                     self.find(
                         r,
@@ -928,7 +931,8 @@ class Replay:
                 self.apply_answer(eff, recorded=True)
                 applied.append(eff)
                 if "sum" in r.fields:
-                    self.check_sum(r)
+                    # (A record with a `?` is followed as the model's answer: its sum is of the model's copy.)
+                    self.check_sum(r, None if eff is not comp_term_followed else to_record(eff).fields)
             self.flush(r)
         for e in comp_kills:
             self.find(

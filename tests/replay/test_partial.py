@@ -237,6 +237,18 @@ def test_emit_of_a_partial_capture_keeps_every_record_a_step_could_not_check(tmp
     assert again.records == replay_file(EXAMPLE, partial=True).records == 14
 
 
+@pytest.mark.parametrize("field", ["irq=1", "len=64"])
+def test_a_version_2_deliver_with_a_question_mark_and_its_sum_is_followed_not_a_divergence(tmp_path, field):
+    # The sum= of a deliver was compared as a field of the model's record, which has none: any `?` in a
+    # version 2 deliver that gives its sum was a certain divergence, though the model's own answer explains it.
+    name, value = field.split("=")
+    deliver = "host deliver from=g0:0x1b00000 to=g1:0x1c8f000 len=64 irq=1 sum="
+    path = variant(tmp_path, "v.lgt", "v2-net-bytes.lgt", (deliver, deliver.replace(field, f"{name}=?")))
+    r = replay_file(path, partial=True)
+    assert summary(r) == [] and r.verdict == "ok"
+    assert any("`?` in a Host record: its other fields agree" in n for n in r.notes)
+
+
 # ---------------------------------------------------------------- witnesses
 def test_witnesses_dir_holds_a_full_trace_that_replays_to_the_possible_finding(tmp_path, capsys):
     path = variant(tmp_path, "b.lgt", BAD_DMA, ("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"), UNRECORDED_KILL)
