@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from lgcheck.replay.report import FORMATS
@@ -71,6 +72,38 @@ def _same_file(a: str, b: str) -> bool:
     except OSError:
         pass
     return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _into_place(target: str) -> str | None:
+    """How an output file at `target` is written: None, the usual way (a temporary file renamed over it);
+    "through", into what is there (a character device such as /dev/null, a FIFO, or a link to an open
+    descriptor such as /dev/stdout); "refuse", never (a block device or a socket).
+
+    A rename over a device or a FIFO replaces it with a regular file: `-o /dev/null` run as root used to
+    leave /dev/null a file of HTML, breaking every program on the machine that writes to it.
+    """
+    import stat
+
+    try:
+        if os.path.islink(target) and re.match(r"/(proc/(self|\d+)|dev)/fd/\d+$", os.readlink(target)):
+            return "through"  # /dev/stdout, /dev/fd/3: the caller's own descriptor, whatever it is
+        mode = os.stat(target).st_mode
+    except OSError:
+        return None  # absent (or unreadable: the write says why)
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return "through"
+    if stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        return "refuse"
+    return None
+
+
+def _write_into(target: str, source) -> None:
+    """Copy the open text `source` into `target` as it is (see _into_place), never creating or renaming."""
+    import shutil
+
+    fd = os.open(target, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        shutil.copyfileobj(source, out)
 
 
 def _err(text: str) -> None:
@@ -307,6 +340,10 @@ def _replay_emit(args, path: str, model: dict) -> int:
     if os.path.isdir(target):
         _err(f"--emit {target}: is a folder; give a file name")
         return 2
+    place = _into_place(target)
+    if place == "refuse":
+        _err(f"--emit {target}: is a block device or a socket, not a file")
+        return 2
     folder = os.path.dirname(os.path.abspath(target))
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
@@ -331,7 +368,10 @@ def _replay_emit(args, path: str, model: dict) -> int:
                     "the completed trace would not replay clean (an answer depends on a value the capture "
                     "left unrecorded)"
                 )
-        if problem is None:
+        if problem is None and place == "through":
+            with open(tmp, encoding="utf-8") as done:
+                _write_into(target, done)
+        elif problem is None:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
@@ -418,8 +458,20 @@ def _show(args) -> int:
 def _write_whole(target: str, text: str, err) -> bool:
     """Write `text` to `target` through a temporary file renamed over it: a failed write leaves the old
     file whole, and a symbolic link at `target` is replaced, not followed into the file it names."""
+    import io
     import tempfile
 
+    place = _into_place(target)
+    if place == "refuse":
+        err(f"-o {target}: is a block device or a socket, not a file")
+        return False
+    if place == "through":
+        try:
+            _write_into(target, io.StringIO(text))
+        except OSError as e:
+            err(f"cannot write {target}: {e.strerror}")
+            return False
+        return True
     folder = os.path.dirname(os.path.abspath(target))
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")

@@ -229,3 +229,46 @@ def test_output_closed_before_the_report_ends_is_not_exit_0(tmp_path):
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141
     assert b"Traceback" not in err and b"Exception ignored" not in err
+
+
+# ------------------------------------------------------------ outputs that are not regular files
+def _drain(path):
+    """Read a FIFO in a thread (as a shell's `cat fifo` would): its text once the writer closes it."""
+    import threading
+
+    got = {}
+
+    def read():
+        with open(path, encoding="utf-8") as fh:
+            got["text"] = fh.read()
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    return t, got
+
+
+@pytest.mark.parametrize("command", [["show", "-o"], ["replay", "--emit"]])
+def test_an_output_that_is_a_fifo_or_a_device_is_written_into_not_replaced(tmp_path, capsys, command):
+    # The output went to a temporary file renamed over its name: a FIFO, or (run as root) /dev/null itself,
+    # became a regular file holding the page or the trace.
+    import stat
+
+    flood = os.path.join(TRACES, "bad-write-to-used-buffer-console-flood.lgt")
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    t, got = _drain(fifo)
+    assert main([*command, str(fifo), flood]) in (0, 1)
+    t.join(10)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert ("<svg" if command[0] == "show" else "l0 fill key=0 dma=0x477d60 len=3 irq=1") in got["text"]
+    if os.geteuid() == 0:
+        dev = tmp_path / "null"
+        os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        assert main([*command, str(dev), flood]) in (0, 1)
+        assert stat.S_ISCHR(os.lstat(dev).st_mode)
+    capsys.readouterr()
+    if os.path.exists("/dev/full"):
+        # A device that cannot take it: a clear error and exit 2, and the device is left as it was.
+        assert main([*command, "/dev/full", flood]) == 2
+        assert "No space left on device" in capsys.readouterr().err
+        assert stat.S_ISCHR(os.lstat("/dev/full").st_mode)
