@@ -707,6 +707,18 @@ def _run(args, parser, max_memory) -> int:
         except (OSError, ValueError):
             pass
         return 141
+    except OSError as exc:
+        import errno
+
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
+            return _internal_error(exc, max_memory)
+        # The report (or a file it goes to) could not be written: the disk, not lgcheck, failed.
+        try:
+            sys.stdout = open(os.devnull, "w")  # (the exit's flush would fail again)
+        except OSError:
+            pass
+        print(f"lgcheck: error: cannot write the report: {exc.strerror}; the rest was not written", file=sys.stderr)
+        return 2
     except MemoryError as exc:
         what = (
             "the model's formulas or states outgrew it"
@@ -723,23 +735,28 @@ def _run(args, parser, max_memory) -> int:
         )
         return 2
     except Exception as exc:  # a bug: no traceback for the user, a request for a report
-        if type(exc).__name__ == "Z3Exception" and "out of memory" in str(exc):
-            # The solver's own allocation failed (prove, certify): a limit, not a bug.
-            print(
-                "lgcheck: error: out of memory"
-                + (f" (--max-memory {max_memory} MiB)" if max_memory else "")
-                + ": the model's formulas or states outgrew it; nothing more was checked",
-                file=sys.stderr,
-            )
-            return 2
+        return _internal_error(exc, max_memory)
+
+
+def _internal_error(exc: Exception, max_memory=None) -> int:
+    """A bug (exit 4, a request for a report), or the solver's own out of memory (a limit: exit 2)."""
+    if type(exc).__name__ == "Z3Exception" and "out of memory" in str(exc):
+        # The solver's own allocation failed (prove, certify): a limit, not a bug.
         print(
-            f"lgcheck: internal error ({type(exc).__name__}: {str(exc)[:200]!r}): this is a bug in lgcheck; "
-            "please report it with the command line and the input that caused it",
+            "lgcheck: error: out of memory"
+            + (f" (--max-memory {max_memory} MiB)" if max_memory else "")
+            + ": the model's formulas or states outgrew it; nothing more was checked",
             file=sys.stderr,
         )
-        if os.environ.get("LGCHECK_TRACEBACK"):
-            raise
-        return 4
+        return 2
+    print(
+        f"lgcheck: internal error ({type(exc).__name__}: {str(exc)[:200]!r}): this is a bug in lgcheck; "
+        "please report it with the command line and the input that caused it",
+        file=sys.stderr,
+    )
+    if os.environ.get("LGCHECK_TRACEBACK"):
+        raise exc
+    return 4
 
 
 _UNCAPPED: list = []  # the address-space limits --max-memory replaced, to restore when the run ends

@@ -272,3 +272,27 @@ def test_an_output_that_is_a_fifo_or_a_device_is_written_into_not_replaced(tmp_p
         assert main([*command, "/dev/full", flood]) == 2
         assert "No space left on device" in capsys.readouterr().err
         assert stat.S_ISCHR(os.lstat("/dev/full").st_mode)
+
+
+def test_a_report_the_disk_cannot_take_is_exit_2_not_an_internal_error(monkeypatch, capsys):
+    # Writing to a full disk (`> /dev/full`) ended as "internal error ... this is a bug in lgcheck", exit 4.
+    import errno
+
+    import lgcheck.replay.corpus as corpus
+
+    ok = os.path.join(TRACES, "console-boot.lgt")
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(corpus, "replay_file", full)
+    assert main(["replay", ok]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the report: No space left on device" in err and "internal error" not in err
+
+    def denied(*a, **k):
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES))  # not the disk: still a bug to report
+
+    monkeypatch.setattr(corpus, "replay_file", denied)
+    assert main(["replay", ok]) == 4
+    assert "internal error" in capsys.readouterr().err
