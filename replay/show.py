@@ -213,7 +213,7 @@ def svg(run: Run) -> str:
         for k, f in enumerate(bad):
             parts.append(
                 f'<text x="{text_x}" y="{y + 4 + 11 * (k + 1)}" class="why">'
-                f"{_esc(f.rule)}: {_esc(f.message[:80])}</text>"
+                f"{_esc(f.rule)}: {_esc(shown(f.message[:80]))}</text>"
             )
         parts.append("</g>")
         out.append("".join(parts))
@@ -276,10 +276,11 @@ def html_of(run: Run) -> str:
     if r.findings:
         body.append("<table><tr><th>line</th><th>rule</th><th>message</th></tr>")
         for f in r.findings:
-            body.append(f"<tr class='finding'><td>{f.line}</td><td>{_esc(f.rule)}</td><td>{_esc(f.message)}</td></tr>")
+            msg = _esc(shown(f.message))  # (a divergence quotes the record, comment and all)
+            body.append(f"<tr class='finding'><td>{f.line}</td><td>{_esc(f.rule)}</td><td>{msg}</td></tr>")
         body.append("</table>")
     if r.notes:
-        body.append("<ul>" + "".join(f"<li>note: {_esc(n)}</li>" for n in r.notes) + "</ul>")
+        body.append("<ul>" + "".join(f"<li>note: {_esc(shown(n))}</li>" for n in r.notes) + "</ul>")
     body.append(svg(run))
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"

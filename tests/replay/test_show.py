@@ -184,3 +184,16 @@ def test_show_svg_escapes_the_traces_text_it_quotes(tmp_path):
     assert "\x1b" not in page and "\u202e" not in page
     root = _svg(page)
     assert any("\\x1b[31mRED" in (t.text or "") for t in root.iter(f"{SVG}title"))
+
+
+def test_show_table_escapes_a_message_that_quotes_the_trace(tmp_path):
+    # A divergence quotes the record it could not follow, comment and all: the findings table and the notes
+    # wrote that text raw (ESC, bidi controls) while the text report escapes it.
+    name = tmp_path / "q.lgt"
+    name.write_text(
+        "lguest-trace 1\nguest 0 pages=16\ng0 dma 0x1000 used_len=0 addr=[0x2000] len=[8]\n"
+        "g0 send_dma key=0x4 dma=0x1000\nhost deliver from=g0:0x1000 to=g1:0x1000 len=8 irq=1 # \x1b[31mRED \u202e\n"
+    )
+    page = show.html(str(name))
+    assert "the trace has `host deliver" in page
+    assert "\x1b" not in page and "\u202e" not in page and "\\x1b[31mRED \\u202e`</td>" in page
