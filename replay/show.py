@@ -307,6 +307,16 @@ def _code_span(s: str) -> str:
     return f"{tick}{pad}{s}{pad}{tick}"
 
 
+def _md_cell(s: str) -> str:
+    """A message as the text of a Markdown table cell, nothing in it read as Markdown or HTML.
+
+    A divergence quotes the record it could not follow, comment included: a backtick there ended the
+    message's own code span, and `<img ...>` or `[x](url)` after it became part of the CI page.  HTML is
+    escaped as entities and Markdown's punctuation with backslashes (the cell shows the text as written).
+    """
+    return re.sub(r"([\\`*_\[\]()!|~])", r"\\\1", _html.escape(shown(s), quote=False))
+
+
 def markdown(path: str, *, limit: int = 200, **kw) -> str:
     return markdown_of(Run(path, limit=limit, **kw))
 
@@ -325,7 +335,7 @@ def markdown_of(run: Run) -> str:
     if r.findings:
         out += ["| line | rule | message |", "| ---: | --- | --- |"]
         for f in r.findings:
-            out.append(f"| {f.line} | `{f.rule}` | {shown(f.message).replace('|', '/')} |")
+            out.append(f"| {f.line} | `{f.rule}` | {_md_cell(f.message)} |")
         out.append("")
     if run.records:
         out += ["```mermaid", "sequenceDiagram"]

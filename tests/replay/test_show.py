@@ -197,3 +197,18 @@ def test_show_table_escapes_a_message_that_quotes_the_trace(tmp_path):
     page = show.html(str(name))
     assert "the trace has `host deliver" in page
     assert "\x1b" not in page and "\u202e" not in page and "\\x1b[31mRED \\u202e`</td>" in page
+
+
+def test_show_markdown_table_reads_nothing_of_a_message_as_markdown(tmp_path, capsys):
+    # The divergence quotes the record, comment included: its backtick closed the message's code span and the
+    # image and link after it became part of the CI page; a `|` split the table's row.
+    name = tmp_path / "md.lgt"
+    name.write_text(
+        "lguest-trace 1\nguest 0 pages=16\ng0 dma 0x1000 used_len=0 addr=[0x2000] len=[8]\n"
+        "g0 send_dma key=0x4 dma=0x1000\n"
+        "host deliver from=g0:0x1000 to=g1:0x1000 len=8 irq=1 # ` <img src=https://e/x.png> [x](http://e) |\n"
+    )
+    assert main(["show", "--markdown", str(name)]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 5 | `divergence`")]
+    assert "<img" not in row and "&lt;img" in row and "\\[x\\]\\(http://e\\)" in row
+    assert len(re.findall(r"(?<!\\)\|", row)) == 4  # the row's own four bars, none from the trace
