@@ -296,3 +296,14 @@ def test_a_report_the_disk_cannot_take_is_exit_2_not_an_internal_error(monkeypat
     monkeypatch.setattr(corpus, "replay_file", denied)
     assert main(["replay", ok]) == 4
     assert "internal error" in capsys.readouterr().err
+
+
+def test_manifest_mismatch_lines_escape_the_trace_name(tmp_path, capsys):
+    # The UNEXPECTED lines printed the manifest's file name raw, though the report above them escapes it.
+    import shutil
+
+    shutil.copy(os.path.join(TRACES, "console-boot.lgt"), tmp_path / "a\x1b[2J.lgt")
+    (tmp_path / "m.toml").write_text('[[trace]]\nfile = "a\\u001b[2J.lgt"\nverdict = "violation"\n')
+    assert main(["replay", "--manifest", str(tmp_path / "m.toml")]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "a\\x1b[2J.lgt: UNEXPECTED: verdict ok, expected violation" in out
