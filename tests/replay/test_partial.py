@@ -312,6 +312,21 @@ def test_a_witness_replaces_a_link_in_its_folder_rather_than_writing_through_it(
     assert not (out / "partial-console-flood.line15.key-outside-device.lgt").is_symlink()
 
 
+def test_witnesses_of_a_trace_with_a_long_name_fit_the_file_system(tmp_path, capsys):
+    # A trace name near NAME_MAX made each witness's name too long: ENAMETOOLONG, an internal error (exit 4).
+    traces = []
+    for k in ("x", "y"):  # two names that share their first 200 characters: witnesses of their own
+        p = tmp_path / ("a" * 200 + k * 40 + ".lgt")
+        p.write_text(open(EXAMPLE).read())
+        traces.append(str(p))
+    out = tmp_path / "w"
+    assert main(["replay", "--partial", "--no-progress", "--witnesses", str(out), *traces]) == 1
+    assert "internal error" not in capsys.readouterr().err
+    names = sorted(os.listdir(out))
+    assert len(names) == 6 and all(len(os.fsencode(n)) <= 255 - 14 for n in names)
+    assert len({re.search(r"~([0-9a-f]{8})\.line", n).group(1) for n in names}) == 2
+
+
 def test_witnesses_need_partial_mode(tmp_path, capsys):
     assert main(["replay", "--witnesses", str(tmp_path), os.path.join(TRACES, BAD_DMA)]) == 2
     assert "needs --partial" in capsys.readouterr().err
