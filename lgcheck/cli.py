@@ -106,6 +106,13 @@ def _write_into(target: str, source) -> None:
         shutil.copyfileobj(source, out)
 
 
+def _tmp_prefix(target: str) -> str:
+    """The prefix of the temporary file that stands in for `target` until it is renamed over it: the name's
+    first 100 characters, so that a name near the file system's 255 bytes can still be written (the whole
+    name plus mkstemp's own characters was too long: ENAMETOOLONG, "cannot write")."""
+    return "." + os.path.basename(target)[:100] + "."
+
+
 def _err(text: str) -> None:
     from lgcheck.replay.escape import shown
 
@@ -346,7 +353,7 @@ def _replay_emit(args, path: str, model: dict) -> int:
         return 2
     folder = os.path.dirname(os.path.abspath(target))
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=_tmp_prefix(target), suffix=".tmp")
     except OSError as e:
         _err(f"cannot write {target}: {e.strerror}")
         return 2
@@ -474,7 +481,7 @@ def _write_whole(target: str, text: str, err) -> bool:
         return True
     folder = os.path.dirname(os.path.abspath(target))
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=_tmp_prefix(target), suffix=".tmp")
     except OSError as e:
         err(f"cannot write {target}: {e.strerror}")
         return False

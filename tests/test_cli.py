@@ -307,3 +307,14 @@ def test_manifest_mismatch_lines_escape_the_trace_name(tmp_path, capsys):
     assert main(["replay", "--manifest", str(tmp_path / "m.toml")]) == 1
     out = capsys.readouterr().out
     assert "\x1b" not in out and "a\\x1b[2J.lgt: UNEXPECTED: verdict ok, expected violation" in out
+
+
+@pytest.mark.parametrize("command", [["show", "-o"], ["replay", "--emit"]])
+def test_an_output_whose_name_is_near_the_limit_is_written(tmp_path, capsys, command):
+    # The temporary file was named after the whole output name plus mkstemp's characters: past 255 bytes,
+    # so a legal 250-character name got "cannot write ... File name too long" (exit 2).
+    target = tmp_path / ("b" * 250)
+    flood = os.path.join(TRACES, "bad-write-to-used-buffer-console-flood.lgt")
+    assert main([*command, str(target), flood]) in (0, 1)
+    assert "cannot write" not in capsys.readouterr().err
+    assert target.stat().st_size > 0 and os.listdir(tmp_path) == [target.name]
