@@ -395,6 +395,25 @@ def _decode_cut(raw: bytes) -> str:
     return os.fsdecode(raw)  # not UTF-8 at all: its bytes as they are (surrogateescape)
 
 
+WITNESS_MARK = "# witness: a completion of "  # the comment every witness holds (write())
+
+
+def _replaceable(path: str) -> bool:
+    """May a witness be written at `path`: nothing is there, a link (replaced, never followed), or a witness
+    an earlier run wrote (a regular file holding the witness comment near its start)?  A file of the user's
+    that merely has the name (a capture called run.line17.write-to-used-buffer.lgt) is never replaced."""
+    try:
+        if os.path.islink(path) or not os.path.lexists(path):
+            return True
+        if not os.path.isfile(path):
+            return False
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    return b"\n" + WITNESS_MARK.encode() in head
+
+
 def write(directory: str, path: str, finding: Finding, text: str, chosen=(), base: str | None = None) -> str:
     """Write a witness as DIR/<base>.line<N>.<rule>.lgt (base: the trace's name without .lgt); returns its path.
 
@@ -404,10 +423,14 @@ def write(directory: str, path: str, finding: Finding, text: str, chosen=(), bas
     if base is None:
         base = os.path.splitext(os.path.basename(path))[0] or "trace"
     out = os.path.join(directory, _fitted(base, f".line{finding.line}.{finding.rule}.lgt"))
+    k = 1
+    while not _replaceable(out):
+        k += 1  # someone else's file has the name: the witness takes the next free one, never that file's place
+        out = os.path.join(directory, _fitted(base, f".line{finding.line}.{finding.rule}-{k}.lgt"))
     name = "".join(c if c.isprintable() else "?" for c in os.path.basename(path))  # one line, whatever the name
     at = moved_line(finding.line, chosen)
     where = f"line {finding.line}" if at == finding.line else f"line {finding.line} (line {at} here)"
-    comment = f"# witness: a completion of {name} with the possible {finding.rule} at {where}"
+    comment = f"{WITNESS_MARK}{name} with the possible {finding.rule} at {where}"
     # `text` is a string or a spooled file (witnesses(spool=True)): copied line by line either way.
     lines = io.StringIO(text) if isinstance(text, str) else text
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(out) + ".", suffix=".tmp")

@@ -327,6 +327,25 @@ def test_witnesses_of_a_trace_with_a_long_name_fit_the_file_system(tmp_path, cap
     assert len({re.search(r"~([0-9a-f]{8})\.line", n).group(1) for n in names}) == 2
 
 
+def test_a_witness_never_takes_the_place_of_a_file_that_is_not_one(tmp_path, capsys):
+    # A capture that happened to have a witness's name in the --witnesses folder was overwritten by it.
+    folder = tmp_path / "w"
+    folder.mkdir()
+    mine = folder / "partial-console-flood.line17.write-to-used-buffer.lgt"
+    mine.write_text("lguest-trace 1\n# my own capture\n")
+    for _ in range(2):  # the second run replaces its own earlier witnesses, and still not the capture
+        assert main(["replay", "--partial", "--no-progress", "--witnesses", str(folder), EXAMPLE]) == 1
+        out = capsys.readouterr().out
+        assert f"witness: {folder / 'partial-console-flood.line17.write-to-used-buffer-2.lgt'}" in out
+    assert mine.read_text() == "lguest-trace 1\n# my own capture\n"
+    assert sorted(os.listdir(folder)) == [
+        "partial-console-flood.line15.key-outside-device.lgt",
+        "partial-console-flood.line17.buffer-overflow.lgt",
+        "partial-console-flood.line17.write-to-used-buffer-2.lgt",
+        mine.name,
+    ]
+
+
 def test_witnesses_need_partial_mode(tmp_path, capsys):
     assert main(["replay", "--witnesses", str(tmp_path), os.path.join(TRACES, BAD_DMA)]) == 2
     assert "needs --partial" in capsys.readouterr().err
