@@ -82,17 +82,21 @@ def run_certify(args) -> int:
         }
         print(json.dumps(doc, indent=2))
     else:
+        from ..replay.escape import shown
+
+        # A certificate folder may come from elsewhere: its manifest's names (a file, a bfs entry's
+        # invariants) reach these lines as written there, so they are escaped for the terminal.
         for v in verdicts:
-            where = v.file or v.manifest
+            where, inv, message = shown(v.file or v.manifest), shown(v.invariant), shown(v.message)
             if v.status == OK and "bfs" in v.queries:  # an exhausted search, run again (bfs_certificate.py)
-                print(f"{where}: {v.invariant}: {v.message} ({v.seconds:.1f}s)")
+                print(f"{where}: {inv}: {message} ({v.seconds:.1f}s)")
             elif v.status == OK:
                 answers = ", ".join(f"({q}) {a}" for q, a in v.queries.items())
-                print(f"{where}: {v.invariant}: re-checked by {solver}: {answers} ({v.seconds:.1f}s)")
+                print(f"{where}: {inv}: re-checked by {solver}: {answers} ({v.seconds:.1f}s)")
             elif not v.invariant:
-                print(f"lgcheck certify: error: {v.message}", file=sys.stderr)
+                print(f"lgcheck certify: error: {message}", file=sys.stderr)
             else:
-                print(f"{where}: {v.invariant}: {words[v.status].upper()}: {v.message}")
+                print(f"{where}: {inv}: {words[v.status].upper()}: {message}")
         certs = [v for v in verdicts if v.invariant]
         if certs or not verdicts:
             done = sum(1 for v in certs if v.status == OK)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Iterable
 
@@ -88,6 +89,45 @@ def _same_file(a: str, b: str) -> bool:
     except OSError:
         pass
     return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _into_place(target: str) -> str | None:
+    """How an output file at `target` is written: None, the usual way (a temporary file renamed over it);
+    "through", into what is there (a character device such as /dev/null, a FIFO, or a link to an open
+    descriptor such as /dev/stdout); "refuse", never (a block device or a socket).
+
+    A rename over a device or a FIFO replaces it with a regular file: `-o /dev/null` run as root used to
+    leave /dev/null a file of HTML, breaking every program on the machine that writes to it.
+    """
+    import stat
+
+    try:
+        if os.path.islink(target) and re.match(r"/(proc/(self|\d+)|dev)/fd/\d+$", os.readlink(target)):
+            return "through"  # /dev/stdout, /dev/fd/3: the caller's own descriptor, whatever it is
+        mode = os.stat(target).st_mode
+    except OSError:
+        return None  # absent (or unreadable: the write says why)
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return "through"
+    if stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        return "refuse"
+    return None
+
+
+def _write_into(target: str, source) -> None:
+    """Copy the open text `source` into `target` as it is (see _into_place), never creating or renaming."""
+    import shutil
+
+    fd = os.open(target, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        shutil.copyfileobj(source, out)
+
+
+def _tmp_prefix(target: str) -> str:
+    """The prefix of the temporary file that stands in for `target` until it is renamed over it: the name's
+    first 100 characters, so that a name near the file system's 255 bytes can still be written (the whole
+    name plus mkstemp's own characters was too long: ENAMETOOLONG, "cannot write")."""
+    return "." + os.path.basename(target)[:100] + "."
 
 
 def _err(text: str) -> None:
@@ -336,9 +376,13 @@ def _replay_emit(args, path: str, model: dict) -> int:
     if os.path.isdir(target):
         _err(f"--emit {target}: is a folder; give a file name")
         return 2
+    place = _into_place(target)
+    if place == "refuse":
+        _err(f"--emit {target}: is a block device or a socket, not a file")
+        return 2
     folder = os.path.dirname(os.path.abspath(target))
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=_tmp_prefix(target), suffix=".tmp")
     except OSError as e:
         _err(f"cannot write {target}: {e.strerror}")
         return 2
@@ -360,7 +404,10 @@ def _replay_emit(args, path: str, model: dict) -> int:
                     "the completed trace would not replay clean (an answer depends on a value the capture "
                     "left unrecorded)"
                 )
-        if problem is None:
+        if problem is None and place == "through":
+            with open(tmp, encoding="utf-8") as done:
+                _write_into(target, done)
+        elif problem is None:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
@@ -448,12 +495,25 @@ def _show(args) -> int:
 def _write_whole(target: str, pieces: Iterable[str], err) -> bool:
     """Write `pieces` (as they come, never joined) to `target` through a temporary file renamed over it: a
     failed write leaves the old file whole, and a symbolic link at `target` is replaced, not followed into
-    the file it names."""
+    the file it names.  A FIFO or character device is written into instead (_into_place)."""
     import tempfile
 
+    place = _into_place(target)
+    if place == "refuse":
+        err(f"-o {target}: is a block device or a socket, not a file")
+        return False
+    if place == "through":
+        try:
+            fd = os.open(target, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))  # as _write_into: never created
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.writelines(pieces)
+        except OSError as e:
+            err(f"cannot write {target}: {e.strerror}")
+            return False
+        return True
     folder = os.path.dirname(os.path.abspath(target))
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=_tmp_prefix(target), suffix=".tmp")
     except OSError as e:
         err(f"cannot write {target}: {e.strerror}")
         return False
@@ -690,6 +750,18 @@ def _run(args, parser, max_memory) -> int:
         except (OSError, ValueError):
             pass
         return 141
+    except OSError as exc:
+        import errno
+
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
+            return _internal_error(exc, max_memory)
+        # The report (or a file it goes to) could not be written: the disk, not lgcheck, failed.
+        try:
+            sys.stdout = open(os.devnull, "w")  # (the exit's flush would fail again)
+        except OSError:
+            pass
+        print(f"lgcheck: error: cannot write the report: {exc.strerror}; the rest was not written", file=sys.stderr)
+        return 2
     except MemoryError as exc:
         what = (
             "the model's formulas or states outgrew it"
@@ -706,23 +778,28 @@ def _run(args, parser, max_memory) -> int:
         )
         return 2
     except Exception as exc:  # a bug: no traceback for the user, a request for a report
-        if type(exc).__name__ == "Z3Exception" and "out of memory" in str(exc):
-            # The solver's own allocation failed (prove, certify): a limit, not a bug.
-            print(
-                "lgcheck: error: out of memory"
-                + (f" (--max-memory {max_memory} MiB)" if max_memory else "")
-                + ": the model's formulas or states outgrew it; nothing more was checked",
-                file=sys.stderr,
-            )
-            return 2
+        return _internal_error(exc, max_memory)
+
+
+def _internal_error(exc: Exception, max_memory=None) -> int:
+    """A bug (exit 4, a request for a report), or the solver's own out of memory (a limit: exit 2)."""
+    if type(exc).__name__ == "Z3Exception" and "out of memory" in str(exc):
+        # The solver's own allocation failed (prove, certify): a limit, not a bug.
         print(
-            f"lgcheck: internal error ({type(exc).__name__}: {str(exc)[:200]!r}): this is a bug in lgcheck; "
-            "please report it with the command line and the input that caused it",
+            "lgcheck: error: out of memory"
+            + (f" (--max-memory {max_memory} MiB)" if max_memory else "")
+            + ": the model's formulas or states outgrew it; nothing more was checked",
             file=sys.stderr,
         )
-        if os.environ.get("LGCHECK_TRACEBACK"):
-            raise
-        return 4
+        return 2
+    print(
+        f"lgcheck: internal error ({type(exc).__name__}: {str(exc)[:200]!r}): this is a bug in lgcheck; "
+        "please report it with the command line and the input that caused it",
+        file=sys.stderr,
+    )
+    if os.environ.get("LGCHECK_TRACEBACK"):
+        raise exc
+    return 4
 
 
 _UNCAPPED: list = []  # the address-space limits --max-memory replaced, to restore when the run ends

@@ -15,7 +15,9 @@ from .report import Reporter, full_message
 
 
 def _data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Escaped as on a terminal first (the runner prints each command in the job's log as it is): a file name
+    # from a hostile corpus may hold ESC sequences or bidi controls.  shown() leaves no raw CR or LF behind.
+    return shown(s).replace("%", "%25")
 
 
 def _prop(s: str) -> str:

@@ -124,6 +124,7 @@ class Replay:
         self.handlers = {k: getattr(self, "on_" + k.replace(".", "_")) for k in KINDS}
         self.result = FileResult(path)
         self.out = emit
+        self.emitted = 0  # lines written to `out` (not_checked: did the step write its record before it stopped?)
         self.recs: _Peekable | None = None
         self.pending_recorded: dict[int, bool] = {}
         self.reported_gone: set[int] = set()
@@ -201,14 +202,16 @@ class Replay:
             # complete record takes the concrete path at once.  (Records built by programs are looked at.)
             and ("?" in rec.text or not self.parsed)
             and _has_unknown(rec.fields)
-            and kind not in ("g.dma", "header", "guest", "device", "share")
+            # (`lost records=?` is a `lost` of unknown count, which on_lost takes as such, not a step to try.)
+            and kind not in ("g.dma", "header", "guest", "device", "share", "lost")
         ):
             nxt = self.recs.peek() if self.unc.lost else None
+            mark = self.emitted
             try:
                 if kind != "g.bind_dma" or not self.bind_partly_known(rec):
                     self.skip_unknown(rec, self.try_candidates(rec))
             except UnknownValue as e:
-                self.not_checked(rec, e)
+                self.not_checked(rec, e, mark)
             self.spread_doubt(rec, nxt)
             return
         handler = self.handlers[kind]
@@ -219,10 +222,11 @@ class Replay:
             if self.status_unknown and kind in ("g.status", "l.status"):
                 pinned = self.pin_status(rec)
             nxt = self.recs.peek() if self.unc.lost else None
+            mark = self.emitted
             try:
                 handler(rec)
             except UnknownValue as e:
-                self.not_checked(rec, e)
+                self.not_checked(rec, e, mark)
             self.spread_doubt(rec, nxt)
         if self.st.findings:
             self.flush(rec)
@@ -236,8 +240,12 @@ class Replay:
         self.result.notes.extend(self.st.notes)
         self.st.notes.clear()
 
-    def not_checked(self, rec: Record, e: UnknownValue):
+    def not_checked(self, rec: Record, e: UnknownValue, mark: int | None = None):
         """Partial mode: the step needs a value the trace left unrecorded; follow the trace's own answers."""
+        if mark is not None and self.emitted == mark:
+            # The step stopped before writing its record (a fill reads used_len before it emits): --emit
+            # still writes it as given, or the completed trace would silently lose a record of the input.
+            self.emit_input(rec)
         self.st.findings.clear()
         how = "checked on candidate values only" if self.try_candidates(rec, str(e)) else "not checked"
         self.unchecked(f"line {rec.line}: {how}: it depends on a value the trace left unrecorded ({e})")
@@ -277,10 +285,12 @@ class Replay:
         if self.out is not None:
             if callable(rec):  # built only when someone reads it
                 rec = rec()
+            self.emitted += 1
             self.out.write((text if text is not None else format_record(rec)) + "\n")
 
     def emit_input(self, rec: Record):
         if self.out is not None:
+            self.emitted += 1
             self.out.write(rec.text.rstrip("\r\n") + "\n")
 
     def find(self, rec: Record, rule: str, message: str, rel=(), certain=True, pinned=False):
@@ -735,15 +745,16 @@ class Replay:
         if "sum" in r.fields:
             self.check_sum(r)
 
-    def check_sum(self, r: Record):
+    def check_sum(self, r: Record, followed: dict | None = None):
         """A recorded `sum=` after its delivery was applied: compared with the model's (trace-format.md, version 2).
 
         A different sum is a divergence; data-corrupted is then judged from the
         recorded sum (corrupted when it is not the SHA-256 of the source's first
-        L bytes), and the destination's bytes become unknown.
+        L bytes), and the destination's bytes become unknown.  `followed`: the
+        fields of the model's deliver, taken for a recorded one with a `?`.
         """
-        f = r.fields
-        (sg, sa), (dg, da), n, recorded = f["src"], f["dst"], f["len"], f["sum"]
+        f = followed if followed is not None else r.fields
+        (sg, sa), (dg, da), n, recorded = f["src"], f["dst"], f["len"], r.fields["sum"]
         seen = getattr(self.st, "received", None)  # data-corrupted's reading of the destination, just now
         if seen is not None and seen[:3] == (dg, da, n) and seen[3] is not None and len(seen[3]) == n:
             model = hashlib.sha256(seen[3]).hexdigest()
@@ -764,7 +775,9 @@ class Replay:
             )
         )
         source = self.st.section_sum(sg, sa, n)
-        if source is not None and source != recorded:
+        # (An empty send moves no byte: a wrong sum there is a record that contradicts itself, a divergence,
+        # not a destination that received other bytes.)
+        if source is not None and source != recorded and n:
             self.st.findings.append(
                 (
                     "data-corrupted",
@@ -865,6 +878,7 @@ class Replay:
                 break
         comp_kills = [e for e in computed if e.kind == "kill"]
         comp_term = next((e for e in computed if e.kind != "kill"), None)
+        comp_term_followed = None  # the model's answer, followed for a recorded one with a `?`
         applied = []
         for r in recorded:
             eff = from_record(r)
@@ -878,6 +892,7 @@ class Replay:
                         f"`{format_record(exp)}`, which is followed"
                     )
                     eff, usable = comp_term, True
+                    comp_term_followed = eff
                 elif exp is None:
                     self.find(
                         r,
@@ -927,7 +942,8 @@ class Replay:
                 self.apply_answer(eff, recorded=True)
                 applied.append(eff)
                 if "sum" in r.fields:
-                    self.check_sum(r)
+                    # (A record with a `?` is followed as the model's answer: its sum is of the model's copy.)
+                    self.check_sum(r, None if eff is not comp_term_followed else to_record(eff).fields)
             self.flush(r)
         for e in comp_kills:
             self.find(

@@ -12,10 +12,25 @@ from __future__ import annotations
 import itertools
 from xml.sax.saxutils import escape, quoteattr
 
+from .escape import shown
 from .findings import FileResult
 from .report import Reporter, _listing, counts, full_message
 
 QUOTED = 50
+
+
+def _text(s: str) -> str:
+    """Element text: each line escaped as on a terminal, then for XML.
+
+    Trace text (an echoed record, a file name) may hold C0 controls such as ESC, which XML 1.0 forbids even
+    as character references: one would make the whole report unreadable to CI.  escape.shown writes them
+    (and bidi controls) as `\\x1b`, as the text report does; newlines between lines are kept.
+    """
+    return escape("\n".join(shown(line) for line in s.split("\n")))
+
+
+def _attr(s: str) -> str:
+    return quoteattr(shown(s))
 
 
 class JUnitReporter(Reporter):
@@ -26,26 +41,27 @@ class JUnitReporter(Reporter):
 
     def file(self, r: FileResult):
         super().file(r)
-        name = quoteattr(r.file)
+        name = _attr(r.file)
         head = f'    <testcase classname="lgcheck.replay" name={name} file={name}'
         if r.error is not None:
             self.errors += 1
             body = (
-                f'      <error type="input-error" message={quoteattr(r.error.message)}>{escape(r.error.text)}</error>\n'
+                f'      <error type="input-error" message={_attr(r.error.message)}>{_text(r.error.text)}</error>\n'
             )
         elif r.findings:
             self.failures += 1
             limit = self.max_findings if self.max_findings is not None else QUOTED
+            name_ = shown(r.file)
             lines = [
-                f"{r.file}:{f.line}: {'' if f.certain else 'possible '}{f.rule}: {full_message(f)}\n    {f.record}"
+                f"{name_}:{f.line}: {'' if f.certain else 'possible '}{f.rule}: {full_message(f)}\n    {f.record}"
                 for f in itertools.islice(r.findings, limit)  # (a slice would read every finding into a list)
             ]
             if len(r.findings) > limit:
                 lines.append(f"... and {len(r.findings) - limit} more findings")
             summary = f"{len(r.findings)} finding(s): {_listing(counts(r)['by_rule'])}"
             body = (
-                f"      <failure type={quoteattr(r.findings[0].rule)} message={quoteattr(summary)}>"
-                f"{escape(chr(10).join(lines))}</failure>\n"
+                f"      <failure type={_attr(r.findings[0].rule)} message={_attr(summary)}>"
+                f"{_text(chr(10).join(lines))}</failure>\n"
             )
         else:
             body = ""

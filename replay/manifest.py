@@ -149,7 +149,7 @@ def check_manifest(path: str, *, json_out: bool = False, out: TextIO) -> int:
     else:
         out.write(report.text(results, show_notes=False))
         for f, w in bad:
-            out.write(f"{f}: UNEXPECTED: {w}\n")
+            out.write(f"{shown(f)}: UNEXPECTED: {shown(w)}\n")  # (escaped as the report above is)
         out.write(
             f"{len(expectations)} traces: "
             + ("all got their expected verdicts\n" if not bad else f"{len(bad)} did not get their expected verdict\n")

@@ -229,10 +229,16 @@ def forget_buffers(st, g) -> int:
 
 
 def known_fields_match(expected: Record, recorded: Record) -> bool:
-    """Does a recorded Host record with `?`s agree with the model's record on every field it does give?"""
+    """Does a recorded Host record with `?`s agree with the model's record on every field it does give?
+
+    A deliver's `sum=` (version 2) is no field of the model's record: it is compared with the bytes once the
+    delivery is followed (engine.check_sum), not taken here for a difference.
+    """
     if expected is None or expected.kind != recorded.kind:
         return False
     for k, v in recorded.fields.items():
+        if k == "sum":
+            continue
         e = expected.fields.get(k)
         if isinstance(v, tuple) and isinstance(e, tuple):
             if any(x is not UNKNOWN and x != y for x, y in zip(v, e)):

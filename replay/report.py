@@ -203,11 +203,16 @@ def file_text(r: FileResult, *, max_findings: int | None = None, quiet: bool = F
 def file_lines(
     r: FileResult, *, max_findings: int | None = None, quiet: bool = False, show_notes=True
 ) -> Iterator[str]:
-    """The text report of one file, line by line (a line may hold a newline: an input error's caret)."""
+    """The text report of one file, line by line (a line may hold a newline: an input error's caret).
+
+    The file name is escaped here, not only line by line afterwards: a newline in it would otherwise start a
+    line of its own (a forged `ok` summary) that the per-line escaping cannot tell from the report's own.
+    """
+    name = esc(r.file)
     if r.error is not None:
         yield r.error.text.split("\n", 1)[0] if quiet else r.error.text
         if not quiet:
-            yield f"{r.file}: input error, nothing checked: error"
+            yield f"{name}: input error, nothing checked: error"
         return
     n = len(r.findings)
     if not quiet:
@@ -225,23 +230,23 @@ def file_lines(
             else:
                 explained.add(gi)
                 msg = full_message(f)
-            yield f"{r.file}:{f.line}: {'' if f.certain else 'possible '}{f.rule}: {msg}"
+            yield f"{name}:{f.line}: {'' if f.certain else 'possible '}{f.rule}: {msg}"
             yield f"    {f.record}"
             w = r.witnesses.get(i) if not f.certain else None
             if w is not None:
-                yield f"    witness: {w['file'] or 'a completion'} ({w['summary']})"
+                yield f"    witness: {esc(w['file']) if w['file'] else 'a completion'} ({w['summary']})"
         if count < n:
-            yield f"{r.file}: {n - count} more findings not shown (--max-findings {max_findings})"
+            yield f"{name}: {n - count} more findings not shown (--max-findings {max_findings})"
         if show_notes:
             for note in r.notes:
-                yield f"{r.file}: note: {note}"
+                yield f"{name}: note: {note}"
         if n > 1:
             c = counts(r)
-            yield f"{r.file}: by rule: {_listing(c['by_rule'])}"
+            yield f"{name}: by rule: {_listing(c['by_rule'])}"
             if c["by_descriptor"]:
-                yield f"{r.file}: by descriptor: {_listing(c['by_descriptor'])}"
+                yield f"{name}: by descriptor: {_listing(c['by_descriptor'])}"
     if not quiet or r.verdict != "ok":
-        yield f"{r.file}: {_plural(r.records, 'record')}, {_plural(n, 'finding')}: {r.verdict}"
+        yield f"{name}: {_plural(r.records, 'record')}, {_plural(n, 'finding')}: {r.verdict}"
 
 
 def text(results: list[FileResult], *, show_notes: bool = True, max_findings=None, quiet=False) -> str:

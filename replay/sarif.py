@@ -24,8 +24,13 @@ INPUT_ERROR = "input-error"
 
 
 def uri(path: str) -> str:
-    """A URI reference for a file path: relative stays relative (with /), absolute becomes file://."""
-    p = path.replace(os.sep, "/")
+    """A URI reference for a file path: relative stays relative (with /), absolute becomes file://.
+
+    The path's own bytes are percent-encoded (os.fsencode): a name that is not UTF-8 reaches here holding
+    lone surrogates (Python's surrogateescape), which quote() cannot encode as text; as bytes they are the
+    name's real bytes (%FF), which is what a URI of that file says.
+    """
+    p = os.fsencode(path.replace(os.sep, "/"))
     if os.path.isabs(path):
         return "file://" + quote(p)
     return quote(p)

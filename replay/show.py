@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import html as _html
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -181,7 +182,7 @@ def svg_pieces(run: Run) -> Iterator[str]:
     height = TOP + len(run.records) * ROW + 40
     yield (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="sequence diagram of {_esc(run.path)}">'
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="sequence diagram of {_esc(shown(run.path))}">'
     )
     yield (
         "\n<defs><marker id='arrow' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' markerHeight='7' "
@@ -205,7 +206,9 @@ def svg_pieces(run: Run) -> Iterator[str]:
         src, dst, label = _who(r)
         bad = run.findings_at.get(r.line, [])
         cls = "rec finding" if bad else "rec"
-        tip = r.text.strip() + "".join(f"\n{f.rule}: {f.message}" for f in bad)
+        # (Trace text through shown(): ESC is not even a character XML allows, and a bidi override in a
+        # tooltip would show a record other than the one the trace holds.)
+        tip = shown(r.text.strip()) + "".join(f"\n{f.rule}: {shown(f.message)}" for f in bad)
         parts = [f'\n<g class="{cls}" data-line="{r.line}" data-kind="{r.kind}"><title>{_esc(tip)}</title>']
         parts.append(f'<text x="{LEFT - 8}" y="{y + 4}" text-anchor="end" class="ln">{r.line}</text>')
         if dst is None or dst not in x or src not in x:
@@ -219,11 +222,11 @@ def svg_pieces(run: Run) -> Iterator[str]:
             marker = "arrow-red" if bad else "arrow"
             parts.append(f'<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" class="msg" marker-end="url(#{marker})"/>')
             parts.append(f'<text x="{mx}" y="{y - 3}" text-anchor="middle" class="lbl">{_esc(label)}</text>')
-        parts.append(f'<text x="{text_x}" y="{y + 4}" class="src">{_esc(r.text.strip()[:70])}</text>')
+        parts.append(f'<text x="{text_x}" y="{y + 4}" class="src">{_esc(shown(r.text.strip()[:70]))}</text>')
         for k, f in enumerate(bad):
             parts.append(
                 f'<text x="{text_x}" y="{y + 4 + 11 * (k + 1)}" class="why">'
-                f"{_esc(f.rule)}: {_esc(f.message[:80])}</text>"
+                f"{_esc(f.rule)}: {_esc(shown(f.message[:80]))}</text>"
             )
         parts.append("</g>")
         yield "".join(parts)
@@ -295,16 +298,40 @@ def html_pieces(run: Run) -> Iterator[str]:
     if r.findings:
         yield "\n<table><tr><th>line</th><th>rule</th><th>message</th></tr>"
         for f in r.findings:
-            yield f"\n<tr class='finding'><td>{f.line}</td><td>{_esc(f.rule)}</td><td>{_esc(f.message)}</td></tr>"
+            msg = _esc(shown(f.message))  # (a divergence quotes the record, comment and all)
+            yield f"\n<tr class='finding'><td>{f.line}</td><td>{_esc(f.rule)}</td><td>{msg}</td></tr>"
         yield "\n</table>"
     if r.notes:
         yield "\n<ul>"
         for n in r.notes:
-            yield f"<li>note: {_esc(n)}</li>"
+            yield f"<li>note: {_esc(shown(n))}</li>"
         yield "</ul>"
     yield "\n"
     yield from svg_pieces(run)
     yield f"\n<script>{SCRIPT}</script>\n</body></html>\n"
+
+
+def _backticks(s: str) -> int:
+    """The longest run of backticks in s."""
+    return max((len(m) for m in re.findall("`+", s)), default=0)
+
+
+def _code_span(s: str) -> str:
+    """s as Markdown inline code whatever it holds: delimited by more backticks than any run in it (CommonMark),
+    so a backtick in a file name cannot end the span and let the rest be read as Markdown or HTML."""
+    tick = "`" * (_backticks(s) + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{tick}{pad}{s}{pad}{tick}"
+
+
+def _md_cell(s: str) -> str:
+    """A message as the text of a Markdown table cell, nothing in it read as Markdown or HTML.
+
+    A divergence quotes the record it could not follow, comment included: a backtick there ended the
+    message's own code span, and `<img ...>` or `[x](url)` after it became part of the CI page.  HTML is
+    escaped as entities and Markdown's punctuation with backslashes (the cell shows the text as written).
+    """
+    return re.sub(r"([\\`*_\[\]()!|~])", r"\\\1", _html.escape(shown(s), quote=False))
 
 
 def _mermaid_text(s: str) -> str:
@@ -327,13 +354,16 @@ def markdown_pieces(run: Run) -> Iterator[str]:
     path, messages that quote it) goes through shown() so no escape sequence of it reaches the terminal."""
     r, path = run.result, shown(run.path)
     icon = {"ok": "✅", "violation": "❌", "possible-violation": "❓", "error": "⚠️"}[r.verdict]
-    yield f"### {icon} `{path}`: {r.verdict}\n\n{r.records} records, {len(r.findings)} findings.\n\n"
+    yield f"### {icon} {_code_span(path)}: {r.verdict}\n\n{r.records} records, {len(r.findings)} findings.\n\n"
     if r.error is not None:
-        yield f"```\n{r.error.text}\n```\n\n"
+        # The error quotes the trace's line: a fence longer than any backtick run in it, or a line holding ```
+        # would close the block and the rest of it be rendered as the page's own Markdown.
+        fence = "`" * max(3, _backticks(r.error.text) + 1)
+        yield f"{fence}\n{r.error.text}\n{fence}\n\n"
     if r.findings:
         yield "| line | rule | message |\n| ---: | --- | --- |\n"
         for f in r.findings:
-            yield f"| {f.line} | `{f.rule}` | {shown(f.message).replace('|', '/')} |\n"
+            yield f"| {f.line} | `{f.rule}` | {_md_cell(f.message)} |\n"
         yield "\n"
     if run.records:
         yield "```mermaid\nsequenceDiagram\n"

@@ -36,6 +36,7 @@ report says so: the search is bounded, not complete.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import os
@@ -312,7 +313,7 @@ def fillers(source, f: Finding) -> tuple[Record | None, list[list[str]]]:
     if lost is None or target is None or lost.fields.get("records") == 0:
         return lost, []
     n = lost.fields.get("records")
-    n = 3 if n is None else n  # an unbounded `lost`: a few records are as good as any
+    n = n if isinstance(n, int) else 3  # an unbounded `lost` (no count, or `records=?`): a few are as good as any
 
     def related(k) -> int | None:
         """Order of a kind of record as a filler for this finding: None if it cannot matter."""
@@ -428,6 +429,55 @@ def base_name(path: str, taken: dict[str, str]) -> str:
     return base
 
 
+NAME_MAX = 255  # bytes of one file name (Linux, macOS)
+_TMP_EXTRA = len(".") + len(".XXXXXXXX.tmp")  # what mkstemp adds around the name of the file it stands in for
+
+
+def _fitted(base: str, tail: str) -> str:
+    """base + tail, with base cut so that the name (and its temporary file's) fits in NAME_MAX bytes.
+
+    A trace's name may already be near the limit, and the witness's name is longer: writing it failed with
+    ENAMETOOLONG (an internal error).  A cut base ends in `~` and 8 hex digits of the whole base's hash, so
+    two long names that share their beginning still get witnesses of their own.
+    """
+    room = NAME_MAX - _TMP_EXTRA - len(os.fsencode(tail))
+    raw = os.fsencode(base)
+    if len(raw) <= room:
+        return base + tail
+    mark = "~" + hashlib.sha256(raw).hexdigest()[:8]
+    cut = raw[: max(0, room - len(mark))]
+    return _decode_cut(cut) + mark + tail
+
+
+def _decode_cut(raw: bytes) -> str:
+    """Bytes cut at a byte count, as a name: a UTF-8 character the cut split is dropped whole."""
+    for drop in range(4):
+        try:
+            return raw[: len(raw) - drop].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return os.fsdecode(raw)  # not UTF-8 at all: its bytes as they are (surrogateescape)
+
+
+WITNESS_MARK = "# witness: a completion of "  # the comment every witness holds (write())
+
+
+def _replaceable(path: str) -> bool:
+    """May a witness be written at `path`: nothing is there, a link (replaced, never followed), or a witness
+    an earlier run wrote (a regular file holding the witness comment near its start)?  A file of the user's
+    that merely has the name (a capture called run.line17.write-to-used-buffer.lgt) is never replaced."""
+    try:
+        if os.path.islink(path) or not os.path.lexists(path):
+            return True
+        if not os.path.isfile(path):
+            return False
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    return b"\n" + WITNESS_MARK.encode() in head
+
+
 def write(directory: str, path: str, finding: Finding, text: str, chosen=(), base: str | None = None) -> str:
     """Write a witness as DIR/<base>.line<N>.<rule>.lgt (base: the trace's name without .lgt); returns its path.
 
@@ -436,11 +486,15 @@ def write(directory: str, path: str, finding: Finding, text: str, chosen=(), bas
     os.makedirs(directory, exist_ok=True)
     if base is None:
         base = os.path.splitext(os.path.basename(path))[0] or "trace"
-    out = os.path.join(directory, f"{base}.line{finding.line}.{finding.rule}.lgt")
+    out = os.path.join(directory, _fitted(base, f".line{finding.line}.{finding.rule}.lgt"))
+    k = 1
+    while not _replaceable(out):
+        k += 1  # someone else's file has the name: the witness takes the next free one, never that file's place
+        out = os.path.join(directory, _fitted(base, f".line{finding.line}.{finding.rule}-{k}.lgt"))
     name = "".join(c if c.isprintable() else "?" for c in os.path.basename(path))  # one line, whatever the name
     at = moved_line(finding.line, chosen)
     where = f"line {finding.line}" if at == finding.line else f"line {finding.line} (line {at} here)"
-    comment = f"# witness: a completion of {name} with the possible {finding.rule} at {where}"
+    comment = f"{WITNESS_MARK}{name} with the possible {finding.rule} at {where}"
     # `text` is a string or a spooled file (witnesses(spool=True)): copied line by line either way.
     lines = io.StringIO(text) if isinstance(text, str) else text
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(out) + ".", suffix=".tmp")

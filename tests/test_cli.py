@@ -268,3 +268,92 @@ def test_dash_as_an_output_path_is_refused_not_a_file_named_dash(tmp_path, monke
     if argv[0] == "--emit":
         assert main(["replay", "--emit", "./-", argv[-1]]) == 0
         assert os.listdir(tmp_path) == ["-"]
+
+
+# ------------------------------------------------------------ outputs that are not regular files
+def _drain(path):
+    """Read a FIFO in a thread (as a shell's `cat fifo` would): its text once the writer closes it."""
+    import threading
+
+    got = {}
+
+    def read():
+        with open(path, encoding="utf-8") as fh:
+            got["text"] = fh.read()
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    return t, got
+
+
+@pytest.mark.parametrize("command", [["show", "-o"], ["replay", "--emit"]])
+def test_an_output_that_is_a_fifo_or_a_device_is_written_into_not_replaced(tmp_path, capsys, command):
+    # The output went to a temporary file renamed over its name: a FIFO, or (run as root) /dev/null itself,
+    # became a regular file holding the page or the trace.
+    import stat
+
+    flood = os.path.join(TRACES, "bad-write-to-used-buffer-console-flood.lgt")
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    t, got = _drain(fifo)
+    assert main([*command, str(fifo), flood]) in (0, 1)
+    t.join(10)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert ("<svg" if command[0] == "show" else "l0 fill key=0 dma=0x477d60 len=3 irq=1") in got["text"]
+    if os.geteuid() == 0:
+        dev = tmp_path / "null"
+        os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        assert main([*command, str(dev), flood]) in (0, 1)
+        assert stat.S_ISCHR(os.lstat(dev).st_mode)
+    capsys.readouterr()
+    if os.path.exists("/dev/full"):
+        # A device that cannot take it: a clear error and exit 2, and the device is left as it was.
+        assert main([*command, "/dev/full", flood]) == 2
+        assert "No space left on device" in capsys.readouterr().err
+        assert stat.S_ISCHR(os.lstat("/dev/full").st_mode)
+
+
+def test_a_report_the_disk_cannot_take_is_exit_2_not_an_internal_error(monkeypatch, capsys):
+    # Writing to a full disk (`> /dev/full`) ended as "internal error ... this is a bug in lgcheck", exit 4.
+    import errno
+
+    import lgcheck.replay.corpus as corpus
+
+    ok = os.path.join(TRACES, "console-boot.lgt")
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(corpus, "replay_file", full)
+    assert main(["replay", ok]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the report: No space left on device" in err and "internal error" not in err
+
+    def denied(*a, **k):
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES))  # not the disk: still a bug to report
+
+    monkeypatch.setattr(corpus, "replay_file", denied)
+    assert main(["replay", ok]) == 4
+    assert "internal error" in capsys.readouterr().err
+
+
+def test_manifest_mismatch_lines_escape_the_trace_name(tmp_path, capsys):
+    # The UNEXPECTED lines printed the manifest's file name raw, though the report above them escapes it.
+    import shutil
+
+    shutil.copy(os.path.join(TRACES, "console-boot.lgt"), tmp_path / "a\x1b[2J.lgt")
+    (tmp_path / "m.toml").write_text('[[trace]]\nfile = "a\\u001b[2J.lgt"\nverdict = "violation"\n')
+    assert main(["replay", "--manifest", str(tmp_path / "m.toml")]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "a\\x1b[2J.lgt: UNEXPECTED: verdict ok, expected violation" in out
+
+
+@pytest.mark.parametrize("command", [["show", "-o"], ["replay", "--emit"]])
+def test_an_output_whose_name_is_near_the_limit_is_written(tmp_path, capsys, command):
+    # The temporary file was named after the whole output name plus mkstemp's characters: past 255 bytes,
+    # so a legal 250-character name got "cannot write ... File name too long" (exit 2).
+    target = tmp_path / ("b" * 250)
+    flood = os.path.join(TRACES, "bad-write-to-used-buffer-console-flood.lgt")
+    assert main([*command, str(target), flood]) in (0, 1)
+    assert "cannot write" not in capsys.readouterr().err
+    assert target.stat().st_size > 0 and os.listdir(tmp_path) == [target.name]

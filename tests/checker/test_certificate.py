@@ -358,6 +358,19 @@ def test_a_malformed_certificate_file_is_a_usage_error(tmp_path, capsys, text, m
     assert "key-collision: MALFORMED:" in out and message in out
 
 
+def test_a_crafted_manifests_names_reach_the_terminal_escaped(tmp_path, capsys):
+    # The names a manifest gives (a bfs entry's invariants, a certificate's file) were printed as written:
+    # a certificate folder from elsewhere could clear the screen or reorder the line that judges it.
+    doc = _good(
+        certificates=[{"invariant": "key-collision", "file": "\x1b[2J.smt2"}],
+        bfs=[{"invariants": ["\x1b[2Jevil\u202e"], "states": 3}],
+    )
+    status, out, err = certify(capsys, _manifest(tmp_path / "m", doc))
+    assert status == 2, out + err
+    assert "\x1b" not in out + err and "\u202e" not in out + err
+    assert "\\x1b[2Jevil\\u202e: MALFORMED" in out and "\\x1b[2J.smt2: key-collision: MALFORMED" in out
+
+
 def test_a_folder_without_certificates_is_a_usage_error(tmp_path, capsys):
     status, _, err = certify(capsys, str(tmp_path))
     assert status == 2 and "no manifest.json" in err

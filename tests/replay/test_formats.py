@@ -271,3 +271,44 @@ def test_reporters_write_findings_without_holding_them_all(many_findings, fmt, m
     peak(small)  # (first-use allocations, such as imports, do not count as the small file's)
     # 10,500 findings more may cost a few bytes each (allocator noise), not the 100+ of holding them
     assert peak(large) - peak(small) < 250_000
+
+
+# ------------------------------------------------------------ hostile names and record text, every format
+HOSTILE_KILL = 'host kill g0 reason="bad \x1b[31mRED\x1b[0m \u202eevil <x>]]> & \x07"'
+
+
+def _hostile_corpus(tmp_path):
+    """Traces whose names and echoed records hold what a terminal, XML or a URI must not get raw."""
+    with open(FLOOD) as fh:
+        flood = fh.read()
+    body = "lguest-trace 1\nguest 0 pages=16\ng0 dma 0x1000 used_len=0 addr=[0x2000] len=[8]\n" + HOSTILE_KILL + "\n"
+    (tmp_path / "kill.lgt").write_text(body)
+    for name in ("e\x1b[2Jx.lgt", "bi\u202edi.lgt", "nl\nx.lgt: 5 records, 0 findings: ok\ny.lgt"):
+        (tmp_path / name).write_text(flood)
+    (tmp_path / os.fsdecode(b"\xff\xfe.lgt")).write_text(flood)
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("fmt", ["text", "github", "junit", "sarif", "json"])
+def test_no_format_passes_raw_controls_or_fails_on_a_hostile_name(tmp_path, capsys, fmt):
+    # Before: text printed a newline of a file name raw (a forged `ok` line), github wrote ESC and bidi
+    # controls into its log, JUnit put ESC into the XML (not well-formed: CI cannot read the report), and
+    # SARIF ended in an internal error (exit 4) on a name that is not UTF-8 (quote() of a lone surrogate).
+    (tmp_path / "c").mkdir()
+    corpus = _hostile_corpus(tmp_path / "c")
+    assert main(["replay", "--format", fmt, "--no-progress", corpus]) == 1
+    out, err = capsys.readouterr()
+    assert "internal error" not in err
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e\ud800-\udfff]", out)
+    lines = out.splitlines()
+    assert not any(x.startswith("y.lgt") or x.startswith("x.lgt: 5 records") for x in lines)
+    if fmt == "junit":
+        suite = ET.fromstring(out).find("testsuite")
+        assert suite.get("tests") == "5"
+    elif fmt in ("sarif", "json"):
+        doc = json.loads(out)
+        if fmt == "sarif":
+            uris = [
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in doc["runs"][0]["results"]
+            ]
+            assert any(u.endswith("/%FF%FE.lgt") for u in uris)

@@ -181,3 +181,61 @@ def test_markdown_of_a_partial_replay_with_only_possible_findings(tmp_path):
     path.write_text(text)
     page = markdown_of(Run(str(path), partial=True))
     assert "### ❓ `" in page and ": possible-violation" in page
+
+
+def test_show_markdown_keeps_backticks_of_the_trace_inside_its_code(tmp_path, capsys):
+    # A backtick in the file name ended the heading's code span, and a line holding ``` in a bad trace closed
+    # the error's fence: the rest was rendered as the CI page's own Markdown (links, images, HTML).
+    bad = tmp_path / "md`x.lgt"
+    bad.write_text("lguest-trace 1\nbogus ``` <img src=https://e/x.png> [x](http://e)\n")
+    assert main(["show", "--markdown", str(bad)]) == 2
+    out = capsys.readouterr().out.splitlines()
+    ticks = re.match(r"### \S+ (`+)", out[0]).group(1)
+    assert len(ticks) == 2 and out[0].endswith(f"md`x.lgt{ticks}: error")
+    opening = next(i for i, line in enumerate(out) if line.startswith("```"))
+    fence = out[opening]
+    assert set(fence) == {"`"} and len(fence) > 3
+    closing = next(i for i in range(opening + 1, len(out)) if out[i].startswith(fence))
+    assert any("<img" in line for line in out[opening + 1 : closing])  # quoted inside the fence
+
+
+def test_show_svg_escapes_the_traces_text_it_quotes(tmp_path):
+    # The record text in tooltips and labels, and the path in the aria-label, were written raw: ESC is not
+    # a character XML allows, so the SVG did not even parse, and a bidi override reorders a tooltip.
+    name = tmp_path / "k\x1b[2J.lgt"
+    name.write_text(
+        "lguest-trace 1\nguest 0 pages=16\ng0 dma 0x1000 used_len=0 addr=[0x2000] len=[8]\n"
+        'host kill g0 reason="x \x1b[31mRED \u202eevil"\n'
+    )
+    page = show.html(str(name))
+    assert "\x1b" not in page and "\u202e" not in page
+    root = _svg(page)
+    assert any("\\x1b[31mRED" in (t.text or "") for t in root.iter(f"{SVG}title"))
+
+
+def test_show_table_escapes_a_message_that_quotes_the_trace(tmp_path):
+    # A divergence quotes the record it could not follow, comment and all: the findings table and the notes
+    # wrote that text raw (ESC, bidi controls) while the text report escapes it.
+    name = tmp_path / "q.lgt"
+    name.write_text(
+        "lguest-trace 1\nguest 0 pages=16\ng0 dma 0x1000 used_len=0 addr=[0x2000] len=[8]\n"
+        "g0 send_dma key=0x4 dma=0x1000\nhost deliver from=g0:0x1000 to=g1:0x1000 len=8 irq=1 # \x1b[31mRED \u202e\n"
+    )
+    page = show.html(str(name))
+    assert "the trace has `host deliver" in page
+    assert "\x1b" not in page and "\u202e" not in page and "\\x1b[31mRED \\u202e`</td>" in page
+
+
+def test_show_markdown_table_reads_nothing_of_a_message_as_markdown(tmp_path, capsys):
+    # The divergence quotes the record, comment included: its backtick closed the message's code span and the
+    # image and link after it became part of the CI page; a `|` split the table's row.
+    name = tmp_path / "md.lgt"
+    name.write_text(
+        "lguest-trace 1\nguest 0 pages=16\ng0 dma 0x1000 used_len=0 addr=[0x2000] len=[8]\n"
+        "g0 send_dma key=0x4 dma=0x1000\n"
+        "host deliver from=g0:0x1000 to=g1:0x1000 len=8 irq=1 # ` <img src=https://e/x.png> [x](http://e) |\n"
+    )
+    assert main(["show", "--markdown", str(name)]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 5 | `divergence`")]
+    assert "<img" not in row and "&lt;img" in row and "\\[x\\]\\(http://e\\)" in row
+    assert len(re.findall(r"(?<!\\)\|", row)) == 4  # the row's own four bars, none from the trace

@@ -163,6 +163,20 @@ def test_a_recorded_sum_that_differs_is_a_divergence_judged_by_the_recorded_sum(
     )
 
 
+def test_a_wrong_sum_on_an_empty_send_is_a_divergence_not_corrupted_data():
+    # A 0-byte deliver with a sum other than SHA-256 of nothing was also data-corrupted, "the destination
+    # received other bytes": it received none.
+    import os
+
+    trace = os.path.join(os.path.dirname(__file__), "..", "..", "traces", "v2-net-bytes.lgt")
+    text = open(trace).read()
+    text = text.replace("g0 dma 0x1b00000 addr=[0x1e00000] len=[64]", "g0 dma 0x1b00000 addr=[0x1e00000] len=[0]")
+    first = re.search(r"host deliver from=g0:0x1b00000 to=g1:0x1c8f000 len=64 irq=1 sum=[0-9a-f]+", text).group(0)
+    text = text.replace(first, "host deliver from=g0:0x1b00000 to=g1:0x1c8f000 len=0 irq=1 sum=" + "0" * 64, 1)
+    r = replay(text)
+    assert [(f.rule, f.line) for f in r.findings] == [("divergence", text[: text.index("len=0 irq=1")].count("\n") + 1)]
+
+
 def test_unknown_source_bytes_skip_the_check_with_a_note_and_emit_no_sum():
     text, _ = build(SPLIT)
     text = "\n".join(x for x in text.splitlines() if not x.startswith("g0 mem 0x401000")) + "\n"
