@@ -236,7 +236,7 @@ def _replay(args) -> int:
         model["host"] = args.host
     if args.emit:
         return _replay_emit(args, files[0], model)
-    from lgcheck.replay.corpus import ClusterError, cluster_problem, replay_many
+    from lgcheck.replay.corpus import cluster_problem
 
     if args.cluster is not None and cluster_problem() is not None:
         _err(cluster_problem())
@@ -244,10 +244,47 @@ def _replay(args) -> int:
     if args.cluster is not None and "-" in files:
         _err("--cluster: the workers cannot read this command's standard input (-); give files")
         return 2
-    import itertools
     import time
 
     started = time.time()  # the progress line's clock (tqdm's)
+    stdin = None
+    if "-" in files and args.partial and (args.witnesses or args.json or args.format == "json"):
+        # A witness is sought by reading the trace again, and standard input can be read only once: it is
+        # spooled to a temporary file, replayed from there and reported as `-` (as `show -` draws it).
+        stdin = _spool_stdin()
+        files = [stdin if f == "-" else f for f in files]
+    try:
+        return _replay_files(args, files, model, started, stdin)
+    finally:
+        if stdin is not None:
+            os.unlink(stdin)
+
+
+def _spool_stdin() -> str:
+    """Standard input copied to a temporary file (on disk, not in memory): its path."""
+    import shutil
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("wb", prefix="lgcheck-stdin-", suffix=".lgt", delete=False) as fh:
+        shutil.copyfileobj(sys.stdin.buffer, fh)
+    return fh.name
+
+
+def _as_stdin(r, spool: str):
+    """A result of the spooled standard input, named `-` again (its error's text names the spool too)."""
+    import dataclasses
+
+    r.file = "-"
+    if r.error is not None:
+        r.error = dataclasses.replace(r.error, text=r.error.text.replace(spool, "-"))
+    return r
+
+
+def _replay_files(args, files, model, started, stdin) -> int:
+    import itertools
+
+    from lgcheck.replay.corpus import ClusterError, replay_many
+
     results = replay_many(files, jobs=args.jobs, cluster=args.cluster, partial=args.partial, **model)
     try:
         first = next(results)  # a cluster that cannot be used says so before the report begins
@@ -267,8 +304,11 @@ def _replay(args) -> int:
         for r in itertools.chain([first], results):
             ticker.clear()  # a terminal's progress line gives way to the report
             r = _selected(args, r)
+            source = r.file
+            if stdin is not None and r.file == stdin:
+                r = _as_stdin(r, stdin)
             if args.partial and (args.witnesses or args.json or args.format == "json"):
-                _witnesses(args, r, model)
+                _witnesses(args, r, model, source)
             rep.file(r)
             records, findings = records + r.records, findings + len(r.findings)
             ticker.set(advance=1, status=f"  {records:,} records, {findings:,} findings")
@@ -295,19 +335,21 @@ class _NoLine:
         pass
 
 
-def _witnesses(args, r, model) -> None:
-    """Partial mode: a witness for each possible finding (the first --max-witnesses), written to --witnesses DIR."""
+def _witnesses(args, r, model, source: str) -> None:
+    """Partial mode: a witness for each possible finding (the first --max-witnesses), written to --witnesses DIR.
+
+    `source` is the file the trace is read from again (standard input's spool for `-`)."""
     from lgcheck.replay import witness
 
     if r.error is not None or all(f.certain for f in r.findings):
         return
-    if r.file == "-":
+    if source == "-":  # (not spooled: only when no witness was asked for at the start)
         r.notes.append("no witnesses: standard input cannot be read twice")
         return
     from lgcheck.replay.parser import read_trace
 
     found = witness.witnesses(
-        lambda: read_trace(r.file, partial=True), r.findings, limit=args.max_witnesses, spool=True, **model
+        lambda: read_trace(source, partial=True), r.findings, limit=args.max_witnesses, spool=True, **model
     )
     # Names given so far in this run, so that two traces called run.lgt do not share their witnesses' names.
     taken = vars(args).setdefault("_witness_names", {})

@@ -420,7 +420,7 @@ def base_name(path: str, taken: dict[str, str]) -> str:
     """The <trace> part of the witnesses' names for `path`: its name without .lgt, and `-2`, `-3`, ... after
     it when another trace of this run (a/run.lgt, b/run.lgt) has that name already, so that the second's
     witnesses do not overwrite the first's.  `taken` maps the names given so far to their traces."""
-    stem = os.path.splitext(os.path.basename(path))[0] or "trace"
+    stem = "stdin" if path == "-" else os.path.splitext(os.path.basename(path))[0] or "trace"
     base, k = stem, 1
     while taken.get(base, path) != path:
         k += 1
@@ -485,13 +485,15 @@ def write(directory: str, path: str, finding: Finding, text: str, chosen=(), bas
     into the file it names."""
     os.makedirs(directory, exist_ok=True)
     if base is None:
-        base = os.path.splitext(os.path.basename(path))[0] or "trace"
+        base = "stdin" if path == "-" else os.path.splitext(os.path.basename(path))[0] or "trace"
     out = os.path.join(directory, _fitted(base, f".line{finding.line}.{finding.rule}.lgt"))
     k = 1
     while not _replaceable(out):
         k += 1  # someone else's file has the name: the witness takes the next free one, never that file's place
         out = os.path.join(directory, _fitted(base, f".line{finding.line}.{finding.rule}-{k}.lgt"))
     name = "".join(c if c.isprintable() else "?" for c in os.path.basename(path))  # one line, whatever the name
+    if path == "-":
+        name = "standard input"
     at = moved_line(finding.line, chosen)
     where = f"line {finding.line}" if at == finding.line else f"line {finding.line} (line {at} here)"
     comment = f"{WITNESS_MARK}{name} with the possible {finding.rule} at {where}"

@@ -267,6 +267,30 @@ def test_witnesses_dir_holds_a_full_trace_that_replays_to_the_possible_finding(t
     assert f["witness"]["choices"] == [{"line": 34, "record": "g1 bind_dma key=0x2001004 dmas=0x1c6b3a0 num=8 irq=1"}]
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_witnesses_of_standard_input_are_written_like_a_files(tmp_path, capsys, monkeypatch, jobs):
+    """`-` with --witnesses: standard input is read once, so no witness was sought (only a note, which
+    --no-notes hid).  Spooled, its witnesses are those of the same trace given as a file, named stdin.*."""
+    import io
+    import tempfile
+
+    path = variant(tmp_path, "b.lgt", BAD_DMA, ("num=8 irq=1 -> 1", "num=8 irq=1 -> ?"), UNRECORDED_KILL)
+    assert main(["replay", "--partial", "--witnesses", str(tmp_path / "f"), path]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(open(path, "rb").read())))
+    before = set(os.listdir(tempfile.gettempdir()))
+    assert main(["replay", "--partial", "--jobs", jobs, "--witnesses", str(tmp_path / "s"), "-"]) == 0
+    out = capsys.readouterr().out
+    assert "-:39: possible bad-dma" in out and "cannot be read twice" not in out
+    (name,) = os.listdir(tmp_path / "f")
+    (spooled,) = os.listdir(tmp_path / "s")
+    assert spooled == "stdin" + name[len("b") :] and f"witness: {tmp_path / 's' / spooled}" in out
+    texts = [(tmp_path / d / n).read_text() for d, n in (("f", name), ("s", spooled))]
+    assert "# witness: a completion of standard input with" in texts[1]
+    assert texts[0].replace("b.lgt", "standard input") == texts[1]  # the same completion
+    assert not {n for n in set(os.listdir(tempfile.gettempdir())) - before if n.startswith("lgcheck-stdin-")}
+
+
 def test_witnesses_are_written_with_emit_too(tmp_path, capsys):
     """--emit took its own path through the CLI and dropped --witnesses DIR (an empty folder) and the JSON
     witnesses without a word."""
