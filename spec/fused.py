@@ -381,7 +381,11 @@ def delivered_bytes(st, sg, sa, dg, da, length, steps, recorded):
     st.received = None
     contents = st.contents
     for _, frm, to, n in steps:
-        _move(contents, contents[(sg, frm >> PAGE_SHIFT)], frm & _OFF, dg, to, n)
+        sp = contents.get((sg, frm >> PAGE_SHIFT))
+        if sp is None:  # (copy_ready saw it: an earlier step's new page made the store forget it, new_page)
+            st.forget_bytes(dg, to, n)
+            continue
+        _move(st, contents, sp, frm & _OFF, dg, to, n)
     return _judged(st, contents, sg, sa, dg, da, length, recorded)
 
 
@@ -412,7 +416,7 @@ def copy_judged(st, sg, sa, dg, da, length, steps, recorded):
     if sp is None or sp[1].find(_ZERO, so, so + n) != -1:
         return None
     st.received = None  # (as delivered_bytes, below: the copy is its loop's one step)
-    moved = _move(contents, sp, so, dg, to, n)
+    moved = _move(st, contents, sp, so, dg, to, n)
     # data-corrupted's readings of the state now (as _first_bytes reads them): the destination's
     # descriptor, then the source's, each by its own section 0 when all `length` bytes lie there.
     guests = st.guests
@@ -446,7 +450,7 @@ def copy_judged(st, sg, sa, dg, da, length, steps, recorded):
     return recorded is None or sha256(got).hexdigest() == recorded
 
 
-def _move(contents, sp, so, dg, to, n):
+def _move(st, contents, sp, so, dg, to, n):
     """One copy step's bytes: n of source page `sp` from offset `so` to Guest dg's address `to`, now known there.
 
     Returns the bytes moved (a copy, a bytearray: compared and hashed as the bytes would be).
@@ -455,7 +459,7 @@ def _move(contents, sp, so, dg, to, n):
     key = (dg, to >> PAGE_SHIFT)
     dp = contents.get(key)
     if dp is None:
-        dp = contents[key] = (bytearray(PAGE), bytearray(PAGE))
+        dp = st.new_page(key)
     moved = sp[0][so : so + n]
     put_known(dp, do, moved)
     return moved

@@ -652,6 +652,27 @@ class ConcreteState:
     defer_copy = False
     deferred = None
     probe = None  # the symbolic state's free offset (checker/symstate.py); here every byte is read
+    # Pages of contents kept at most (8 KiB each with their known-marks: 128 MiB).  A capture's `mem`
+    # records may touch any page of 4 GiB per Guest: past this many, the page kept longest is forgotten
+    # (its bytes unknown, said once in a note), so memory stays bounded whatever the capture holds.
+    max_pages = 16384
+    pages_forgotten = 0
+
+    def new_page(self, key):
+        """A page of contents for key (Guest, page number), every byte unknown: the one place pages are made."""
+        contents = self.contents
+        if len(contents) >= self.max_pages:
+            del contents[next(iter(contents))]  # the page kept longest (dicts keep their insertion order)
+            self.pages_forgotten += 1
+            if self.pages_forgotten == 1:
+                self.note(
+                    f"the bytes of more than {self.max_pages:,} pages were given: the model keeps "
+                    f"{self.max_pages:,} at most ({self.max_pages * 2 * _PAGE >> 20} MiB), so from here on the "
+                    "page it kept longest is forgotten for each new one (its bytes are unknown: a sum= or a "
+                    "data-corrupted judgement that needs them is not made, and says so)"
+                )
+        p = contents[key] = (bytearray(_PAGE), bytearray(_PAGE))
+        return p
 
     def write_bytes(self, g, addr, data):
         """Guest g's memory at addr now holds `data` (bytes): a `mem` record, or a copy."""
@@ -665,13 +686,13 @@ class ConcreteState:
             key = (g, addr >> _SHIFT)
             p = contents.get(key)
             if p is None:
-                p = contents[key] = (bytearray(_PAGE), bytearray(_PAGE))
+                p = self.new_page(key)
             put_known(p, off, data)
             return
         for page, off, pos, k in _spans(addr, n):
             p = contents.get((g, page))
             if p is None:
-                p = contents[(g, page)] = (bytearray(C.PAGE_SIZE), bytearray(C.PAGE_SIZE))
+                p = self.new_page((g, page))
             put_known(p, off, data[pos : pos + k])
 
     def forget_bytes(self, g, addr, n):
@@ -807,7 +828,7 @@ class ConcreteState:
                 if dp is None:
                     if sp is None:
                         continue  # unknown onto unknown
-                    dp = contents[(dg, to >> _SHIFT)] = (bytearray(_PAGE), bytearray(_PAGE))
+                    dp = self.new_page((dg, to >> _SHIFT))
                 if sp is None:
                     dp[1][do : do + n] = bytes(n)
                 else:
