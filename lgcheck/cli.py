@@ -281,16 +281,24 @@ def _as_stdin(r, spool: str):
 
 
 def _replay_files(args, files, model, started, stdin) -> int:
-    import itertools
-
     from lgcheck.replay.corpus import ClusterError, replay_many
 
     results = replay_many(files, jobs=args.jobs, cluster=args.cluster, partial=args.partial, **model)
     try:
-        first = next(results)  # a cluster that cannot be used says so before the report begins
+        return _report_files(args, files, model, results, started, stdin)
     except ClusterError as e:
         _err(str(e))
         return 2
+    finally:
+        # Ctrl-C or a closed output while the report is written: the worker processes end now, not when
+        # the interpreter exits after each has finished the file it was replaying.
+        results.close()
+
+
+def _report_files(args, files, model, results, started, stdin) -> int:
+    import itertools
+
+    first = next(results)  # a cluster that cannot be used says so (ClusterError) before the report begins
     rep = _reporter(args)
     show = len(files) > 1 and not (args.quiet or args.no_progress)
     records = findings = 0
