@@ -219,6 +219,9 @@ def _mib(text):
 MAX_MODEL_UNITS = 4096
 SECONDS_PER_UNIT = 0.02  # measured: the first step's encoding, per unit, on the 2-core machine
 HOPELESS = 10  # refuse a --timeout only when the estimate is this many times longer (it is rough)
+# The longest --timeout (23 days): the waits it bounds take it in milliseconds as a C int (poll) and
+# z3 as an unsigned one; past about 2,147,483 s a long timeout ended in an OverflowError (exit 4).
+MAX_TIMEOUT = 2_000_000
 
 
 def model_units(s: dict) -> int:
@@ -228,8 +231,8 @@ def model_units(s: dict) -> int:
 def _check_limits(s: dict) -> None:
     """Usage errors for limits that cannot be met: a bad timeout, a model too large to encode."""
     t = s["timeout"]
-    if t is not None and (isinstance(t, bool) or not math.isfinite(t) or t <= 0):
-        raise SettingError([("timeout", f"must be a finite number of seconds above 0, not {t!r}")])
+    if t is not None and (isinstance(t, bool) or not math.isfinite(t) or not 0 < t <= MAX_TIMEOUT):
+        raise SettingError([("timeout", f"must be a number of seconds above 0, at most {MAX_TIMEOUT:,}, not {t!r}")])
     for key in ("guest-count", "slots", "buffers", "sections", "depth", "num-skbs"):
         if not isinstance(s[key], int) or isinstance(s[key], bool):
             raise SettingError([(key, f"must be a whole number, not {s[key]!r}")])
@@ -243,7 +246,7 @@ def _check_limits(s: dict) -> None:
     if t is not None and units * SECONDS_PER_UNIT > HOPELESS * t:
         raise SettingError([(
             "timeout",
-            f"{t:g}: encoding one step of this model takes about {units * SECONDS_PER_UNIT:.0f} s "
+            f"{t:g}: encoding one step of this model takes about {units * SECONDS_PER_UNIT:.2g} s "
             f"(guest-count^2 x slots x buffers x sections = {units:,}), longer than the time limit; give a "
             "longer timeout or a smaller model",
         )])
