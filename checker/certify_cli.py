@@ -21,7 +21,9 @@ no invariant broken.
 
 exit status: 0 every certificate re-checked; 1 a certificate does not
 re-check (the failing query is named); 2 usage error, or an unreadable or
-malformed certificate; 3 the solver left a query unknown; 4 internal error.
+malformed certificate; 3 the solver (or --timeout) left a query unknown;
+4 internal error; 130 interrupted (Ctrl-C); 141 the output was closed
+before the report ended.
 
 examples:
   lgcheck prove --launcher checked --out out && lgcheck certify out

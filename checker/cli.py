@@ -24,7 +24,8 @@ invariants (--inv, repeatable; a group name selects both of its rules):
 exit status: 0 nothing violated up to the depth; 1 an invariant is violated
 (its counterexample is written); 2 usage error; 3 the solver gave up
 (unknown) and nothing was violated; 4 internal error; 130 interrupted
-(Ctrl-C: the results so far are printed, counterexamples found are written).
+(Ctrl-C: the results so far are printed, counterexamples found are written);
+141 the output was closed before the report ended.
 
 examples:
   lgcheck prove                                   the 2.6.23 model, conforming Guests

@@ -53,3 +53,35 @@ def test_rule_page_example_is_what_replay_prints(name):
         [sys.executable, "-m", "lgcheck", "replay", m.group(1)], capture_output=True, text=True, cwd=ROOT
     )
     assert m.group(2) in proc.stdout
+
+
+def _exit_table() -> dict[str, set[int]]:
+    """{column: the statuses it gives} from docs/trace-format.md's one table of exit statuses."""
+    with open(os.path.join(DOCS, "trace-format.md")) as fh:
+        text = fh.read()
+    rows = [r for r in text.split("## Exit statuses", 1)[1].splitlines() if r.startswith("|")]
+    head = [c.strip() for c in rows[0].strip("|").split("|")][1:]
+    out: dict[str, set[int]] = {h: set() for h in head}
+    for row in rows[2:]:
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", row.strip().strip("|"))]
+        for h, cell in zip(head, cells[1:]):
+            if cell != "—":
+                out[h].add(int(cells[0]))
+    return out
+
+
+@pytest.mark.parametrize(
+    "column, argv",
+    [("`replay`", ["replay"]), ("`prove`", ["prove"]), ("`certify`", ["certify"]), ("`show`", ["show"])],
+)
+def test_each_commands_help_gives_every_exit_status_of_the_table(column, argv):
+    """The help texts gave a part of the table: replay's had no 130 or 141, prove's no 141, certify's neither,
+    show's none at all."""
+    from lgcheck.cli import build_parser
+
+    table = _exit_table()
+    assert table[column], column
+    sub = build_parser()._subparsers._group_actions[0].choices[argv[0]]
+    epilog = " ".join((sub.epilog or "").split())
+    for status in sorted(table[column]):
+        assert re.search(rf"(^|[;:,.] ){status} ", epilog.split("exit status:", 1)[-1].strip()), (column, status)
