@@ -85,3 +85,33 @@ def test_each_commands_help_gives_every_exit_status_of_the_table(column, argv):
     epilog = " ".join((sub.epilog or "").split())
     for status in sorted(table[column]):
         assert re.search(rf"(^|[;:,.] ){status} ", epilog.split("exit status:", 1)[-1].strip()), (column, status)
+
+
+def test_readme_replay_examples_print_what_the_readme_shows():
+    """The README's `replay --quiet --jobs 2 traces/ | tail -1` still showed 27 files and 16 findings after
+    traces were added (32 files, 19 findings): each command of these console blocks is run and compared."""
+    with open(os.path.join(ROOT, "README.md")) as fh:
+        readme = fh.read()
+    blocks = re.findall(r"```console\n(.*?)```", readme, re.S)
+    checked = 0
+    for block in blocks:
+        lines = block.splitlines()
+        for i, line in enumerate(lines):
+            # Only replays of the bundled traces are self-contained and exact (no timings, no files to make).
+            if not re.match(r"\$ lgcheck replay (--quiet --jobs 2 )?traces/[\w./-]*( \| tail -1)?$", line):
+                continue
+            shown = []
+            for out in lines[i + 1 :]:
+                if out.startswith("$ "):
+                    break
+                shown.append(out)
+            cmd = line[2:].split(" | ")[0].split()[1:]
+            proc = subprocess.run(
+                [sys.executable, "-m", "lgcheck", *cmd], capture_output=True, text=True, cwd=ROOT, timeout=300
+            )
+            got = proc.stdout.splitlines()
+            if line.endswith("| tail -1"):
+                got = got[-1:]
+            assert shown and got[: len(shown)] == shown, line  # (a block may stop before the summary line)
+            checked += 1
+    assert checked >= 4
