@@ -280,6 +280,10 @@ def _unwritable(path: str) -> str | None:
     means standard output to every other option, where the report goes:
     a folder of files cannot go there, and one named `-` would surprise.
     """
+    if not path:
+        # (it named no folder, so the check below passed it and the run failed only when writing, after
+        # the solving it had wasted)
+        return "is empty; give a folder"
     if path == "-":
         return (
             "- is standard output, where the report goes; counterexamples are files: give a folder "

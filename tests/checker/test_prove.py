@@ -389,3 +389,16 @@ def test_a_refused_tiny_timeout_says_how_long_one_step_takes():
     with pytest.raises(SettingError) as e:
         _check_limits({**DEFAULTS, "timeout": 0.001, "slots": 1, "buffers": 1, "sections": 1})
     assert "takes about 0.08 s" in str(e.value)
+
+
+def test_an_empty_out_is_refused_before_any_solving(monkeypatch, capsys):
+    """`--out ""` passed the check made before solving and failed only at the write after it
+    ("cannot write: No such file or directory")."""
+    from lgcheck.checker import pipeline
+
+    def never(*args, **kw):
+        raise AssertionError("solving started")
+
+    monkeypatch.setattr(pipeline, "prove", never)
+    assert main(["prove", "--out", "", "--inv", "status-forbidden-bit", "--timeout", "30", "--no-progress"]) == 2
+    assert "--out : is empty; give a folder" in capsys.readouterr().err
