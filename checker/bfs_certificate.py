@@ -25,6 +25,7 @@ engines disagree, an internal error (exit 4), never a verdict.
 from __future__ import annotations
 
 import os
+import time
 
 from . import bfs
 from .config import Config
@@ -114,9 +115,14 @@ def reached(cfg: Config, values: dict, seen, sym: bool, deferred: bool = False) 
     return bfs.fingerprint(st, sym) in seen
 
 
-def check_entry(cfg: Config, e) -> tuple[bool, str]:
-    """Run the search again, in this process, and compare: (holds, message)."""
-    from .certificate import MALFORMED, CertificateError
+def check_entry(cfg: Config, e, timeout: float | None = None) -> tuple[bool, str]:
+    """Run the search again, in this process, and compare: (holds, message).
+
+    `timeout` (certify --timeout) bounds the search as it bounds a solver query: past it the entry is
+    unknown.  A Ctrl-C is raised again: the search keeps what it found when interrupted, but a search cut
+    short says nothing against the certificate.
+    """
+    from .certificate import MALFORMED, UNKNOWN, CertificateError
 
     if not isinstance(e, dict) or any(f not in e for f in FIELDS):
         raise CertificateError(MALFORMED, f"a bfs certificate needs {', '.join(FIELDS)}")
@@ -134,10 +140,19 @@ def check_entry(cfg: Config, e) -> tuple[bool, str]:
     cones = bfs.cones(cfg, names)
     if len(cones) != 1:
         raise CertificateError(MALFORMED, f"the invariants {names} are not one search (cone) of the model")
-    out = bfs.search(cfg, names, sym=bool(e["symmetry"]), defer=bool(e.get("deferred_writes", False)))
+    deadline = None if timeout is None else time.monotonic() + timeout
+    out = bfs.search(
+        cfg, names, deadline=deadline, sym=bool(e["symmetry"]), defer=bool(e.get("deferred_writes", False))
+    )
+    if out.stopped == bfs.INTERRUPTED:
+        raise KeyboardInterrupt
     if out.found:
         f = next(iter(out.found.values()))
         return False, f"the search breaks {f.invariant} in {f.steps} steps: the certificate claims it holds"
+    if not out.exhausted and out.stopped == "time limit reached":
+        raise CertificateError(
+            UNKNOWN, f"the search did not end within --timeout {timeout:g} s ({out.states:,} states)"
+        )
     if not out.exhausted:
         return False, f"the search did not exhaust the state space ({out.stopped or 'depth limit'})"
     states, depth, _ = out.per[names[0]]

@@ -456,6 +456,18 @@ def config_from_dict(d) -> Config:
         cfg = Config(**kwargs)
     except (TypeError, ValueError) as e:
         raise CertificateError(MALFORMED, f"config: {e}") from None
+    from .cli import MAX_MODEL_UNITS, model_units
+
+    size = {"guest-count": cfg.guests, "slots": cfg.slots, "buffers": cfg.buffers, "sections": cfg.sections}
+    units = model_units(size)
+    if units > MAX_MODEL_UNITS:
+        # prove refuses to encode such a model, so it wrote no certificate of it; rebuilding the step to
+        # check one would run for hours and gigabytes before the first query (--timeout bounds queries).
+        raise CertificateError(
+            MALFORMED,
+            f"config: guests^2 x slots x buffers x sections = {units:,}, past the {MAX_MODEL_UNITS:,} that "
+            "`lgcheck prove` encodes: no proof of this model was written",
+        )
     if json.loads(json.dumps(cfg.describe())) != d:
         diff = sorted(k for k in set(d) | set(cfg.describe()) if d.get(k) != cfg.describe().get(k))
         raise CertificateError(MALFORMED, f"config does not describe a model of this checker (differs in {diff})")
@@ -495,9 +507,12 @@ def read_manifest(path: str) -> tuple[Config, list[dict]]:
 
 def read_invariant(path: str) -> str:
     """The text of the body of `(define-fun invariant () Bool BODY)`, the one thing taken from a certificate."""
+    from ..replay.parser import open_regular
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        # A regular file only: a FIFO at the name hung certify, a link to /dev/zero filled its memory.
+        with open_regular(path) as fh:
+            text = fh.read().decode("utf-8")
     except OSError as e:
         raise CertificateError(MALFORMED, f"cannot read: {e.strerror}") from None
     except UnicodeDecodeError:
@@ -631,7 +646,7 @@ def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
         return [Verdict(path, "", "", e.status, str(e))]
     folder = os.path.dirname(manifest)
     model = None
-    out = [] if only is not None else _check_bfs(manifest, cfg)
+    out = [] if only is not None else _check_bfs(manifest, cfg, timeout)
     for e in entries:
         v = Verdict(manifest, os.path.join(folder, e["file"]), e["invariant"])
         with _judging(v):
@@ -673,7 +688,7 @@ def _judging(v: Verdict):
     v.seconds = time.monotonic() - started
 
 
-def _check_bfs(manifest: str, cfg: Config) -> list[Verdict]:
+def _check_bfs(manifest: str, cfg: Config, timeout: float | None = None) -> list[Verdict]:
     """The exhausted searches the manifest records (key "bfs"), each run again (checker/bfs_certificate.py)."""
     from .bfs_certificate import check_entry
 
@@ -687,7 +702,7 @@ def _check_bfs(manifest: str, cfg: Config) -> list[Verdict]:
         label = ", ".join(names) if isinstance(names, list) and all(isinstance(n, str) for n in names) else "?"
         v = Verdict(manifest, f"{manifest} (bfs)", label)
         with _judging(v):
-            ok, v.message = check_entry(cfg, e)
+            ok, v.message = check_entry(cfg, e, timeout)
             v.queries = {"bfs": "same states" if ok else "differs"}
             if not ok:
                 v.status = REFUSED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 
@@ -20,7 +21,9 @@ no invariant broken.
 
 exit status: 0 every certificate re-checked; 1 a certificate does not
 re-check (the failing query is named); 2 usage error, or an unreadable or
-malformed certificate; 3 the solver left a query unknown; 4 internal error.
+malformed certificate; 3 the solver (or --timeout) left a query unknown;
+4 internal error; 130 interrupted (Ctrl-C); 141 the output was closed
+before the report ended.
 
 examples:
   lgcheck prove --launcher checked --out out && lgcheck certify out
@@ -45,7 +48,11 @@ def add_certify_parser(sub, run):
     )
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument(
-        "--timeout", type=float, default=None, metavar="SECONDS", help="time limit per query (then: unknown)"
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="time limit per query, and per search run again (then: unknown)",
     )
     p.set_defaults(run=run)
 
@@ -53,8 +60,16 @@ def add_certify_parser(sub, run):
 def run_certify(args) -> int:
     from .certificate import INTERNAL, OK, REFUSED, UNKNOWN, check_folder, solver_name
 
-    if args.timeout is not None and args.timeout <= 0:
-        print("lgcheck certify: error: --timeout must be positive", file=sys.stderr)
+    from .cli import MAX_TIMEOUT
+
+    if args.timeout is not None and not (math.isfinite(args.timeout) and 0 < args.timeout <= MAX_TIMEOUT):
+        # nan, inf or 1e300 reached bitwuzla's time limit as an integer that failed to convert: every
+        # certificate was then REFUSED as "not a QF_BV formula bitwuzla reads" (exit 1).
+        print(
+            f"lgcheck certify: error: --timeout must be a number of seconds above 0, at most {MAX_TIMEOUT:,}, "
+            f"not {args.timeout!r}",
+            file=sys.stderr,
+        )
         return 2
     started = time.monotonic()
     try:

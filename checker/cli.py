@@ -24,7 +24,8 @@ invariants (--inv, repeatable; a group name selects both of its rules):
 exit status: 0 nothing violated up to the depth; 1 an invariant is violated
 (its counterexample is written); 2 usage error; 3 the solver gave up
 (unknown) and nothing was violated; 4 internal error; 130 interrupted
-(Ctrl-C: the results so far are printed, counterexamples found are written).
+(Ctrl-C: the results so far are printed, counterexamples found are written);
+141 the output was closed before the report ended.
 
 examples:
   lgcheck prove                                   the 2.6.23 model, conforming Guests
@@ -219,6 +220,9 @@ def _mib(text):
 MAX_MODEL_UNITS = 4096
 SECONDS_PER_UNIT = 0.02  # measured: the first step's encoding, per unit, on the 2-core machine
 HOPELESS = 10  # refuse a --timeout only when the estimate is this many times longer (it is rough)
+# The longest --timeout (23 days): the waits it bounds take it in milliseconds as a C int (poll) and
+# z3 as an unsigned one; past about 2,147,483 s a long timeout ended in an OverflowError (exit 4).
+MAX_TIMEOUT = 2_000_000
 
 
 def model_units(s: dict) -> int:
@@ -228,8 +232,8 @@ def model_units(s: dict) -> int:
 def _check_limits(s: dict) -> None:
     """Usage errors for limits that cannot be met: a bad timeout, a model too large to encode."""
     t = s["timeout"]
-    if t is not None and (isinstance(t, bool) or not math.isfinite(t) or t <= 0):
-        raise SettingError([("timeout", f"must be a finite number of seconds above 0, not {t!r}")])
+    if t is not None and (isinstance(t, bool) or not math.isfinite(t) or not 0 < t <= MAX_TIMEOUT):
+        raise SettingError([("timeout", f"must be a number of seconds above 0, at most {MAX_TIMEOUT:,}, not {t!r}")])
     for key in ("guest-count", "slots", "buffers", "sections", "depth", "num-skbs"):
         if not isinstance(s[key], int) or isinstance(s[key], bool):
             raise SettingError([(key, f"must be a whole number, not {s[key]!r}")])
@@ -243,7 +247,7 @@ def _check_limits(s: dict) -> None:
     if t is not None and units * SECONDS_PER_UNIT > HOPELESS * t:
         raise SettingError([(
             "timeout",
-            f"{t:g}: encoding one step of this model takes about {units * SECONDS_PER_UNIT:.0f} s "
+            f"{t:g}: encoding one step of this model takes about {units * SECONDS_PER_UNIT:.2g} s "
             f"(guest-count^2 x slots x buffers x sections = {units:,}), longer than the time limit; give a "
             "longer timeout or a smaller model",
         )])
@@ -276,6 +280,10 @@ def _unwritable(path: str) -> str | None:
     means standard output to every other option, where the report goes:
     a folder of files cannot go there, and one named `-` would surprise.
     """
+    if not path:
+        # (it named no folder, so the check below passed it and the run failed only when writing, after
+        # the solving it had wasted)
+        return "is empty; give a folder"
     if path == "-":
         return (
             "- is standard output, where the report goes; counterexamples are files: give a folder "

@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from ..replay.errors import TraceError
-from ..replay.parser import open_trace
+from ..replay.parser import open_regular
 
 # A top-level `key =` (bare or quoted; TOML's own error covers anything malformed).
 _KEY = re.compile(r"""[ \t]*(?:"([^"\\]*)"|'([^']*)'|([A-Za-z0-9_-]+))[ \t]*=""")
@@ -42,10 +41,8 @@ def read(path: str, defaults: dict, types: dict) -> tuple[dict, dict[str, str]]:
     or `inv = []`.
     """
     try:
-        with open_trace(path) as fh:  # a regular file only: a FIFO or device is refused
+        with open_regular(path) as fh:  # a regular file only: a FIFO or device is refused
             raw = fh.read()
-    except TraceError as e:
-        raise ValueError(f"cannot read --config {path}: {e.message}") from None
     except OSError as e:
         raise ValueError(f"cannot read --config {path}: {e.strerror}") from None
     try:

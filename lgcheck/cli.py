@@ -14,7 +14,11 @@ EPILOG_REPLAY = """\
 exit status: 0 every file kept the protocol (or, without --strict, possibly broke it);
 1 a certain finding in some file (with --strict, a possible one too);
 2 some file could not be read (its error names line and column; nothing in it
-is checked), or a usage error; 4 an internal error (a bug: please report it).
+is checked), or a usage error; 4 an internal error (a bug: please report it);
+130 interrupted (Ctrl-C); 141 the output was closed before the report ended.
+With --manifest: 0 every trace got what its entry expects, 1 some did not,
+2 the manifest or a trace it lists cannot be read (docs/trace-format.md has
+the table of every command).
 
 examples:
   lgcheck replay run.lgt                  one trace, findings as text
@@ -281,16 +285,24 @@ def _as_stdin(r, spool: str):
 
 
 def _replay_files(args, files, model, started, stdin) -> int:
-    import itertools
-
     from lgcheck.replay.corpus import ClusterError, replay_many
 
     results = replay_many(files, jobs=args.jobs, cluster=args.cluster, partial=args.partial, **model)
     try:
-        first = next(results)  # a cluster that cannot be used says so before the report begins
+        return _report_files(args, files, model, results, started, stdin)
     except ClusterError as e:
         _err(str(e))
         return 2
+    finally:
+        # Ctrl-C or a closed output while the report is written: the worker processes end now, not when
+        # the interpreter exits after each has finished the file it was replaying.
+        results.close()
+
+
+def _report_files(args, files, model, results, started, stdin) -> int:
+    import itertools
+
+    first = next(results)  # a cluster that cannot be used says so (ClusterError) before the report begins
     rep = _reporter(args)
     show = len(files) > 1 and not (args.quiet or args.no_progress)
     records = findings = 0
@@ -734,6 +746,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Replay one trace and draw it: a self-contained HTML page with an SVG sequence diagram "
         "(a lifeline per Guest, Host and Launcher; each record an arrow or a mark; descriptors' used_len over "
         "time; findings in red), or with --markdown a summary with a Mermaid diagram for a CI job page.",
+        epilog="exit status: 0 the trace was drawn (whatever its findings); 2 an input error, an unreadable "
+        "trace or a usage error; 4 an internal error (a bug: please report it); 130 interrupted (Ctrl-C); "
+        "141 the output was closed before the page ended.",
     )
     sh.add_argument("trace", metavar="TRACE", help="the .lgt file")
     sh.add_argument("-o", "--output", metavar="FILE", help="where to write (default TRACE.html here; - for stdout)")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections import deque
@@ -100,8 +101,45 @@ def replay_many(paths: Iterable[str], jobs: int = 1, cluster: str | None = None,
         for p in paths:
             yield replay_file(p, **kw)
         return
-    with pool(jobs) as workers:
-        yield from _in_order(lambda p: _here(p, kw) if p == "-" else workers.submit(_one, p, kw), paths, 2 * jobs)
+    workers = pool(jobs)
+    try:
+        yield from _in_order(lambda p: _here(p, kw) if p == "-" else _submit(workers, p, kw), paths, 2 * jobs)
+    except BaseException:
+        # Ctrl-C, a closed output (the caller closes this generator) or an error: no file still being
+        # replayed will be reported, so the workers are ended now; the pool's own shutdown would first
+        # wait for each to finish its file (seconds to minutes for a large one).
+        _end(workers)
+        raise
+    finally:
+        workers.shutdown(wait=True, cancel_futures=True)
+
+
+def _submit(workers: ProcessPoolExecutor, path: str, kw: dict) -> Future:
+    """Hand one file to the pool, SIGINT held back meanwhile: the pool forks its workers in a submit, and a
+    Ctrl-C that reached a worker before _quiet_worker ran would print a multiprocessing traceback."""
+    masked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
+    try:
+        return workers.submit(_one, path, kw)
+    finally:
+        if masked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, masked)  # a Ctrl-C held back is raised here, in the parent
+
+
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C to the parent, which ends it (_end): a terminal's Ctrl-C reaches the whole
+    process group, and each worker printed its own KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # (blocked by _submit while forking)
+
+
+def _end(workers: ProcessPoolExecutor) -> None:
+    """End the pool's worker processes at once (Python 3.14 has terminate_workers; 3.11 does not)."""
+    for p in list((getattr(workers, "_processes", None) or {}).values()):
+        try:
+            p.terminate()
+        except (OSError, ValueError, AttributeError):  # already gone
+            pass
 
 
 def _here(path: str, kw: dict) -> Future:
@@ -117,7 +155,7 @@ def _here(path: str, kw: dict) -> Future:
 
 def pool(jobs: int) -> ProcessPoolExecutor:
     """The worker processes of --jobs (benchmarks/jobs_speed.py times the same pool)."""
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_quiet_worker)
 
 
 def _on_cluster(paths: Iterable[str], address: str, jobs: int, kw: dict) -> Iterator[FileResult]:

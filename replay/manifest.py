@@ -24,9 +24,8 @@ from typing import TextIO
 from . import report
 from .escape import shown
 from .engine import replay_file
-from .errors import TraceError
 from .findings import FileResult
-from .parser import open_trace
+from .parser import open_regular
 
 
 @dataclass
@@ -69,7 +68,7 @@ def _pairs(findings: list, where: str) -> list[tuple[str, int]]:
 
 
 def load(path: str) -> list[Expectation]:
-    with open_trace(path) as fh:  # a regular file only: a FIFO or device is refused, not waited on
+    with open_regular(path) as fh:  # a regular file only: a FIFO or device is refused, not waited on
         data = tomllib.load(fh)
     base = os.path.dirname(path)
     traces = data.get("trace", [])
@@ -129,17 +128,18 @@ def check_manifest(path: str, *, json_out: bool = False, out: TextIO) -> int:
     except OSError as e:
         print(f"lgcheck replay: error: cannot read manifest {shown(path)}: {e.strerror or e}", file=sys.stderr)
         return 2
-    except TraceError as e:
-        print(f"lgcheck replay: error: manifest {shown(path)}: {shown(e.message)}", file=sys.stderr)
-        return 2
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, ManifestError) as e:
         print(f"lgcheck replay: error: manifest {shown(path)}: {shown(str(e))}", file=sys.stderr)
         return 2
-    results, bad = [], []
+    results, bad, unreadable = [], [], False
     for exp in expectations:
         got = replay_file(exp.file, partial=exp.partial)
         results.append(got)
         why = mismatch(exp, got)
+        if got.error is not None and got.error.line == 0:
+            # Not an input error of the trace (which `verdict = "error"` expects) but no trace at all: a
+            # missing file would otherwise pass as the error it was expected to have, checking nothing.
+            why, unreadable = f"cannot be read ({got.error.message.split(': ', 1)[-1]})", True
         if why:
             bad.append((exp.file, why))
     if json_out:
@@ -154,4 +154,4 @@ def check_manifest(path: str, *, json_out: bool = False, out: TextIO) -> int:
             f"{len(expectations)} traces: "
             + ("all got their expected verdicts\n" if not bad else f"{len(bad)} did not get their expected verdict\n")
         )
-    return 1 if bad else 0
+    return 2 if unreadable else 1 if bad else 0

@@ -96,33 +96,47 @@ def parse_line(text: str, lineno: int, path: str = "<string>", *, partial: bool 
 MAX_LINE = 65536  # characters; a longer line is an input error (trace-format.md)
 
 
-def open_trace(path):
-    """Open a trace for reading: `-` is standard input, anything else must be a regular file.
+class NotRegularFile(OSError):
+    """A path that names a folder, a FIFO, a device or a socket, where a regular file is read."""
 
-    The file is opened without blocking (a FIFO or a device never hangs the
-    open) and without becoming a controlling terminal, then checked with
-    fstat on the descriptor itself, so what is checked is what is read.
-    Returns a binary file object; raises TraceError (line 0).
+
+def open_regular(path):
+    """Open a regular file for reading in binary: a FIFO or a device never hangs the open.
+
+    The file is opened without blocking and without becoming a controlling
+    terminal, then checked with fstat on the descriptor itself, so what is
+    checked is what is read.  Raises OSError (NotRegularFile for what is not
+    a regular file, its strerror saying what it is instead).
     """
-    name = os.fsdecode(path)
-    if name == "-":
-        return sys.stdin.buffer
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise TraceError(name, 0, 0, f"cannot open trace: {exc.strerror or exc}") from None
+    fd = os.open(path, flags)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO, device or socket)"
-            raise TraceError(name, 0, 0, f"cannot read trace: {what}")
+            raise NotRegularFile(0, what)
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+
+
+def open_trace(path):
+    """Open a trace for reading: `-` is standard input, anything else must be a regular file (open_regular).
+
+    Returns a binary file object; raises TraceError (line 0).
+    """
+    name = os.fsdecode(path)
+    if name == "-":
+        return sys.stdin.buffer
+    try:
+        return open_regular(path)
+    except NotRegularFile as exc:
+        raise TraceError(name, 0, 0, f"cannot read trace: {exc.strerror}") from None
+    except OSError as exc:
+        raise TraceError(name, 0, 0, f"cannot open trace: {exc.strerror or exc}") from None
 
 
 def read_trace(path, *, partial: bool = False) -> Iterator[Record]:

@@ -357,3 +357,28 @@ def test_an_output_whose_name_is_near_the_limit_is_written(tmp_path, capsys, com
     assert main([*command, str(target), flood]) in (0, 1)
     assert "cannot write" not in capsys.readouterr().err
     assert target.stat().st_size > 0 and os.listdir(tmp_path) == [target.name]
+
+
+@pytest.mark.parametrize("expected", ["error", "ok"])
+def test_manifest_listing_a_trace_that_cannot_be_read_exits_2(tmp_path, capsys, expected):
+    """A listed trace that is missing (a typo, a file not checked in) was replayed as an input error: under
+    `verdict = "error"` the manifest passed (exit 0, "all got their expected verdicts") without checking
+    anything, otherwise it was a mismatch (exit 1). An unreadable file is exit 2, as for replay itself."""
+    (tmp_path / "m.toml").write_text(f'[[trace]]\nfile = "missing.lgt"\nverdict = "{expected}"\n')
+    assert main(["replay", "--manifest", str(tmp_path / "m.toml")]) == 2
+    out = capsys.readouterr().out
+    assert "missing.lgt: UNEXPECTED: cannot be read (No such file or directory)" in out
+    assert "1 traces: 1 did not get their expected verdict" in out
+    (tmp_path / "j.toml").write_text(f'[[trace]]\nfile = "missing.lgt"\nverdict = "{expected}"\n')
+    assert main(["replay", "--manifest", str(tmp_path / "j.toml"), "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert [m["why"] for m in doc["manifest"]["mismatches"]] == ["cannot be read (No such file or directory)"]
+
+
+def test_a_manifest_that_cannot_be_opened_is_not_called_a_trace(tmp_path, capsys):
+    assert main(["replay", "--manifest", str(tmp_path / "none.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "trace" not in err and f"cannot read manifest {tmp_path / 'none.toml'}: No such file" in err
+    assert main(["replay", "--manifest", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "trace" not in err and f"cannot read manifest {tmp_path}: a folder" in err

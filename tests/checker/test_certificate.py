@@ -326,6 +326,11 @@ def _good(**change):
         (_good(certificates=[{"invariant": "key-collision", "file": "../x.smt2"}]), "must be a name in its folder"),
         (_good(certificates=[{"invariant": "key-collision"}]), "needs an `invariant` and a `file`"),
         (_good(certificates={}), "`certificates` is not a list"),
+        # Past what prove encodes, so no proof of it was written: rebuilding its step ran for hours.
+        (
+            _good(config={**Config().describe(), "guests": 16, "slots": 32, "sections": 16}),
+            "guests^2 x slots x buffers x sections = 262,144, past the 4,096",
+        ),
     ],
 )
 def test_a_malformed_manifest_is_a_usage_error(tmp_path, capsys, doc, message):
@@ -356,6 +361,20 @@ def test_a_malformed_certificate_file_is_a_usage_error(tmp_path, capsys, text, m
     status, out, _ = certify(capsys, folder)
     assert status == 2, out
     assert "key-collision: MALFORMED:" in out and message in out
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_certificate_that_is_not_a_regular_file_is_refused_not_read(tmp_path, capsys, kind):
+    """A FIFO at a certificate's name hung certify for ever; a link to /dev/zero read until memory ran out
+    (an internal error, exit 4, or the machine's memory)."""
+    folder = _manifest(tmp_path / "m", _good(certificates=[{"invariant": "key-collision", "file": "k.smt2"}]))
+    if kind == "fifo":
+        os.mkfifo(os.path.join(folder, "k.smt2"))
+    else:
+        os.symlink("/dev/zero", os.path.join(folder, "k.smt2"))
+    status, out, _ = certify(capsys, folder)
+    assert status == 2, out
+    assert "key-collision: MALFORMED: cannot read: not a regular file" in out
 
 
 def test_a_crafted_manifests_names_reach_the_terminal_escaped(tmp_path, capsys):
@@ -402,6 +421,15 @@ def test_a_query_the_solver_leaves_unknown_is_exit_3(proved, tmp_path, capsys):
     status, out, _ = certify(capsys, folder, "--timeout", "0.001")
     assert status == 3, out
     assert "UNKNOWN: query" in out
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "1e300", "0", "-1"])
+def test_a_timeout_that_is_no_time_limit_is_a_usage_error(proved, capsys, timeout):
+    """nan, inf and 1e300 reached bitwuzla as a time limit that did not convert: every good certificate was
+    REFUSED as "not a QF_BV formula bitwuzla reads", exit 1."""
+    status, out, err = certify(capsys, "--timeout", timeout, proved["checked"].folder)
+    assert status == 2, out + err
+    assert "REFUSED" not in out and "--timeout must be a number of seconds above 0, at most 2,000,000" in err
 
 
 def test_an_internal_error_is_exit_4_without_traceback(proved, tmp_path, capsys, monkeypatch):

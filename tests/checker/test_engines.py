@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -197,6 +198,36 @@ def test_an_exhausted_search_writes_a_certificate_that_certify_re_searches(tmp_p
     _tamper(manifest, "digest", "sha256:" + "0" * 64)
     assert main(["certify", str(tmp_path)]) == 1
     assert "digest: certificate says" in capsys.readouterr().out
+
+
+def test_certify_timeout_bounds_the_search_it_runs_again_and_says_unknown(tmp_path, capsys):
+    """--timeout bounded the solver's queries but not the re-run search: a manifest whose search does not
+    end (here: a second Guest) kept certify running past any --timeout."""
+    assert main(["prove", *TINY, "--no-progress", "--out", str(tmp_path)]) == 0
+    manifest = tmp_path / "certificates" / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["config"]["guests"] = 2
+    manifest.write_text(json.dumps(doc))
+    capsys.readouterr()
+    started = time.monotonic()
+    assert main(["certify", "--timeout", "1", str(tmp_path)]) == 3
+    assert time.monotonic() - started < 20
+    assert "UNKNOWN: the search did not end within --timeout 1 s" in capsys.readouterr().out
+
+
+def test_ctrl_c_in_certifys_search_is_an_interrupt_not_a_refused_certificate(tmp_path, capsys, monkeypatch):
+    """The search keeps what it found when Ctrl-C stops it, and certify read "did not exhaust the state
+    space (interrupted (Ctrl-C))" as the certificate's fault: REFUSED, exit 1, not 130."""
+    assert main(["prove", *TINY, "--no-progress", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+
+    def interrupted(*args, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bfs.Cone, "level", interrupted)
+    assert main(["certify", str(tmp_path)]) == 130
+    captured = capsys.readouterr()
+    assert "REFUSED" not in captured.out and "interrupted" in captured.err
 
 
 def test_a_malformed_bfs_certificate_is_refused_clearly(tmp_path, capsys):

@@ -323,8 +323,8 @@ def test_stale_counterexamples_are_removed_links_and_other_files_kept(tmp_path):
 @pytest.mark.parametrize(
     "body, said",
     [
-        ("timeout = -1", "cfg.toml:3:1: timeout must be a finite number of seconds above 0, not -1"),
-        ("timeout = nan", "cfg.toml:3:1: timeout must be a finite number of seconds above 0, not nan"),
+        ("timeout = -1", "cfg.toml:3:1: timeout must be a number of seconds above 0, at most 2,000,000, not -1"),
+        ("timeout = nan", "cfg.toml:3:1: timeout must be a number of seconds above 0, at most 2,000,000, not nan"),
         ("  depth = 0", "cfg.toml:3:3: depth must be at least 1, not 0"),
         ('"slots" = 0', "cfg.toml:3:1: slots must be 1..32 (LGUEST_MAX_DMA), not 0"),
         ('guests = "bogus"', "cfg.toml:3:1: guests must be one of conforming, any, not 'bogus'"),
@@ -334,6 +334,7 @@ def test_stale_counterexamples_are_removed_links_and_other_files_kept(tmp_path):
         ("depth = 1.5", "cfg.toml:3:1: depth = 1.5 is not of the right type (a whole number)"),
         ("colour = 1", "cfg.toml:3:1: unknown setting 'colour'"),
         ("timeout = 0.001\nslots = 8\nbuffers = 8", "cfg.toml:3:1: timeout 0.001: encoding one step"),
+        ("timeout = 1e10", "cfg.toml:3:1: timeout must be a number of seconds above 0, at most 2,000,000, not 1000"),
     ],
 )
 def test_config_file_errors_name_the_file_line_and_key_not_the_option(tmp_path, capsys, body, said):
@@ -367,3 +368,37 @@ def test_out_dash_is_refused_not_a_folder_named_dash(tmp_path, monkeypatch, caps
     assert main(["prove", "--out", "-", "--inv", "keys", "--depth", "1", "--timeout", "60", "--no-progress"]) == 2
     assert "--out -: - is standard output, where the report goes" in capsys.readouterr().err
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("engine", ["auto", "bmc"])
+@pytest.mark.parametrize("timeout", ["4294967.296", "1e10", "1e300"])
+def test_a_timeout_too_long_to_wait_is_a_usage_error_not_an_overflow(tmp_path, capsys, engine, timeout):
+    """A long --timeout reached poll() and setitimer() as a number they cannot hold: OverflowError, exit 4."""
+    argv = ["prove", "--engine", engine, "--slots", "1", "--buffers", "1", "--sections", "1"]
+    assert main([*argv, "--timeout", timeout, "--no-progress", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"--timeout must be a number of seconds above 0, at most 2,000,000, not {float(timeout)!r}" in err
+    assert "internal error" not in err
+
+
+def test_a_refused_tiny_timeout_says_how_long_one_step_takes():
+    """The estimate was printed with no decimals: "takes about 0 s ..., longer than the time limit"."""
+    from lgcheck.checker.cli import DEFAULTS, _check_limits
+    from lgcheck.checker.config import SettingError
+
+    with pytest.raises(SettingError) as e:
+        _check_limits({**DEFAULTS, "timeout": 0.001, "slots": 1, "buffers": 1, "sections": 1})
+    assert "takes about 0.08 s" in str(e.value)
+
+
+def test_an_empty_out_is_refused_before_any_solving(monkeypatch, capsys):
+    """`--out ""` passed the check made before solving and failed only at the write after it
+    ("cannot write: No such file or directory")."""
+    from lgcheck.checker import pipeline
+
+    def never(*args, **kw):
+        raise AssertionError("solving started")
+
+    monkeypatch.setattr(pipeline, "prove", never)
+    assert main(["prove", "--out", "", "--inv", "status-forbidden-bit", "--timeout", "30", "--no-progress"]) == 2
+    assert "--out : is empty; give a folder" in capsys.readouterr().err

@@ -62,3 +62,68 @@ def test_standard_input_with_jobs_is_replayed_not_an_empty_trace():
     out = proc.stdout.decode()
     assert proc.returncode == 0, out + proc.stderr.decode()
     assert "-: 24 records, 0 findings: ok" in out
+
+
+def _interrupted_jobs_run(tmp_path, whole_group: bool):
+    """`replay --jobs 2` on three long traces, SIGINT'd once both workers run: (exit, stderr, seconds, workers)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.procs import alive, children
+
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    big = tmp_path / "big.lgt"
+    subprocess.run([sys.executable, os.path.join(root, "benchmarks", "gen_trace.py"), "300000", str(big)], check=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lgcheck", "replay", "--jobs", "2", "--no-progress", str(big), str(big), str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        # As from a terminal: a test run in the background ignores SIGINT, and so would the child.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    workers: set[int] = set()
+    end = time.monotonic() + 60
+    while len(workers) < 2 and time.monotonic() < end and proc.poll() is None:
+        workers = children(proc.pid)
+        time.sleep(0.05)
+    assert len(workers) == 2
+    time.sleep(0.5)  # each worker is in the middle of its file
+    asked = time.monotonic()
+    if whole_group:
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C
+    else:
+        proc.send_signal(signal.SIGINT)  # `kill -INT`, a supervisor: the parent alone
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    took = time.monotonic() - asked
+    time.sleep(0.2)
+    return proc.returncode, err, took, [w for w in workers if alive(w)]
+
+
+def test_ctrl_c_with_jobs_ends_at_once_without_a_worker_traceback(tmp_path):
+    """A terminal's Ctrl-C reaches the workers too: each printed a multiprocessing traceback
+    (KeyboardInterrupt in its queue read) above "lgcheck: interrupted"."""
+    status, err, took, left = _interrupted_jobs_run(tmp_path, whole_group=True)
+    assert status == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip() == "lgcheck: interrupted"
+    assert took < 5, took
+    assert left == []
+
+
+def test_sigint_to_the_parent_alone_ends_the_workers_too(tmp_path):
+    """SIGINT to the parent alone (`kill -INT`): the pool's shutdown waited for each worker to finish its
+    file (16 s for a million records) before exit 130."""
+    status, err, took, left = _interrupted_jobs_run(tmp_path, whole_group=False)
+    assert status == 130, err
+    assert "Traceback" not in err, err
+    assert took < 5, took
+    assert left == []
