@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from procs import HAS_CHILDREN, children
+from procs import HAS_CHILDREN, start_with_workers
 
 from lgcheck.checker import bfs, bfs_jobs
 from lgcheck.checker.config import Config
@@ -108,20 +108,7 @@ def test_ctrl_c_stops_with_exit_130_no_traceback_and_no_worker_left(tmp_path):
     # child starts with SIGINT's default, as from a terminal.  PYTHONFAULTHANDLER: a process that has
     # not ended long after the Ctrl-C is asked for its threads' stacks (SIGABRT), for the failure.
     env = dict(os.environ, PYTHONFAULTHANDLER="1")
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        env=env,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    workers: set[int] = set()
-    end = time.monotonic() + 60
-    while len(workers) < 2 and time.monotonic() < end and proc.poll() is None:
-        workers = children(proc.pid)
-        time.sleep(0.05)
+    proc, workers = start_with_workers(cmd, env=env)
     assert len(workers) == 2
     time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group

@@ -71,25 +71,13 @@ def _interrupted_jobs_run(tmp_path, whole_group: bool):
     import sys
     import time
 
-    from tests.procs import alive, children
+    from tests.procs import alive, start_with_workers
 
     root = os.path.join(os.path.dirname(__file__), "..", "..")
     big = tmp_path / "big.lgt"
     subprocess.run([sys.executable, os.path.join(root, "benchmarks", "gen_trace.py"), "300000", str(big)], check=True)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lgcheck", "replay", "--jobs", "2", "--no-progress", str(big), str(big), str(big)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        # As from a terminal: a test run in the background ignores SIGINT, and so would the child.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    workers: set[int] = set()
-    end = time.monotonic() + 60
-    while len(workers) < 2 and time.monotonic() < end and proc.poll() is None:
-        workers = children(proc.pid)
-        time.sleep(0.05)
+    cmd = [sys.executable, "-m", "lgcheck", "replay", "--jobs", "2", "--no-progress", str(big), str(big), str(big)]
+    proc, workers = start_with_workers(cmd)  # (as from a terminal: SIGINT's default)
     assert len(workers) == 2
     time.sleep(0.5)  # each worker is in the middle of its file
     asked = time.monotonic()
