@@ -238,8 +238,6 @@ def _replay(args) -> int:
     model = {"launcher": args.launcher, "faults": tuple(args.fault)}
     if args.host != "2.6.23":  # (only when asked: the default model's keywords stay as they were)
         model["host"] = args.host
-    if args.emit:
-        return _replay_emit(args, files[0], model)
     from lgcheck.replay.corpus import cluster_problem
 
     if args.cluster is not None and cluster_problem() is not None:
@@ -258,6 +256,8 @@ def _replay(args) -> int:
         stdin = _spool_stdin()
         files = [stdin if f == "-" else f for f in files]
     try:
+        if args.emit:
+            return _replay_emit(args, files[0], model, stdin)
         return _replay_files(args, files, model, started, stdin)
     finally:
         if stdin is not None:
@@ -274,14 +274,17 @@ def _spool_stdin() -> str:
     return fh.name
 
 
-def _as_stdin(r, spool: str):
-    """A result of the spooled standard input, named `-` again (its error's text names the spool too)."""
+def _as_given(r, spool: str | None):
+    """(the result as the user named its file, the file to read it again from): a result of the spooled
+    standard input is named `-` again (its error's text named the spool too)."""
     import dataclasses
 
-    r.file = "-"
-    if r.error is not None:
-        r.error = dataclasses.replace(r.error, text=r.error.text.replace(spool, "-"))
-    return r
+    source = r.file
+    if spool is not None and r.file == spool:
+        r.file = "-"
+        if r.error is not None:
+            r.error = dataclasses.replace(r.error, text=r.error.text.replace(spool, "-"))
+    return r, source
 
 
 def _replay_files(args, files, model, started, stdin) -> int:
@@ -316,9 +319,7 @@ def _report_files(args, files, model, results, started, stdin) -> int:
         for r in itertools.chain([first], results):
             ticker.clear()  # a terminal's progress line gives way to the report
             r = _selected(args, r)
-            source = r.file
-            if stdin is not None and r.file == stdin:
-                r = _as_stdin(r, stdin)
+            r, source = _as_given(r, stdin)
             if args.partial and (args.witnesses or args.json or args.format == "json"):
                 _witnesses(args, r, model, source)
             rep.file(r)
@@ -411,7 +412,7 @@ def _selected(args, r):
     return r
 
 
-def _replay_emit(args, path: str, model: dict) -> int:
+def _replay_emit(args, path: str, model: dict, stdin: str | None = None) -> int:
     """Replay one file and write its completed trace, never harming a file.
 
     The output must not be the input; it is written to a temporary file in
@@ -476,9 +477,9 @@ def _replay_emit(args, path: str, model: dict) -> int:
                 os.unlink(tmp)
             except OSError:
                 pass
-    result = _selected(args, result)
+    result, source = _as_given(_selected(args, result), stdin)
     if args.partial and (args.witnesses or args.json or args.format == "json"):
-        _witnesses(args, result, model)  # (as without --emit: --witnesses DIR asked for them)
+        _witnesses(args, result, model, source)  # (as without --emit: --witnesses DIR asked for them)
     rep = _reporter(args)
     rep.file(result)
     rep.end()

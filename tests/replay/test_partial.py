@@ -267,8 +267,8 @@ def test_witnesses_dir_holds_a_full_trace_that_replays_to_the_possible_finding(t
     assert f["witness"]["choices"] == [{"line": 34, "record": "g1 bind_dma key=0x2001004 dmas=0x1c6b3a0 num=8 irq=1"}]
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_witnesses_of_standard_input_are_written_like_a_files(tmp_path, capsys, monkeypatch, jobs):
+@pytest.mark.parametrize("how", [["--jobs", "1"], ["--jobs", "2"], ["--emit", "EMIT"]])
+def test_witnesses_of_standard_input_are_written_like_a_files(tmp_path, capsys, monkeypatch, how):
     """`-` with --witnesses: standard input is read once, so no witness was sought (only a note, which
     --no-notes hid).  Spooled, its witnesses are those of the same trace given as a file, named stdin.*."""
     import io
@@ -279,7 +279,8 @@ def test_witnesses_of_standard_input_are_written_like_a_files(tmp_path, capsys, 
     capsys.readouterr()
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(open(path, "rb").read())))
     before = set(os.listdir(tempfile.gettempdir()))
-    assert main(["replay", "--partial", "--jobs", jobs, "--witnesses", str(tmp_path / "s"), "-"]) == 0
+    how = [str(tmp_path / "e.lgt") if a == "EMIT" else a for a in how]
+    assert main(["replay", "--partial", *how, "--witnesses", str(tmp_path / "s"), "-"]) == 0
     out = capsys.readouterr().out
     assert "-:39: possible bad-dma" in out and "cannot be read twice" not in out
     (name,) = os.listdir(tmp_path / "f")
