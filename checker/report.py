@@ -73,7 +73,7 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
                 "every_depth": every,
                 "depth": None if every else r.depth,
                 "bmc_depth": r.depth,
-                "seconds": round(r.seconds, 3),
+                "seconds": round(r.seconds, 6),
                 "vacuous": getattr(r, "vacuous", "") or None,
                 "lemmas": list(getattr(r, "lemmas", None) or []),
                 "k": getattr(r, "k", 1) if every else None,
@@ -87,12 +87,12 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
     doc = {"schema_version": JSON_SCHEMA_VERSION, "tool": {"name": "lgcheck", "version": version()}}
     doc.update({"config": config, "results": results})
     if seconds is not None:
-        doc["seconds"] = round(seconds, 3)
+        doc["seconds"] = round(seconds, 6)
     doc["engine"] = getattr(run, "engine", "bmc")
     if getattr(run, "written", None) is not None:  # the last counterexample file written, from the run's start
-        doc["written_seconds"] = round(run.written, 3)
+        doc["written_seconds"] = round(run.written, 6)
     if getattr(run, "compare", None) is not None:  # auto: how long the engines were compared after the answers
-        doc["compare_seconds"] = round(run.compare, 3)
+        doc["compare_seconds"] = round(run.compare, 6)
     outcome = getattr(run, "outcome", None)
     if outcome is not None:  # the explicit-state search (checker/bfs.py)
         doc["states"] = outcome.states
