@@ -785,12 +785,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lgcheck: error: --max-memory {max_memory}: {problem}", file=sys.stderr)
             return 2
     try:
+        _answer_ctrl_c()
         return _run(args, parser, max_memory)
     finally:
         # z3 allocates as the interpreter shuts down (its finalizers and threads); under a cap that the
         # run has just exhausted that allocation fails, and z3 aborts the process in C++ (exit 134, after
         # the one-line message).  The cap is for the checking, so it ends with it.
         _lift_memory_limit()
+
+
+def _answer_ctrl_c() -> None:
+    """From here on Ctrl-C is a KeyboardInterrupt, which _run answers after stopping workers and solvers.
+
+    Until now it was lgcheck.__main__'s immediate exit: nothing had been written or started.
+    """
+    import signal
+
+    if getattr(signal.getsignal(signal.SIGINT), "lgcheck_starting", False):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _run(args, parser, max_memory) -> int:
