@@ -806,12 +806,15 @@ def _answer_ctrl_c() -> None:
 
 
 def _run(args, parser, max_memory) -> int:
+    from lgcheck.replay import output_watch
+
     try:
+        output_watch.watch(sys.stdout)  # (a pipe's reader gone is then noticed while reading, not only writing)
         return args.run(args)
     except KeyboardInterrupt:
         print("lgcheck: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except (BrokenPipeError, output_watch.OutputClosed):
         # The reader closed the output before the report ended (`| head`): the rest was neither written nor,
         # for later files, checked, so "0: every file ok" would be a claim never made.  141 is what a shell
         # reports for a process that SIGPIPE ended, and is not 0 (a pipeline under pipefail must not pass).
@@ -849,6 +852,8 @@ def _run(args, parser, max_memory) -> int:
         return 2
     except Exception as exc:  # a bug: no traceback for the user, a request for a report
         return _internal_error(exc, max_memory)
+    finally:
+        output_watch.unwatch()
 
 
 def _internal_error(exc: Exception, max_memory=None) -> int:
