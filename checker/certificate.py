@@ -403,7 +403,7 @@ class Verdict:
     message: str = ""
     queries: dict = field(default_factory=dict)  # "a" | "b" | "c" -> "unsat" | "sat" | "unknown"
     seconds: float = 0.0
-    stage: str = ""  # what the re-check was doing (said when --timeout runs out)
+    stage: str = "while reading its manifest entry"  # what the re-check was doing (said when --timeout runs out)
     asked: list = field(default_factory=list)  # the queries it asks (those not answered when time runs out: unknown)
 
 
