@@ -54,6 +54,7 @@ from . import copy_lemma
 from .config import Config
 from .induction import free_state, lemmas
 from .symstate import SymState
+from .time_limit import OutOfTime, alarm_at
 from .transition import encode_step
 
 FORMAT = "lgcheck-certificate/1"
@@ -402,6 +403,8 @@ class Verdict:
     message: str = ""
     queries: dict = field(default_factory=dict)  # "a" | "b" | "c" -> "unsat" | "sat" | "unknown"
     seconds: float = 0.0
+    stage: str = "while reading its manifest entry"  # what the re-check was doing (said when --timeout runs out)
+    asked: list = field(default_factory=list)  # the queries it asks (those not answered when time runs out: unknown)
 
 
 def find_manifest(path: str) -> tuple[str, str | None]:
@@ -595,32 +598,61 @@ def second_solver(formulas, timeout: float | None = None) -> str:
     return {bitwuzla.Result.SAT: "sat", bitwuzla.Result.UNSAT: "unsat"}.get(answer, "unknown")
 
 
+def asked(k: int = 1, cut: bool = False) -> list[str]:
+    """The queries of a certificate, in the order they are asked."""
+    return ["a", "b", *(["c"] if k == 1 else ["ck", "d"]), *(["l"] if cut else [])]
+
+
+def _ask(formulas, deadline: float | None) -> str:
+    """second_solver within what is left of the certificate's time (none left: the limit has passed)."""
+    if deadline is None:
+        return second_solver(formulas)
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise OutOfTime
+    return second_solver(formulas, left)
+
+
 def check_invariant(
-    model: Rebuilt, invariant: str, body: str, timeout: float | None = None, k: int = 1, cut: bool = False
+    model: Rebuilt,
+    invariant: str,
+    body: str,
+    deadline: float | None = None,
+    k: int = 1,
+    cut: bool = False,
+    answers: dict | None = None,
 ) -> dict[str, str]:
-    """The second solver's answers to (a), (b), (c) (k > 1: (a), (b), (ck), (d); a cut: and (l)); unsat: a proof."""
+    """The second solver's answers to (a), (b), (c) (k > 1: (a), (b), (ck), (d); a cut: and (l)); unsat: a proof.
+
+    Each query takes what is left until `deadline` (time.monotonic()) as its limit; `answers` receives
+    each answer as it comes, so that what was answered is known when the limit interrupts the rest.
+    """
+    answers = {} if answers is None else answers
     inv = parse_invariant(model, body)
     if z3.is_false(_violation(model, invariant, cut)):
         raise CertificateError(
             REFUSED, f"the model has no check of {invariant}: query (c) would hold without the invariant (vacuous)"
         )
     try:
-        _bitwuzla([inv], timeout)
+        _bitwuzla([inv], None)
     except Exception as e:  # bitwuzla cannot read what z3 accepted: not a QF_BV formula
         raise CertificateError(REFUSED, f"the invariant is not a QF_BV formula bitwuzla reads: {e}") from None
     key = inv.sexpr()
     parts = queries(model, inv, invariant, cut)
-    if key not in model.cache:  # (a) and (b) do not depend on the rule: asked once per invariant text
-        model.cache[key] = {q: second_solver(parts[q], timeout) for q in "ab"}
-    answers = dict(model.cache[key])
+    # (a) and (b) do not depend on the rule: asked once per invariant text (an answer, not a time limit's unknown)
+    known = model.cache.setdefault(key, {})
+    for q in "ab":
+        answers[q] = known[q] if q in known else _ask(parts[q], deadline)
+        if answers[q] != "unknown":
+            known[q] = answers[q]
     if k == 1:
-        answers["c"] = second_solver(parts["c"], timeout)
+        answers["c"] = _ask(parts["c"], deadline)
     else:
         kq = k_queries(model, inv, invariant, k)
-        answers["ck"] = second_solver(kq["c"], timeout)
-        answers["d"] = second_solver(kq["d"], timeout)
+        answers["ck"] = _ask(kq["c"], deadline)
+        answers["d"] = _ask(kq["d"], deadline)
     if cut:
-        answers["l"] = second_solver(copy_lemma.query(model.cfg), timeout)
+        answers["l"] = _ask(copy_lemma.query(model.cfg), deadline)
     return answers
 
 
@@ -634,7 +666,12 @@ def queries(model: Rebuilt, inv, invariant: str, cut: bool = False) -> dict[str,
 
 
 def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
-    """Re-check every certificate of the manifest at `path` (a folder, the manifest, or one .smt2)."""
+    """Re-check every certificate of the manifest at `path` (a folder, the manifest, or one .smt2).
+
+    `timeout` bounds each certificate's whole re-check, the model's rebuild included (it is rebuilt once,
+    within the first certificate's time, or the next one's if that ran out); past it, what was not
+    answered is unknown.
+    """
     try:
         manifest, only = find_manifest(path)
         cfg, entries = read_manifest(manifest)
@@ -649,17 +686,21 @@ def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
     out = [] if only is not None else _check_bfs(manifest, cfg, timeout)
     for e in entries:
         v = Verdict(manifest, os.path.join(folder, e["file"]), e["invariant"])
-        with _judging(v):
-            body = read_invariant(v.file)
-            if model is None:
-                model = rebuild(cfg)
+        with _judging(v, timeout) as deadline:
             k = e.get("k", 1)
             if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 16:
                 raise CertificateError(MALFORMED, f"{manifest}: k = {k!r} must be a whole number 1..16")
             cut = e.get("cut")
             if cut not in (None, CUT) or (cut and v.invariant != copy_lemma.INVARIANT):
                 raise CertificateError(MALFORMED, f"{manifest}: cut = {cut!r}: only {CUT!r}, for data-corrupted")
-            v.queries = check_invariant(model, v.invariant, body, timeout, k, cut=bool(cut))
+            v.asked = asked(k, bool(cut))
+            v.stage = "while reading the certificate"
+            body = read_invariant(v.file)
+            if model is None:
+                v.stage = "while rebuilding the model from the recorded configuration"
+                model = rebuild(cfg)
+            v.stage = "while asking the solver"
+            check_invariant(model, v.invariant, body, deadline, k, bool(cut), v.queries)
             failed = [q for q in v.queries if v.queries[q] == "sat"]
             unknown = [q for q in v.queries if v.queries[q] == "unknown"]
             if failed:
@@ -675,12 +716,24 @@ def check_folder(path: str, timeout: float | None = None) -> list[Verdict]:
     return out
 
 
+GRACE = 0.25  # seconds past the deadline before the alarm: work that watches the clock itself stops first
+
+
 @contextmanager
-def _judging(v: Verdict):
-    """Time a certificate's re-check; what it raises becomes its verdict (a checker bug says so)."""
+def _judging(v: Verdict, timeout: float | None = None):
+    """Time a certificate's re-check, within `timeout` s; what it raises becomes its verdict (a checker bug
+    says so).  Yields the deadline (time.monotonic(), None without a limit)."""
     started = time.monotonic()
+    deadline = None if timeout is None else started + timeout
     try:
-        yield
+        with alarm_at(None if deadline is None else deadline + GRACE):
+            yield deadline
+    except OutOfTime:
+        v.queries = {q: v.queries.get(q, "unknown") for q in v.asked or v.queries}
+        unknown = [q for q, a in v.queries.items() if a == "unknown" and q in QUERIES]
+        v.status = UNKNOWN
+        v.message = "; ".join(f'query ({q}) "{QUERIES[q].format(inv=v.invariant)}": unknown' for q in unknown)
+        v.message += f"{'; ' if unknown else ''}--timeout {timeout:g} s ran out {v.stage}"
     except CertificateError as err:
         v.status, v.message = err.status, str(err)
     except Exception as err:  # a bug of the checker, not of the certificate
@@ -700,8 +753,8 @@ def _check_bfs(manifest: str, cfg: Config, timeout: float | None = None) -> list
     for e in es:
         names = e.get("invariants") if isinstance(e, dict) else None
         label = ", ".join(names) if isinstance(names, list) and all(isinstance(n, str) for n in names) else "?"
-        v = Verdict(manifest, f"{manifest} (bfs)", label)
-        with _judging(v):
+        v = Verdict(manifest, f"{manifest} (bfs)", label, stage="while running the search again", asked=["bfs"])
+        with _judging(v, timeout):
             ok, v.message = check_entry(cfg, e, timeout)
             v.queries = {"bfs": "same states" if ok else "differs"}
             if not ok:

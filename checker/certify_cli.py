@@ -52,7 +52,8 @@ def add_certify_parser(sub, run):
         type=float,
         default=None,
         metavar="SECONDS",
-        help="time limit per query, and per search run again (then: unknown)",
+        help="time limit per certificate: rebuilding the model, its queries, or the search run again "
+        "(then: unknown)",
     )
     p.set_defaults(run=run)
 

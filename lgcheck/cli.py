@@ -785,6 +785,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lgcheck: error: --max-memory {max_memory}: {problem}", file=sys.stderr)
             return 2
     try:
+        _answer_ctrl_c()
         return _run(args, parser, max_memory)
     finally:
         # z3 allocates as the interpreter shuts down (its finalizers and threads); under a cap that the
@@ -793,13 +794,27 @@ def main(argv: list[str] | None = None) -> int:
         _lift_memory_limit()
 
 
+def _answer_ctrl_c() -> None:
+    """From here on Ctrl-C is a KeyboardInterrupt, which _run answers after stopping workers and solvers.
+
+    Until now it was lgcheck.__main__'s immediate exit: nothing had been written or started.
+    """
+    import signal
+
+    if getattr(signal.getsignal(signal.SIGINT), "lgcheck_starting", False):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _run(args, parser, max_memory) -> int:
+    from lgcheck.replay import output_watch
+
     try:
+        output_watch.watch(sys.stdout)  # (a pipe's reader gone is then noticed while reading, not only writing)
         return args.run(args)
     except KeyboardInterrupt:
         print("lgcheck: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except (BrokenPipeError, output_watch.OutputClosed):
         # The reader closed the output before the report ended (`| head`): the rest was neither written nor,
         # for later files, checked, so "0: every file ok" would be a claim never made.  141 is what a shell
         # reports for a process that SIGPIPE ended, and is not 0 (a pipeline under pipefail must not pass).
@@ -837,6 +852,8 @@ def _run(args, parser, max_memory) -> int:
         return 2
     except Exception as exc:  # a bug: no traceback for the user, a request for a report
         return _internal_error(exc, max_memory)
+    finally:
+        output_watch.unwatch()
 
 
 def _internal_error(exc: Exception, max_memory=None) -> int:

@@ -35,6 +35,7 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Iterable, Iterator
 
+from . import output_watch
 from .engine import replay_file
 from .findings import FileResult
 
@@ -87,9 +88,20 @@ def _in_order(submit, paths: Iterable[str], window: int) -> Iterator[FileResult]
     for p in paths:
         pending.append(submit(p))
         if len(pending) >= window:
-            yield pending.popleft().result()
+            yield _result(pending.popleft())
     while pending:
-        yield pending.popleft().result()
+        yield _result(pending.popleft())
+
+
+def _result(future) -> FileResult:
+    """The future's answer; while a worker replays a large file, a closed output is noticed (output_watch)."""
+    if not output_watch.watching():
+        return future.result()
+    while True:
+        try:
+            return future.result(timeout=output_watch.INTERVAL)
+        except TimeoutError:  # (concurrent.futures' and Dask's both, since Python 3.11)
+            output_watch.tick()
 
 
 def replay_many(paths: Iterable[str], jobs: int = 1, cluster: str | None = None, **kw) -> Iterator[FileResult]:

@@ -35,6 +35,7 @@ from .errors import LineError, TraceError
 from .lgt_fields import Builder
 from .lgt_shapes import BLANK, KEY_DELETE, NOMATCH, ShapeCache, read_mem
 from .lgt_syntax import Draft, parse_draft, syntax_error
+from .output_watch import tick
 from .records import Record
 
 __all__ = ["MAX_LINE", "open_trace", "read_trace", "parse_text", "parse_line", "parse_line_lark", "TraceError"]
@@ -183,6 +184,7 @@ def _file_lines(f, name: str) -> Iterator[tuple[int, list[str]]]:
     try:
         while True:
             chunk = read(CHUNK)
+            tick()  # (a closed output is noticed here: replay writes nothing until the file's end)
             if not chunk:
                 break
             if pending:
