@@ -1066,12 +1066,15 @@ class Replay:
         f = rec.fields
         g, addr = rec.guest, f["addr"]
         if addr is UNKNOWN:
+            # The struct may have been stored over any bytes of the Guest (see ConcreteState.forget_desc_bytes).
+            bytes_too = " (and its bytes: the struct may lie over any, all unknown now)" if self.st.has_bytes else ""
             self.unchecked(
-                f"line {rec.line}: not checked: descriptor address is `?`: g{g}'s descriptors may have changed, "
-                f"so findings that involve g{g} are possible from here on"
+                f"line {rec.line}: not checked: descriptor address is `?`: g{g}'s descriptors may have changed"
+                f"{bytes_too}, so findings that involve g{g} are possible from here on"
             )
             self.taint(rec)
             forget_buffers(self.st, g)
+            self.st.forget_guest_bytes(g)
             return
         # Descriptors are 100 bytes and may not overlap: at most one starts in
         # each 100-byte bucket, and an overlap can only be in this bucket or

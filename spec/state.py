@@ -25,7 +25,8 @@ symbolic state (checker/symstate.py) implements too:
 Version 2 (bytes; the concrete reading only, see "bytes" at the end of
 ConcreteState): `has_bytes`, `write_bytes` / `read_bytes` (a sparse map of the
 bytes a trace gave, unknown elsewhere), `deliver_bytes` (the Host's copy,
-step by step, logged as a Write of kind "bytes"), `forget_sections`.  The
+step by step, logged as a Write of kind "bytes"), `forget_sections`,
+`forget_desc_bytes` (a descriptor written over bytes), `forget_guest_bytes`.  The
 symbolic state keeps no bytes: it has none of these, and rules ask first.
 
 Every write takes a guard `when`: in this reading it is a Python bool, and a
@@ -544,6 +545,8 @@ class ConcreteState:
             d.addrs[:n] = addrs
             if lens is not None:
                 d.addrs[n:] = _ZERO_PAD[min(n, C.LGUEST_MAX_DMA_SECTIONS)]
+        if self.has_bytes:
+            self.forget_desc_bytes(g, addr)
 
     # ------------------------------------------------------------ bindings
     def set_binding(self, b: Binding, when=True, **fields):
@@ -705,6 +708,32 @@ class ConcreteState:
             if p is not None:
                 p[1][off : off + k] = bytes(k)
 
+    def forget_desc_bytes(self, g, addr):
+        """The struct's 100 bytes at addr are unknown: the descriptor lives there now.
+
+        The model keeps a descriptor's fields apart from the bytes, and a field
+        never written is unknown, so bytes a `mem` record gave there earlier no
+        longer say what the memory holds: a copy that reads them must not be
+        judged (data-corrupted, sum=) against them.
+        """
+        contents = self.contents
+        if not contents:
+            return
+        off = addr & _PAGE_MASK
+        if off + C.DMA_SIZE <= _PAGE:  # the usual struct, within one page: one slice
+            p = contents.get((g, addr >> _SHIFT))
+            if p is not None:
+                p[1][off : off + C.DMA_SIZE] = _NO_MARKS
+            return
+        self.forget_bytes(g, addr, C.DMA_SIZE)
+
+    def forget_guest_bytes(self, g):
+        """Every byte of Guest g is unknown (a descriptor written at an address the trace did not record)."""
+        contents = self.contents
+        if contents:
+            for key in [k for k in contents if k[0] == g]:
+                del contents[key]
+
     def read_byte(self, g, addr):
         """The byte at addr in Guest g's memory (an int), or None if unknown (the monitors' byte_at)."""
         b = self.read_bytes(g, addr, 1)
@@ -850,6 +879,7 @@ if INTERPRETED:
     del ConcreteState.skip_used
 
 _ONES = memoryview(b"\x01" * C.PAGE_SIZE)  # sliced without a copy
+_NO_MARKS = bytes(C.DMA_SIZE)  # a descriptor's known-marks, all unknown (forget_desc_bytes)
 
 
 def put_known(page, off, data) -> None:
