@@ -45,11 +45,12 @@ _DMA_BELOW = C.DMA_SIZE - 1  # a descriptor starting this far below an address s
 _bisect_left = bisect.bisect_left
 _ADDR_END = 1 << 32  # one past the last Guest-physical address (u32)
 _MEM_ADDR = re.compile(r"mem[ \t]+")
+_DMA_ADDR = re.compile(r"dma[ \t]+")
 
 
-def _mem_addr_column(text: str) -> int:
-    """The 1-based column of a `mem` record's ADDR in its line (the line parsed: the match is there)."""
-    m = _MEM_ADDR.search(text)
+def _addr_column(text: str, head=_MEM_ADDR) -> int:
+    """The 1-based column of a `mem` (or, with _DMA_ADDR, `dma`) record's ADDR in its line (the line parsed)."""
+    m = head.search(text)
     return m.end() + 1 if m else 1
 
 
@@ -1076,6 +1077,17 @@ class Replay:
             forget_buffers(self.st, g)
             self.st.forget_guest_bytes(g)
             return
+        if addr + C.DMA_SIZE > _ADDR_END:
+            # As for `mem`: a u32 address never wraps, so no struct is stored past 0xffffffff.
+            raise TraceError(
+                self.path,
+                rec.line,
+                _addr_column(rec.text, _DMA_ADDR),
+                f"descriptor at {addr:#x} ({C.DMA_SIZE} bytes, a struct lguest_dma) runs past the end of the "
+                f"32-bit address space (its last byte would be at {addr + C.DMA_SIZE - 1:#x}; addresses are u32, "
+                "at most 0xffffffff)",
+                rec.text,
+            )
         # Descriptors are 100 bytes and may not overlap: at most one starts in
         # each 100-byte bucket, and an overlap can only be in this bucket or
         # a neighbour (a dict of buckets: no sorted insert, O(1) a record).
@@ -1087,11 +1099,10 @@ class Replay:
             for j in (bucket - 1, bucket, bucket + 1):
                 other = known.get(j)
                 if other is not None and abs(other - addr) < C.DMA_SIZE:
-                    col = rec.text.find("dma") + 5
                     raise TraceError(
                         self.path,
                         rec.line,
-                        max(col, 1),
+                        _addr_column(rec.text, _DMA_ADDR),
                         f"descriptor at {addr:#x} overlaps g{g}'s descriptor at {other:#x} "
                         f"(a struct lguest_dma is {C.DMA_SIZE} bytes)",
                         rec.text,
@@ -1117,7 +1128,7 @@ class Replay:
             raise TraceError(
                 self.path,
                 rec.line,
-                _mem_addr_column(rec.text),
+                _addr_column(rec.text),
                 f"`mem` at {addr:#x} ({len(data)} bytes) runs past the end of the 32-bit address space "
                 f"(its last byte would be at {addr + len(data) - 1:#x}; addresses are u32, at most 0xffffffff)",
                 rec.text,
@@ -1127,7 +1138,7 @@ class Replay:
             raise TraceError(
                 self.path,
                 rec.line,
-                _mem_addr_column(rec.text),
+                _addr_column(rec.text),
                 f"`mem` at {addr:#x} ({len(data)} bytes) overlaps g{g}'s descriptor at {desc:#x}",
                 rec.text,
             )

@@ -347,3 +347,38 @@ def test_a_descriptor_at_an_unknown_address_makes_every_byte_of_its_guest_unknow
     rp.run(parse_text(text, "gen.lgt", partial=True))
     assert rp.st.read_bytes(0, 0x400000, 2) is None and rp.st.read_bytes(1, 0x400000, 2) == b"ZZ"
     assert any("its bytes: the struct may lie over any, all unknown now" in n for n in rp.result.notes)
+
+
+_DMA_WRAPS = [
+    "g0 dma 0xffffff9d used_len=0",  # its 100th byte at 0x1_0000_0000
+    "g0  dma   0xfffffff0   addr=[0x2000] len=[4]",  # another head, wider spacing
+    "@5 g0 dma 4294967295",  # a timestamp and a decimal address
+]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("line", _DMA_WRAPS)
+@pytest.mark.parametrize("options", [[], ["--partial"], ["--emit", "EMIT"], ["--jobs", "2"]])
+def test_a_descriptor_past_the_32_bit_address_space_is_an_input_error(tmp_path, capsys, version, line, options):
+    """A struct lguest_dma is 100 bytes and a u32 address never wraps: as for `mem`, at ADDR's column, every path."""
+    path = tmp_path / "wrap.lgt"
+    path.write_text(SETUP.replace("lguest-trace 2", f"lguest-trace {version}") + line + "\n")
+    files = [str(path)] if "EMIT" in options else [str(path), str(path)]
+    options = [str(tmp_path / "out.lgt") if o == "EMIT" else o for o in options]
+    assert main(["replay", *options, *files]) == 2
+    out = capsys.readouterr().out
+    column = line.index("0x" if "0x" in line else "4294967295") + 1
+    assert f"wrap.lgt:7:{column}: error: descriptor at " in out
+    assert "runs past the end of the 32-bit address space" in out and "Traceback" not in out
+
+
+def test_a_descriptor_ending_at_the_last_address_is_accepted():
+    for version in (1, 2):
+        r = replay(SETUP.replace("lguest-trace 2", f"lguest-trace {version}") + "g0 dma 0xffffff9c used_len=0\n")
+        assert r.error is None and r.findings == []
+
+
+def test_an_overlapping_descriptor_is_refused_at_its_address_whatever_the_spacing():
+    line = "g0   dma  0x1010 used_len=0"
+    r = replay(SETUP + "g0 dma 0x1000 used_len=0\n" + line + "\n")
+    assert r.error is not None and (r.error.line, r.error.column) == (8, line.index("0x1010") + 1)
