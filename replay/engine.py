@@ -1133,6 +1133,7 @@ class Replay:
                 f"(its last byte would be at {addr + len(data) - 1:#x}; addresses are u32, at most 0xffffffff)",
                 rec.text,
             )
+        self.check_in_memory(rec, g, addr, len(data))
         desc = self.mem_overlap(g, addr, len(data))
         if desc is not None:
             raise TraceError(
@@ -1143,6 +1144,34 @@ class Replay:
                 rec.text,
             )
         self.st.write_bytes(g, addr, data)
+
+    def check_in_memory(self, rec, g, addr, n):
+        """A `mem` record's bytes lie in the Guest's memory: below its pfn limit (RAM, descriptor page, devices).
+
+        Nothing else is the Guest's memory, so nothing else can hold its bytes:
+        a record that says otherwise is out of range, as a value too large is.
+        The bound is the bytes' own (the last one below the limit), not
+        lguest_address_ok's, which also refuses a range that ends exactly at the
+        limit: that is the Host's test of what it is handed, not the memory's
+        extent.  With the RAM size unknown the check is skipped, with the note
+        the Host's skipped address checks give.
+        """
+        gs = self.st.guests.get(g)
+        limit = gs.limit if gs is not None else None
+        if limit is None:
+            self.st.note(f"g{g}: RAM size unknown (no `guest {g}` record): address checks skipped")
+            return
+        top = limit << _PAGE_SHIFT
+        if addr + n > top:
+            raise TraceError(
+                self.path,
+                rec.line,
+                _addr_column(rec.text),
+                f"`mem` at {addr:#x} ({n} bytes) lies outside g{g}'s memory: its last byte would be at "
+                f"{addr + n - 1:#x}, and g{g}'s memory ends at {top - 1:#x} (pfn limit {limit:#x}: its RAM, "
+                "its device descriptor page and its device pages)",
+                rec.text,
+            )
 
     def mem_overlap(self, g, addr, n):
         """The address of a descriptor of g that [addr, addr+n) overlaps, else None."""
@@ -1170,6 +1199,10 @@ class Replay:
         g, f = rec.guest, rec.fields
         addr, data = f["addr"], f["data"]
         n = len(data)
+        gs = self.st.guests.get(g)
+        if gs is None or gs.limit is None or addr + n > gs.limit << _PAGE_SHIFT:
+            self.on_g_mem(rec)  # notes the size unknown, or raises the input error, worded in one place
+            return
         known = self.desc_addrs.get(g)
         if known:
             cached = self.mem_sorted.get(g)

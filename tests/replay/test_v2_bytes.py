@@ -287,8 +287,74 @@ def test_a_mem_record_past_the_32_bit_address_space_is_an_input_error(tmp_path, 
 
 
 def test_a_mem_record_ending_at_the_last_address_is_accepted():
-    r = replay(SETUP + "g0 mem 0xfffffffc data=01020304\ng0 mem 0xffffff00 data=" + "00" * 256 + "\n")
+    # (In a Guest whose memory reaches it: RAM below pfn 0xfffff, its descriptor page the last page.)
+    r = replay(
+        SETUP + "guest 2 pages=0xfffff\ng2 mem 0xfffffffc data=01020304\ng2 mem 0xffffff00 data=" + "00" * 256 + "\n"
+    )
     assert r.error is None and r.findings == []
+
+
+# The Guest's memory is what lguest_address_ok lets it address: below the pfn limit, the first pfn above its
+# RAM, its descriptor page and its device pages (SETUP: 0x2002, so the last byte is at 0x2001fff).
+_OUTSIDE = [
+    "g0 mem 0x2001fff data=0102",  # one byte past the end
+    "g0  mem   0x2002000   data=01",  # the first page above, another head
+    "@5 g0 mem 4294963200 data=" + "00" * 4096,  # the last page of 4 GiB, decimal, a timestamp
+]
+
+
+@pytest.mark.parametrize("line", _OUTSIDE)
+@pytest.mark.parametrize("options", [[], ["--partial"], ["--emit", "EMIT"], ["--jobs", "2"]])
+def test_a_mem_record_outside_the_guests_memory_is_an_input_error(tmp_path, capsys, line, options):
+    """No byte lies outside the Guest's memory: refused at ADDR's column, on every reader path.
+
+    The page it names is kept already (a device that covered it was replaced by a smaller one, hot-plug):
+    mem_fast's store into a kept page must not let the record through either.
+    """
+    path = tmp_path / "out.lgt"
+    setup = SETUP + "device 0.1 type=block pfn=0xfffff pages=1\ng0 mem 0x2002000 data=00\ng0 mem 0xfffff000 data=00\n"
+    path.write_text(setup + "device 0.1 type=block pfn=0x2002 pages=0\ng0 dma 0x1000 used_len=0\n" + line + "\n")
+    files = [str(path)] if "EMIT" in options else [str(path), str(path)]
+    options = [str(tmp_path / "emit.lgt") if o == "EMIT" else o for o in options]
+    assert main(["replay", *options, *files]) == 2
+    out = capsys.readouterr().out
+    column = line.index("0x" if "0x" in line else "4294963200") + 1
+    assert f"out.lgt:12:{column}: error: `mem` at " in out, out
+    assert "lies outside g0's memory" in out and "ends at 0x2001fff (pfn limit 0x2002" in out
+    assert "Traceback" not in out
+
+
+def test_a_mem_record_needs_the_memory_when_it_comes_not_later():
+    late = "g0 mem 0x2002000 data=01\ndevice 0.1 type=block pfn=0x2002 pages=1\n"
+    r = replay(SETUP + late)
+    assert r.error is not None and r.error.line == 7 and "lies outside g0's memory" in r.error.message
+    r = replay(SETUP + "".join(reversed(late.splitlines(keepends=True))))  # the device first: its page is memory
+    assert r.error is None and r.notes == []
+
+
+def test_a_mem_record_may_fill_its_guests_last_byte():
+    # lguest_address_ok refuses a range that ends exactly at the limit (the Host's off-by-one); the byte is memory.
+    r = replay(SETUP + "g0 mem 0x2001ffe data=0102\n")
+    assert r.error is None and r.notes == []
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        "lguest-trace 2\n",  # no `guest` record: its RAM size is unknown
+        "lguest-trace 2\nguest 0 pages=?\n",  # partial mode: the size is `?`
+        "lguest-trace 2\nguest 0 pages=8192\ndevice 0.0 type=net pfn=? pages=1\n",  # a device's extent is `?`
+    ],
+)
+def test_a_mem_record_of_a_guest_of_unknown_size_is_not_checked_and_says_so(setup):
+    text = setup + "g0 mem 0xfffff000 data=0102\n"
+    r = replay_records(parse_text(text, "gen.lgt", partial=True), "gen.lgt", partial=True)
+    assert r.error is None and r.findings == []
+    assert any(
+        "address checks skipped" in n or "memory size is unknown" in n or "RAM size is `?`" in n for n in r.notes
+    )
+    if "guest" not in setup:
+        assert "g0: RAM size unknown (no `guest 0` record): address checks skipped" in r.notes
 
 
 # A descriptor stored over bytes a `mem` record gave: the bytes there are the struct's now, which the
