@@ -535,8 +535,7 @@ class Replay:
         self.status_unknown.update((g, d) for g, gs in self.st.guests.items() for d in gs.devices)
         self.status_anydev.update(self.st.guests)  # a lost status write may reach a device never declared
         forgotten = sum(forget_descriptors(self.st, g) for g in sorted(self.st.guests))
-        if self.st.has_bytes:
-            self.st.contents = {}  # a lost `mem` may have written any byte
+        self.st.forget_all_bytes()  # a lost `mem` may have written any byte
         for g, gs in self.st.guests.items():
             if gs.pending is not None:
                 self.pending_recorded[g] = False  # its output may be among what was lost

@@ -660,12 +660,20 @@ class ConcreteState:
     # (its bytes unknown, said once in a note), so memory stays bounded whatever the capture holds.
     max_pages = 16384
     pages_forgotten = 0
+    # Guest -> the page numbers it has in `contents` (kept by new_page, the eviction and the forgetting
+    # below), so that forgetting one Guest's bytes costs its pages, not a walk over every Guest's.
+    page_sets = None
 
     def new_page(self, key):
         """A page of contents for key (Guest, page number), every byte unknown: the one place pages are made."""
         contents = self.contents
+        sets = self.page_sets
+        if sets is None:
+            sets = self.page_sets = {}
         if len(contents) >= self.max_pages:
-            del contents[next(iter(contents))]  # the page kept longest (dicts keep their insertion order)
+            old = next(iter(contents))  # the page kept longest (dicts keep their insertion order)
+            del contents[old]
+            sets[old[0]].discard(old[1])
             self.pages_forgotten += 1
             if self.pages_forgotten == 1:
                 self.note(
@@ -675,6 +683,10 @@ class ConcreteState:
                     "data-corrupted judgement that needs them is not made, and says so)"
                 )
         p = contents[key] = (bytearray(_PAGE), bytearray(_PAGE))
+        mine = sets.get(key[0])
+        if mine is None:
+            mine = sets[key[0]] = set()
+        mine.add(key[1])
         return p
 
     def write_bytes(self, g, addr, data):
@@ -729,10 +741,17 @@ class ConcreteState:
 
     def forget_guest_bytes(self, g):
         """Every byte of Guest g is unknown (a descriptor written at an address the trace did not record)."""
-        contents = self.contents
-        if contents:
-            for key in [k for k in contents if k[0] == g]:
-                del contents[key]
+        mine = self.page_sets.pop(g, None) if self.page_sets else None
+        if mine:
+            contents = self.contents
+            for page in mine:
+                contents.pop((g, page), None)
+
+    def forget_all_bytes(self):
+        """Every byte of every Guest is unknown (a `lost` may have written any)."""
+        if self.has_bytes:
+            self.contents = {}
+            self.page_sets = {}
 
     def read_byte(self, g, addr):
         """The byte at addr in Guest g's memory (an int), or None if unknown (the monitors' byte_at)."""
