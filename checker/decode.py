@@ -21,6 +21,7 @@ import z3
 
 from ..replay.answers import to_record
 from ..replay.records import Record
+from ..spec import constants as C
 from .config import Config
 from .symstate import SymState
 
@@ -172,7 +173,12 @@ def step_records(info, value, pre=None) -> tuple[str, int, list[Record]]:
             )
         elif a == "send":
             if data:
+                top = min(1 << 32, value(pre.pfn_limit(g)) << C.PAGE_SHIFT)
                 for addr, blob in source_bytes(_sections(pre, g, value(p["dma"]), value)):
+                    if addr + len(blob) > top:
+                        # No byte lies outside the Guest's memory (such a `mem` is an input error); no copy
+                        # reads one either (check_dma_list kills first), so the trace needs none there.
+                        continue
                     recs.append(Record("g.mem", g, {"addr": addr, "data": blob}))
                     mem.update((addr + o, x) for o, x in enumerate(blob))
             recs.append(Record("g.send_dma", g, {"key": value(p["key"]), "dma": value(p["dma"])}))

@@ -45,11 +45,12 @@ _DMA_BELOW = C.DMA_SIZE - 1  # a descriptor starting this far below an address s
 _bisect_left = bisect.bisect_left
 _ADDR_END = 1 << 32  # one past the last Guest-physical address (u32)
 _MEM_ADDR = re.compile(r"mem[ \t]+")
+_DMA_ADDR = re.compile(r"dma[ \t]+")
 
 
-def _mem_addr_column(text: str) -> int:
-    """The 1-based column of a `mem` record's ADDR in its line (the line parsed: the match is there)."""
-    m = _MEM_ADDR.search(text)
+def _addr_column(text: str, head=_MEM_ADDR) -> int:
+    """The 1-based column of a `mem` (or, with _DMA_ADDR, `dma`) record's ADDR in its line (the line parsed)."""
+    m = head.search(text)
     return m.end() + 1 if m else 1
 
 
@@ -534,8 +535,7 @@ class Replay:
         self.status_unknown.update((g, d) for g, gs in self.st.guests.items() for d in gs.devices)
         self.status_anydev.update(self.st.guests)  # a lost status write may reach a device never declared
         forgotten = sum(forget_descriptors(self.st, g) for g in sorted(self.st.guests))
-        if self.st.has_bytes:
-            self.st.contents = {}  # a lost `mem` may have written any byte
+        self.st.forget_all_bytes()  # a lost `mem` may have written any byte
         for g, gs in self.st.guests.items():
             if gs.pending is not None:
                 self.pending_recorded[g] = False  # its output may be among what was lost
@@ -1066,13 +1066,27 @@ class Replay:
         f = rec.fields
         g, addr = rec.guest, f["addr"]
         if addr is UNKNOWN:
+            # The struct may have been stored over any bytes of the Guest (see ConcreteState.forget_desc_bytes).
+            bytes_too = " (and its bytes: the struct may lie over any, all unknown now)" if self.st.has_bytes else ""
             self.unchecked(
-                f"line {rec.line}: not checked: descriptor address is `?`: g{g}'s descriptors may have changed, "
-                f"so findings that involve g{g} are possible from here on"
+                f"line {rec.line}: not checked: descriptor address is `?`: g{g}'s descriptors may have changed"
+                f"{bytes_too}, so findings that involve g{g} are possible from here on"
             )
             self.taint(rec)
             forget_buffers(self.st, g)
+            self.st.forget_guest_bytes(g)
             return
+        if addr + C.DMA_SIZE > _ADDR_END:
+            # As for `mem`: a u32 address never wraps, so no struct is stored past 0xffffffff.
+            raise TraceError(
+                self.path,
+                rec.line,
+                _addr_column(rec.text, _DMA_ADDR),
+                f"descriptor at {addr:#x} ({C.DMA_SIZE} bytes, a struct lguest_dma) runs past the end of the "
+                f"32-bit address space (its last byte would be at {addr + C.DMA_SIZE - 1:#x}; addresses are u32, "
+                "at most 0xffffffff)",
+                rec.text,
+            )
         # Descriptors are 100 bytes and may not overlap: at most one starts in
         # each 100-byte bucket, and an overlap can only be in this bucket or
         # a neighbour (a dict of buckets: no sorted insert, O(1) a record).
@@ -1084,11 +1098,10 @@ class Replay:
             for j in (bucket - 1, bucket, bucket + 1):
                 other = known.get(j)
                 if other is not None and abs(other - addr) < C.DMA_SIZE:
-                    col = rec.text.find("dma") + 5
                     raise TraceError(
                         self.path,
                         rec.line,
-                        max(col, 1),
+                        _addr_column(rec.text, _DMA_ADDR),
                         f"descriptor at {addr:#x} overlaps g{g}'s descriptor at {other:#x} "
                         f"(a struct lguest_dma is {C.DMA_SIZE} bytes)",
                         rec.text,
@@ -1114,21 +1127,50 @@ class Replay:
             raise TraceError(
                 self.path,
                 rec.line,
-                _mem_addr_column(rec.text),
+                _addr_column(rec.text),
                 f"`mem` at {addr:#x} ({len(data)} bytes) runs past the end of the 32-bit address space "
                 f"(its last byte would be at {addr + len(data) - 1:#x}; addresses are u32, at most 0xffffffff)",
                 rec.text,
             )
+        self.check_in_memory(rec, g, addr, len(data))
         desc = self.mem_overlap(g, addr, len(data))
         if desc is not None:
             raise TraceError(
                 self.path,
                 rec.line,
-                _mem_addr_column(rec.text),
+                _addr_column(rec.text),
                 f"`mem` at {addr:#x} ({len(data)} bytes) overlaps g{g}'s descriptor at {desc:#x}",
                 rec.text,
             )
         self.st.write_bytes(g, addr, data)
+
+    def check_in_memory(self, rec, g, addr, n):
+        """A `mem` record's bytes lie in the Guest's memory: below its pfn limit (RAM, descriptor page, devices).
+
+        Nothing else is the Guest's memory, so nothing else can hold its bytes:
+        a record that says otherwise is out of range, as a value too large is.
+        The bound is the bytes' own (the last one below the limit), not
+        lguest_address_ok's, which also refuses a range that ends exactly at the
+        limit: that is the Host's test of what it is handed, not the memory's
+        extent.  With the RAM size unknown the check is skipped, with the note
+        the Host's skipped address checks give.
+        """
+        gs = self.st.guests.get(g)
+        limit = gs.limit if gs is not None else None
+        if limit is None:
+            self.st.note(f"g{g}: RAM size unknown (no `guest {g}` record): address checks skipped")
+            return
+        top = limit << _PAGE_SHIFT
+        if addr + n > top:
+            raise TraceError(
+                self.path,
+                rec.line,
+                _addr_column(rec.text),
+                f"`mem` at {addr:#x} ({n} bytes) lies outside g{g}'s memory: its last byte would be at "
+                f"{addr + n - 1:#x}, and g{g}'s memory ends at {top - 1:#x} (pfn limit {limit:#x}: its RAM, "
+                "its device descriptor page and its device pages)",
+                rec.text,
+            )
 
     def mem_overlap(self, g, addr, n):
         """The address of a descriptor of g that [addr, addr+n) overlaps, else None."""
@@ -1156,6 +1198,10 @@ class Replay:
         g, f = rec.guest, rec.fields
         addr, data = f["addr"], f["data"]
         n = len(data)
+        gs = self.st.guests.get(g)
+        if gs is None or gs.limit is None or addr + n > gs.limit << _PAGE_SHIFT:
+            self.on_g_mem(rec)  # notes the size unknown, or raises the input error, worded in one place
+            return
         known = self.desc_addrs.get(g)
         if known:
             cached = self.mem_sorted.get(g)

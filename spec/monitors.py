@@ -218,7 +218,10 @@ def data_corrupted(ops, st, w):
         line = getattr(st.cursor, "line", None)
         at = f"line {line}: " if line is not None else ""
         side = f"g{sg}'s source {sa:#x}" if want is None else f"g{w.guest}'s destination {w.where:#x}"
-        st.note(f"{at}data not checked: bytes of {side} were never given (no `mem` record covers them)")
+        st.note(
+            f"{at}data not checked: bytes of {side} are unknown (no `mem` record gave them, or what the trace "
+            "does not record was stored over them since: a fill, a descriptor)"
+        )
         return
     st.received = (w.guest, w.where, length, got)  # what the destination holds now: replay's sum= reads it
     if got == want:

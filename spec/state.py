@@ -25,7 +25,8 @@ symbolic state (checker/symstate.py) implements too:
 Version 2 (bytes; the concrete reading only, see "bytes" at the end of
 ConcreteState): `has_bytes`, `write_bytes` / `read_bytes` (a sparse map of the
 bytes a trace gave, unknown elsewhere), `deliver_bytes` (the Host's copy,
-step by step, logged as a Write of kind "bytes"), `forget_sections`.  The
+step by step, logged as a Write of kind "bytes"), `forget_sections`,
+`forget_desc_bytes` (a descriptor written over bytes), `forget_guest_bytes`.  The
 symbolic state keeps no bytes: it has none of these, and rules ask first.
 
 Every write takes a guard `when`: in this reading it is a Python bool, and a
@@ -544,6 +545,8 @@ class ConcreteState:
             d.addrs[:n] = addrs
             if lens is not None:
                 d.addrs[n:] = _ZERO_PAD[min(n, C.LGUEST_MAX_DMA_SECTIONS)]
+        if self.has_bytes:
+            self.forget_desc_bytes(g, addr)
 
     # ------------------------------------------------------------ bindings
     def set_binding(self, b: Binding, when=True, **fields):
@@ -657,12 +660,20 @@ class ConcreteState:
     # (its bytes unknown, said once in a note), so memory stays bounded whatever the capture holds.
     max_pages = 16384
     pages_forgotten = 0
+    # Guest -> the page numbers it has in `contents` (kept by new_page, the eviction and the forgetting
+    # below), so that forgetting one Guest's bytes costs its pages, not a walk over every Guest's.
+    page_sets = None
 
     def new_page(self, key):
         """A page of contents for key (Guest, page number), every byte unknown: the one place pages are made."""
         contents = self.contents
+        sets = self.page_sets
+        if sets is None:
+            sets = self.page_sets = {}
         if len(contents) >= self.max_pages:
-            del contents[next(iter(contents))]  # the page kept longest (dicts keep their insertion order)
+            old = next(iter(contents))  # the page kept longest (dicts keep their insertion order)
+            del contents[old]
+            sets[old[0]].discard(old[1])
             self.pages_forgotten += 1
             if self.pages_forgotten == 1:
                 self.note(
@@ -672,6 +683,10 @@ class ConcreteState:
                     "data-corrupted judgement that needs them is not made, and says so)"
                 )
         p = contents[key] = (bytearray(_PAGE), bytearray(_PAGE))
+        mine = sets.get(key[0])
+        if mine is None:
+            mine = sets[key[0]] = set()
+        mine.add(key[1])
         return p
 
     def write_bytes(self, g, addr, data):
@@ -704,6 +719,39 @@ class ConcreteState:
             p = contents.get((g, page))
             if p is not None:
                 p[1][off : off + k] = bytes(k)
+
+    def forget_desc_bytes(self, g, addr):
+        """The struct's 100 bytes at addr are unknown: the descriptor lives there now.
+
+        The model keeps a descriptor's fields apart from the bytes, and a field
+        never written is unknown, so bytes a `mem` record gave there earlier no
+        longer say what the memory holds: a copy that reads them must not be
+        judged (data-corrupted, sum=) against them.
+        """
+        contents = self.contents
+        if not contents:
+            return
+        off = addr & _PAGE_MASK
+        if off + C.DMA_SIZE <= _PAGE:  # the usual struct, within one page: one slice
+            p = contents.get((g, addr >> _SHIFT))
+            if p is not None:
+                p[1][off : off + C.DMA_SIZE] = _NO_MARKS
+            return
+        self.forget_bytes(g, addr, C.DMA_SIZE)
+
+    def forget_guest_bytes(self, g):
+        """Every byte of Guest g is unknown (a descriptor written at an address the trace did not record)."""
+        mine = self.page_sets.pop(g, None) if self.page_sets else None
+        if mine:
+            contents = self.contents
+            for page in mine:
+                contents.pop((g, page), None)
+
+    def forget_all_bytes(self):
+        """Every byte of every Guest is unknown (a `lost` may have written any)."""
+        if self.has_bytes:
+            self.contents = {}
+            self.page_sets = {}
 
     def read_byte(self, g, addr):
         """The byte at addr in Guest g's memory (an int), or None if unknown (the monitors' byte_at)."""
@@ -850,6 +898,7 @@ if INTERPRETED:
     del ConcreteState.skip_used
 
 _ONES = memoryview(b"\x01" * C.PAGE_SIZE)  # sliced without a copy
+_NO_MARKS = bytes(C.DMA_SIZE)  # a descriptor's known-marks, all unknown (forget_desc_bytes)
 
 
 def put_known(page, off, data) -> None:

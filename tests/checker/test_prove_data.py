@@ -209,3 +209,27 @@ def test_the_copy_lemma_fails_when_its_hypothesis_is_weakened(monkeypatch):
         monkeypatch.setattr(L, "_CACHE", {})
         monkeypatch.setattr(L, "precondition", weakened(extra, dst_shaped))
         assert L.holds(cfg) is False, (extra, dst_shaped)
+
+
+def test_a_counterexamples_mem_records_lie_in_the_senders_memory():
+    """A send's source sections outside the Guest's memory get no `mem` record (replay refuses one there).
+
+    No copy reads them (check_dma_list kills first; a Launcher-bound send reads no bytes), so nothing is lost.
+    """
+    from types import SimpleNamespace
+
+    from lgcheck.checker.decode import evaluator, step_records
+
+    pre = ConcreteState()
+    pre.guest(0).pages = 15
+    pre.guest(0).recompute_limit()  # memory below 0x10000
+    pre.write_bytes(0, 0, b"")  # (the model keeps bytes)
+    pre.write_desc(0, 0x1000, 0, [0x2000, 0xFFF0, 0x10000, 0x20000], [16, 16, 8, 8])
+    send = SimpleNamespace(guard=True, guest=0, action="send", effects=[])
+    info = SimpleNamespace(params={"dma": 0x1000, "key": 0x8000}, cases=[send], k=0)
+    _, _, recs = step_records(info, evaluator(None), pre)
+    assert [(r.kind, r.fields.get("addr")) for r in recs] == [
+        ("g.mem", 0x2000),
+        ("g.mem", 0xFFF0),
+        ("g.send_dma", None),
+    ]
