@@ -1345,11 +1345,17 @@ class Replay:
         effects = fill(ops, self.st, g, f["key"], f["len"], checked=self.checked)
         comp = next(e for e in effects if e.when is True and e.kind in ("fill", "nobuf"))
         kills = [e for e in effects if e.when is True and e.kind == "kill"]
+        dead = self.st.guest(g).dead
+        why_none = (
+            f" (g{g} is dead: once the Host has killed a Guest every /dev/lguest write answers -ENOENT)"
+            if dead is not None
+            else ""
+        )
         if comp.kind == "nobuf" and "dma" not in f:
             # The trace left the answer to the model: GETDMA finds nothing, the input is discarded.
             self.emit(Record("l.nobuf", g, {"key": f["key"]}, ts=rec.ts))
             self.st.note(
-                f"line {rec.line}: GETDMA finds no usable buffer on key {_hexs(f['key'])} for g{g}: "
+                f"line {rec.line}: GETDMA finds no usable buffer on key {_hexs(f['key'])} for g{g}{why_none}: "
                 "the Launcher discards the input (as `nobuf`)"
             )
             self.answer(rec, kills, terminal=False)
@@ -1358,7 +1364,7 @@ class Replay:
             self.find(
                 rec,
                 "divergence",
-                f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}; "
+                f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}{why_none}; "
                 f"the trace says the Launcher filled {f['dma']:#x} (followed)",
             )
             dma, irq = f["dma"], f.get("irq", 0)

@@ -69,7 +69,9 @@ def fill(ops, st, g, key, length, when=True, checked=False):
     (not 2.6.23) also discards when the buffer GETDMA gave was not free, as
     the Launcher's own comment expects.
     """
-    effects, found, udma, irq, used_before = get_dma_buffer(ops, st, g, key, when)
+    # lguest_user.c write(): once the Guest is dead every request answers -ENOENT before it is looked at, so
+    # GETDMA finds nothing (and kills nobody) and the input is discarded.
+    effects, found, udma, irq, used_before = get_dma_buffer(ops, st, g, key, ops.And(when, ops.Not(st.killed(g))))
     usable = found
     if checked:
         usable = ops.And(found, ops.Eq(used_before, 0))

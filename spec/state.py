@@ -17,6 +17,7 @@ symbolic state (checker/symstate.py) implements too:
     log                       the writes the monitors have not yet seen (spec/monitors.py)
     set_binding               change binding fields, when a guard holds
     raise_irq, kill, set_pending
+    killed(g)                 whether the Host has killed the Guest (lg->dead is set)
     set_status                a status store, logged with the value it replaces
     newer(b, c), mark_newest  the bucket order: list_add puts a new binding first
     check(name, ok, message)  an invariant the step must keep
@@ -589,6 +590,9 @@ class ConcreteState:
             gs = self.guest(g)
             if gs.dead is None:  # kill_guest keeps only the first reason
                 gs.dead = reason() if callable(reason) else reason
+
+    def killed(self, g) -> bool:
+        return self.guest(g).dead is not None
 
     def close(self, g, when=True):
         if when is True:
