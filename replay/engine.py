@@ -536,6 +536,7 @@ class Replay:
         forgotten = sum(forget_descriptors(self.st, g) for g in sorted(self.st.guests))
         if self.st.has_bytes:
             self.st.contents = {}  # a lost `mem` may have written any byte
+            self.st.shared_pages = None
         for g, gs in self.st.guests.items():
             if gs.pending is not None:
                 self.pending_recorded[g] = False  # its output may be among what was lost

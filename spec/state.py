@@ -371,6 +371,8 @@ class ConcreteState:
     def add_map(self, g, sid, base, size):
         """Guest g maps shared region `sid` at `base`: later mappings win where they overlap (get_futex_key)."""
         self.guest(g).maps.append((sid, base, size))
+        if self.contents:
+            self.link_shared(g, base, size)
 
     def maps_at(self, g, key):
         """The shared mappings get_futex_key must look at for this key (in creation order): at most three."""
@@ -662,11 +664,65 @@ class ConcreteState:
     max_pages = 16384
     pages_forgotten = 0
 
+    shared_pages = None  # (share index, page within the share) -> the one page every Guest mapping it sees
+
+    def _shared_at(self, g, page):
+        """(share index, page within the share) that Guest g sees at `page`, or None for its own memory.
+
+        The Launcher mmaps the file MAP_SHARED over its /dev/zero page (setup_net_file), so every Guest
+        that maps the share reads and writes the same bytes; the last mapping holding the page wins, as
+        for keys (maps_at).
+        """
+        gs = self.guests.get(g)
+        if gs is None or not gs.maps:
+            return None
+        addr = page << _SHIFT
+        hit = None
+        for sid, base, size in self.maps_at(g, addr):
+            if base <= addr < base + size:
+                hit = (sid, (addr - base) >> _SHIFT)
+        return hit
+
+    def _aliases(self, sh):
+        """Every (Guest, page) that sees shared page `sh` now."""
+        sid, idx = sh
+        out = []
+        for h, hs in self.guests.items():
+            for s, base, size in hs.maps:
+                if s == sid and idx << _SHIFT < size:
+                    page = (base >> _SHIFT) + idx
+                    if self._shared_at(h, page) == sh and (h, page) not in out:
+                        out.append((h, page))
+        return out
+
+    def link_shared(self, g, base, size):
+        """A share now mapped at [base, base+size) in Guest g: what Guest g had there is gone (the file's
+        bytes replace it), and the share's pages already known are seen there too."""
+        contents = self.contents
+        if not contents:
+            return
+        lo, hi = base >> _SHIFT, (base + size) >> _SHIFT
+        for k in [k for k in contents if k[0] == g and lo <= k[1] < hi]:
+            del contents[k]
+        for sh, p in list((self.shared_pages or {}).items()):
+            for k in self._aliases(sh):
+                if k not in contents:
+                    contents[k] = p
+                    p[3].append(k)
+
     def new_page(self, key):
-        """A page of contents for key (Guest, page number), every byte unknown: the one place pages are made."""
+        """A page of contents for key (Guest, page number), every byte unknown: the one place pages are made.
+
+        A page inside a shared mapping is one page under every (Guest, page) that maps it: a write
+        through one Guest's address is read through another's.
+        """
         contents = self.contents
         if len(contents) >= self.max_pages:
-            del contents[next(iter(contents))]  # the page kept longest (dicts keep their insertion order)
+            old = contents.pop(next(iter(contents)))  # the page kept longest (dicts keep their insertion order)
+            if len(old) > 2:  # a shared page: forgotten under every address it had
+                for k in old[3]:
+                    contents.pop(k, None)
+                self.shared_pages.pop(old[2], None)
             self.pages_forgotten += 1
             if self.pages_forgotten == 1:
                 self.note(
@@ -675,7 +731,19 @@ class ConcreteState:
                     "page it kept longest is forgotten for each new one (its bytes are unknown: a sum= or a "
                     "data-corrupted judgement that needs them is not made, and says so)"
                 )
-        p = contents[key] = (bytearray(_PAGE), bytearray(_PAGE))
+        sh = self._shared_at(*key)
+        if sh is None:
+            p = contents[key] = (bytearray(_PAGE), bytearray(_PAGE))
+            return p
+        if self.shared_pages is None:
+            self.shared_pages = {}
+        p = self.shared_pages.get(sh)
+        if p is None:
+            p = self.shared_pages[sh] = (bytearray(_PAGE), bytearray(_PAGE), sh, [])
+        for k in self._aliases(sh) + [key]:
+            if contents.get(k) is not p:
+                contents[k] = p
+                p[3].append(k)
         return p
 
     def write_bytes(self, g, addr, data):
