@@ -489,6 +489,14 @@ def test_transfer_from_a_bad_source_kills_the_sender(reading):
     assert w.irqs(1) == 0
 
 
+def test_transfer_from_a_source_struct_outside_memory_kills_with_lgreads_words(reading):
+    """§2.4: lgread of the sent struct fails: the sender dies with core.c lgread's text, which names the length."""
+    w = _receiver(reading)
+    assert w.send(0, NET1, LIMIT_END - 0x60)[0] == "kill"
+    assert w.dead(0)
+    assert w.reason(0) in (None, f"bad read address {LIMIT_END - 0x60:#x} len 100")
+
+
 # ====================================================================== check_dma_list (§2.3)
 @pytest.mark.parametrize(
     "sections,want",
