@@ -47,6 +47,7 @@ def handle_output(ops, st, g, key, dma, when=True):
     """
     length = 0
     matched = ops.FALSE
+    writev = ops.FALSE
     total = total_len(ops, st, g, True, dma)
     for _, watch, returns in watches(st, g):
         hit = ops.And(ops.Not(matched), ops.Eq(key, watch))
@@ -54,8 +55,13 @@ def handle_output(ops, st, g, key, dma, when=True):
             continue
         value = total if returns == "total" else 0
         length = ops.If(hit, value, length)
+        if returns == "total":
+            writev = ops.Or(writev, hit)
         matched = ops.Or(matched, hit)
-    return [Effect("output", when, guest=g, key=key, dma=dma, len=length)]
+    # `len` is a writev that wrote everything.  Where the handler returns writev's result (console, tun),
+    # the Launcher stores whatever writev returned: `writev` says so, and a shorter count or (u32)-1 (an
+    # error) is a run the real Launcher makes too.  The model's own answer is the full write.
+    return [Effect("output", when, guest=g, key=key, dma=dma, len=length, writev=writev)]
 
 
 @rule("Documentation/lguest/lguest.c: handle_console_input")

@@ -318,6 +318,21 @@ def _reindex(index: dict, b, old, new):
     return new
 
 
+class SharedPage(tuple):
+    """A page of a shared mapping's bytes: (data, known-marks) as every page of `contents`, plus which
+    page of which share it is (`share`) and the (Guest, page) keys it is stored under (`aliases`)."""
+
+    def __new__(cls, content, share=None):
+        return super().__new__(cls, content)
+
+    def __init__(self, content, share=None):
+        self.share = share
+        self.aliases = []
+
+    def __getnewargs__(self):
+        return (tuple(self),)
+
+
 class ConcreteState:
     """Replay's state: Python ints, any number of Guests, memory by address.
 
@@ -708,7 +723,7 @@ class ConcreteState:
             for k in self._aliases(sh):
                 if k not in contents:
                     contents[k] = p
-                    p[3].append(k)
+                    p.aliases.append(k)
 
     def new_page(self, key):
         """A page of contents for key (Guest, page number), every byte unknown: the one place pages are made.
@@ -719,10 +734,10 @@ class ConcreteState:
         contents = self.contents
         if len(contents) >= self.max_pages:
             old = contents.pop(next(iter(contents)))  # the page kept longest (dicts keep their insertion order)
-            if len(old) > 2:  # a shared page: forgotten under every address it had
-                for k in old[3]:
+            if type(old) is SharedPage:  # forgotten under every address it had
+                for k in old.aliases:
                     contents.pop(k, None)
-                self.shared_pages.pop(old[2], None)
+                self.shared_pages.pop(old.share, None)
             self.pages_forgotten += 1
             if self.pages_forgotten == 1:
                 self.note(
@@ -739,11 +754,11 @@ class ConcreteState:
             self.shared_pages = {}
         p = self.shared_pages.get(sh)
         if p is None:
-            p = self.shared_pages[sh] = (bytearray(_PAGE), bytearray(_PAGE), sh, [])
+            p = self.shared_pages[sh] = SharedPage((bytearray(_PAGE), bytearray(_PAGE)), sh)
         for k in self._aliases(sh) + [key]:
             if contents.get(k) is not p:
                 contents[k] = p
-                p[3].append(k)
+                p.aliases.append(k)
         return p
 
     def write_bytes(self, g, addr, data):
