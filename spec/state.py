@@ -711,19 +711,13 @@ class ConcreteState:
         return out
 
     def link_shared(self, g, base, size):
-        """A share now mapped at [base, base+size) in Guest g: what Guest g had there is gone (the file's
-        bytes replace it), and the share's pages already known are seen there too."""
-        contents = self.contents
-        if not contents:
-            return
+        """A share now mapped at [base, base+size) in Guest g: the bytes Guest g had there are gone (the
+        file's replace them, unknown).  (A share's own pages are made only after its record has mapped
+        it in every Guest it names, so there is nothing of the share to link here.)"""
         lo, hi = base >> _SHIFT, (base + size) >> _SHIFT
+        contents = self.contents
         for k in [k for k in contents if k[0] == g and lo <= k[1] < hi]:
             del contents[k]
-        for sh, p in list((self.shared_pages or {}).items()):
-            for k in self._aliases(sh):
-                if k not in contents:
-                    contents[k] = p
-                    p.aliases.append(k)
 
     def new_page(self, key):
         """A page of contents for key (Guest, page number), every byte unknown: the one place pages are made.

@@ -289,3 +289,36 @@ def test_a_mem_record_past_the_32_bit_address_space_is_an_input_error(tmp_path, 
 def test_a_mem_record_ending_at_the_last_address_is_accepted():
     r = replay(SETUP + "g0 mem 0xfffffffc data=01020304\ng0 mem 0xffffff00 data=" + "00" * 256 + "\n")
     assert r.error is None and r.findings == []
+
+
+_SHARED = """lguest-trace 2
+guest 0 pages=8192
+device 0.0 type=net pfn=0x2001 pages=1 features=NOCSUM
+guest 1 pages=8192
+device 1.0 type=net pfn=0x3001 pages=1 features=NOCSUM|1
+guest 2 pages=8192
+device 2.0 type=net pfn=0x2001 pages=1 features=NOCSUM|2
+{early}share net pages=1 map=[0:0x2001, 1:0x3001, 2:0x2001]
+g2 dma 0x1c8f000 used_len=0 addr=[0x1d00000] len=[4]
+g2 bind_dma key=0x2001008 dmas=0x1c8f000 num=1 irq=1 -> 1
+{late}g0 dma 0x1b00000 addr=[0x2001100] len=[4]
+g0 send_dma key=0x2001008 dma=0x1b00000
+host deliver from=g0:0x1b00000 to=g2:0x1c8f000 len=4 irq=1 sum={sum}
+"""
+
+
+def test_a_shared_page_holds_what_any_guest_mapping_it_wrote_last():
+    """setup_net_file maps the file MAP_SHARED: g1's write at its own address is what g0's send carries."""
+    late = "g0 mem 0x2001100 data=aaaaaaaa\ng1 mem 0x3001100 data=bbbbbbbb\n"
+    res = replay(_SHARED.format(early="", late=late, sum=hashlib.sha256(b"\xbb" * 4).hexdigest()))
+    assert res.findings == [] and res.verdict == "ok"
+    res = replay(_SHARED.format(early="", late=late, sum=hashlib.sha256(b"\xaa" * 4).hexdigest()))
+    assert {f.rule for f in res.findings} == {"divergence", "data-corrupted"}
+
+
+def test_bytes_written_before_the_share_maps_their_page_are_forgotten():
+    """The file's page replaces the /dev/zero page the Guest wrote: its old bytes are unknown, nothing judged."""
+    early = "g0 mem 0x2001100 data=aaaaaaaa\n"
+    res = replay(_SHARED.format(early=early, late="", sum=hashlib.sha256(b"\xaa" * 4).hexdigest()))
+    assert res.findings == []
+    assert any("never given" in n for n in res.notes)
