@@ -1419,11 +1419,19 @@ class Replay:
         self.emit_input(rec)
         g, q = rec.guest, rec.fields["irq"]
         effects = send_irq(ops, self.st, g, q)
+        dead = self.st.guest(g).dead
         if q >= C.LGUEST_IRQS:
             self.find(
                 rec,
                 "divergence",
                 f"LHREQ_IRQ refuses irq {q} (-EINVAL: not below 32), and the Launcher exits when a write fails",
+            )
+        elif dead is not None:
+            self.find(
+                rec,
+                "divergence",
+                f"LHREQ_IRQ for g{g}, which the Host killed ({dead}), answers -ENOENT (lguest_user.c: write), and "
+                "the Launcher exits when a write fails (trigger_irq)",
             )
         for e in effects:
             apply_effect(ops, self.st, e)

@@ -93,8 +93,10 @@ def fill(ops, st, g, key, length, when=True, checked=False):
 
 @rule("drivers/lguest/lguest_user.c: user_send_irq")
 def send_irq(ops, st, g, irq, when=True):
-    """LHREQ_IRQ: set the bit in irqs_pending; irq >= 32 is refused (-EINVAL)."""
-    return [Effect("irq", ops.And(when, ops.ULT(irq, C.LGUEST_IRQS)), guest=g, irq=irq)]
+    """LHREQ_IRQ: set the bit in irqs_pending; irq >= 32 is refused (-EINVAL), and so is any request once the
+    Guest is dead (lguest_user.c write: -ENOENT)."""
+    ok = ops.And(when, ops.ULT(irq, C.LGUEST_IRQS))
+    return [Effect("irq", ops.And(ok, ops.Not(st.killed(g))), guest=g, irq=irq)]
 
 
 @rule("drivers/lguest/io.c: release_all_dma")

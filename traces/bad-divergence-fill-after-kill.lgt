@@ -8,7 +8,9 @@
 # looks at the request (lguest_user.c: write, "Once the Guest is dead, all
 # you can do is read() why it died"), so g1's Launcher's GETDMA on the
 # console key finds nothing: the real Launcher discards the input ("console:
-# no dma buffer!"). It cannot fill cons_input, as the last line says.
+# no dma buffer!"). It cannot fill cons_input, as line 29 says, nor raise an
+# interrupt (line 31): trigger_irq's write fails the same way, and the
+# Launcher exits (err).
 lguest-trace 1
 guest 0 pages=8192
 device 0.0 type=net pfn=0x2001 pages=1 features=NOCSUM
@@ -25,3 +27,5 @@ g0 send_dma key=0x2001004 dma=0x1b00000
 host kill g1 reason="bad DMA entry: 100@0x1d00ff0"
 # (the real Launcher: `l1 nobuf key=0`, and then read() gives the death reason)
 l1 fill key=0 dma=0x1c8f064 len=3 irq=2
+# (and an interrupt of its own: trigger_irq's write answers -ENOENT too, and the Launcher exits)
+l1 irq 2

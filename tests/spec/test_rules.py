@@ -597,6 +597,14 @@ def test_get_dma_buffer_with_an_unaligned_key_kills_the_guest(reading):
     assert w.dead(0)
 
 
+def test_lhreq_irq_for_a_dead_guest_raises_nothing(reading):
+    """§4.1: a dead Guest's /dev/lguest write answers -ENOENT: LHREQ_IRQ sets no bit (the Launcher then exits)."""
+    w = world(reading)
+    w.set_dead(0)
+    w.send_irq(0, BLOCK_IRQ)
+    assert w.irqs(0) == 0
+
+
 def test_fill_writes_len_and_raises_the_irq(reading):
     """§4.3 fill pattern: GETDMA, readv, used_len := len, LHREQ_IRQ(irq)."""
     w = _own(reading, used=(9, 0))
