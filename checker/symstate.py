@@ -288,6 +288,9 @@ class SymState:
     def kill(self, g, reason, when=True):
         self.dead[g] = ops.Or(self.dead[g], when)
 
+    def killed(self, g):
+        return self.dead[g]
+
     def close(self, g, when=True):
         pass  # the checked model has no close step
 

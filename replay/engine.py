@@ -1376,12 +1376,18 @@ class Replay:
                 f"but the pending send is {dma:#x} on key {key:#x}",
             )
         (eff,) = handle_output(ops, self.st, g, key, dma)
-        if eff.f["len"] != f["len"]:
+        want, got = eff.f["len"], f["len"]
+        # A console or tun handler stores writev's result: any count up to the sections' total, or
+        # (u32)-1 when writev fails (Documentation/lguest/lguest.c: handle_console_output, handle_tun_output).
+        short = eff.f.get("writev") is True and (got <= want or got == 0xFFFF_FFFF)
+        if want != got and not short:
+            writev = eff.f.get("writev") is True
             self.find(
                 rec,
                 "divergence",
-                f"the Launcher writes {eff.f['len']} into used_len "
-                f"({why.output(self.st, g, key, dma)}); the trace says {f['len']}",
+                f"the Launcher writes {'at most ' if writev else ''}{want} into used_len "
+                f"({why.output(self.st, g, key, dma)}{', or 0xffffffff if writev fails' if writev else ''}); "
+                f"the trace says {got}",
             )
         self.pending_recorded.pop(g, None)
         apply_effect(ops, self.st, Effect("output", True, guest=g, key=key, dma=f["dma"], len=f["len"]))
@@ -1391,11 +1397,17 @@ class Replay:
         effects = fill(ops, self.st, g, f["key"], f["len"], checked=self.checked)
         comp = next(e for e in effects if e.when is True and e.kind in ("fill", "nobuf"))
         kills = [e for e in effects if e.when is True and e.kind == "kill"]
+        dead = self.st.guest(g).dead
+        why_none = (
+            f" (g{g} is dead: once the Host has killed a Guest every /dev/lguest write answers -ENOENT)"
+            if dead is not None
+            else ""
+        )
         if comp.kind == "nobuf" and "dma" not in f:
             # The trace left the answer to the model: GETDMA finds nothing, the input is discarded.
             self.emit(Record("l.nobuf", g, {"key": f["key"]}, ts=rec.ts))
             self.st.note(
-                f"line {rec.line}: GETDMA finds no usable buffer on key {_hexs(f['key'])} for g{g}: "
+                f"line {rec.line}: GETDMA finds no usable buffer on key {_hexs(f['key'])} for g{g}{why_none}: "
                 "the Launcher discards the input (as `nobuf`)"
             )
             self.answer(rec, kills, terminal=False)
@@ -1404,7 +1416,7 @@ class Replay:
             self.find(
                 rec,
                 "divergence",
-                f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}; "
+                f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}{why_none}; "
                 f"the trace says the Launcher filled {f['dma']:#x} (followed)",
             )
             dma, irq = f["dma"], f.get("irq", 0)
@@ -1452,11 +1464,19 @@ class Replay:
         self.emit_input(rec)
         g, q = rec.guest, rec.fields["irq"]
         effects = send_irq(ops, self.st, g, q)
+        dead = self.st.guest(g).dead
         if q >= C.LGUEST_IRQS:
             self.find(
                 rec,
                 "divergence",
                 f"LHREQ_IRQ refuses irq {q} (-EINVAL: not below 32), and the Launcher exits when a write fails",
+            )
+        elif dead is not None:
+            self.find(
+                rec,
+                "divergence",
+                f"LHREQ_IRQ for g{g}, which the Host killed ({dead}), answers -ENOENT (lguest_user.c: write), and "
+                "the Launcher exits when a write fails (trigger_irq)",
             )
         for e in effects:
             apply_effect(ops, self.st, e)

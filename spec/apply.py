@@ -9,6 +9,7 @@ checker (which applies the model's) run the same monitors.
 
 from __future__ import annotations
 
+from . import constants as C
 from .monitors import futex_identity, observe
 
 
@@ -17,7 +18,10 @@ def kill_reason(f, value=lambda x: x) -> str:
     reason, args = f["reason"], [value(a) for a in f.get("args", ())]
     if reason == "bad DMA entry" and len(args) == 2:
         return f"bad DMA entry: {args[0]}@{args[1]:#x}"
-    if reason in ("bad dma key", "bad read address") and args:
+    if reason == "bad read address" and args:
+        # lgread (core.c) of a whole struct lguest_dma: "bad read address %#lx len %u"
+        return f"{reason} {args[0]:#x} len {C.DMA_SIZE}"
+    if reason == "bad dma key" and args:
         return f"{reason} {args[0]:#x}"
     return reason
 

@@ -272,8 +272,8 @@ def fill(st, g, key, length):
     if key & 3:
         return None
     gs = st.guests.get(g)
-    if gs is None or gs.limit is None:
-        return None
+    if gs is None or gs.limit is None or gs.dead is not None:
+        return None  # (a dead Guest's GETDMA answers -ENOENT: the general path says nobuf)
     owner, off = _key(st, gs, g, key)
     b = None
     for c in st._index.get((owner, off), ()):
@@ -293,8 +293,8 @@ def fill(st, g, key, length):
             break
         if type(u) is not int:
             return None
-    if entry is None:
-        return None
+    if entry is None or entry == 0:
+        return None  # (an entry at address 0 is user_get_dma's -ENOENT: the general path says nobuf)
     got = sections(st, g, entry, ed, gs.limit)
     if got is None:
         return None

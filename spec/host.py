@@ -512,5 +512,6 @@ def get_dma_buffer(ops, st, g, ukey, when=True):
         udma = ops.If(w, ret, udma)
         irq = ops.If(w, b.interrupt, irq)
         used_before = ops.If(w, used_at, used_before)
-        found = ops.Or(found, ops.And(w, ops.UGT(b.num_dmas, 0)))
+        # user_get_dma answers -ENOENT when the address is 0: no entry (num_dmas 0), or an entry at 0.
+        found = ops.Or(found, ops.And(w, ops.Ne(ret, 0)))
     return effects, found, udma, irq, used_before

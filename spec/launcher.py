@@ -47,6 +47,7 @@ def handle_output(ops, st, g, key, dma, when=True):
     """
     length = 0
     matched = ops.FALSE
+    writev = ops.FALSE
     total = total_len(ops, st, g, True, dma)
     for _, watch, returns in watches(st, g):
         hit = ops.And(ops.Not(matched), ops.Eq(key, watch))
@@ -54,8 +55,13 @@ def handle_output(ops, st, g, key, dma, when=True):
             continue
         value = total if returns == "total" else 0
         length = ops.If(hit, value, length)
+        if returns == "total":
+            writev = ops.Or(writev, hit)
         matched = ops.Or(matched, hit)
-    return [Effect("output", when, guest=g, key=key, dma=dma, len=length)]
+    # `len` is a writev that wrote everything.  Where the handler returns writev's result (console, tun),
+    # the Launcher stores whatever writev returned: `writev` says so, and a shorter count or (u32)-1 (an
+    # error) is a run the real Launcher makes too.  The model's own answer is the full write.
+    return [Effect("output", when, guest=g, key=key, dma=dma, len=length, writev=writev)]
 
 
 @rule("Documentation/lguest/lguest.c: handle_console_input")
@@ -69,7 +75,9 @@ def fill(ops, st, g, key, length, when=True, checked=False):
     (not 2.6.23) also discards when the buffer GETDMA gave was not free, as
     the Launcher's own comment expects.
     """
-    effects, found, udma, irq, used_before = get_dma_buffer(ops, st, g, key, when)
+    # lguest_user.c write(): once the Guest is dead every request answers -ENOENT before it is looked at, so
+    # GETDMA finds nothing (and kills nobody) and the input is discarded.
+    effects, found, udma, irq, used_before = get_dma_buffer(ops, st, g, key, ops.And(when, ops.Not(st.killed(g))))
     usable = found
     if checked:
         usable = ops.And(found, ops.Eq(used_before, 0))
@@ -85,8 +93,10 @@ def fill(ops, st, g, key, length, when=True, checked=False):
 
 @rule("drivers/lguest/lguest_user.c: user_send_irq")
 def send_irq(ops, st, g, irq, when=True):
-    """LHREQ_IRQ: set the bit in irqs_pending; irq >= 32 is refused (-EINVAL)."""
-    return [Effect("irq", ops.And(when, ops.ULT(irq, C.LGUEST_IRQS)), guest=g, irq=irq)]
+    """LHREQ_IRQ: set the bit in irqs_pending; irq >= 32 is refused (-EINVAL), and so is any request once the
+    Guest is dead (lguest_user.c write: -ENOENT)."""
+    ok = ops.And(when, ops.ULT(irq, C.LGUEST_IRQS))
+    return [Effect("irq", ops.And(ok, ops.Not(st.killed(g))), guest=g, irq=irq)]
 
 
 @rule("drivers/lguest/io.c: release_all_dma")

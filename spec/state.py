@@ -17,6 +17,7 @@ symbolic state (checker/symstate.py) implements too:
     log                       the writes the monitors have not yet seen (spec/monitors.py)
     set_binding               change binding fields, when a guard holds
     raise_irq, kill, set_pending
+    killed(g)                 whether the Host has killed the Guest (lg->dead is set)
     set_status                a status store, logged with the value it replaces
     newer(b, c), mark_newest  the bucket order: list_add puts a new binding first
     check(name, ok, message)  an invariant the step must keep
@@ -318,6 +319,21 @@ def _reindex(index: dict, b, old, new):
     return new
 
 
+class SharedPage(tuple):
+    """A page of a shared mapping's bytes: (data, known-marks) as every page of `contents`, plus which
+    page of which share it is (`share`) and the (Guest, page) keys it is stored under (`aliases`)."""
+
+    def __new__(cls, content, share=None):
+        return super().__new__(cls, content)
+
+    def __init__(self, content, share=None):
+        self.share = share
+        self.aliases = []
+
+    def __getnewargs__(self):
+        return (tuple(self),)
+
+
 class ConcreteState:
     """Replay's state: Python ints, any number of Guests, memory by address.
 
@@ -371,6 +387,8 @@ class ConcreteState:
     def add_map(self, g, sid, base, size):
         """Guest g maps shared region `sid` at `base`: later mappings win where they overlap (get_futex_key)."""
         self.guest(g).maps.append((sid, base, size))
+        if self.contents:
+            self.link_shared(g, base, size)
 
     def maps_at(self, g, key):
         """The shared mappings get_futex_key must look at for this key (in creation order): at most three."""
@@ -593,6 +611,9 @@ class ConcreteState:
             if gs.dead is None:  # kill_guest keeps only the first reason
                 gs.dead = reason() if callable(reason) else reason
 
+    def killed(self, g) -> bool:
+        return self.guest(g).dead is not None
+
     def close(self, g, when=True):
         if when is True:
             self.guest(g).closed = True
@@ -664,16 +685,73 @@ class ConcreteState:
     # below), so that forgetting one Guest's bytes costs its pages, not a walk over every Guest's.
     page_sets = None
 
+    shared_pages = None  # (share index, page within the share) -> the one page every Guest mapping it sees
+
+    def _shared_at(self, g, page):
+        """(share index, page within the share) that Guest g sees at `page`, or None for its own memory.
+
+        The Launcher mmaps the file MAP_SHARED over its /dev/zero page (setup_net_file), so every Guest
+        that maps the share reads and writes the same bytes; the last mapping holding the page wins, as
+        for keys (maps_at).
+        """
+        gs = self.guests.get(g)
+        if gs is None or not gs.maps:
+            return None
+        addr = page << _SHIFT
+        hit = None
+        for sid, base, size in self.maps_at(g, addr):
+            if base <= addr < base + size:
+                hit = (sid, (addr - base) >> _SHIFT)
+        return hit
+
+    def _aliases(self, sh):
+        """Every (Guest, page) that sees shared page `sh` now."""
+        sid, idx = sh
+        out = []
+        for h, hs in self.guests.items():
+            for s, base, size in hs.maps:
+                if s == sid and idx << _SHIFT < size:
+                    page = (base >> _SHIFT) + idx
+                    if self._shared_at(h, page) == sh and (h, page) not in out:
+                        out.append((h, page))
+        return out
+
+    def link_shared(self, g, base, size):
+        """A share now mapped at [base, base+size) in Guest g: the bytes Guest g had there are gone (the
+        file's replace them, unknown).  (A share's own pages are made only after its record has mapped
+        it in every Guest it names, so there is nothing of the share to link here.)"""
+        lo, hi = base >> _SHIFT, (base + size) >> _SHIFT
+        contents = self.contents
+        mine = self.page_sets.get(g, set()) if self.page_sets else set()
+        for k in [k for k in contents if k[0] == g and lo <= k[1] < hi]:
+            self._unlink(k, contents.pop(k), mine)
+
+    def _unlink(self, k, p, mine):
+        """Key k no longer holds page p: no other page's bookkeeping may still name it."""
+        mine.discard(k[1])
+        if type(p) is SharedPage and k in p.aliases:  # an earlier share's page, seen here no more
+            p.aliases.remove(k)
+
     def new_page(self, key):
-        """A page of contents for key (Guest, page number), every byte unknown: the one place pages are made."""
+        """A page of contents for key (Guest, page number), every byte unknown: the one place pages are made.
+
+        A page inside a shared mapping is one page under every (Guest, page) that maps it: a write
+        through one Guest's address is read through another's.
+        """
         contents = self.contents
         sets = self.page_sets
         if sets is None:
             sets = self.page_sets = {}
         if len(contents) >= self.max_pages:
-            old = next(iter(contents))  # the page kept longest (dicts keep their insertion order)
-            del contents[old]
-            sets[old[0]].discard(old[1])
+            oldkey = next(iter(contents))  # the page kept longest (dicts keep their insertion order)
+            old = contents.pop(oldkey)
+            sets[oldkey[0]].discard(oldkey[1])
+            if type(old) is SharedPage:  # forgotten under every address it had
+                for k in old.aliases:
+                    if contents.get(k) is old:
+                        del contents[k]
+                        sets.get(k[0], set()).discard(k[1])
+                self.shared_pages.pop(old.share, None)
             self.pages_forgotten += 1
             if self.pages_forgotten == 1:
                 self.note(
@@ -682,11 +760,21 @@ class ConcreteState:
                     "page it kept longest is forgotten for each new one (its bytes are unknown: a sum= or a "
                     "data-corrupted judgement that needs them is not made, and says so)"
                 )
-        p = contents[key] = (bytearray(_PAGE), bytearray(_PAGE))
-        mine = sets.get(key[0])
-        if mine is None:
-            mine = sets[key[0]] = set()
-        mine.add(key[1])
+        sh = self._shared_at(*key)
+        if sh is None:
+            p = contents[key] = (bytearray(_PAGE), bytearray(_PAGE))
+            sets.setdefault(key[0], set()).add(key[1])
+            return p
+        if self.shared_pages is None:
+            self.shared_pages = {}
+        p = self.shared_pages.get(sh)
+        if p is None:
+            p = self.shared_pages[sh] = SharedPage((bytearray(_PAGE), bytearray(_PAGE)), sh)
+        for k in self._aliases(sh) + [key]:
+            if contents.get(k) is not p:
+                contents[k] = p
+                p.aliases.append(k)
+                sets.setdefault(k[0], set()).add(k[1])
         return p
 
     def write_bytes(self, g, addr, data):
@@ -745,13 +833,22 @@ class ConcreteState:
         if mine:
             contents = self.contents
             for page in mine:
-                contents.pop((g, page), None)
+                p = contents.pop((g, page), None)
+                if type(p) is SharedPage:
+                    # The struct may lie in the shared page, which every Guest mapping it reads: its bytes
+                    # are unknown under every address, not only g's.
+                    for k in p.aliases:
+                        if contents.get(k) is p:
+                            del contents[k]
+                            self.page_sets.get(k[0], set()).discard(k[1])
+                    self.shared_pages.pop(p.share, None)
 
     def forget_all_bytes(self):
         """Every byte of every Guest is unknown (a `lost` may have written any)."""
         if self.has_bytes:
             self.contents = {}
             self.page_sets = {}
+            self.shared_pages = None
 
     def read_byte(self, g, addr):
         """The byte at addr in Guest g's memory (an int), or None if unknown (the monitors' byte_at)."""

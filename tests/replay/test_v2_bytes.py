@@ -448,3 +448,63 @@ def test_an_overlapping_descriptor_is_refused_at_its_address_whatever_the_spacin
     line = "g0   dma  0x1010 used_len=0"
     r = replay(SETUP + "g0 dma 0x1000 used_len=0\n" + line + "\n")
     assert r.error is not None and (r.error.line, r.error.column) == (8, line.index("0x1010") + 1)
+
+
+_SHARED = """lguest-trace 2
+guest 0 pages=8192
+device 0.0 type=net pfn=0x2001 pages=1 features=NOCSUM
+guest 1 pages=8192
+device 1.0 type=net pfn=0x3001 pages=1 features=NOCSUM|1
+guest 2 pages=8192
+device 2.0 type=net pfn=0x2001 pages=1 features=NOCSUM|2
+{early}share net pages=1 map=[0:0x2001, 1:0x3001, 2:0x2001]
+g2 dma 0x1c8f000 used_len=0 addr=[0x1d00000] len=[4]
+g2 bind_dma key=0x2001008 dmas=0x1c8f000 num=1 irq=1 -> 1
+{late}g0 dma 0x1b00000 addr=[0x2001100] len=[4]
+g0 send_dma key=0x2001008 dma=0x1b00000
+host deliver from=g0:0x1b00000 to=g2:0x1c8f000 len=4 irq=1 sum={sum}
+"""
+
+
+def test_a_shared_page_holds_what_any_guest_mapping_it_wrote_last():
+    """setup_net_file maps the file MAP_SHARED: g1's write at its own address is what g0's send carries."""
+    late = "g0 mem 0x2001100 data=aaaaaaaa\ng1 mem 0x3001100 data=bbbbbbbb\n"
+    res = replay(_SHARED.format(early="", late=late, sum=hashlib.sha256(b"\xbb" * 4).hexdigest()))
+    assert res.findings == [] and res.verdict == "ok"
+    res = replay(_SHARED.format(early="", late=late, sum=hashlib.sha256(b"\xaa" * 4).hexdigest()))
+    assert {f.rule for f in res.findings} == {"divergence", "data-corrupted"}
+
+
+def test_bytes_written_before_the_share_maps_their_page_are_forgotten():
+    """The file's page replaces the /dev/zero page the Guest wrote: its old bytes are unknown, nothing judged."""
+    early = "g0 mem 0x2001100 data=aaaaaaaa\n"
+    res = replay(_SHARED.format(early=early, late="", sum=hashlib.sha256(b"\xaa" * 4).hexdigest()))
+    assert res.findings == []
+    assert any("data not checked: bytes of" in n and "are unknown" in n for n in res.notes)
+
+
+# A shared page is one page under several (Guest, page) keys: forgetting one Guest's bytes, or evicting the
+# page at the store's cap, must reach it under every key, and leave no key naming a page it no longer holds.
+_SHARE3 = _SHARED.split("g2 dma")[0].format(early="")
+
+
+def test_a_descriptor_at_an_unknown_address_forgets_the_shared_page_for_every_guest():
+    text = _SHARE3 + "g1 mem 0x3001100 data=bbbbbbbb\ng0 mem 0x1000 data=01\ng1 mem 0x1000 data=02\n"
+    rp = Replay("gen.lgt", partial=True)
+    rp.run(parse_text(text, "gen.lgt", partial=True))
+    assert rp.st.read_bytes(0, 0x2001100, 4) == b"\xbb" * 4  # g1's write, read through g0's mapping
+    rp.run(parse_text(text + "g0 dma ? used_len=0\n", "gen.lgt", partial=True))
+    st_ = rp.st
+    assert st_.read_bytes(0, 0x1000, 1) is None and st_.read_bytes(1, 0x1000, 1) == b"\x02"
+    # The struct may lie in the shared page: g1 and g2 no longer know its bytes either.
+    assert st_.read_bytes(1, 0x3001100, 4) is None and st_.read_bytes(2, 0x2001100, 4) is None
+
+
+def test_a_shared_page_evicted_at_the_cap_leaves_no_key_behind():
+    rp = Replay("gen.lgt")
+    rp.st.max_pages = 3  # the shared page is stored under three keys (g0, g1, g2): a fourth page evicts it
+    rp.run(parse_text(_SHARE3 + "g1 mem 0x3001100 data=bbbbbbbb\ng0 mem 0x5000 data=01\n", "gen.lgt"))
+    st_ = rp.st
+    assert all(st_.read_bytes(g, a, 4) is None for g, a in [(0, 0x2001100), (1, 0x3001100), (2, 0x2001100)])
+    assert st_.read_bytes(0, 0x5000, 1) == b"\x01" and len(st_.contents) == 1
+    assert {g: s for g, s in st_.page_sets.items() if s} == {0: {0x5}}

@@ -489,6 +489,14 @@ def test_transfer_from_a_bad_source_kills_the_sender(reading):
     assert w.irqs(1) == 0
 
 
+def test_transfer_from_a_source_struct_outside_memory_kills_with_lgreads_words(reading):
+    """§2.4: lgread of the sent struct fails: the sender dies with core.c lgread's text, which names the length."""
+    w = _receiver(reading)
+    assert w.send(0, NET1, LIMIT_END - 0x60)[0] == "kill"
+    assert w.dead(0)
+    assert w.reason(0) in (None, f"bad read address {LIMIT_END - 0x60:#x} len 100")
+
+
 # ====================================================================== check_dma_list (§2.3)
 @pytest.mark.parametrize(
     "sections,want",
@@ -562,11 +570,39 @@ def test_get_dma_buffer_finds_nothing(reading, case):
     assert w.used_len(0, E0) == 0 and w.irqs(0) == 0
 
 
+def test_get_dma_buffer_of_an_entry_at_address_0_finds_nothing(reading):
+    """§4.2.1: user_get_dma answers -ENOENT when get_dma_buffer returns 0, also for a free entry AT address 0."""
+    w = world(reading)
+    w.bind(0, 0, BLOCK_KEY, 0, num=1, irq=BLOCK_IRQ)  # (descriptor memory outside the cells reads as 0: free)
+    if not w.symbolic:
+        w.desc(0, 0, 0, [(0x2000, 100)])
+    assert w.get_dma_buffer(0, BLOCK_KEY)[0] is False
+    assert w.fill(0, BLOCK_KEY, 10) == ["nobuf"]
+    assert w.irqs(0) == 0
+
+
+def test_fill_for_a_dead_guest_is_discarded(reading):
+    """§4.1: once the Guest is dead every /dev/lguest write answers -ENOENT, GETDMA too: the input is discarded."""
+    w = _own(reading)
+    w.set_dead(0)
+    assert w.fill(0, BLOCK_KEY, 10) == ["nobuf"]
+    assert w.used_len(0, E0) == 0 and w.irqs(0) == 0
+    assert w.failed() == set()
+
+
 def test_get_dma_buffer_with_an_unaligned_key_kills_the_guest(reading):
     """§2.4: a GETDMA key failing get_futex_key kills the Guest, although the Launcher supplied it."""
     w = _own(reading)
     assert w.get_dma_buffer(0, BLOCK_KEY + 2)[0] is False
     assert w.dead(0)
+
+
+def test_lhreq_irq_for_a_dead_guest_raises_nothing(reading):
+    """§4.1: a dead Guest's /dev/lguest write answers -ENOENT: LHREQ_IRQ sets no bit (the Launcher then exits)."""
+    w = world(reading)
+    w.set_dead(0)
+    w.send_irq(0, BLOCK_IRQ)
+    assert w.irqs(0) == 0
 
 
 def test_fill_writes_len_and_raises_the_irq(reading):
