@@ -101,12 +101,11 @@ MUTATIONS: list[Mutation] = [
         "spec/host.py",
         "return ops.And(ops.Ne(b.interrupt, 0), ops.Eq(b.owner, owner), ops.Eq(b.off, off))",
         "return ops.And(ops.Eq(b.owner, owner), ops.Eq(b.off, off))",
-        (),
-        checked("key-collision", "write-to-used-buffer", "buffer-overflow"),
-        "send and GETDMA also find unbound slots (interrupt 0) on the key",
-        equivalent="for the six invariants: the key-collision monitor judges liveness itself (interrupt != 0), "
-        "and a send or fill that reaches a freed binding's array still checks used_len and sizes; which binding "
-        "receives is not among the invariants (a gap: 'deliveries reach live bindings only' would catch it)",
+        ("write-to-used-buffer",),
+        checked("write-to-used-buffer"),
+        # (Once equivalent: no monitor looked at which binding received.  write-to-used-buffer now reads the
+        # binding table itself, and replay's bucket, under LGCHECK_INTERPRETED, no longer filters liveness.)
+        "send and GETDMA also find unbound slots (interrupt 0) on the key: data lands in a freed binding's array",
     ),
     Mutation(
         "net-key-page-stride",
@@ -320,6 +319,81 @@ MUTATIONS: list[Mutation] = [
         checked("buffer-overflow"),
         "the Launcher's readv is not bounded by the buffer's iovec",
     ),
+    # ------------------------------------------------------------ where the data lands (the monitors judge the place)
+    Mutation(
+        "transfer-ring-wrap-off-by-one",
+        "spec/host.py",
+        "idx = ops.If(ops.UGE(idx, num), ops.Sub(idx, num), idx)",
+        "idx = ops.If(ops.UGT(idx, num), ops.Sub(idx, num), idx)",
+        ("write-to-used-buffer",),
+        ("--guests", "any", "--depth", "5") + checked("write-to-used-buffer"),
+        "off-by-one in the cursor's wrap: (next_dma + i) == num_dmas is not wrapped, so entry num, one past the "
+        "ring, is tested and written",
+    ),
+    Mutation(
+        "getdma-index-from-one",
+        "spec/host.py",
+        "addr = ops.Add(b.dmas, j * C.DMA_SIZE)",
+        "addr = ops.Add(b.dmas, (j + 1) * C.DMA_SIZE)",
+        ("write-to-used-buffer",),
+        checked("write-to-used-buffer"),
+        "off-by-one: GETDMA walks entries 1..num, so its last one is past the ring (memory there reads used_len 0)",
+    ),
+    Mutation(
+        "deliver-at-source-address",
+        "spec/apply.py",
+        'st.write_data(dg, da, length, who, "", w)',
+        'st.write_data(dg, sa, length, who, "", w)',
+        ("write-to-used-buffer",),
+        checked("write-to-used-buffer"),
+        "wrong field: the receiver's data and used_len go to the sender's descriptor address, in the receiver",
+    ),
+    Mutation(
+        "transfer-dst-check-ignored",
+        "spec/host.py",
+        "both = ops.And(dst.ok, src.ok)",
+        "both = src.ok",
+        ("buffer-overflow",),
+        ("--guests", "any", "--depth", "4") + checked("buffer-overflow"),
+        "check after the copy: the receiver is killed for a bad destination, but the copy into it is made",
+    ),
+    Mutation(
+        "check-dma-list-page-end-off-by-one",
+        "spec/host.py",
+        "ops.ULE(ops.Add(ops.BitAnd(a, C.PAGE_SIZE - 1), ln), C.PAGE_SIZE),",
+        "ops.ULE(ops.Add(ops.BitAnd(a, C.PAGE_SIZE - 1), ln), C.PAGE_SIZE + 1),",
+        ("buffer-overflow",),
+        ("--guests", "any", "--depth", "4") + checked("buffer-overflow"),
+        "off-by-one at the page end: a section may cross its page by a byte, which the Host's copy writes past the "
+        "page it mapped",
+    ),
+    Mutation(
+        "address-ok-last-page",
+        "spec/host.py",
+        "ops.ULT(ops.LShR(end, C.PAGE_SHIFT), limit)",
+        "ops.ULE(ops.LShR(end, C.PAGE_SHIFT), limit)",
+        ("buffer-overflow",),
+        ("--guests", "any", "--depth", "4") + checked("buffer-overflow"),
+        "off-by-one in lguest_address_ok: a section in the page past the Guest's memory passes check_dma_list",
+    ),
+    Mutation(
+        "total-len-reads-addr",
+        "spec/host.py",
+        "_, ln = st.rd_section(g, dma, i)\n        ended = ops.Or(ended, ops.Eq(ln, 0))",
+        "ln, _ = st.rd_section(g, dma, i)\n        ended = ops.Or(ended, ops.Eq(ln, 0))",
+        ("buffer-overflow",),
+        checked("buffer-overflow"),
+        "wrong field: the Launcher's iovec takes each section's address as its length",
+    ),
+    Mutation(
+        "driver-sets-removed",
+        "checker/transition.py",
+        "DRIVER_BITS = (C.ACKNOWLEDGE, C.DRIVER, C.DRIVER_OK, C.FAILED)",
+        "DRIVER_BITS = (C.ACKNOWLEDGE, C.DRIVER, C.DRIVER_OK, C.FAILED, C.REMOVED)",
+        ("status-forbidden-bit",),
+        only("status-forbidden-bit"),
+        "a status bit set by the wrong party: a Guest driver sets REMOVED, which only the Host or Launcher may",
+    ),
     # ------------------------------------------------------------ equivalent mutations
     Mutation(
         "eq-check-dma-list-page-length",
@@ -364,6 +438,42 @@ MUTATIONS: list[Mutation] = [
         "unbind_dma's slot walk goes on after a slot is known to match",
         equivalent="the shortcut only skips work (host.py's docstring): once `found` is a plain True every later "
         "slot's selector is a plain False, and a binding change under a False guard changes nothing",
+    ),
+    Mutation(
+        "eq-cursor-not-advanced",
+        "spec/apply.py",
+        "next_dma=ops.BitAnd(ops.Add(b.next_dma, 1), 0xFFFF)",
+        "next_dma=b.next_dma",
+        (),
+        checked("write-to-used-buffer", "buffer-overflow"),
+        "dma_transfer never advances next_dma: every walk starts at the same entry",
+        equivalent="the walk from any cursor takes only a free entry of the ring, so no data lands anywhere it "
+        "may not; which free entry receives is fairness, and no invariant speaks of it (advancing it twice is "
+        "equivalent for the same reason)",
+    ),
+    Mutation(
+        "eq-transfer-receiver-not-killed",
+        "spec/host.py",
+        "ops.And(go, ops.Not(dst.ok)),",
+        "ops.FALSE,",
+        (),
+        ("--guests", "any", "--depth", "4") + checked("write-to-used-buffer", "buffer-overflow"),
+        "a destination check_dma_list refuses is not copied into, but its Guest is not killed",
+        equivalent="the copy is still refused (dst.ok guards it), and no invariant speaks of kills: a Guest that "
+        "goes on running does nothing an any-Guest cannot (a gap: 'a killed Guest acts no more' is replay's "
+        "divergence, not an invariant prove checks)",
+    ),
+    Mutation(
+        "eq-futex-shared-mapping-number-dropped",
+        "spec/host.py",
+        "owner = ops.If(inside, C.SHARED_OWNER + sid, owner)",
+        "owner = ops.If(inside, C.SHARED_OWNER, owner)",
+        (),
+        only("key-collision"),
+        "a key in any shared mapping is translated as if in share 0: two sharenet files alias",
+        equivalent="the checked model has one shared mapping (the net page, share 0), so no key can be "
+        "translated through the wrong one: a gap of the environment, not of the rule (a Launcher with two "
+        "sharenet devices would show it)",
     ),
 ]
 

@@ -189,8 +189,13 @@ class Fork:
                 replay.unc.prune(rec, message, replay.st)
             self.end(replay, "given up")
             return
-        self.possible_findings(replay, records, results)
         alive = [(v, alt) for v, alt, div, _ in results if not div]
+        if mine and alive:
+            # Replay's own state does not explain the record and an alternative does: the own state is no
+            # completion, so what else it found at these records (following the record as written) is no
+            # finding; the explaining states' findings are reported below, as possible.
+            _drop(replay.result.findings, [f for f in recent if f.rule != "divergence"])
+        self.possible_findings(replay, records, results)
         if not mine:
             self.alts = alive
         elif alive:
@@ -270,6 +275,17 @@ class Fork:
         recs = replay.recs
         if isinstance(recs, _Tapped):
             recs.__class__ = recs.__class__.__bases__[1]
+
+
+def _drop(findings, items) -> None:
+    """Remove `items` (found by _recent, so in memory) from replay's findings."""
+    if not items:
+        return
+    if hasattr(findings, "drop_recent"):
+        findings.drop_recent(items)
+    else:
+        ids = {id(x) for x in items}
+        findings[:] = [f for f in findings if id(f) not in ids]
 
 
 def _recent(findings, lines) -> list | None:

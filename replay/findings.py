@@ -54,6 +54,13 @@ class SpillLog:
         for x in xs:
             self.append(x)
 
+    def drop_recent(self, items) -> None:
+        """Remove these items, each among those still in memory (a fork's state found them at its last records)."""
+        ids = {id(x) for x in items}
+        kept = [x for x in self._mem if id(x) not in ids]
+        self._count -= len(self._mem) - len(kept)
+        self._mem = kept
+
     def clear(self) -> None:
         self._mem = []
         self._count = 0

@@ -10,7 +10,7 @@ checker (which applies the model's) run the same monitors.
 from __future__ import annotations
 
 from . import constants as C
-from .monitors import futex_identity, observe
+from .monitors import HOST_COPY, futex_identity, observe
 
 
 def kill_reason(f, value=lambda x: x) -> str:
@@ -65,7 +65,7 @@ def perform(ops, st, eff):
     elif k == "deliver":
         (sg, sa), (dg, da) = f["src"], f["dst"]
         length = f["len"]
-        who = f"the Host's send from g{sg}"
+        who = f"{HOST_COPY}{sg}"
         st.wr_used_len(sg, sa, length, w)
         st.write_data(dg, da, length, who, "", w)
         if w is not False and getattr(st, "has_bytes", False):  # version 2: the bytes themselves

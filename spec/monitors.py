@@ -48,6 +48,9 @@ class Write:
         )
 
 
+# Who a write of the Host's copy is (spec/apply.py "deliver"): buffer-overflow holds it to its pages.
+HOST_COPY = "the Host's send from g"
+
 MONITORS: dict[str, tuple[str, Callable]] = {}  # finding name -> (write kind, monitor)
 
 
@@ -95,21 +98,63 @@ def bits(v: int) -> str:
 
 
 # ---------------------------------------------------------------- buffers
-def capacity(ops, st, g, addr):
+def capacity(ops, st, g, addr, host=False):
     """Bytes the descriptor's stored sections hold: len[0] + len[1] + ... up to the first 0.
 
     The monitor's own walk over the state (not the Host's total_len or
-    check_dma_list, which it is there to check).
+    check_dma_list, which it is there to check).  For the Host's copy
+    (`host`), a section counts only if every byte of it lies in the Guest's
+    memory and in one page: the Host copies into one page it mapped
+    (copy_data: maddr + addr % PAGE_SIZE), so a byte past that page, or past
+    the Guest's memory, lands in memory that is not the buffer.  The count
+    stops at the first such section (the copy fills the sections in order).
     """
     total = 0
     ended = False
+    limit = st.pfn_limit(g) if host else None
     for i in range(st.sections):
-        _, ln = st.rd_section(g, addr, i)
+        a, ln = st.rd_section(g, addr, i)
         ended = ops.Or(ended, ops.Eq(ln, 0))
+        if host:
+            ended = ops.Or(ended, ops.Not(_lands_in_page(ops, a, ln, limit)))
         if ended is True:
             break
         total = ops.Add(total, ops.If(ended, 0, ln))
     return total
+
+
+def _lands_in_page(ops, a, ln, limit):
+    """Bytes a..a+ln-1 lie in one page, and below pfn `limit` (None: the RAM size is unknown, not checked)."""
+    ok = ops.ULE(ops.Add(ops.BitAnd(a, C.PAGE_SIZE - 1), ln), C.PAGE_SIZE)
+    if limit is not None:
+        ok = ops.And(ok, ops.Not(ops.AddOverflows(a, ln)), ops.ULE(ops.Add(a, ln), limit * C.PAGE_SIZE))
+    return ok
+
+
+def ring_entry(ops, st, g, addr):
+    """Is `addr` an entry of one of Guest g's live bindings: dmas + i x DMA_SIZE with i < num_dmas?
+
+    The monitor's own reading of the binding table the state holds (not the
+    binding the rule chose): a Guest hands a descriptor over by binding the
+    array it is in, and memory outside those arrays is not a buffer, whatever
+    its first 4 bytes (read as used_len) hold.
+    """
+    inside = False
+    for b in st.slots(g):
+        num = b.num_dmas
+        if ops.is_concrete(addr) and ops.is_concrete(b.dmas) and ops.is_concrete(num):
+            off = ops.Sub(addr, b.dmas)
+            entry = ops.And(
+                ops.UGE(addr, b.dmas), ops.Eq(ops.URem(off, C.DMA_SIZE), 0), ops.ULT(ops.UDiv(off, C.DMA_SIZE), num)
+            )
+        else:  # the symbolic reading: entry by entry, up to the most a binding holds (no divider circuit)
+            entry = ops.Or(
+                *[ops.And(ops.ULT(i, num), ops.Eq(addr, ops.Add(b.dmas, i * C.DMA_SIZE))) for i in range(st.bound(num))]
+            )
+        inside = ops.Or(inside, ops.And(_live(ops, b), entry))
+        if inside is True:
+            break
+    return inside
 
 
 @monitor("write-to-used-buffer", "data")
@@ -125,6 +170,19 @@ def write_to_used_buffer(ops, st, w):
             f"{w.old}, not 0: the Guest has not handed it back, and its data is overwritten{w.why}"
         ),
     )
+    st.check(
+        "write-to-used-buffer",
+        ops.Implies(w.when, ring_entry(ops, st, w.guest, w.where)),
+        lambda: (
+            f"{w.who} writes {plural_bytes(w.new)} into g{w.guest}'s descriptor {w.where:#x}, which is no entry "
+            f"of a live binding of g{w.guest} ({bound_arrays(st, w.guest)}): the Guest never handed it over"
+        ),
+    )
+
+
+def bound_arrays(st, g) -> str:
+    spans = [f"slot {b.slot}: {b.dmas:#x} x {b.num_dmas}" for b in st.slots(g) if b.interrupt != 0]
+    return ", ".join(spans) if spans else "it has none"
 
 
 @monitor("buffer-overflow", "data")
@@ -132,7 +190,7 @@ def buffer_overflow(ops, st, w):
     """No more bytes land in a descriptor than its stored sections hold."""
     if st.is_doubtful(w.guest, w.where):
         return  # its lengths were never written: replay already said so
-    cap = capacity(ops, st, w.guest, w.where)
+    cap = capacity(ops, st, w.guest, w.where, host=w.who.startswith(HOST_COPY))
     st.check(
         "buffer-overflow",
         ops.Implies(w.when, ops.ULE(w.new, cap)),

@@ -68,12 +68,14 @@ FINDINGS: dict[str, Finding] = {
         Finding(
             "write-to-used-buffer",
             "The Host or a Launcher writes into a descriptor whose used_len was not 0 when it "
-            "was chosen (a 0-byte write counts: it overwrites used_len).",
+            "was chosen (a 0-byte write counts: it overwrites used_len), or that is no entry of a "
+            "live binding of that Guest.",
             "buffers",
         ),
         Finding(
             "buffer-overflow",
-            "More bytes are written into a descriptor than its sections hold.",
+            "More bytes are written into a descriptor than its sections hold (for the Host's copy, "
+            "sections that lie in the Guest's memory and in one page).",
             "buffers",
         ),
         Finding("status-cleared", "A status write clears a bit that was set.", "status"),

@@ -994,6 +994,17 @@ if INTERPRETED:
     # change; mutation runs replay so, and a counterexample of a mutated rule then replays without divergence.
     del ConcreteState.skip_used
 
+    def _every_binding(self, owner, off):
+        """The symbolic reading's bucket: every slot of every Guest, live or not, whatever its key.
+
+        The index lists live bindings only, under their key: a shortcut that restates live_match's
+        tests (interrupt != 0, the same key), so a mutation of those tests changed prove's verdict
+        but not replay's (live-match-ignores-interrupt's counterexample diverged).
+        """
+        return tuple(b for gs in self.guests.values() for b in gs.slots)
+
+    ConcreteState.bucket = _every_binding
+
 _ONES = memoryview(b"\x01" * C.PAGE_SIZE)  # sliced without a copy
 _NO_MARKS = bytes(C.DMA_SIZE)  # a descriptor's known-marks, all unknown (forget_desc_bytes)
 

@@ -148,6 +148,31 @@ def test_a_realistic_trace_replays_the_same_in_both_readings(tmp_path):
     assert a.replace(str(tmp_path / "a.lgt"), "X") == b.replace(str(tmp_path / "b.lgt"), "X")
 
 
+def test_interpreted_replay_looks_up_bindings_as_the_rules_do_not_through_the_live_index():
+    """LGCHECK_INTERPRETED=1 (mutation runs): a bucket holds every slot, live or freed, as the symbolic one does.
+
+    The concrete index lists live bindings only, under their key: a shortcut that restates live_match,
+    so a mutation of live_match changed prove's verdict but not replay's (its counterexample diverged).
+    """
+    probe = (
+        "from lgcheck.spec.state import ConcreteState\n"
+        "st = ConcreteState(); b = st.slots(0)[0]\n"
+        "st.set_binding(b, owner=0, off=0, dmas=0x1000, num_dmas=1, interrupt=1)\n"
+        "st.set_binding(b, interrupt=0)\n"
+        "print(b in st.bucket(0, 0), len(st.bucket(0, 0)))\n"
+    )
+    out = {}
+    for interpreted in (False, True):
+        env = dict(os.environ)
+        env.pop("LGCHECK_INTERPRETED", None)
+        if interpreted:
+            env["LGCHECK_INTERPRETED"] = "1"
+        p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+        out[interpreted] = p.stdout.split()
+    assert out[False] == ["False", "0"]  # replay's own run: only live bindings, by key
+    assert out[True] == ["True", "32"]  # every slot of Guest 0; live_match decides
+
+
 def test_replay_does_not_import_z3():
     """Start-up: the concrete reading needs no z3 (spec/ops.py imports it at first symbolic use)."""
     code = (
