@@ -217,9 +217,18 @@ def test_every_finding_of_the_run_at_a_kept_record_is_still_reported(data):
     shared = {g for r in recs if r.kind == "share" for g, _ in r.fields["map"]}
     by_line = {r.line: r for r in recs}
 
+    # A descriptor the capture stored at an unknown address (`gN dma ?`) may be any of Guest N's: replay forgets
+    # what it knew of them (trace-format.md) and judges a later write into one only on its candidate values, so a
+    # finding that needs that descriptor's lengths or used_len is not promised there (test_partial.py pins one).
+    lost_desc = {}
+    for r in cap:
+        if r.kind == "g.dma" and r.fields.get("addr") is UNKNOWN:
+            lost_desc.setdefault(r.guest, r.line)
+
     def judged(f) -> bool:
         if f.rule != "divergence":
-            return True
+            g = by_line[f.line].guest
+            return not (f.rule in ("buffer-overflow", "write-to-used-buffer") and lost_desc.get(g, f.line) < f.line)
         r, open_ = kept[f.line], opened[f.line]
         return open_ is not None and r.fields == by_line[f.line].fields and not _guests(r, shared) & open_
 
