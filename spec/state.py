@@ -726,6 +726,15 @@ class ConcreteState:
         for k in [k for k in contents if k[0] == g and lo <= k[1] < hi]:
             self._unlink(k, contents.pop(k), mine)
 
+    def _drop_shared(self, p):
+        """Shared page p is forgotten under every (Guest, page) key that still holds it."""
+        contents, sets = self.contents, self.page_sets
+        for k in p.aliases:
+            if contents.get(k) is p:
+                del contents[k]
+                sets.get(k[0], set()).discard(k[1])
+        self.shared_pages.pop(p.share, None)
+
     def _unlink(self, k, p, mine):
         """Key k no longer holds page p: no other page's bookkeeping may still name it."""
         mine.discard(k[1])
@@ -746,12 +755,8 @@ class ConcreteState:
             oldkey = next(iter(contents))  # the page kept longest (dicts keep their insertion order)
             old = contents.pop(oldkey)
             sets[oldkey[0]].discard(oldkey[1])
-            if type(old) is SharedPage:  # forgotten under every address it had
-                for k in old.aliases:
-                    if contents.get(k) is old:
-                        del contents[k]
-                        sets.get(k[0], set()).discard(k[1])
-                self.shared_pages.pop(old.share, None)
+            if type(old) is SharedPage:
+                self._drop_shared(old)
             self.pages_forgotten += 1
             if self.pages_forgotten == 1:
                 self.note(
@@ -837,11 +842,7 @@ class ConcreteState:
                 if type(p) is SharedPage:
                     # The struct may lie in the shared page, which every Guest mapping it reads: its bytes
                     # are unknown under every address, not only g's.
-                    for k in p.aliases:
-                        if contents.get(k) is p:
-                            del contents[k]
-                            self.page_sets.get(k[0], set()).discard(k[1])
-                    self.shared_pages.pop(p.share, None)
+                    self._drop_shared(p)
 
     def forget_all_bytes(self):
         """Every byte of every Guest is unknown (a `lost` may have written any)."""
