@@ -252,6 +252,11 @@ def _ask(solver, info, k, open_names, results, start, deadline, refresh=None, cf
         if answer == z3.unknown:
             if solver.reason_unknown() in ("interrupted from keyboard", "canceled"):
                 raise KeyboardInterrupt  # z3 took the Ctrl-C itself (its own SIGINT handler during a check)
+            if "memory" in solver.reason_unknown():
+                # z3 gave up at its budget (--max-memory), e.g. "(sat.giveup out of memory)": the same limit
+                # as a z3 allocation that raised, so the same answer (one line, exit 2), not an unknown (exit 3)
+                # or a verdict whose exit status hides it behind a violation found earlier (exit 1).
+                raise MemoryError(solver.reason_unknown())
             _give_up(lits, open_names, results, solver.reason_unknown(), now)
             return
         model = solver.model()

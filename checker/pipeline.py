@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ..replay.engine import replay_records
 from ..replay.records import format_record
 from ..spec.registry import INVARIANTS
-from . import bmc, copy_lemma, induction, shrink
+from . import bmc, copy_lemma, engine_stderr, induction, shrink
 from .config import Config
 from .decode import evaluator, pre_state, setup_records, step_records
 from .explain import explain
@@ -52,6 +52,7 @@ class Run:
     verdicts: dict = field(default_factory=dict)
     inductor: object = None
     induction_pipe: object = None
+    induction_err: object = None  # the induction process's descriptor 2 (checker/engine_stderr.py), until read
     lemmas: list = field(default_factory=list)
     results: dict = field(default_factory=dict)
     unrolling: object = None
@@ -166,8 +167,9 @@ def _memory_capped() -> bool:
         return False
 
 
-def _induct_child(cfg, deadline, conn):
+def _induct_child(cfg, deadline, conn, err=None):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to answer: it kills this child
+    engine_stderr.redirect(err)
     _end_with_parent()
     last = ({}, [])  # the latest verdicts sent: what stands if k-induction runs out of memory
 
@@ -206,11 +208,27 @@ def induct(run: Run) -> Run:
         deadline = None if run.cfg.timeout is None else run.started + run.cfg.timeout
         ctx = multiprocessing.get_context("fork")
         parent, child = ctx.Pipe(duplex=False)
-        run.inductor = ctx.Process(target=_induct_child, args=(run.cfg, deadline, child), daemon=True)
+        run.induction_err = engine_stderr.capture()
+        args = (run.cfg, deadline, child, run.induction_err)
+        run.inductor = ctx.Process(target=_induct_child, args=args, daemon=True)
         run.inductor.start()
         child.close()
         run.induction_pipe = parent
     return run
+
+
+def _induction_ended(run: Run) -> None:
+    """Once the induction process has ended: its abort for memory is one line, whatever else it wrote is passed on."""
+    if run.induction_err is None:
+        return
+    err, run.induction_err = run.induction_err, None
+    if run.inductor is not None and run.inductor.exitcode is None:
+        run.inductor.join(0.5)  # (its pipe closed: it is ending)
+    text = engine_stderr.read_back(err)
+    if engine_stderr.aborted_for_memory(run.inductor.exitcode if run.inductor is not None else None, text):
+        say_out_of_memory("induction")
+    else:
+        engine_stderr.pass_on("induction", text)
 
 
 def _poll(run: Run, wait: float = 0.0) -> dict:
@@ -225,6 +243,7 @@ def _poll(run: Run, wait: float = 0.0) -> dict:
         final, verdicts, run.lemmas = pipe.recv()
     except (EOFError, OSError):
         verdicts = {}  # a dead worker proves nothing
+        _induction_ended(run)
     if final:
         run.induction_pipe = None
     run.verdicts = verdicts
@@ -308,6 +327,7 @@ def solve(run: Run) -> Run:
         if run.inductor is not None:
             run.inductor.kill()
             run.inductor.join()
+            _induction_ended(run)
     return run
 
 

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 
-from . import bfs
+from . import bfs, engine_stderr
 from .bmc import Result, rule_names
 from .induction import NoCheck
 
@@ -107,9 +107,11 @@ def _guarded(engine, body):
     The parent reads the closed pipe as an engine that has finished; what it had not claimed stays open.
     """
 
-    def child(*args):
+    def child(*args, err=None):
+        from . import engine_stderr
         from .pipeline import _end_with_parent, out_of_memory, say_out_of_memory
 
+        engine_stderr.redirect(err)
         _end_with_parent()  # a parent killed (SIGKILL) cannot kill its engines: they end on their own
         try:
             body(*args)
@@ -126,6 +128,21 @@ def _guarded(engine, body):
 
     child.__name__ = body.__name__
     return child
+
+
+def _ended_status(name, exitcode, err):
+    """An ended engine's exit status, an abort for memory read as OUT_OF_MEMORY (with its one line).
+
+    What else its process wrote below Python (checker/engine_stderr.py) is passed on.
+    """
+    from .pipeline import say_out_of_memory
+
+    text = engine_stderr.read_back(err)
+    if engine_stderr.aborted_for_memory(exitcode, text):
+        say_out_of_memory(name)
+        return OUT_OF_MEMORY
+    engine_stderr.pass_on(name, text)
+    return exitcode
 
 
 def _bfs_child(cfg, limits, deadline, conn):
@@ -340,9 +357,13 @@ def compete(run):
     engines = [("bmc", _guarded("bmc", _bmc_child), (cfg, deadline))]
     if bfs.unsuited(cfg, names) is None:
         engines.insert(0, ("bfs", _guarded("bfs", _bfs_child), (cfg, run.limits, deadline)))
+    errs = {}  # engine -> its process's descriptor 2 (checker/engine_stderr.py), read once it has ended
+    statuses = {}  # engine -> its exit status, once ended (an abort for memory read as OUT_OF_MEMORY)
     for name, target, args in engines:
         parent, child = ctx.Pipe(duplex=False)
-        p = ctx.Process(target=target, args=(*args, child))  # not a daemon: BMC starts induction beside it
+        errs[name] = engine_stderr.capture()
+        # not a daemon: BMC starts induction beside it
+        p = ctx.Process(target=target, args=(*args, child), kwargs={"err": errs[name]})
         p.start()
         child.close()
         pipes[parent] = name
@@ -361,7 +382,9 @@ def compete(run):
             name = pipes.pop(conn)  # that engine has finished (or died: it proves nothing)
             p = process[name]
             p.join(DRAIN)
-            if p.exitcode not in (0, OUT_OF_MEMORY, None):
+            if p.exitcode is not None:
+                statuses[name] = _ended_status(name, p.exitcode, errs.pop(name))
+            if statuses.get(name) not in (0, OUT_OF_MEMORY, None):
                 failing.append(name)
             return
         heard.add(pipes[conn])
@@ -410,9 +433,14 @@ def compete(run):
         for (name, _, _), p in zip(engines, procs):
             if p.is_alive():
                 p.kill()
+                p.join()
+                if name in errs:
+                    _ended_status(name, None, errs.pop(name))  # (killed here: what it wrote is passed on)
             else:
-                ended[name] = p.exitcode
-            p.join()
+                p.join()
+                if name in errs:
+                    statuses[name] = _ended_status(name, p.exitcode, errs.pop(name))
+                ended[name] = statuses[name]
     failed = sorted(n for n, code in ended.items() if code not in (0, OUT_OF_MEMORY))
     if failed and not run.interrupted:
         # A dead engine proves nothing, and the others' answers were never compared with what it would

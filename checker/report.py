@@ -82,6 +82,8 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
                 "certificate": getattr(run, "certificates", {}).get(n),
                 "engine": getattr(r, "engine", "bmc"),
                 "states": getattr(r, "states", None),
+                # why it is unknown (the solver's reason, the time limit, Ctrl-C, the search's limit)
+                "reason": (getattr(r, "reason", "") or "unknown") if r.status == "unknown" else None,
             }
         )
     doc = {"schema_version": JSON_SCHEMA_VERSION, "tool": {"name": "lgcheck", "version": version()}}
