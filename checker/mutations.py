@@ -342,8 +342,8 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "deliver-at-source-address",
         "spec/apply.py",
-        'st.write_data(dg, da, length, who, "", w)',
-        'st.write_data(dg, sa, length, who, "", w)',
+        'st.write_data(dg, da, length, who, "", w, host=True)',
+        'st.write_data(dg, sa, length, who, "", w, host=True)',
         ("write-to-used-buffer",),
         checked("write-to-used-buffer"),
         "wrong field: the receiver's data and used_len go to the sender's descriptor address, in the receiver",

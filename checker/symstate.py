@@ -244,10 +244,10 @@ class SymState:
         for c, hit in self._cells(g, addr):
             c.used_len = ops.If(ops.And(when, hit), value, c.used_len)
 
-    def write_data(self, g, addr, nbytes, who, why="", when=True):
+    def write_data(self, g, addr, nbytes, who, why="", when=True, host=False):
         if when is False:
             return
-        self.log.append(Write("data", when, g, addr, self.rd_used_len(g, addr), nbytes, who, why))
+        self.log.append(Write("data", when, g, addr, self.rd_used_len(g, addr), nbytes, who, why, host))
         self.wr_used_len(g, addr, nbytes, when)
 
     def write_cell(self, g, addr, used_len, addrs, lens, when):

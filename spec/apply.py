@@ -67,7 +67,7 @@ def perform(ops, st, eff):
         length = f["len"]
         who = f"{HOST_COPY}{sg}"
         st.wr_used_len(sg, sa, length, w)
-        st.write_data(dg, da, length, who, "", w)
+        st.write_data(dg, da, length, who, "", w, host=True)
         if w is not False and getattr(st, "has_bytes", False):  # version 2: the bytes themselves
             st.deliver_bytes(f["src"], f["dst"], length, f.get("steps"), who, w)
         b = f.get("binding")

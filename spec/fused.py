@@ -34,7 +34,7 @@ from hashlib import sha256
 
 from . import constants as C
 from .compiled import capacity, check_dma_list, copy_data_steps, get_futex_key
-from .monitors import Write
+from .monitors import HOST_COPY, Write
 from .ops import Concrete as ops
 from .state import put_known
 
@@ -52,7 +52,9 @@ DELIVERED, FULL, OUTPUT, FILLED = "delivered", "full", "output", "filled"
 
 
 def sections(st, g, addr, d, limit):
-    """[limit, check_dma_list's Walk, the monitors' capacity or None (not yet asked)] of a descriptor, or None.
+    """[limit, check_dma_list's Walk, the monitors' capacity, and for the Host's copy] of a descriptor, or None.
+
+    (Each capacity is None until asked.)
 
     None when a field the rules would read was never written (they would file
     unknown-descriptor): every length up to the first 0, and the address of
@@ -64,7 +66,7 @@ def sections(st, g, addr, d, limit):
         return memo
     if not _known(d):
         return None
-    memo = d.memo = [limit, check_dma_list(ops, st, g, True, addr), None]
+    memo = d.memo = [limit, check_dma_list(ops, st, g, True, addr), None, None]
     return memo
 
 
@@ -118,10 +120,16 @@ def source_walk(d, limit):
     return True, total, lens[0]
 
 
-def _capacity(st, g, addr, memo):
-    cap = memo[2]
+def _capacity(st, g, addr, memo, host=False):
+    """The monitors' capacity; for the Host's copy (`host`) the one that counts only what lands in the buffer.
+
+    Not check_dma_list's verdict: that is the rule the monitor checks, and a rule that let a section
+    cross its page must still meet buffer-overflow here, as on the rules' own path.
+    """
+    i = 3 if host else 2
+    cap = memo[i]
     if cap is None:
-        cap = memo[2] = capacity(ops, st, g, addr)
+        cap = memo[i] = capacity(ops, st, g, addr, host=host)
     return cap
 
 
@@ -241,7 +249,7 @@ def send(st, g, key, dma, host="2.6.23"):
     ret = s_total if s_total <= d_total else d_total  # copy_data
     if ret == 0 and first != 0:
         return None  # the transfer fails: no irq
-    if ret > _capacity(st, h, entry, dst) or (h, entry) in st.doubtful:
+    if ret > _capacity(st, h, entry, dst, host=True) or (h, entry) in st.doubtful:
         return None  # buffer-overflow would be filed (or not checked)
     judged = True
     if st.has_bytes:
@@ -263,7 +271,7 @@ def send(st, g, key, dma, host="2.6.23"):
         hs.irqs |= 1 << irq
     if judged is not True:
         # data-corrupted judges it (or notes unknown bytes): the caller runs the monitors over this write.
-        st.log.append(Write("bytes", True, h, entry, None, (ret, g, dma), f"the Host's send from g{g}"))
+        st.log.append(Write("bytes", True, h, entry, None, (ret, g, dma), f"{HOST_COPY}{g}"))
     return DELIVERED
 
 

@@ -36,11 +36,12 @@ from .registry import FINDINGS
 class Write:
     """One observed write: kind is "data", "status", "bind" or "bytes" (version 2)."""
 
-    __slots__ = ("kind", "when", "guest", "where", "old", "new", "who", "why")
+    __slots__ = ("kind", "when", "guest", "where", "old", "new", "who", "why", "host")
 
-    def __init__(self, kind, when, guest, where, old=None, new=None, who="", why=""):
+    def __init__(self, kind, when, guest, where, old=None, new=None, who="", why="", host=False):
         self.kind, self.when, self.guest, self.where = kind, when, guest, where
         self.old, self.new, self.who, self.why = old, new, who, why
+        self.host = host  # the Host's copy (spec/apply.py "deliver"), which buffer-overflow holds to its pages
 
     def __repr__(self) -> str:
         return (
@@ -48,7 +49,7 @@ class Write:
         )
 
 
-# Who a write of the Host's copy is (spec/apply.py "deliver"): buffer-overflow holds it to its pages.
+# How a write of the Host's copy names its writer (spec/apply.py "deliver"; the sender's number follows).
 HOST_COPY = "the Host's send from g"
 
 MONITORS: dict[str, tuple[str, Callable]] = {}  # finding name -> (write kind, monitor)
@@ -190,7 +191,7 @@ def buffer_overflow(ops, st, w):
     """No more bytes land in a descriptor than its stored sections hold."""
     if st.is_doubtful(w.guest, w.where):
         return  # its lengths were never written: replay already said so
-    cap = capacity(ops, st, w.guest, w.where, host=w.who.startswith(HOST_COPY))
+    cap = capacity(ops, st, w.guest, w.where, host=w.host)
     st.check(
         "buffer-overflow",
         ops.Implies(w.when, ops.ULE(w.new, cap)),

@@ -152,3 +152,25 @@ def test_the_senders_section_check_is_check_dma_lists(sections, pages):
     if ok:
         assert total == walk.total
     assert not s.notes and not s.findings
+
+
+def test_the_fused_delivery_asks_the_hosts_capacity_not_the_rules_verdict():
+    """A Host copy into a section crossing its page: the fused path hands back unless the copy fits what lands.
+
+    With the real check_dma_list such a descriptor never passes, so the two capacities agree on every trace
+    above; under a rule that let the section cross (checker/mutations.py page-end-off-by-one) the fused path
+    must still meet buffer-overflow's own count (capacity(host=True)), as the rules' path does.
+    """
+    sys.path.insert(0, str(ROOT / "tests" / "spec"))
+    from spec_fixtures import World
+
+    from lgcheck.spec import constants as C
+
+    w = World("concrete")
+    st, g, entry = w.st, 1, w.cfg.arrays[0]
+    st.write_desc(g, entry, 0, [0x3000 - 0x10, 0], [0x20, 0])  # 0x10 bytes in its page, 0x10 past it
+    d, limit = st.guest(g).mem[entry], st.guest(g).limit
+    memo = fused.sections(st, g, entry, d, limit)
+    assert fused._capacity(st, g, entry, memo) == 0x20  # what the stored lengths say (the Launcher's fill)
+    assert fused._capacity(st, g, entry, memo, host=True) == 0  # the copy's one page holds none of a crossing section
+    assert memo[2:] == [0x20, 0] and C.PAGE_SIZE == 0x1000
