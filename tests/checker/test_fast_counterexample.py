@@ -143,7 +143,9 @@ def test_auto_with_deferred_writes_checks_the_run_it_wrote(tmp_path, monkeypatch
     bmc_child = portfolio._bmc_child
 
     def late_bmc(*a):  # BMC answers after the search, so the search's run is written as the window opens
-        time.sleep(6)
+        # (Long enough for a loaded machine's search: 6 s was not, once, at load 4 on 2 cores.  It costs
+        # nothing when the search is fast: the window closes 5 s after its answer and BMC, silent, is killed.)
+        time.sleep(30)
         return bmc_child(*a)
 
     monkeypatch.setattr(portfolio, "_bmc_child", late_bmc)
