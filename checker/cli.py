@@ -427,20 +427,12 @@ def engine_line(run) -> str:
 
 def coverage_lines(run) -> list[str]:
     """The coverage section: each outcome's shortest run, then a warning per invariant that holds unexercised."""
-    from .coverage import unexercised
+    from .coverage import warnings
 
     cov = run.coverage
     out = [f"coverage (the shortest run in which each outcome happens; {cov.seconds:.1f}s):"]
     out += [f"  {o}: {cov.words(o)}" for o in sorted(cov.first)]
-    for n, r in run.results.items():
-        if r.status != "holds":
-            continue
-        for o in unexercised(cov, n):
-            where = f"within {cov.depth} steps" if not cov.stopped else f"within the {cov.looked} steps coverage asked"
-            out.append(
-                f"warning: {n} holds, but no {o} happens in any run {where}: what it judges of a {o} is never "
-                "exercised"
-            )
+    out += [f"warning: {text}" for _, text in warnings(cov, run.results)]
     return out
 
 

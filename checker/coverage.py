@@ -158,6 +158,17 @@ def unexercised(cov: Coverage, invariant: str) -> list[str]:
     return [o for o in DEPENDS.get(invariant, ()) if cov.first.get(o, 0) is None]
 
 
+def warnings(cov: Coverage, results: dict) -> list[tuple[str, str]]:
+    """(invariant, the warning) for each invariant that holds and each outcome it judges that never happened."""
+    where = f"within {cov.depth} steps" if not cov.stopped else f"within the {cov.looked} steps coverage asked"
+    return [
+        (n, f"{n} holds, but no {o} happens in any run {where}: what it judges of a {o} is never exercised")
+        for n, r in results.items()
+        if r.status == "holds"
+        for o in unexercised(cov, n)
+    ]
+
+
 def measured(run):
     """The pass (checker/pipeline.py): run.coverage, within its seconds (--coverage) and --timeout's time left."""
     if run.interrupted:
