@@ -36,6 +36,7 @@ examples:
   lgcheck prove --engine bfs --fault guest-rebinds-key   explicit-state search (docs/engines.md)
   lgcheck prove --engine bmc                      BMC and induction alone (no search, no compare window)
   lgcheck prove --compare 0                       auto's first answers, not compared after them
+  lgcheck prove --coverage --depth 6              also the shortest run of each outcome (README: Coverage)
   lgcheck prove --list-faults
 """
 
