@@ -17,6 +17,7 @@ of its outcomes never happened is reported with a warning (`unexercised`).
 
 from __future__ import annotations
 
+import ctypes
 import time
 from dataclasses import dataclass, field
 
@@ -111,6 +112,10 @@ def measure(cfg: Config, deadline: float) -> Coverage:
             if k and all(v is not None for v in cov.first.values()):
                 break
     except KeyboardInterrupt:
+        cov.stopped = "Ctrl-C"
+    except ctypes.ArgumentError as exc:
+        if "KeyboardInterrupt" not in str(exc):  # a Ctrl-C while ctypes converted a z3 call's argument
+            raise
         cov.stopped = "Ctrl-C"
     except Exception as exc:
         if not out_of_memory(exc):

@@ -141,6 +141,19 @@ def test_coverage_changes_no_verdict_and_no_exit_status(capsys, tmp_path, argv):
         }
 
 
+def test_sarif_and_github_carry_the_warnings(capsys, tmp_path):
+    with open(os.path.join(ROOT, "tests", "data", "sarif-schema-2.1.0.json")) as fh:
+        schema = json.load(fh)
+    argv = [*ONE_GUEST, "--depth", "2", "--no-induction", "--coverage", "--format"]
+    code, out = _prove(capsys, tmp_path, *argv, "sarif")
+    doc = json.loads(out)
+    jsonschema.validate(doc, schema)
+    warned = [(r["ruleId"], r["level"]) for r in doc["runs"][0]["results"]]
+    assert code == 0 and warned == [("write-to-used-buffer", "warning"), ("buffer-overflow", "warning")]
+    code, out = _prove(capsys, tmp_path, *argv, "github")
+    assert out.startswith("::warning title=write-to-used-buffer::write-to-used-buffer holds, but no deliver happens")
+
+
 def test_coverage_seconds_must_be_positive(capsys, tmp_path):
     code = main(["prove", "--coverage", "0", "--out", str(tmp_path)])
     assert code == 2 and "--coverage must be" in capsys.readouterr().err
