@@ -543,9 +543,9 @@ def _run_prove(args) -> int:
     limits["jobs"] = getattr(args, "jobs", 1)
     limits["compare"] = compare
     cover = getattr(args, "coverage", None)
-    if cover is not None and (not math.isfinite(cover) or cover <= 0):
-        print(f"lgcheck prove: error: --coverage must be a finite number of seconds above 0, not {cover!r}",
-              file=sys.stderr)
+    if cover is not None and not (math.isfinite(cover) and 0 < cover <= MAX_TIMEOUT):
+        print(f"lgcheck prove: error: --coverage must be a number of seconds above 0, at most {MAX_TIMEOUT:,}, "
+              f"not {cover!r}", file=sys.stderr)
         return 2
     limits["coverage"] = cover
     from lgcheck.replay.corpus import MAX_JOBS

@@ -154,6 +154,8 @@ def test_sarif_and_github_carry_the_warnings(capsys, tmp_path):
     assert out.startswith("::warning title=write-to-used-buffer::write-to-used-buffer holds, but no deliver happens")
 
 
-def test_coverage_seconds_must_be_positive(capsys, tmp_path):
-    code = main(["prove", "--coverage", "0", "--out", str(tmp_path)])
-    assert code == 2 and "--coverage must be" in capsys.readouterr().err
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan", "1e300"])
+def test_coverage_seconds_must_be_a_time_z3_can_take(capsys, tmp_path, seconds):
+    # (z3 takes its timeout in milliseconds as an unsigned int: 1e300 s would end in an OverflowError)
+    code = main(["prove", "--coverage", seconds, "--out", str(tmp_path)])
+    assert code == 2 and "--coverage must be a number of seconds above 0, at most 2,000,000" in capsys.readouterr().err
