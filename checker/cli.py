@@ -36,6 +36,7 @@ examples:
   lgcheck prove --engine bfs --fault guest-rebinds-key   explicit-state search (docs/engines.md)
   lgcheck prove --engine bmc                      BMC and induction alone (no search, no compare window)
   lgcheck prove --compare 0                       auto's first answers, not compared after them
+  lgcheck prove --coverage --depth 6              also the shortest run of each outcome (README: Coverage)
   lgcheck prove --list-faults
 """
 
@@ -177,6 +178,18 @@ def add_prove_parser(sub, run):
         "the same states and shortest runs as 1: docs/engines.md)",
     )
     p.add_argument(
+        "--coverage",
+        type=float,
+        nargs="?",
+        const=COVERAGE_SECONDS,
+        default=None,
+        metavar="SECONDS",
+        help="after the verdicts, find the shortest run in which each outcome of the model happens (a bind, a "
+        "delivery, a fill, a kill per reason, ...) up to --depth, for at most SECONDS (default "
+        f"{COVERAGE_SECONDS:g}; --timeout bounds it too), and warn of an invariant that holds while an outcome it "
+        "judges never happened (README: Coverage)",
+    )
+    p.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress on stderr (by default: a line redrawn on a terminal, else a line every 5 s)",
@@ -203,6 +216,12 @@ def add_prove_parser(sub, run):
         help="BMC's solver: z3 (default, as measured in docs/bmc-solvers.md) or bitwuzla (z3 still gives the models)",
     )
     p.set_defaults(run=run)
+
+
+# How long --coverage may look by default (seconds): an outcome no run can reach (a kill, for conforming
+# Guests) is asked at every depth, and deep unsat queries take minutes on the default model (3 s at
+# depth 4, 20 s at 5, 70-150 s each at 6-8).
+COVERAGE_SECONDS = 60.0
 
 
 def _mib(text):
@@ -407,6 +426,17 @@ def engine_line(run) -> str:
     return f"bfs: {o.states:,} states ({how}; {o.memory_mib:.0f} MiB{sym}); value domains: {o.domains}"
 
 
+def coverage_lines(run) -> list[str]:
+    """The coverage section: each outcome's shortest run, then a warning per invariant that holds unexercised."""
+    from .coverage import warnings
+
+    cov = run.coverage
+    out = [f"coverage (the shortest run in which each outcome happens; {cov.seconds:.1f}s):"]
+    out += [f"  {o}: {cov.words(o)}" for o in sorted(cov.first)]
+    out += [f"warning: {text}" for _, text in warnings(cov, run.results)]
+    return out
+
+
 def how_it_holds(r) -> str:
     """One line on what an every-depth proof rests on."""
     if getattr(r, "engine", "bmc") == "bfs":
@@ -512,6 +542,12 @@ def _run_prove(args) -> int:
     limits["defer"] = bool(getattr(args, "defer_writes", False))
     limits["jobs"] = getattr(args, "jobs", 1)
     limits["compare"] = compare
+    cover = getattr(args, "coverage", None)
+    if cover is not None and not (math.isfinite(cover) and 0 < cover <= MAX_TIMEOUT):
+        print(f"lgcheck prove: error: --coverage must be a number of seconds above 0, at most {MAX_TIMEOUT:,}, "
+              f"not {cover!r}", file=sys.stderr)
+        return 2
+    limits["coverage"] = cover
     from lgcheck.replay.corpus import MAX_JOBS
 
     if not 1 <= limits["jobs"] <= MAX_JOBS:
@@ -599,6 +635,9 @@ def _run_prove(args) -> int:
                 print(f"  replay it: {replay_command(cfg, cx.lgt)}")
                 if cx.replaced:
                     print(f"  (replacing the files of an earlier run: {', '.join(cx.replaced)})")
+        if run.coverage is not None:
+            for line in coverage_lines(run):
+                print(line)
         if run.removed:
             print(f"removed, as this run does not violate them: {', '.join(run.removed)} (an earlier run's)")
         compared = "" if run.compare is None else f" (engines compared {run.compare:.1f}s after the last first answer)"

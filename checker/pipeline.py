@@ -70,6 +70,7 @@ class Run:
     concrete: dict = field(default_factory=dict)  # invariant -> its run's bfs.concrete_run (an Unrolling)
     written: float | None = None  # seconds from the start to the last counterexample file written
     checked: set = field(default_factory=set)  # the invariants whose search run `crosscheck` has asked of BMC
+    coverage: object = None  # with --coverage: each outcome's shortest run (checker/coverage.py Coverage)
 
 
 ORPHAN_CHECK = 0.1  # seconds between an induction child's looks at whether its parent is still there
@@ -664,6 +665,11 @@ def passes(engine: str) -> list:
 
 def prove(cfg: Config, out_dir: str = "counterexamples", progress=None, engine: str = "bmc", limits=None) -> Run:
     run = Run(cfg, out_dir, progress, engine=engine, limits=dict(limits or {}))
-    for p in passes(engine):
+    extra = []
+    if run.limits.get("coverage"):
+        from .coverage import measured
+
+        extra.append(measured)  # after the verdicts, which it reads nothing of (checker/coverage.py)
+    for p in passes(engine) + extra:
         run = p(run)
     return run

@@ -63,6 +63,7 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
     config = dict(settings) if settings is not None else config_keys(run.cfg)
     config = {k: v for k, v in config.items() if v is not None}  # TOML has no null
     results = []
+    cov = getattr(run, "coverage", None)
     for n, r in run.results.items():
         cx = run.counterexamples.get(n)
         every = bool(r.inductive) and r.status == "holds"
@@ -86,6 +87,10 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
                 "reason": (getattr(r, "reason", "") or "unknown") if r.status == "unknown" else None,
             }
         )
+        if cov is not None:
+            from .coverage import unexercised  # (z3 with it: only a run that asked for coverage loads it here)
+
+            results[-1]["unexercised"] = unexercised(cov, n) if r.status == "holds" else []
     doc = {"schema_version": JSON_SCHEMA_VERSION, "tool": {"name": "lgcheck", "version": version()}}
     doc.update({"config": config, "results": results})
     if seconds is not None:
@@ -102,6 +107,14 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
         doc["memory_mib"] = round(outcome.memory_mib, 1)
     if getattr(run, "interrupted", False):
         doc["interrupted"] = True
+    if cov is not None:
+        doc["coverage"] = {
+            "depth": cov.depth,
+            "looked": cov.looked,
+            "stopped": cov.stopped or None,
+            "seconds": round(cov.seconds, 6),
+            "outcomes": dict(sorted(cov.first.items())),
+        }
     return doc
 
 
@@ -140,6 +153,8 @@ def sarif(run, **kw) -> dict:
                 }
             ]
         results.append(res)
+    for n, text in _coverage_warnings(run):
+        results.append({"ruleId": n, "ruleIndex": rule_ids.index(n), "level": "warning", "message": {"text": text}})
     driver = {"name": "lgcheck", "version": version(), "rules": rules()}
     return {
         "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
@@ -179,8 +194,18 @@ def junit(run, **kw) -> str:
     )
 
 
+def _coverage_warnings(run) -> list:
+    """--coverage's warnings, (invariant, text): an invariant that holds while an outcome it judges never happened."""
+    cov = getattr(run, "coverage", None)
+    if cov is None:
+        return []
+    from .coverage import warnings
+
+    return warnings(cov, run.results)
+
+
 def github(run, **kw) -> str:
-    out = []
+    out = [f"::warning title={n}::{text}" for n, text in _coverage_warnings(run)]
     for r in as_dict(run, **kw)["results"]:
         cx = r["counterexample"] or {}
         if r["status"] == "violated":
