@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from ..spec import compiled as _compiled
 from ..spec import constants as C
 from ..spec import monitors as _monitors
+from ..spec.effects import outcome_name
 from ..spec.ops import SYM_WIDTH, Concrete
 from ..spec.registry import INVARIANTS
 from .config import Config
@@ -154,7 +155,7 @@ def enabled_actions(cfg: Config) -> list[str]:
     ]
 
 
-def successors(cfg: Config, dom: Domains, sections, st: SymState, actions, menu: "Menu | None" = None):
+def successors(cfg: Config, dom: Domains, sections, st: SymState, actions, menu: "Menu | None" = None, fired=None):
     """(move, next state, names of the invariants the step breaks, g or None) for every step from `st`.
 
     A move is (guest, action, params, resolved): `resolved` names the
@@ -162,6 +163,7 @@ def successors(cfg: Config, dom: Domains, sections, st: SymState, actions, menu:
     (`Deferred`, below); `concretize` turns a run of moves into one of
     (guest, action, params) that writes those values.  The last item is
     the Guest whose part alone changed (a LOCAL action), else None.
+    `fired` (a set): each step adds the effects that happened (their outcome names, checker/coverage.py).
     """
     menu = Menu(cfg, dom, sections) if menu is None else menu
     if st.__dict__.keys() != _KNOWN:  # pragma: no cover - a field successor_copy does not know of
@@ -190,14 +192,17 @@ def successors(cfg: Config, dom: Domains, sections, st: SymState, actions, menu:
                 while todo:
                     base, resolved = todo.pop()
                     new = successor_copy(base, g, action)
+                    case = Case(g, action, True)
                     try:
-                        perform(Concrete, cfg, new, g, action, p, True, Case(g, action, True), rules)
+                        perform(Concrete, cfg, new, g, action, p, True, case, rules)
                     except Deferred as d:  # the step reads a deferred descriptor: once per value it may hold
                         for v in menu.values(base, d.g, d.i):
                             todo.append((base.resolve(d.g, d.i, v), resolved + (((d.g, d.i), v),)))
                         continue
                     broken = {n for n, ok in new.checks if ok is False}
                     new.checks, new.filed = [], set()
+                    if fired is not None:
+                        fired.update(outcome_name(e) for e in case.effects if e.when is True)
                     yield (g, action, p, resolved), new, broken, g if local else None
 
 

@@ -186,8 +186,14 @@ def add_prove_parser(sub, run):
         metavar="SECONDS",
         help="after the verdicts, find the shortest run in which each outcome of the model happens (a bind, a "
         "delivery, a fill, a kill per reason, ...) up to --depth, for at most SECONDS (default "
-        f"{COVERAGE_SECONDS:g}; --timeout bounds it too), and warn of an invariant that holds while an outcome it "
-        "judges never happened (README: Coverage)",
+        f"{COVERAGE_SECONDS:g}; --timeout bounds it too), list them, and warn of an invariant that holds while an "
+        "outcome it judges never happened.  Without it, the warnings alone are still given, from a walk of the "
+        "concrete model of at most 2 s (README: Coverage)",
+    )
+    p.add_argument(
+        "--no-coverage",
+        action="store_true",
+        help="not even the default walk: no warning of an invariant that holds while what it judges never happened",
     )
     p.add_argument(
         "--no-progress",
@@ -431,8 +437,10 @@ def coverage_lines(run) -> list[str]:
     from .coverage import warnings
 
     cov = run.coverage
-    out = [f"coverage (the shortest run in which each outcome happens; {cov.seconds:.1f}s):"]
-    out += [f"  {o}: {cov.words(o)}" for o in sorted(cov.first)]
+    out = []
+    if cov.scope == "all":  # (the default's walk says only what it warns of)
+        out = [f"coverage (the shortest run in which each outcome happens; {cov.seconds:.1f}s):"]
+        out += [f"  {o}: {cov.words(o)}" for o in sorted(cov.first)]
     out += [f"warning: {text}" for _, text in warnings(cov, run.results)]
     return out
 
@@ -547,7 +555,15 @@ def _run_prove(args) -> int:
         print(f"lgcheck prove: error: --coverage must be a number of seconds above 0, at most {MAX_TIMEOUT:,}, "
               f"not {cover!r}", file=sys.stderr)
         return 2
-    limits["coverage"] = cover
+    if cover is not None and getattr(args, "no_coverage", False):
+        print("lgcheck prove: error: --coverage and --no-coverage contradict each other", file=sys.stderr)
+        return 2
+    from .coverage import JUDGED_SECONDS
+
+    if cover is not None:
+        limits["coverage"] = ("all", cover)
+    elif not getattr(args, "no_coverage", False):
+        limits["coverage"] = ("judged", JUDGED_SECONDS)
     from lgcheck.replay.corpus import MAX_JOBS
 
     if not 1 <= limits["jobs"] <= MAX_JOBS:

@@ -109,6 +109,7 @@ def as_dict(run, settings: dict | None = None, seconds: float | None = None) -> 
         doc["interrupted"] = True
     if cov is not None:
         doc["coverage"] = {
+            "scope": cov.scope,
             "depth": cov.depth,
             "looked": cov.looked,
             "stopped": cov.stopped or None,

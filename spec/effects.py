@@ -26,3 +26,8 @@ class Effect:
 
     def __repr__(self) -> str:
         return f"Effect({self.kind!r}, when={self.when!r}, {self.f!r})"
+
+
+def outcome_name(effect) -> str:
+    """An effect's outcome (checker/coverage.py): its kind, and for a kill its reason (each reason its own path)."""
+    return f"kill ({effect.f['reason']})" if effect.kind == "kill" else effect.kind

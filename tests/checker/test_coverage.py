@@ -120,15 +120,23 @@ def _verdicts(doc):
 def test_coverage_changes_no_verdict_and_no_exit_status(capsys, tmp_path, argv):
     with open(os.path.join(ROOT, "docs", "json-schemas", "prove.schema.json")) as fh:
         schema = json.load(fh)
-    code, out = _prove(capsys, tmp_path, *argv, "--json")
+    code, out = _prove(capsys, tmp_path, *argv, "--json", "--no-coverage")
     plain = json.loads(out)
     code_cov, out = _prove(capsys, tmp_path, *argv, "--json", "--coverage")
     covered = json.loads(out)
-    jsonschema.validate(plain, schema)
-    jsonschema.validate(covered, schema)
-    assert code_cov == code
-    assert _verdicts(covered) == _verdicts(plain)
+    code_default, out = _prove(capsys, tmp_path, *argv, "--json")
+    default = json.loads(out)
+    for doc in (plain, covered, default):
+        jsonschema.validate(doc, schema)
+    assert code_cov == code == code_default
+    assert _verdicts(covered) == _verdicts(plain) == _verdicts(default)
     assert "coverage" not in plain and all("unexercised" not in r for r in plain["results"])
+    if "coverage" in default:  # (only where something that holds judges an outcome)
+        assert default["coverage"]["scope"] == "judged" and covered["coverage"]["scope"] == "all"
+        # The default's walk and --coverage's answers agree on every outcome both settled.
+        for o, k in default["coverage"]["outcomes"].items():
+            assert k is None or covered["coverage"]["outcomes"][o] == k, o
+        assert [r["unexercised"] for r in default["results"]] == [r["unexercised"] for r in covered["results"]]
     cov = covered["coverage"]
     assert cov["depth"] == plain["config"]["depth"]
     for r in covered["results"]:
@@ -159,3 +167,39 @@ def test_coverage_seconds_must_be_a_time_z3_can_take(capsys, tmp_path, seconds):
     # (z3 takes its timeout in milliseconds as an unsigned int: 1e300 s would end in an OverflowError)
     code = main(["prove", "--coverage", seconds, "--out", str(tmp_path)])
     assert code == 2 and "--coverage must be a number of seconds above 0, at most 2,000,000" in capsys.readouterr().err
+
+
+def test_the_walk_and_z3_agree_on_each_outcomes_shortest_run():
+    # Two independent ways to the same numbers: the concrete walk (checker/bfs.py's steps, the compiled
+    # rules) and BMC's encoding asked by z3.
+    from lgcheck.checker.coverage import concrete_first
+
+    for kw in ({}, {"launcher": "checked", "slots": 1, "buffers": 1, "sections": 1}):
+        cfg = Config(depth=2, **kw)
+        walked, whole, exhausted = concrete_first(cfg, time.monotonic() + 60)
+        solved = measure(cfg, time.monotonic() + 120)
+        assert whole == 2 and not exhausted
+        assert walked == {o: k for o, k in solved.first.items() if k is not None}, kw
+
+
+def test_the_default_warns_from_the_walk_alone_and_says_nothing_when_every_outcome_happens(capsys, tmp_path):
+    code, out = _prove(capsys, tmp_path, *ONE_GUEST, "--depth", "3", "--no-induction")
+    warned = [line for line in out.splitlines() if line.startswith("warning: ")]
+    assert code == 0 and "coverage (" not in out  # (the list of outcomes is --coverage's)
+    assert [w.split(":")[1].split(",")[0].strip() for w in warned] == [
+        "write-to-used-buffer holds", "buffer-overflow holds"
+    ]
+    assert all("no deliver happens in any run within" in w for w in warned)
+    code, out = _prove(capsys, tmp_path, "--inv", "buffers", "--depth", "3", "--no-induction")
+    assert code == 0 and "warning" not in out
+
+
+def test_the_default_walk_asks_only_what_holds(capsys, tmp_path):
+    # Every invariant violated: nothing to warn of, no walk, no coverage object.
+    code, out = _prove(capsys, tmp_path, "--inv", "status", "--depth", "2", "--no-induction", "--json")
+    assert code == 1 and "coverage" not in json.loads(out)
+
+
+def test_coverage_and_no_coverage_contradict(capsys, tmp_path):
+    assert main(["prove", "--coverage", "--no-coverage", "--out", str(tmp_path)]) == 2
+    assert "--coverage and --no-coverage contradict each other" in capsys.readouterr().err
