@@ -244,11 +244,11 @@ class SymState:
         for c, hit in self._cells(g, addr):
             c.used_len = ops.If(ops.And(when, hit), value, c.used_len)
 
-    def write_data(self, g, addr, nbytes, who, why="", when=True):
+    def write_data(self, g, addr, nbytes, who, why="", when=True, stored=None):
         if when is False:
             return
         self.log.append(Write("data", when, g, addr, self.rd_used_len(g, addr), nbytes, who, why))
-        self.wr_used_len(g, addr, nbytes, when)
+        self.wr_used_len(g, addr, nbytes if stored is None else stored, when)
 
     def write_cell(self, g, addr, used_len, addrs, lens, when):
         for c, hit in self._cells(g, addr):

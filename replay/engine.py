@@ -23,6 +23,7 @@ from ..spec.compiled import INTERPRETED
 from ..spec.compiled import apply as apply_effect
 from ..spec.compiled import observe
 from ..spec.compiled import bind_dma, fill, handle_output, hcall_send_dma, release_all_dma, send_irq, status_write
+from ..spec.compiled import fill_bytes
 from ..spec.effects import Effect
 from ..spec.monitors import Write
 from ..spec.ops import Concrete as ops
@@ -128,7 +129,8 @@ class Replay:
         self.emitted = 0  # lines written to `out` (not_checked: did the step write its record before it stopped?)
         self.recs: _Peekable | None = None
         self.pending_recorded: dict[int, bool] = {}
-        self.reported_gone: set[int] = set()
+        self.reported_gone: set = set()  # Guests (ints) and exited Launchers (("l", g)) already reported
+        self.exited: dict[int, tuple[int, str]] = {}  # Guest -> (line, why) where its Launcher exited
         self.desc_addrs: dict[int, dict[int, int]] = {}  # Guest -> address // 100 -> descriptor address
         self.unc = Uncertainty()  # partial mode: the Guests whose state replay no longer knows exactly
         self.found_here: tuple = (None, set())  # partial mode: (line, rules found there) of the latest finding
@@ -197,6 +199,9 @@ class Replay:
                 # may do other work first (handle_block_output fills the reply).
                 self.settle_pending(rec)
                 self.check_alive(rec)
+        elif kind[0] == "l" and rec.guest in self.exited and kind != "l.close":
+            self.after_exit(rec)
+            return
         if (
             self.partial
             # Parsed from text, a record has a `?` only where its line does: one substring search, and a
@@ -572,7 +577,16 @@ class Replay:
         gs = self.st.guest(g)
         if g in self.reported_gone:
             return
-        if gs.closed:
+        if gs.closed and g in self.exited:
+            self.reported_gone.add(g)
+            line, what = self.exited[g]
+            self.find(
+                rec,
+                "divergence",
+                f"g{g} acts after its Launcher exited at line {line} ({what}), which closed /dev/lguest; "
+                "a Guest whose Launcher closed never runs again (followed anyway; not reported again)",
+            )
+        elif gs.closed:
             self.reported_gone.add(g)
             self.find(
                 rec,
@@ -588,6 +602,40 @@ class Replay:
                 f"g{g} acts after the Host killed it ({gs.dead}); a killed Guest "
                 "never runs again (followed anyway; not reported again)",
             )
+
+    def launcher_exits(self, rec: Record, effects):
+        """handle_block_output's err(1): GETDMA gave no buffer on the block key; the exit closes /dev/lguest."""
+        for e in effects:
+            if e.kind != "close" or e.when is not True:
+                continue
+            g = rec.guest
+            apply_effect(ops, self.st, e)
+            # The send whose handler exited is never answered: no output will come.
+            self.st.set_pending(g, None)
+            self.pending_recorded.pop(g, None)
+            what = f'handle_block_output: err(1, "{e.f["exit"]}")'
+            self.exited[g] = (rec.line, what)
+            self.st.note(
+                f"line {rec.line}: l{g} finds no buffer on g{g}'s block key {rec.fields['key']:#x} and exits "
+                f"({what}); its exit closes /dev/lguest: every binding of g{g} is removed and g{g} never runs again"
+            )
+
+    def after_exit(self, rec: Record):
+        """A Launcher record after that Launcher exited: no such request was made (said once, not followed)."""
+        self.emit_input(rec)
+        g = rec.guest
+        if ("l", g) in self.reported_gone:
+            return
+        self.reported_gone.add(("l", g))
+        line, what = self.exited[g]
+        self.find(
+            rec,
+            "divergence",
+            f"l{g} exited at line {line} ({what}) and makes no more requests; this record and l{g}'s later ones "
+            "are not followed (not reported again)",
+        )
+        if self.st.findings:
+            self.flush(rec)
 
     def settle_pending(self, rec: Record):
         """A record of Guest N while N's send waits for its Launcher: complete the output first."""
@@ -1406,11 +1454,14 @@ class Replay:
         if comp.kind == "nobuf" and "dma" not in f:
             # The trace left the answer to the model: GETDMA finds nothing, the input is discarded.
             self.emit(Record("l.nobuf", g, {"key": f["key"]}, ts=rec.ts))
-            self.st.note(
-                f"line {rec.line}: GETDMA finds no usable buffer on key {_hexs(f['key'])} for g{g}{why_none}: "
-                "the Launcher discards the input (as `nobuf`)"
-            )
+            exits = any(e.kind == "close" and e.when is True for e in effects)
+            if not exits:
+                self.st.note(
+                    f"line {rec.line}: GETDMA finds no usable buffer on key {_hexs(f['key'])} for g{g}{why_none}: "
+                    "the Launcher discards the input (as `nobuf`)"
+                )
             self.answer(rec, kills, terminal=False)
+            self.launcher_exits(rec, effects)
             return
         if comp.kind == "nobuf":
             self.find(
@@ -1441,8 +1492,11 @@ class Replay:
         else:
             self.emit(Record("l.fill", g, {"key": f["key"], "dma": dma, "len": f["len"], "irq": irq}, ts=rec.ts))
         self.answer(rec, kills, terminal=False)
+        landed = fill_bytes(ops, self.st, g, f["key"], f["len"])  # a failed block readv stores (u32)-1, writes nothing
         apply_effect(
-            ops, self.st, Effect("fill", True, guest=g, key=f["key"], dma=dma, len=f["len"], irq=irq, used_before=used)
+            ops,
+            self.st,
+            Effect("fill", True, guest=g, key=f["key"], dma=dma, len=f["len"], irq=irq, used_before=used, bytes=landed),
         )
 
     def on_l_nobuf(self, rec):
@@ -1459,6 +1513,7 @@ class Replay:
                     "the trace says no buffer was found",
                 )
         self.answer(rec, [e for e in effects if e.when is True and e.kind == "kill"], terminal=False)
+        self.launcher_exits(rec, effects)
 
     def on_l_irq(self, rec):
         self.emit_input(rec)

@@ -38,6 +38,38 @@ def watches(st, g):
     return out
 
 
+# handle_block_output keeps readv's result in an `unsigned int len` and stores it, `*lenp = len`: a readv that
+# fails (-1) is stored as this, with no byte written.
+READV_FAILED = 0xFFFF_FFFF
+
+
+def block_reply_key(ops, st, g, key):
+    """Is `key` the one handle_block_output asks GETDMA for: the page start (`dev->mem`) of one of g's block devices?
+
+    Only the block device's handler asks GETDMA on its page start: the
+    console asks on key 0 (handle_console_input), a tun device on its page
+    plus 4 (handle_tun_input).
+    """
+    hit = ops.FALSE
+    for _, watch, returns in watches(st, g):
+        if returns == "zero":
+            hit = ops.Or(hit, ops.Eq(key, watch))
+    return hit
+
+
+@rule("Documentation/lguest/lguest.c: handle_block_output")
+def fill_bytes(ops, st, g, key, stored):
+    """Bytes that land in the buffer of a fill that stored `stored` into its used_len.
+
+    What readv returned, except the block reply's (u32)-1: its readv failed
+    and wrote nothing.  The console never stores it (handle_console_input
+    turns `len <= 0` into 0) and tun never does (handle_tun_input exits:
+    err(1, "reading network")), so there it is a length like any other.
+    """
+    failed = ops.And(ops.Eq(stored, READV_FAILED), block_reply_key(ops, st, g, key))
+    return ops.If(failed, 0, stored)
+
+
 @rule("Documentation/lguest/lguest.c: handle_output")
 def handle_output(ops, st, g, key, dma, when=True):
     """The pending send's used_len: what the first device watching the key returns, or 0 when none does.
@@ -65,7 +97,7 @@ def handle_output(ops, st, g, key, dma, when=True):
 
 
 @rule("Documentation/lguest/lguest.c: handle_console_input")
-def fill(ops, st, g, key, length, when=True, checked=False):
+def fill(ops, st, g, key, length, when=True, checked=False, readv_failed=False):
     """Input for the Guest: GETDMA, readv into the buffer, used_len := len, LHREQ_IRQ; no buffer: discard.
 
     `length` is the input waiting (the environment's choice); readv into the
@@ -74,6 +106,12 @@ def fill(ops, st, g, key, length, when=True, checked=False):
     handle_tun_input and handle_block_output's reply.  A `checked` Launcher
     (not 2.6.23) also discards when the buffer GETDMA gave was not free, as
     the Launcher's own comment expects.
+
+    handle_block_output differs twice: when GETDMA gives no buffer the
+    Launcher exits (`err(1, "Block request didn't give us a dma buffer")`),
+    which closes /dev/lguest (lguest_user.c: close, release_all_dma); and
+    `readv_failed` (the environment's choice) stores READV_FAILED, writing
+    nothing (fill_bytes).  Elsewhere `readv_failed` changes nothing.
     """
     # lguest_user.c write(): once the Guest is dead every request answers -ENOENT before it is looked at, so
     # GETDMA finds nothing (and kills nobody) and the input is discarded.
@@ -84,10 +122,19 @@ def fill(ops, st, g, key, length, when=True, checked=False):
     got = length
     if usable is not False and not st.fault("launcher-ignores-iov-length"):
         got = ops.Min(length, total_len(ops, st, g, True, udma))  # dma2iov + readv
-    effects.append(
-        Effect("fill", ops.And(when, usable), guest=g, key=key, dma=udma, len=got, irq=irq, used_before=used_before)
-    )
+    extra = {}
+    if readv_failed is not False:  # (prove never chooses it: its words are narrower than (u32)-1)
+        got = ops.If(ops.And(readv_failed, block_reply_key(ops, st, g, key)), READV_FAILED, got)
+        extra["bytes"] = fill_bytes(ops, st, g, key, got)
+    extra["used_before"] = used_before
+    effects.append(Effect("fill", ops.And(when, usable), guest=g, key=key, dma=udma, len=got, irq=irq, **extra))
     effects.append(Effect("nobuf", ops.And(when, ops.Not(usable)), guest=g, key=key))
+    # handle_block_output: `if (!lenp) err(1, ...)`.  The Launcher's exit closes /dev/lguest: every binding of the
+    # Guest goes (release_all_dma) and it never runs again.  (A `checked` Launcher's refusal of a used buffer is
+    # not this: GETDMA did give one.)
+    exits = ops.And(when, ops.Not(found), block_reply_key(ops, st, g, key))
+    if exits is not False:
+        effects.append(Effect("close", exits, guest=g, exit="Block request didn't give us a dma buffer"))
     return effects
 
 

@@ -520,14 +520,15 @@ class ConcreteState:
         if used != (type(old) is int and old != 0):  # the index holds exactly the known non-zero used_lens
             self.guest(g).used.set(addr, used)
 
-    def write_data(self, g, addr, nbytes, who, why="", when=True):
+    def write_data(self, g, addr, nbytes, who, why="", when=True, stored=None):
+        """nbytes land in the descriptor; its used_len becomes `stored` (default nbytes)."""
         if when is True:
             try:
                 old = self.rd_used_len(g, addr)
             except UnknownValue:  # partial mode: the monitor cannot tell
                 old = None
             self.log.append(Write("data", True, g, addr, old, nbytes, who, why))
-            self.wr_used_len(g, addr, nbytes)
+            self.wr_used_len(g, addr, nbytes if stored is None else stored)
 
     def _desc_for_write(self, g, addr):
         mem = self.guest(g).mem
