@@ -1,0 +1,145 @@
+"""Replay follows the 2.6.23 Launcher where it fails or exits (Documentation/lguest/lguest.c).
+
+- handle_block_output keeps readv's result in an `unsigned int len` and stores it: a failed readv stores
+  0xffffffff into the reply buffer's used_len having written nothing.  That is no buffer-overflow (replay
+  reported one before); on the console's key, where the real Launcher never stores it (`len <= 0` -> 0),
+  a fill of 0xffffffff still writes more than the buffer holds.
+- handle_block_output exits when GETDMA gives no buffer (err(1)); console and tun discard instead.  The
+  exit closes /dev/lguest (release_all_dma): the Guest's bindings go, its pending send is never
+  answered, a later record of the Guest or of the Launcher is a divergence, a recorded `close` is the
+  same close.  An input-only fill that finds no buffer on the block key is answered `nobuf`, and the
+  emitted full trace replays the same.
+"""
+
+from __future__ import annotations
+
+import io
+
+from lgcheck.replay.engine import replay_records
+from lgcheck.replay.parser import parse_text
+
+SETUP = """lguest-trace 1
+guest 0 pages=8192
+device 0.0 type=net pfn=0x2001 pages=1 features=NOCSUM
+device 0.1 type=block pfn=0x2002 pages=1 features=RANDOMNESS
+device 0.2 type=console pfn=0 pages=0
+guest 1 pages=8192
+device 1.0 type=net pfn=0x2001 pages=1 features=NOCSUM|1
+share net pages=1 map=[0:0x2001, 1:0x2001]
+g0 dma 0x1c8f3a0 used_len=0 addr=[0x1d04010] len=[1514]
+g0 bind_dma key=0x2001000 dmas=0x1c8f3a0 num=1 irq=1 -> 1
+"""
+REPLY = (
+    "g0 dma 0x1f7a0c8 used_len=0 addr=[0x1e45000] len=[4096]\n"
+    "g0 bind_dma key=0x2002000 dmas=0x1f7a0c8 num=1 irq=2\n"
+)
+READ = "g0 dma 0x1f69e5c len=[0]\ng0 send_dma key=0x2002000 dma=0x1f69e5c\n"
+
+
+def replay(text: str, emit=None):
+    return replay_records(parse_text(text, "t.lgt"), "t.lgt", emit=emit)
+
+
+def findings(result):
+    return [(f.rule, f.line) for f in result.findings]
+
+
+# ------------------------------------------------------------------ a failed block readv
+def test_a_failed_block_readv_is_no_buffer_overflow_full_trace():
+    text = (
+        SETUP
+        + REPLY
+        + READ
+        + "host pending g0 key=0x2002000 dma=0x1f69e5c\n"
+        + "l0 fill key=0x2002000 dma=0x1f7a0c8 len=0xffffffff irq=2\n"
+        + "l0 output key=0x2002000 dma=0x1f69e5c len=0\n"
+        + "g0 dma 0x1f7a0c8 used_len=0\n"
+    )
+    assert findings(replay(text)) == []
+
+
+def test_a_failed_block_readv_is_no_buffer_overflow_input_only_and_emits_what_replays_clean():
+    text = SETUP + REPLY + READ + "l0 fill key=0x2002000 len=0xffffffff\ng0 dma 0x1f7a0c8 used_len=0\n"
+    out = io.StringIO()
+    assert findings(replay(text, emit=out)) == []
+    emitted = out.getvalue()
+    assert "l0 fill key=0x2002000 dma=0x1f7a0c8 len=4294967295 irq=2" in emitted
+    assert findings(replay(emitted)) == []
+
+
+def test_the_failed_readv_stores_minus_one_so_the_buffer_stays_used_until_handed_back():
+    """used_len is 0xffffffff after the fill: a second fill before lgb_irq hands it back overwrites a used buffer."""
+    text = SETUP + REPLY + READ + "l0 fill key=0x2002000 len=0xffffffff\n" + READ + "l0 fill key=0x2002000 len=512\n"
+    result = replay(text)
+    assert findings(result) == [("write-to-used-buffer", len(text.splitlines()))]
+    assert "whose used_len was 4294967295" in result.findings[0].message
+
+
+def test_minus_one_on_the_console_key_is_still_more_than_the_buffer_holds():
+    """handle_console_input stores 0 when readv fails: a console fill of 0xffffffff is not a failed readv."""
+    text = (
+        SETUP
+        + "g0 dma 0x1f00000 used_len=0 addr=[0x1e00000] len=[256]\n"
+        + "g0 bind_dma key=0 dmas=0x1f00000 num=1 irq=3\n"
+        + "l0 fill key=0 len=0xffffffff\n"
+    )
+    assert findings(replay(text)) == [("buffer-overflow", len(text.splitlines()))]
+
+
+# ------------------------------------------------------------------ no reply buffer: the Launcher exits
+EXIT = SETUP + READ + "host pending g0 key=0x2002000 dma=0x1f69e5c\nl0 nobuf key=0x2002000\n"
+SEND_TO_G0 = "g1 dma 0x1b00000 addr=[0x1e00000] len=[64]\ng1 send_dma key=0x2001000 dma=0x1b00000\n"
+
+
+def test_the_exit_removes_the_guests_bindings_and_its_pending_send_waits_no_more():
+    text = EXIT + SEND_TO_G0 + "host drop g1 key=0x2001000\n"
+    result = replay(text)
+    assert findings(result) == []
+    assert any("exits (handle_block_output: err(1" in n for n in result.notes)
+    assert not any("still waits" in n for n in result.notes)
+
+
+def test_a_recorded_close_after_the_exit_is_the_same_close():
+    assert findings(replay(EXIT + "l0 close\n" + SEND_TO_G0 + "host drop g1 key=0x2001000\n")) == []
+
+
+def test_the_guest_acting_after_the_exit_is_a_divergence_once():
+    text = EXIT + "g0 dma 0x1f69e5c len=[0]\ng0 send_dma key=0 dma=0x1f69e5c\n"
+    result = replay(text)
+    at = len(EXIT.splitlines()) + 1
+    assert findings(result) == [("divergence", at)]
+    assert "after its Launcher exited at line" in result.findings[0].message
+
+
+def test_the_launcher_acting_after_its_exit_is_a_divergence_once_and_not_followed():
+    """No output answers the send whose handler exited; the Launcher's later records are not followed."""
+    after = "l0 output key=0x2002000 dma=0x1f69e5c len=0\nl0 irq 2\n"
+    text = EXIT + after + SEND_TO_G0 + "host drop g1 key=0x2001000\n"
+    result = replay(text)
+    at = len(EXIT.splitlines()) + 1
+    assert findings(result) == [("divergence", at)]
+    assert "exited at line" in result.findings[0].message
+
+
+def test_an_input_only_block_fill_with_no_buffer_exits_and_emits_nobuf():
+    text = SETUP + READ + "l0 fill key=0x2002000 len=512\n" + SEND_TO_G0
+    out = io.StringIO()
+    result = replay(text, emit=out)
+    assert findings(result) == []
+    emitted = out.getvalue()
+    assert "l0 nobuf key=0x2002000" in emitted and "host drop g1 key=0x2001000" in emitted
+    assert findings(replay(emitted)) == []
+
+
+def test_console_and_tun_input_with_no_buffer_are_discarded_and_the_guest_runs_on():
+    text = SETUP + "l0 nobuf key=0\n" + SEND_TO_G0 + "host deliver from=g1:0x1b00000 to=g0:0x1c8f3a0 len=64 irq=1\n"
+    result = replay(text)
+    assert findings(result) == []
+    assert not any("exits" in n for n in result.notes)
+
+
+def test_a_block_nobuf_where_getdma_finds_the_buffer_is_a_divergence_with_no_exit():
+    """The trace says no buffer, GETDMA gives one: the Launcher did not exit (followed as recorded)."""
+    text = SETUP + REPLY + READ + "l0 nobuf key=0x2002000\n" + SEND_TO_G0
+    result = replay(text)
+    assert findings(result) == [("divergence", len((SETUP + REPLY + READ).splitlines()) + 1)]
