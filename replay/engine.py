@@ -222,6 +222,7 @@ class Replay:
             return
         handler = self.handlers[kind]
         pinned = None
+        unmapped = self.key_above_memory(rec) if kind in FUTEX_KILLS else None
         if not self.partial:
             handler(rec)
         else:
@@ -234,6 +235,8 @@ class Replay:
             except UnknownValue as e:
                 self.not_checked(rec, e, mark)
             self.spread_doubt(rec, nxt)
+        if unmapped is not None:
+            self.st.unmapped.discard(unmapped)
         if self.st.findings:
             self.flush(rec)
         if pinned is not None:
@@ -602,6 +605,43 @@ class Replay:
                 f"g{g} acts after the Host killed it ({gs.dead}); a killed Guest "
                 "never runs again (followed anyway; not reported again)",
             )
+
+    def key_above_memory(self, rec: Record):
+        """A key above the Guest's memory: mapped or not is the Launcher's (host.get_futex_key); the trace decides.
+
+        Returns the (Guest, key) marked unmapped for this record, when the
+        record's recorded answer is get_futex_key's failure (the kill that
+        follows it), else None: the key is taken as mapped, a private key.
+        """
+        g, key = rec.guest, rec.fields.get("key")
+        if type(key) is not int or key & 3:
+            return None
+        limit = self.st.pfn_limit(g)
+        if limit is None or key < limit * C.PAGE_SIZE:
+            return None
+        nxt = self.recs.peek() if self.recs is not None else None
+        reason = FUTEX_KILLS[rec.kind]
+        killed = (
+            nxt is not None
+            and nxt.kind == "host.kill"
+            and nxt.fields.get("guest") == g
+            and isinstance(nxt.fields.get("reason"), str)
+            and nxt.fields["reason"].startswith(reason)
+        )
+        said = (
+            "the trace records get_futex_key's failure, so the Launcher does not map it"
+            if killed
+            else "replay takes it as mapped (a private key), since the trace records no kill for it"
+        )
+        self.st.note(
+            f"line {rec.line}: key {key:#x} lies above g{g}'s memory (pfn limit {limit:#x}): get_futex_key finds it "
+            f"only if g{g}'s Launcher maps that address (its binary, heap, libraries or stack, which the trace does "
+            f"not show; else \"{reason}\" kills g{g}); {said}"
+        )
+        if not killed:
+            return None
+        self.st.unmapped.add((g, key))
+        return (g, key)
 
     def launcher_exits(self, rec: Record, effects):
         """handle_block_output's err(1): GETDMA gave no buffer on the block key; the exit closes /dev/lguest."""
@@ -1547,6 +1587,16 @@ class Replay:
         self.emit_input(rec)
         for e in release_all_dma(ops, self.st, rec.guest):
             apply_effect(ops, self.st, e)
+
+
+# The records whose key the Host looks up with get_futex_key, and the kill reason its failure gives
+# (io.c: bind_dma, send_dma, get_dma_buffer).
+FUTEX_KILLS = {
+    "g.bind_dma": "bad dma key",
+    "g.send_dma": "bad sending DMA key",
+    "l.fill": "bad registered DMA buffer",
+    "l.nobuf": "bad registered DMA buffer",
+}
 
 
 def replay_file(path: str, *, partial: bool = False, emit: TextIO | None = None, **model) -> FileResult:

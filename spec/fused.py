@@ -183,8 +183,8 @@ def send(st, g, key, dma, host="2.6.23"):
     if key & 3:
         return None  # bad sending DMA key: a kill
     gs = st.guests.get(g)
-    if gs is None or gs.limit is None:
-        return None
+    if gs is None or gs.limit is None or key >= gs.limit << PAGE_SHIFT:
+        return None  # (a key above the Guest's memory: the general path says what get_futex_key assumed)
     owner, off = _key(st, gs, g, key)
     if owner < SHARED:
         # `host pending`: the caller computes the Launcher's output (handle_output), then `answered`.
@@ -272,8 +272,8 @@ def fill(st, g, key, length):
     if key & 3:
         return None
     gs = st.guests.get(g)
-    if gs is None or gs.limit is None or gs.dead is not None:
-        return None  # (a dead Guest's GETDMA answers -ENOENT: the general path says nobuf)
+    if gs is None or gs.limit is None or gs.dead is not None or key >= gs.limit << PAGE_SHIFT:
+        return None  # (a dead Guest's GETDMA answers -ENOENT: the general path says nobuf; a key above memory)
     owner, off = _key(st, gs, g, key)
     b = None
     for c in st._index.get((owner, off), ()):

@@ -365,6 +365,9 @@ class ConcreteState:
         self.related: dict[tuple[str, str], tuple] = {}
         self.watch_memo: dict[int, tuple] = {}  # Guest -> spec/launcher.py watches' answer, with what it read
         self.key_memo: dict[tuple[int, int], tuple] = {}  # (Guest, key) -> spec/fused.py's get_futex_key answer
+        # (Guest, key) above the Guest's memory that the Launcher does not map: replay sets one for the record
+        # whose recorded answer is get_futex_key's failure (host.get_futex_key), and clears it after.
+        self.unmapped: set[tuple[int, int]] = set()
 
     # ------------------------------------------------------------ guests
     def guest(self, g: int) -> Guest:
@@ -451,6 +454,10 @@ class ConcreteState:
     def pfn_limit(self, g):
         gs = self.guests.get(g)
         return gs.limit if gs is not None else None
+
+    def key_mapped(self, g, key) -> bool:
+        """Does the Launcher of Guest g map the address `key` (find_extend_vma)?  See host.get_futex_key."""
+        return not self.unmapped or (g, key) not in self.unmapped
 
     @staticmethod
     def bound(n):

@@ -9,6 +9,9 @@
   answered, a later record of the Guest or of the Launcher is a divergence, a recorded `close` is the
   same close.  An input-only fill that finds no buffer on the block key is answered `nobuf`, and the
   emitted full trace replays the same.
+- A key above the Guest's memory is mapped or not as the Launcher's own address space has it, which a
+  trace does not show: a recorded get_futex_key failure (the kill) is followed, with no divergence;
+  without one the key is taken as mapped, with a note.  Below the pfn limit every address is mapped.
 """
 
 from __future__ import annotations
@@ -143,3 +146,43 @@ def test_a_block_nobuf_where_getdma_finds_the_buffer_is_a_divergence_with_no_exi
     text = SETUP + REPLY + READ + "l0 nobuf key=0x2002000\n" + SEND_TO_G0
     result = replay(text)
     assert findings(result) == [("divergence", len((SETUP + REPLY + READ).splitlines()) + 1)]
+
+
+# ------------------------------------------------------------------ keys above the Guest's memory
+ABOVE = 0xD0880000  # above g0's pfn limit (0x2003): only the Launcher's own mappings lie there
+
+
+def test_a_recorded_kill_for_a_bind_key_above_memory_is_bad_dma_not_a_divergence():
+    text = SETUP + f"g0 bind_dma key={ABOVE:#x} dmas=0x1f7a0c8 num=1 irq=2 -> 0\n"
+    text += f'host kill g0 reason="bad dma key {ABOVE:#x}"\n'
+    result = replay(text)
+    assert findings(result) == [("bad-dma", len(SETUP.splitlines()) + 1)]
+    assert "no mapping of its Launcher holds it" in result.findings[0].message
+
+
+def test_a_recorded_kill_for_a_send_key_above_memory_is_bad_dma_not_a_divergence():
+    text = SETUP + f"g0 dma 0x1f69e5c len=[0]\ng0 send_dma key={ABOVE:#x} dma=0x1f69e5c\n"
+    text += 'host kill g0 reason="bad sending DMA key"\n'
+    assert findings(replay(text)) == [("bad-dma", len(SETUP.splitlines()) + 2)]
+
+
+def test_a_recorded_kill_for_a_getdma_key_above_memory_is_bad_dma_not_a_divergence():
+    text = SETUP + f"l0 nobuf key={ABOVE:#x}\n" + 'host kill g0 reason="bad registered DMA buffer"\n'
+    assert findings(replay(text)) == [("bad-dma", len(SETUP.splitlines()) + 1)]
+
+
+def test_a_key_above_memory_with_no_recorded_kill_is_taken_as_mapped_with_a_note():
+    """Input-only, or a recorded success: the Launcher maps it; the send goes to the Launcher (a private key)."""
+    text = SETUP + f"g0 dma 0x1f69e5c len=[0]\ng0 send_dma key={ABOVE:#x} dma=0x1f69e5c\n"
+    full = text + f"host pending g0 key={ABOVE:#x} dma=0x1f69e5c\nl0 output key={ABOVE:#x} dma=0x1f69e5c len=0\n"
+    for t in (text, full):
+        result = replay(t)
+        assert findings(result) == []
+        assert any("replay takes it as mapped" in n for n in result.notes)
+
+
+def test_a_recorded_kill_for_an_aligned_key_below_the_limit_is_still_a_divergence():
+    """Every address below the pfn limit is mapped (lguest.c main): get_futex_key cannot fail there."""
+    text = SETUP + "g0 bind_dma key=0x1000 dmas=0x1f7a0c8 num=1 irq=2 -> 0\n"
+    text += 'host kill g0 reason="bad dma key 0x1000"\n'
+    assert ("divergence", len(SETUP.splitlines()) + 1) in findings(replay(text))
