@@ -643,22 +643,37 @@ class Replay:
         self.st.unmapped.add((g, key))
         return (g, key)
 
-    def launcher_exits(self, rec: Record, effects):
+    def launcher_exits(self, rec: Record, effects) -> bool:
         """handle_block_output's err(1): GETDMA gave no buffer on the block key; the exit closes /dev/lguest."""
+        what = 'handle_block_output: err(1, "{}")'
+        said = f"l{rec.guest} finds no buffer on g{rec.guest}'s block key {_hexs(rec.fields.get('key'))} and exits"
+        return self.exit_launcher(rec.guest, rec.line, effects, what, said)
+
+    def exit_launcher(self, g, line, effects, what, said) -> bool:
+        """Perform a Launcher's exit the rules decided (a true `close` effect among `effects`), if any."""
         for e in effects:
             if e.kind != "close" or e.when is not True:
                 continue
-            g = rec.guest
             apply_effect(ops, self.st, e)
             # The send whose handler exited is never answered: no output will come.
             self.st.set_pending(g, None)
             self.pending_recorded.pop(g, None)
-            what = f'handle_block_output: err(1, "{e.f["exit"]}")'
-            self.exited[g] = (rec.line, what)
+            what = what.format(e.f["exit"])
+            self.exited[g] = (line, what)
             self.st.note(
-                f"line {rec.line}: l{g} finds no buffer on g{g}'s block key {rec.fields['key']:#x} and exits "
-                f"({what}); its exit closes /dev/lguest: every binding of g{g} is removed and g{g} never runs again"
+                f"line {line}: {said} ({what}); its exit closes /dev/lguest: every binding of g{g} is removed "
+                f"and g{g} never runs again"
             )
+            return True
+        return False
+
+    def output_exits(self, g, key, dma) -> bool:
+        """Does the Launcher exit in dma2iov when it handles this send (check_pointer)?"""
+        try:
+            effs = handle_output(ops, self.st, g, key, dma)
+        except UnknownValue:
+            return False
+        return any(e.kind == "close" and e.when is True for e in effs)
 
     def after_exit(self, rec: Record):
         """A Launcher record after that Launcher exited: no such request was made (said once, not followed)."""
@@ -689,7 +704,8 @@ class Replay:
                 f"line {rec.line}: l{g}'s output for g{g}'s send of {dma:#x} on key {key:#x} was not recorded: "
                 "replay takes the model's (a missing answer)"
             )
-        elif self.pending_recorded.get(g):
+        elif self.pending_recorded.get(g) and not self.output_exits(g, *gs.pending):
+            # (When the Launcher exits on this send, check_alive says the Guest acts after that exit.)
             key, dma = gs.pending
             self.find(
                 rec,
@@ -714,6 +730,12 @@ class Replay:
             self.st.write_desc(g, dma, used_len=UNKNOWN)
             self.pending_recorded.pop(g, None)
             self.unc.taint((g,))
+            return
+        line = rec.line if rec is not None else (self.recs.line if self.recs is not None else 0)
+        said = f"l{g}, handling g{g}'s send of {dma:#x}, exits in dma2iov: {why.pointer(self.st, g, dma)}"
+        if self.exit_launcher(g, line, effs, 'errx(1, "{}")', said):
+            if rec is not None:
+                self.flush(rec)
             return
         for e in effs:
             apply_effect(ops, self.st, e)
@@ -1364,8 +1386,11 @@ class Replay:
         elif done is fused.OUTPUT:
             # A private key: `host pending`, and the Launcher answers at once (complete_output's work).
             st = self.st
-            (eff,) = handle_output(ops, st, g, key, dma)
-            fused.answered(st, g, dma, eff.f["len"])
+            effs = handle_output(ops, st, g, key, dma)
+            if len(effs) != 1:  # the Launcher exits in dma2iov: the general path
+                self.step(rec)
+                return
+            fused.answered(st, g, dma, effs[0].f["len"])
             self.completed[g] = (key, dma, rec.line)
             self.pending_recorded.pop(g, None)
             if st.findings:
@@ -1388,11 +1413,18 @@ class Replay:
         f = rec.fields
         g = rec.guest
         hcall_send_dma(ops, self.st, g, f["key"], f["dma"], lambda effs: self.answer(rec, effs), host=self.host)
-        if self.st.guest(g).pending is not None and self.pending_recorded.get(g) is False:
+        pending = self.st.guest(g).pending
+        if pending is not None and self.pending_recorded.get(g) is False:
             # Input-only: the Launcher's answer comes right away, unless the
             # trace writes its own `output` next.
             nxt = self.recs.peek()
             if nxt is None or nxt.kind != "l.output" or nxt.guest != g:
+                self.complete_output(g, rec)
+        elif pending is not None and self.pending_recorded.get(g):
+            # A recorded `host pending`: a Launcher that exits in dma2iov does so at once (its next step), and
+            # other Guests' records that follow see it gone; an `output` recorded next is judged by on_l_output.
+            nxt = self.recs.peek()
+            if (nxt is None or nxt.kind != "l.output" or nxt.guest != g) and self.output_exits(g, *pending):
                 self.complete_output(g, rec)
 
     def on_g_status(self, rec):
@@ -1463,7 +1495,18 @@ class Replay:
                 f"l{g} output names key {f['key']:#x} and descriptor {f['dma']:#x}, "
                 f"but the pending send is {dma:#x} on key {key:#x}",
             )
-        (eff,) = handle_output(ops, self.st, g, key, dma)
+        effs = handle_output(ops, self.st, g, key, dma)
+        eff = effs[0]
+        if len(effs) > 1 and effs[1].when is True:
+            self.find(
+                rec,
+                "divergence",
+                f"l{g} exits in dma2iov before it answers g{g}'s send of {dma:#x} (errx: {effs[1].f['exit']}: "
+                f"{why.pointer(self.st, g, dma)}), so it stores no used_len; the trace says {f['len']} (followed)",
+            )
+            self.pending_recorded.pop(g, None)
+            apply_effect(ops, self.st, Effect("output", True, guest=g, key=key, dma=f["dma"], len=f["len"]))
+            return
         want, got = eff.f["len"], f["len"]
         # A console or tun handler stores writev's result: any count up to the sections' total, or
         # (u32)-1 when writev fails (Documentation/lguest/lguest.c: handle_console_output, handle_tun_output).

@@ -70,6 +70,23 @@ def section(st, g, args) -> str:
     return "check_dma_list: the section's address wraps around"
 
 
+def pointer(st, g, dma) -> str:
+    """Which of dma2iov's check_pointer calls fails (lguest.c: `addr >= top || addr + size >= top`)."""
+    limit = st.pfn_limit(g)
+    if limit is None:
+        return "check_pointer fails"
+    top = min(limit * C.PAGE_SIZE, 0xFFFF_FFFF)
+    if dma >= top or (dma + C.DMA_SIZE) & 0xFFFF_FFFF >= top:
+        return f"the descriptor {dma:#x} (100 bytes) does not end below top = pfn limit x 4096 = {top:#x}"
+    for i in range(st.sections):
+        a, ln = st.rd_section(g, dma, i)
+        if ln == 0:
+            break
+        if a >= top or (a + ln) & 0xFFFF_FFFF >= top:
+            return f"its section {i} ({a:#x}+{ln}) does not end below top = pfn limit x 4096 = {top:#x}"
+    return "check_pointer fails"
+
+
 def expected(computed) -> str:
     """What the model expected instead, in record form."""
     if not computed:

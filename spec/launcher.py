@@ -70,13 +70,46 @@ def fill_bytes(ops, st, g, key, stored):
     return ops.If(failed, 0, stored)
 
 
+@rule("Documentation/lguest/lguest.c: _check_pointer")
+def check_pointer(ops, top, addr, size):
+    """`addr >= top || addr + size >= top` exits the Launcher (errx); the u32 sum is the C's, wrap and all."""
+    return ops.And(ops.ULT(addr, top), ops.ULT(ops.Add(addr, size), top))
+
+
+@rule("Documentation/lguest/lguest.c: dma2iov")
+def dma2iov_ok(ops, st, g, dma):
+    """dma2iov's check_pointer on the struct, then on each section up to the first 0 length: all pass?
+
+    `top` is the Guest's pfn limit x PAGE_SIZE (tell_kernel hands the Host
+    top / getpagesize()).  Unlike the Host's check_dma_list, nothing limits a
+    section to a page.  A Guest whose RAM size is unknown is not checked.
+    """
+    limit = st.pfn_limit(g)
+    if limit is None:
+        st.note(f"g{g}: RAM size unknown (no `guest {g}` record): the Launcher's pointer checks skipped")
+        return ops.TRUE
+    top = min(limit * C.PAGE_SIZE, 0xFFFF_FFFF)  # the Launcher's `top` is a u32
+    ok = check_pointer(ops, top, dma, C.DMA_SIZE)
+    ended = ops.FALSE
+    for i in range(st.sections):
+        if ended is True or ok is False:
+            break
+        a, ln = st.rd_section(g, dma, i)
+        ended = ops.Or(ended, ops.Eq(ln, 0))
+        ok = ops.And(ok, ops.Or(ended, check_pointer(ops, top, a, ln)))
+    return ok
+
+
 @rule("Documentation/lguest/lguest.c: handle_output")
 def handle_output(ops, st, g, key, dma, when=True):
     """The pending send's used_len: what the first device watching the key returns, or 0 when none does.
 
     dma2iov reads the descriptor's sections before any device is looked for,
-    so they are read (and must have been written) whatever the key.
+    so they are read (and must have been written) whatever the key; when
+    one of its check_pointer calls fails the Launcher exits there (errx), no
+    used_len is stored, and the exit closes /dev/lguest.
     """
+    iov_ok = dma2iov_ok(ops, st, g, dma)
     length = 0
     matched = ops.FALSE
     writev = ops.FALSE
@@ -93,7 +126,11 @@ def handle_output(ops, st, g, key, dma, when=True):
     # `len` is a writev that wrote everything.  Where the handler returns writev's result (console, tun),
     # the Launcher stores whatever writev returned: `writev` says so, and a shorter count or (u32)-1 (an
     # error) is a run the real Launcher makes too.  The model's own answer is the full write.
-    return [Effect("output", when, guest=g, key=key, dma=dma, len=length, writev=writev)]
+    effects = [Effect("output", ops.And(when, iov_ok), guest=g, key=key, dma=dma, len=length, writev=writev)]
+    exits = ops.And(when, ops.Not(iov_ok))
+    if exits is not False:
+        effects.append(Effect("close", exits, guest=g, exit="Invalid address (dma2iov: check_pointer)"))
+    return effects
 
 
 @rule("Documentation/lguest/lguest.c: handle_console_input")

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from lgcheck.replay.engine import replay_records
 from lgcheck.replay.parser import parse_text
 
@@ -186,3 +188,48 @@ def test_a_recorded_kill_for_an_aligned_key_below_the_limit_is_still_a_divergenc
     text = SETUP + "g0 bind_dma key=0x1000 dmas=0x1f7a0c8 num=1 irq=2 -> 0\n"
     text += 'host kill g0 reason="bad dma key 0x1000"\n'
     assert ("divergence", len(SETUP.splitlines()) + 1) in findings(replay(text))
+
+
+# ------------------------------------------------------------------ dma2iov's check_pointer on a send
+BAD_OUT = SETUP + "g0 dma 0x3f100 addr=[0xc03f1000] len=[13]\ng0 send_dma key=0 dma=0x3f100\n"
+
+
+def test_a_send_whose_section_is_past_top_makes_the_launcher_exit_input_only():
+    out = io.StringIO()
+    result = replay(BAD_OUT + SEND_TO_G0, emit=out)
+    assert findings(result) == []
+    assert any("exits in dma2iov: its section 0 (0xc03f1000+13)" in n for n in result.notes)
+    emitted = out.getvalue()
+    assert "host pending g0 key=0 dma=0x3f100" in emitted and "l0 output" not in emitted
+    assert "host drop g1 key=0x2001000" in emitted
+    assert findings(replay(emitted)) == []
+
+
+def test_an_output_recorded_for_a_send_the_launcher_exits_on_is_a_divergence():
+    text = BAD_OUT + "host pending g0 key=0 dma=0x3f100\nl0 output key=0 dma=0x3f100 len=13\n"
+    result = replay(text)
+    assert findings(result) == [("divergence", len(text.splitlines()))]
+    assert "exits in dma2iov" in result.findings[0].message
+
+
+def test_the_guest_acting_after_a_pointer_exit_is_a_divergence():
+    text = BAD_OUT + "host pending g0 key=0 dma=0x3f100\ng0 dma 0x3f100 len=[0]\n"
+    result = replay(text)
+    assert findings(result) == [("divergence", len(text.splitlines()))]
+    assert "after its Launcher exited" in result.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "addr,length,exits",
+    [
+        (0x2003000 - 13, 13, True),  # ends exactly at top: `addr + size >= top`
+        (0x2003000 - 14, 13, False),
+        (0x2002ff0, 0x20, True),  # crosses top (0x2003000: g0 has two device pages)
+        (0x1fff000, 0x2000, False),  # crosses pages, below top: the Launcher does not mind (check_dma_list would)
+    ],
+)
+def test_check_pointer_bounds(addr, length, exits):
+    text = SETUP + f"g0 dma 0x3f100 addr=[{addr:#x}] len=[{length}]\ng0 send_dma key=0 dma=0x3f100\n"
+    result = replay(text)
+    assert findings(result) == []
+    assert any("exits in dma2iov" in n for n in result.notes) is exits

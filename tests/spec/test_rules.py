@@ -727,6 +727,31 @@ def test_handle_output(reading, key, length):
     assert w.pending(0) is None
 
 
+@pytest.mark.parametrize(
+    "sections,exits",
+    [
+        ([(0x2000, 10), (0x3000, 20)], False),
+        ([(LIMIT_END - 30, 30)], True),  # ends at top: check_pointer's `addr + size >= top`
+        ([(LIMIT_END - 31, 30)], False),
+        ([(0x2FF0, 0x20)], False),  # crosses a page: the Launcher does not mind
+        ([(0x2000, 10), (LIMIT_END, 1)], True),  # a later section
+    ],
+)
+def test_handle_output_exits_when_dma2iov_check_pointer_fails(reading, sections, exits):
+    """lguest.c dma2iov: check_pointer on every section up to the first 0 length; errx exits the Launcher.
+
+    No used_len is stored; the exit closes /dev/lguest (every binding of the Guest goes); the send stays
+    pending (the Guest never runs again).
+    """
+    w = world(reading)
+    w.bind(0, 0, CONSOLE_KEY, ARR0, num=1, irq=CONSOLE_IRQ)
+    w.desc(0, SEND, 7, sections)
+    w.set_pending(0, CONSOLE_KEY, SEND)
+    assert w.output(0) == (["close"] if exits else ["output"])
+    assert w.used_len(0, SEND) == (7 if exits else sum(n for _, n in sections))
+    assert w.live(0) == ([] if exits else [0])
+
+
 @pytest.mark.parametrize("irq,bit", [(1, 1 << 1), (15, 1 << 15), (32, 0), (0x10, 1 << 16)])
 def test_send_irq(reading, irq, bit):
     """§4.1: LHREQ_IRQ sets the bit; irq >= 32 is -EINVAL."""
