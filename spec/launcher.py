@@ -70,9 +70,9 @@ def fill_bytes(ops, st, g, key, stored):
     return ops.If(failed, 0, stored)
 
 
-@rule("Documentation/lguest/lguest.c: _check_pointer")
 def check_pointer(ops, top, addr, size):
-    """`addr >= top || addr + size >= top` exits the Launcher (errx); the u32 sum is the C's, wrap and all."""
+    """lguest.c _check_pointer: `addr >= top || addr + size >= top` exits the Launcher (errx); the u32 sum is
+    the C's, wrap and all.  (Part of the dma2iov rule below.)"""
     return ops.And(ops.ULT(addr, top), ops.ULT(ops.Add(addr, size), top))
 
 
