@@ -1530,8 +1530,23 @@ class Replay:
     def on_l_fill(self, rec):
         g, f = rec.guest, rec.fields
         effects = fill(ops, self.st, g, f["key"], f["len"], checked=self.checked)
-        comp = next(e for e in effects if e.when is True and e.kind in ("fill", "nobuf"))
+        comp = next((e for e in effects if e.when is True and e.kind in ("fill", "nobuf")), None)
         kills = [e for e in effects if e.when is True and e.kind == "kill"]
+        said_exit = False
+        if comp is None:  # the Launcher exits in dma2iov on the buffer GETDMA gave
+            bad = next(e for e in effects if e.when is True and e.kind == "close")
+            udma = bad.f["dma"]
+            said = (
+                f"l{g} exits in dma2iov on the buffer GETDMA gives on key {f['key']:#x} ({udma:#x}: "
+                f"{why.pointer(self.st, g, udma)}), before any readv"
+            )
+            if "dma" not in f:
+                self.emit_input(rec)
+                self.answer(rec, kills, terminal=False)
+                self.exit_launcher(g, rec.line, [bad], 'errx(1, "{}")', said)
+                return
+            self.find(rec, "divergence", f"{said}; the trace says it filled {f['dma']:#x} (followed)")
+            comp, said_exit = Effect("nobuf", True), True  # followed below as a fill the model did not make
         dead = self.st.guest(g).dead
         why_none = (
             f" (g{g} is dead: once the Host has killed a Guest every /dev/lguest write answers -ENOENT)"
@@ -1551,12 +1566,13 @@ class Replay:
             self.launcher_exits(rec, effects)
             return
         if comp.kind == "nobuf":
-            self.find(
-                rec,
-                "divergence",
-                f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}{why_none}; "
-                f"the trace says the Launcher filled {f['dma']:#x} (followed)",
-            )
+            if not said_exit:
+                self.find(
+                    rec,
+                    "divergence",
+                    f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}{why_none}; "
+                    f"the trace says the Launcher filled {f['dma']:#x} (followed)",
+                )
             dma, irq = f["dma"], f.get("irq", 0)
             used = self.st.rd_used_len(g, dma)
         else:
@@ -1599,8 +1615,17 @@ class Replay:
                     f"{e.f['dma']:#x} (used_len {e.f['used_before']}), so the Launcher would fill it; "
                     "the trace says no buffer was found",
                 )
+            elif e.when is True and e.kind == "close" and "dma" in e.f:
+                self.find(
+                    rec,
+                    "divergence",
+                    f"GETDMA on key {f['key']:#x} returns g{g}'s descriptor {e.f['dma']:#x}, on which the Launcher "
+                    f"exits in dma2iov ({why.pointer(self.st, g, e.f['dma'])}); the trace says no buffer was found "
+                    "(followed: no exit)",
+                )
         self.answer(rec, [e for e in effects if e.when is True and e.kind == "kill"], terminal=False)
-        self.launcher_exits(rec, effects)
+        # (Only GETDMA's -ENOENT on the block key is the exit a `nobuf` records.)
+        self.launcher_exits(rec, [e for e in effects if "dma" not in e.f])
 
     def on_l_irq(self, rec):
         self.emit_input(rec)

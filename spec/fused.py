@@ -296,8 +296,8 @@ def fill(st, g, key, length):
     if entry is None or entry == 0:
         return None  # (an entry at address 0 is user_get_dma's -ENOENT: the general path says nobuf)
     got = sections(st, g, entry, ed, gs.limit)
-    if got is None:
-        return None
+    if got is None or not got[1].ok:
+        return None  # (a section the Host would reject may be one the Launcher's dma2iov exits on: the rules say)
     # Replay writes the length the trace gives (a longer one than the buffer holds is buffer-overflow's).
     if length > _capacity(st, g, entry, got) or (g, entry) in st.doubtful:
         return None

@@ -144,6 +144,13 @@ def fill(ops, st, g, key, length, when=True, checked=False, readv_failed=False):
     (not 2.6.23) also discards when the buffer GETDMA gave was not free, as
     the Launcher's own comment expects.
 
+    The Launcher's get_dma_buffer converts the buffer GETDMA gave with
+    dma2iov: a struct or section that does not end below `top` exits the
+    Launcher there (errx), before readv, whatever the device.  That is also
+    where a GETDMA whose entry the Host could not read ends: get_dma_buffer
+    kills the Guest (lgread) yet returns the entry, and check_pointer
+    rejects it.
+
     handle_block_output differs twice: when GETDMA gives no buffer the
     Launcher exits (`err(1, "Block request didn't give us a dma buffer")`),
     which closes /dev/lguest (lguest_user.c: close, release_all_dma); and
@@ -153,25 +160,31 @@ def fill(ops, st, g, key, length, when=True, checked=False, readv_failed=False):
     # lguest_user.c write(): once the Guest is dead every request answers -ENOENT before it is looked at, so
     # GETDMA finds nothing (and kills nobody) and the input is discarded.
     effects, found, udma, irq, used_before = get_dma_buffer(ops, st, g, key, ops.And(when, ops.Not(st.killed(g))))
+    # (dma2iov reads the buffer only when GETDMA gave one; a plain False skips the reads.)
+    iov_ok = ops.TRUE if found is False else ops.Or(ops.Not(found), dma2iov_ok(ops, st, g, udma))
     usable = found
     if checked:
         usable = ops.And(found, ops.Eq(used_before, 0))
     got = length
-    if usable is not False and not st.fault("launcher-ignores-iov-length"):
+    # (readv comes after dma2iov: a buffer it exits on is never read.)
+    if usable is not False and iov_ok is not False and not st.fault("launcher-ignores-iov-length"):
         got = ops.Min(length, total_len(ops, st, g, True, udma))  # dma2iov + readv
     extra = {}
     if readv_failed is not False:  # (prove never chooses it: its words are narrower than (u32)-1)
         got = ops.If(ops.And(readv_failed, block_reply_key(ops, st, g, key)), READV_FAILED, got)
         extra["bytes"] = fill_bytes(ops, st, g, key, got)
     extra["used_before"] = used_before
-    effects.append(Effect("fill", ops.And(when, usable), guest=g, key=key, dma=udma, len=got, irq=irq, **extra))
-    effects.append(Effect("nobuf", ops.And(when, ops.Not(usable)), guest=g, key=key))
+    effects.append(Effect("fill", ops.And(when, usable, iov_ok), guest=g, key=key, dma=udma, len=got, irq=irq, **extra))
+    effects.append(Effect("nobuf", ops.And(when, ops.Not(usable), iov_ok), guest=g, key=key))
     # handle_block_output: `if (!lenp) err(1, ...)`.  The Launcher's exit closes /dev/lguest: every binding of the
     # Guest goes (release_all_dma) and it never runs again.  (A `checked` Launcher's refusal of a used buffer is
     # not this: GETDMA did give one.)
     exits = ops.And(when, ops.Not(found), block_reply_key(ops, st, g, key))
     if exits is not False:
         effects.append(Effect("close", exits, guest=g, exit="Block request didn't give us a dma buffer"))
+    bad_iov = ops.And(when, ops.Not(iov_ok))
+    if bad_iov is not False:
+        effects.append(Effect("close", bad_iov, guest=g, exit="Invalid address (dma2iov: check_pointer)", dma=udma))
     return effects
 
 

@@ -245,3 +245,46 @@ def test_partial_an_exit_after_a_lost_makes_what_follows_possible_only():
     plain = text.replace("lost records=2\n", "# (nothing lost)\n")
     result = Replay("t.lgt", partial=True).run(parse_text(plain, "t.lgt", partial=True))
     assert [(f.rule, f.certain) for f in result.findings] == [("divergence", True)]
+
+
+# ------------------------------------------------------------------ dma2iov on the buffer GETDMA gives
+CONS = "g0 bind_dma key=0 dmas={dmas} num=1 irq=3\n"
+
+
+def test_a_getdma_entry_the_host_cannot_read_kills_the_guest_and_the_launcher_exits():
+    """io.c get_dma_buffer: lgread of the entry fails -> kill ("bad read address"), the zero-filled copy reads as
+    free, and the entry is returned; the Launcher's dma2iov then rejects it (check_pointer) and exits."""
+    dmas = 0x2003000 - 50  # the entry's 100 bytes run past the end of memory
+    text = SETUP + CONS.format(dmas=hex(dmas)) + "l0 fill key=0 len=5\n" + SEND_TO_G0
+    out = io.StringIO()
+    result = replay(text, emit=out)
+    assert [f.rule for f in result.findings] == ["bad-dma"]
+    assert any("exits in dma2iov on the buffer GETDMA gives" in n for n in result.notes)
+    emitted = out.getvalue()
+    assert "l0 fill key=0 len=5" in emitted and "host drop g1 key=0x2001000" in emitted
+    assert [f.rule for f in replay(emitted).findings] == ["bad-dma"]
+
+
+def test_a_getdma_buffer_whose_section_is_past_top_makes_the_launcher_exit_with_no_kill():
+    text = SETUP + "g0 dma 0x1f00000 used_len=0 addr=[0xc0000000] len=[256]\n" + CONS.format(dmas="0x1f00000")
+    text += "l0 fill key=0 len=5\n" + SEND_TO_G0
+    result = replay(text)
+    assert findings(result) == []
+    said = "exits in dma2iov on the buffer GETDMA gives on key 0x0 (0x1f00000: its section 0"
+    assert any(said in n for n in result.notes)
+
+
+def test_a_recorded_fill_into_a_buffer_the_launcher_exits_on_is_a_divergence():
+    text = SETUP + "g0 dma 0x1f00000 used_len=0 addr=[0xc0000000] len=[256]\n" + CONS.format(dmas="0x1f00000")
+    text += "l0 fill key=0 dma=0x1f00000 len=5 irq=3\n"
+    result = replay(text)
+    assert findings(result) == [("divergence", len(text.splitlines()))]
+    assert "exits in dma2iov" in result.findings[0].message
+
+
+def test_a_recorded_nobuf_where_the_launcher_would_exit_is_a_divergence_and_no_exit():
+    text = SETUP + "g0 dma 0x1f00000 used_len=0 addr=[0xc0000000] len=[256]\n" + CONS.format(dmas="0x1f00000")
+    text += "l0 nobuf key=0\n" + SEND_TO_G0
+    result = replay(text)
+    assert findings(result) == [("divergence", len((SETUP).splitlines()) + 3)]
+    assert not any("exits" in n for n in result.notes)
