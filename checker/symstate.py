@@ -204,6 +204,10 @@ class SymState:
     def pfn_limit(self, g):
         return self.cfg.pfn_limit
 
+    def key_mapped(self, g, key):
+        # The Launcher's mappings above the Guest's memory are not modelled: prove's keys are mapped.
+        return True
+
     def bound(self, n):
         return self.cfg.ring_bound
 
@@ -244,11 +248,11 @@ class SymState:
         for c, hit in self._cells(g, addr):
             c.used_len = ops.If(ops.And(when, hit), value, c.used_len)
 
-    def write_data(self, g, addr, nbytes, who, why="", when=True, host=False):
+    def write_data(self, g, addr, nbytes, who, why="", when=True, stored=None, host=False):
         if when is False:
             return
         self.log.append(Write("data", when, g, addr, self.rd_used_len(g, addr), nbytes, who, why, host))
-        self.wr_used_len(g, addr, nbytes, when)
+        self.wr_used_len(g, addr, nbytes if stored is None else stored, when)
 
     def write_cell(self, g, addr, used_len, addrs, lens, when):
         for c, hit in self._cells(g, addr):

@@ -23,6 +23,7 @@ from ..spec.compiled import INTERPRETED
 from ..spec.compiled import apply as apply_effect
 from ..spec.compiled import observe
 from ..spec.compiled import bind_dma, fill, handle_output, hcall_send_dma, release_all_dma, send_irq, status_write
+from ..spec.compiled import fill_bytes
 from ..spec.effects import Effect
 from ..spec.monitors import Write
 from ..spec.ops import Concrete as ops
@@ -128,7 +129,8 @@ class Replay:
         self.emitted = 0  # lines written to `out` (not_checked: did the step write its record before it stopped?)
         self.recs: _Peekable | None = None
         self.pending_recorded: dict[int, bool] = {}
-        self.reported_gone: set[int] = set()
+        self.reported_gone: set = set()  # Guests (ints) and exited Launchers (("l", g)) already reported
+        self.exited: dict[int, tuple[int, str]] = {}  # Guest -> (line, why) where its Launcher exited
         self.desc_addrs: dict[int, dict[int, int]] = {}  # Guest -> address // 100 -> descriptor address
         self.unc = Uncertainty()  # partial mode: the Guests whose state replay no longer knows exactly
         self.found_here: tuple = (None, set())  # partial mode: (line, rules found there) of the latest finding
@@ -197,6 +199,9 @@ class Replay:
                 # may do other work first (handle_block_output fills the reply).
                 self.settle_pending(rec)
                 self.check_alive(rec)
+        elif kind[0] == "l" and rec.guest in self.exited and kind != "l.close":
+            self.after_exit(rec)
+            return
         if (
             self.partial
             # Parsed from text, a record has a `?` only where its line does: one substring search, and a
@@ -217,6 +222,7 @@ class Replay:
             return
         handler = self.handlers[kind]
         pinned = None
+        unmapped = self.key_above_memory(rec) if kind in FUTEX_KILLS else None
         if not self.partial:
             handler(rec)
         else:
@@ -229,6 +235,8 @@ class Replay:
             except UnknownValue as e:
                 self.not_checked(rec, e, mark)
             self.spread_doubt(rec, nxt)
+        if unmapped is not None:
+            self.st.unmapped.discard(unmapped)
         if self.st.findings:
             self.flush(rec)
         if pinned is not None:
@@ -572,7 +580,16 @@ class Replay:
         gs = self.st.guest(g)
         if g in self.reported_gone:
             return
-        if gs.closed:
+        if gs.closed and g in self.exited:
+            self.reported_gone.add(g)
+            line, what = self.exited[g]
+            self.find(
+                rec,
+                "divergence",
+                f"g{g} acts after its Launcher exited at line {line} ({what}), which closed /dev/lguest; "
+                "a Guest whose Launcher closed never runs again (followed anyway; not reported again)",
+            )
+        elif gs.closed:
             self.reported_gone.add(g)
             self.find(
                 rec,
@@ -589,6 +606,96 @@ class Replay:
                 "never runs again (followed anyway; not reported again)",
             )
 
+    def key_above_memory(self, rec: Record):
+        """A key above the Guest's memory: mapped or not is the Launcher's (host.get_futex_key); the trace decides.
+
+        Returns the (Guest, key) marked unmapped for this record, when the
+        record's recorded answer is get_futex_key's failure (the kill that
+        follows it), else None: the key is taken as mapped, a private key.
+        """
+        g, key = rec.guest, rec.fields.get("key")
+        if type(key) is not int or key & 3:
+            return None
+        limit = self.st.pfn_limit(g)
+        if limit is None or key < limit * C.PAGE_SIZE:
+            return None
+        nxt = self.recs.peek() if self.recs is not None else None
+        reason = FUTEX_KILLS[rec.kind]
+        killed = (
+            nxt is not None
+            and nxt.kind == "host.kill"
+            and nxt.fields.get("guest") == g
+            and isinstance(nxt.fields.get("reason"), str)
+            and nxt.fields["reason"].startswith(reason)
+        )
+        said = (
+            "the trace records get_futex_key's failure, so the Launcher does not map it"
+            if killed
+            else "replay takes it as mapped (a private key), since the trace records no kill for it"
+        )
+        self.st.note(
+            f"line {rec.line}: key {key:#x} lies above g{g}'s memory (pfn limit {limit:#x}): get_futex_key finds it "
+            f"only if g{g}'s Launcher maps that address (its binary, heap, libraries or stack, which the trace does "
+            f"not show; else \"{reason}\" kills g{g}); {said}"
+        )
+        if not killed:
+            return None
+        self.st.unmapped.add((g, key))
+        return (g, key)
+
+    def launcher_exits(self, rec: Record, effects) -> bool:
+        """handle_block_output's err(1): GETDMA gave no buffer on the block key; the exit closes /dev/lguest."""
+        what = 'handle_block_output: err(1, "{}")'
+        said = f"l{rec.guest} finds no buffer on g{rec.guest}'s block key {_hexs(rec.fields.get('key'))} and exits"
+        return self.exit_launcher(rec.guest, rec.line, effects, what, said)
+
+    def exit_launcher(self, g, line, effects, what, said) -> bool:
+        """Perform a Launcher's exit the rules decided (a true `close` effect among `effects`), if any."""
+        for e in effects:
+            if e.kind != "close" or e.when is not True:
+                continue
+            apply_effect(ops, self.st, e)
+            # The send whose handler exited is never answered: no output will come.
+            self.st.set_pending(g, None)
+            self.pending_recorded.pop(g, None)
+            what = what.format(e.f["exit"])
+            self.exited[g] = (line, what)
+            if self.partial and (self.unc.everything or self.unc.table_open(g) or g in self.unc.guests):
+                # The exit rests on what replay does not know exactly (a lost bind may have given the block
+                # device its reply buffer): what follows from it is possible, not certain.
+                self.unc.taint((g,))
+            self.st.note(
+                f"line {line}: {said} ({what}); its exit closes /dev/lguest: every binding of g{g} is removed "
+                f"and g{g} never runs again"
+            )
+            return True
+        return False
+
+    def output_exits(self, g, key, dma) -> bool:
+        """Does the Launcher exit in dma2iov when it handles this send (check_pointer)?"""
+        try:
+            effs = handle_output(ops, self.st, g, key, dma)
+        except UnknownValue:
+            return False
+        return any(e.kind == "close" and e.when is True for e in effs)
+
+    def after_exit(self, rec: Record):
+        """A Launcher record after that Launcher exited: no such request was made (said once, not followed)."""
+        self.emit_input(rec)
+        g = rec.guest
+        if ("l", g) in self.reported_gone:
+            return
+        self.reported_gone.add(("l", g))
+        line, what = self.exited[g]
+        self.find(
+            rec,
+            "divergence",
+            f"l{g} exited at line {line} ({what}) and makes no more requests; this record and l{g}'s later ones "
+            "are not followed (not reported again)",
+        )
+        if self.st.findings:
+            self.flush(rec)
+
     def settle_pending(self, rec: Record):
         """A record of Guest N while N's send waits for its Launcher: complete the output first."""
         g = rec.guest
@@ -601,7 +708,8 @@ class Replay:
                 f"line {rec.line}: l{g}'s output for g{g}'s send of {dma:#x} on key {key:#x} was not recorded: "
                 "replay takes the model's (a missing answer)"
             )
-        elif self.pending_recorded.get(g):
+        elif self.pending_recorded.get(g) and not self.output_exits(g, *gs.pending):
+            # (When the Launcher exits on this send, check_alive says the Guest acts after that exit.)
             key, dma = gs.pending
             self.find(
                 rec,
@@ -626,6 +734,12 @@ class Replay:
             self.st.write_desc(g, dma, used_len=UNKNOWN)
             self.pending_recorded.pop(g, None)
             self.unc.taint((g,))
+            return
+        line = rec.line if rec is not None else (self.recs.line if self.recs is not None else 0)
+        said = f"l{g}, handling g{g}'s send of {dma:#x}, exits in dma2iov: {why.pointer(self.st, g, dma)}"
+        if self.exit_launcher(g, line, effs, 'errx(1, "{}")', said):
+            if rec is not None:
+                self.flush(rec)
             return
         for e in effs:
             apply_effect(ops, self.st, e)
@@ -1276,8 +1390,11 @@ class Replay:
         elif done is fused.OUTPUT:
             # A private key: `host pending`, and the Launcher answers at once (complete_output's work).
             st = self.st
-            (eff,) = handle_output(ops, st, g, key, dma)
-            fused.answered(st, g, dma, eff.f["len"])
+            effs = handle_output(ops, st, g, key, dma)
+            if len(effs) != 1:  # the Launcher exits in dma2iov: the general path
+                self.step(rec)
+                return
+            fused.answered(st, g, dma, effs[0].f["len"])
             self.completed[g] = (key, dma, rec.line)
             self.pending_recorded.pop(g, None)
             if st.findings:
@@ -1300,11 +1417,18 @@ class Replay:
         f = rec.fields
         g = rec.guest
         hcall_send_dma(ops, self.st, g, f["key"], f["dma"], lambda effs: self.answer(rec, effs), host=self.host)
-        if self.st.guest(g).pending is not None and self.pending_recorded.get(g) is False:
+        pending = self.st.guest(g).pending
+        if pending is not None and self.pending_recorded.get(g) is False:
             # Input-only: the Launcher's answer comes right away, unless the
             # trace writes its own `output` next.
             nxt = self.recs.peek()
             if nxt is None or nxt.kind != "l.output" or nxt.guest != g:
+                self.complete_output(g, rec)
+        elif pending is not None and self.pending_recorded.get(g):
+            # A recorded `host pending`: a Launcher that exits in dma2iov does so at once (its next step), and
+            # other Guests' records that follow see it gone; an `output` recorded next is judged by on_l_output.
+            nxt = self.recs.peek()
+            if (nxt is None or nxt.kind != "l.output" or nxt.guest != g) and self.output_exits(g, *pending):
                 self.complete_output(g, rec)
 
     def on_g_status(self, rec):
@@ -1375,7 +1499,18 @@ class Replay:
                 f"l{g} output names key {f['key']:#x} and descriptor {f['dma']:#x}, "
                 f"but the pending send is {dma:#x} on key {key:#x}",
             )
-        (eff,) = handle_output(ops, self.st, g, key, dma)
+        effs = handle_output(ops, self.st, g, key, dma)
+        eff = effs[0]
+        if len(effs) > 1 and effs[1].when is True:
+            self.find(
+                rec,
+                "divergence",
+                f"l{g} exits in dma2iov before it answers g{g}'s send of {dma:#x} (errx: {effs[1].f['exit']}: "
+                f"{why.pointer(self.st, g, dma)}), so it stores no used_len; the trace says {f['len']} (followed)",
+            )
+            self.pending_recorded.pop(g, None)
+            apply_effect(ops, self.st, Effect("output", True, guest=g, key=key, dma=f["dma"], len=f["len"]))
+            return
         want, got = eff.f["len"], f["len"]
         # A console or tun handler stores writev's result: any count up to the sections' total, or
         # (u32)-1 when writev fails (Documentation/lguest/lguest.c: handle_console_output, handle_tun_output).
@@ -1395,8 +1530,23 @@ class Replay:
     def on_l_fill(self, rec):
         g, f = rec.guest, rec.fields
         effects = fill(ops, self.st, g, f["key"], f["len"], checked=self.checked)
-        comp = next(e for e in effects if e.when is True and e.kind in ("fill", "nobuf"))
+        comp = next((e for e in effects if e.when is True and e.kind in ("fill", "nobuf")), None)
         kills = [e for e in effects if e.when is True and e.kind == "kill"]
+        said_exit = False
+        if comp is None:  # the Launcher exits in dma2iov on the buffer GETDMA gave
+            bad = next(e for e in effects if e.when is True and e.kind == "close")
+            udma = bad.f["dma"]
+            said = (
+                f"l{g} exits in dma2iov on the buffer GETDMA gives on key {f['key']:#x} ({udma:#x}: "
+                f"{why.pointer(self.st, g, udma)}), before any readv"
+            )
+            if "dma" not in f:
+                self.emit_input(rec)
+                self.answer(rec, kills, terminal=False)
+                self.exit_launcher(g, rec.line, [bad], 'errx(1, "{}")', said)
+                return
+            self.find(rec, "divergence", f"{said}; the trace says it filled {f['dma']:#x} (followed)")
+            comp, said_exit = Effect("nobuf", True), True  # followed below as a fill the model did not make
         dead = self.st.guest(g).dead
         why_none = (
             f" (g{g} is dead: once the Host has killed a Guest every /dev/lguest write answers -ENOENT)"
@@ -1406,19 +1556,23 @@ class Replay:
         if comp.kind == "nobuf" and "dma" not in f:
             # The trace left the answer to the model: GETDMA finds nothing, the input is discarded.
             self.emit(Record("l.nobuf", g, {"key": f["key"]}, ts=rec.ts))
-            self.st.note(
-                f"line {rec.line}: GETDMA finds no usable buffer on key {_hexs(f['key'])} for g{g}{why_none}: "
-                "the Launcher discards the input (as `nobuf`)"
-            )
+            exits = any(e.kind == "close" and e.when is True for e in effects)
+            if not exits:
+                self.st.note(
+                    f"line {rec.line}: GETDMA finds no usable buffer on key {_hexs(f['key'])} for g{g}{why_none}: "
+                    "the Launcher discards the input (as `nobuf`)"
+                )
             self.answer(rec, kills, terminal=False)
+            self.launcher_exits(rec, effects)
             return
         if comp.kind == "nobuf":
-            self.find(
-                rec,
-                "divergence",
-                f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}{why_none}; "
-                f"the trace says the Launcher filled {f['dma']:#x} (followed)",
-            )
+            if not said_exit:
+                self.find(
+                    rec,
+                    "divergence",
+                    f"GETDMA finds no usable buffer bound on key {f['key']:#x} for g{g}{why_none}; "
+                    f"the trace says the Launcher filled {f['dma']:#x} (followed)",
+                )
             dma, irq = f["dma"], f.get("irq", 0)
             used = self.st.rd_used_len(g, dma)
         else:
@@ -1441,8 +1595,11 @@ class Replay:
         else:
             self.emit(Record("l.fill", g, {"key": f["key"], "dma": dma, "len": f["len"], "irq": irq}, ts=rec.ts))
         self.answer(rec, kills, terminal=False)
+        landed = fill_bytes(ops, self.st, g, f["key"], f["len"])  # a failed block readv stores (u32)-1, writes nothing
         apply_effect(
-            ops, self.st, Effect("fill", True, guest=g, key=f["key"], dma=dma, len=f["len"], irq=irq, used_before=used)
+            ops,
+            self.st,
+            Effect("fill", True, guest=g, key=f["key"], dma=dma, len=f["len"], irq=irq, used_before=used, bytes=landed),
         )
 
     def on_l_nobuf(self, rec):
@@ -1458,7 +1615,17 @@ class Replay:
                     f"{e.f['dma']:#x} (used_len {e.f['used_before']}), so the Launcher would fill it; "
                     "the trace says no buffer was found",
                 )
+            elif e.when is True and e.kind == "close" and "dma" in e.f:
+                self.find(
+                    rec,
+                    "divergence",
+                    f"GETDMA on key {f['key']:#x} returns g{g}'s descriptor {e.f['dma']:#x}, on which the Launcher "
+                    f"exits in dma2iov ({why.pointer(self.st, g, e.f['dma'])}); the trace says no buffer was found "
+                    "(followed: no exit)",
+                )
         self.answer(rec, [e for e in effects if e.when is True and e.kind == "kill"], terminal=False)
+        # (Only GETDMA's -ENOENT on the block key is the exit a `nobuf` records.)
+        self.launcher_exits(rec, [e for e in effects if "dma" not in e.f])
 
     def on_l_irq(self, rec):
         self.emit_input(rec)
@@ -1492,6 +1659,16 @@ class Replay:
         self.emit_input(rec)
         for e in release_all_dma(ops, self.st, rec.guest):
             apply_effect(ops, self.st, e)
+
+
+# The records whose key the Host looks up with get_futex_key, and the kill reason its failure gives
+# (io.c: bind_dma, send_dma, get_dma_buffer).
+FUTEX_KILLS = {
+    "g.bind_dma": "bad dma key",
+    "g.send_dma": "bad sending DMA key",
+    "l.fill": "bad registered DMA buffer",
+    "l.nobuf": "bad registered DMA buffer",
+}
 
 
 def replay_file(path: str, *, partial: bool = False, emit: TextIO | None = None, **model) -> FileResult:

@@ -20,6 +20,13 @@ def kill(st, f) -> str:
     """The bad-dma message for a kill: what the Host did, and which check the Guest failed."""
     reason = kill_reason(f)
     g = f["guest"]
+    args = f.get("args", ())
+    if f["reason"] in FUTEX_CALLS and args and type(args[0]) is int and args[0] & 3 == 0:
+        # An aligned key fails get_futex_key only where no vma holds it (host.get_futex_key).
+        return (
+            f"the Host kills g{g}: {reason}: {FUTEX_CALLS[f['reason']]}'s key {args[0]:#x} lies above the Guest's "
+            "memory, where no mapping of its Launcher holds it (get_futex_key: find_extend_vma finds no vma, -EFAULT)"
+        )
     text = {
         "bad dma key": "BIND_DMA's key must be 4-aligned (get_futex_key)",
         "bad sending DMA key": "SEND_DMA's key must be 4-aligned (get_futex_key)",
@@ -31,6 +38,9 @@ def kill(st, f) -> str:
     if text is None:
         text = section(st, g, f.get("args", ()))
     return f"the Host kills g{g}: {reason}: {text}"
+
+
+FUTEX_CALLS = {"bad dma key": "BIND_DMA", "bad sending DMA key": "SEND_DMA", "bad registered DMA buffer": "GETDMA"}
 
 
 def section(st, g, args) -> str:
@@ -58,6 +68,23 @@ def section(st, g, args) -> str:
             f"(addr+len)/4096 below pfn_limit {limit:#x}{extra}"
         )
     return "check_dma_list: the section's address wraps around"
+
+
+def pointer(st, g, dma) -> str:
+    """Which of dma2iov's check_pointer calls fails (lguest.c: `addr >= top || addr + size >= top`)."""
+    limit = st.pfn_limit(g)
+    if limit is None:
+        return "check_pointer fails"
+    top = min(limit * C.PAGE_SIZE, 0xFFFF_FFFF)
+    if dma >= top or (dma + C.DMA_SIZE) & 0xFFFF_FFFF >= top:
+        return f"the descriptor {dma:#x} (100 bytes) does not end below top = pfn limit x 4096 = {top:#x}"
+    for i in range(st.sections):
+        a, ln = st.rd_section(g, dma, i)
+        if ln == 0:
+            break
+        if a >= top or (a + ln) & 0xFFFF_FFFF >= top:
+            return f"its section {i} ({a:#x}+{ln}) does not end below top = pfn limit x 4096 = {top:#x}"
+    return "check_pointer fails"
 
 
 def expected(computed) -> str:

@@ -90,9 +90,11 @@ def perform(ops, st, eff):
         st.set_pending(f["guest"], None, w)
     elif k == "fill":
         g = f["guest"]
-        st.write_data(g, f["dma"], f["len"], f"l{g}'s fill", GETDMA_WHY, w)
+        # `bytes`: what readv wrote, when it is not the used_len stored (launcher.fill_bytes: a failed block readv)
+        landed = f.get("bytes", f["len"])
+        st.write_data(g, f["dma"], landed, f"l{g}'s fill", GETDMA_WHY, w, stored=f["len"])
         if w is True and getattr(st, "has_bytes", False):  # version 2 does not record what a fill writes
-            st.forget_sections(g, f["dma"], f["len"])
+            st.forget_sections(g, f["dma"], landed)
         st.raise_irq(g, f["irq"], w)
     elif k == "irq":
         st.raise_irq(f["guest"], f["irq"], w)

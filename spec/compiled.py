@@ -473,6 +473,7 @@ send_attempt = MODULE["host"].send_attempt
 get_dma_buffer = MODULE["host"].get_dma_buffer
 hcall_send_dma = MODULE["hypercalls"].hcall_send_dma
 fill = MODULE["launcher"].fill
+fill_bytes = MODULE["launcher"].fill_bytes
 handle_output = MODULE["launcher"].handle_output
 send_irq = MODULE["launcher"].send_irq
 release_all_dma = MODULE["launcher"].release_all_dma

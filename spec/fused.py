@@ -191,8 +191,8 @@ def send(st, g, key, dma, host="2.6.23"):
     if key & 3:
         return None  # bad sending DMA key: a kill
     gs = st.guests.get(g)
-    if gs is None or gs.limit is None:
-        return None
+    if gs is None or gs.limit is None or key >= gs.limit << PAGE_SHIFT:
+        return None  # (a key above the Guest's memory: the general path says what get_futex_key assumed)
     owner, off = _key(st, gs, g, key)
     if owner < SHARED:
         # `host pending`: the caller computes the Launcher's output (handle_output), then `answered`.
@@ -280,8 +280,8 @@ def fill(st, g, key, length):
     if key & 3:
         return None
     gs = st.guests.get(g)
-    if gs is None or gs.limit is None or gs.dead is not None:
-        return None  # (a dead Guest's GETDMA answers -ENOENT: the general path says nobuf)
+    if gs is None or gs.limit is None or gs.dead is not None or key >= gs.limit << PAGE_SHIFT:
+        return None  # (a dead Guest's GETDMA answers -ENOENT: the general path says nobuf; a key above memory)
     owner, off = _key(st, gs, g, key)
     b = None
     for c in st._index.get((owner, off), ()):
@@ -304,8 +304,8 @@ def fill(st, g, key, length):
     if entry is None or entry == 0:
         return None  # (an entry at address 0 is user_get_dma's -ENOENT: the general path says nobuf)
     got = sections(st, g, entry, ed, gs.limit)
-    if got is None:
-        return None
+    if got is None or not got[1].ok:
+        return None  # (a section the Host would reject may be one the Launcher's dma2iov exits on: the rules say)
     # Replay writes the length the trace gives (a longer one than the buffer holds is buffer-overflow's).
     if length > _capacity(st, g, entry, got) or (g, entry) in st.doubtful:
         return None

@@ -38,9 +38,15 @@ def lguest_address_ok(ops, st, g, addr, length):
 def get_futex_key(ops, st, g, ukey):
     """A key's futex identity: (file, offset) inside a shared mapping, else (Guest, address).
 
-    Returns (ok, owner, off); ok is false for a key that is not 4-aligned.
+    Returns (ok, owner, off); ok is false for a key that is not 4-aligned
+    (-EINVAL), or that no mapping of the Launcher holds (find_extend_vma
+    finds no vma: -EFAULT).  Below the Guest's pfn limit every address is
+    mapped (lguest.c main: map_zeroed_pages over RAM, the descriptor page,
+    each device's pages); above it lie only the Launcher's own mappings (its
+    binary, heap, libraries, stack), which a trace does not show:
+    `st.key_mapped` says (replay: as the trace's answer shows, else mapped).
     """
-    ok = ops.Eq(ops.BitAnd(ukey, 3), 0)
+    ok = ops.And(ops.Eq(ops.BitAnd(ukey, 3), 0), st.key_mapped(g, ukey))
     owner, off = g, ukey
     # The concrete state finds the one mapping that decides by bisection (maps_at); the loop gives the same.
     maps_at = getattr(st, "maps_at", None)

@@ -365,6 +365,9 @@ class ConcreteState:
         self.related: dict[tuple[str, str], tuple] = {}
         self.watch_memo: dict[int, tuple] = {}  # Guest -> spec/launcher.py watches' answer, with what it read
         self.key_memo: dict[tuple[int, int], tuple] = {}  # (Guest, key) -> spec/fused.py's get_futex_key answer
+        # (Guest, key) above the Guest's memory that the Launcher does not map: replay sets one for the record
+        # whose recorded answer is get_futex_key's failure (host.get_futex_key), and clears it after.
+        self.unmapped: set[tuple[int, int]] = set()
 
     # ------------------------------------------------------------ guests
     def guest(self, g: int) -> Guest:
@@ -452,6 +455,10 @@ class ConcreteState:
         gs = self.guests.get(g)
         return gs.limit if gs is not None else None
 
+    def key_mapped(self, g, key) -> bool:
+        """Does the Launcher of Guest g map the address `key` (find_extend_vma)?  See host.get_futex_key."""
+        return not self.unmapped or (g, key) not in self.unmapped
+
     @staticmethod
     def bound(n):
         return n
@@ -520,14 +527,15 @@ class ConcreteState:
         if used != (type(old) is int and old != 0):  # the index holds exactly the known non-zero used_lens
             self.guest(g).used.set(addr, used)
 
-    def write_data(self, g, addr, nbytes, who, why="", when=True, host=False):
+    def write_data(self, g, addr, nbytes, who, why="", when=True, stored=None, host=False):
+        """nbytes land in the descriptor; its used_len becomes `stored` (default nbytes); `host`: the Host's copy."""
         if when is True:
             try:
                 old = self.rd_used_len(g, addr)
             except UnknownValue:  # partial mode: the monitor cannot tell
                 old = None
             self.log.append(Write("data", True, g, addr, old, nbytes, who, why, host))
-            self.wr_used_len(g, addr, nbytes)
+            self.wr_used_len(g, addr, nbytes if stored is None else stored)
 
     def _desc_for_write(self, g, addr):
         mem = self.guest(g).mem

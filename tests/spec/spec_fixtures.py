@@ -310,8 +310,9 @@ class World:
         self.effects = [e for a in attempts for e in a]
         return self.kinds(self.effects)
 
-    def fill(self, g, key, length, checked=False):
-        self.effects = self.perform(fill(self.ops, self.st, g, self.arg(key), self.arg(length), self.when(), checked))
+    def fill(self, g, key, length, checked=False, readv_failed=False):
+        effects = fill(self.ops, self.st, g, self.arg(key), self.arg(length), self.when(), checked, readv_failed)
+        self.effects = self.perform(effects)
         return self.kinds(self.effects)
 
     def output(self, g):

@@ -121,6 +121,9 @@ class _NoMaps:
     def slots(self, g):
         return []
 
+    def key_mapped(self, g, key):
+        return True
+
 
 def _emit(trace: Path, out: Path, interpreted: bool) -> str:
     env = dict(os.environ)

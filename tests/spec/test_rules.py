@@ -22,6 +22,8 @@ import pytest
 
 from lgcheck.checker.config import Config
 from lgcheck.spec import constants as C
+from lgcheck.spec.launcher import fill_bytes
+from lgcheck.spec.ops import Concrete
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from spec_fixtures import READINGS, World, restore_width  # noqa: E402
@@ -577,17 +579,76 @@ def test_get_dma_buffer_of_an_entry_at_address_0_finds_nothing(reading):
     if not w.symbolic:
         w.desc(0, 0, 0, [(0x2000, 100)])
     assert w.get_dma_buffer(0, BLOCK_KEY)[0] is False
-    assert w.fill(0, BLOCK_KEY, 10) == ["nobuf"]
+    # On the block device's key the -ENOENT makes the Launcher exit (handle_block_output: err(1)), a close.
+    assert w.fill(0, BLOCK_KEY, 10) == ["nobuf", "close"]
     assert w.irqs(0) == 0
 
 
-def test_fill_for_a_dead_guest_is_discarded(reading):
-    """§4.1: once the Guest is dead every /dev/lguest write answers -ENOENT, GETDMA too: the input is discarded."""
+@pytest.mark.parametrize("key", [CONSOLE_KEY, BLOCK_KEY])
+def test_fill_for_a_dead_guest_is_discarded(reading, key):
+    """§4.1: once the Guest is dead every /dev/lguest write answers -ENOENT, GETDMA too: the input is discarded.
+
+    The block device's handler does not discard: it exits (handle_block_output: err(1)), and the exit closes
+    /dev/lguest.
+    """
     w = _own(reading)
+    w.bind(0, 1, CONSOLE_KEY, ARR1, num=1, irq=CONSOLE_IRQ)
     w.set_dead(0)
-    assert w.fill(0, BLOCK_KEY, 10) == ["nobuf"]
+    assert w.fill(0, key, 10) == (["nobuf", "close"] if key == BLOCK_KEY else ["nobuf"])
     assert w.used_len(0, E0) == 0 and w.irqs(0) == 0
     assert w.failed() == set()
+
+
+@pytest.mark.parametrize("key,exits", [(CONSOLE_KEY, False), (BLOCK_KEY, True), (NET0, False)])
+def test_no_buffer_on_the_block_key_makes_the_launcher_exit(reading, key, exits):
+    """lguest.c handle_block_output: `if (!lenp) err(1, ...)`; console and tun discard (discard_iovec) instead.
+
+    The exit closes /dev/lguest: release_all_dma (§3.8) unlinks every live binding of the Guest.
+    """
+    w = world(reading)
+    w.bind(0, 0, NET1, ARR0, num=2, irq=NET_IRQ)  # another binding of g0, which the exit removes
+    assert w.fill(0, key, 10) == (["nobuf", "close"] if exits else ["nobuf"])
+    assert w.live(0) == ([] if exits else [0])
+    assert w.irqs(0) == 0 and w.failed() == set()
+
+
+def test_a_checked_launcher_given_a_used_block_buffer_discards_and_stays(reading):
+    """The exit is GETDMA's -ENOENT only: a `checked` Launcher refusing the used buffer GETDMA gave does not exit."""
+    w = _own(reading, used=(9, 3))
+    assert w.fill(0, BLOCK_KEY, 20, checked=True) == ["nobuf"]
+    assert w.live(0) == [0]
+
+
+def test_a_failed_block_readv_stores_minus_one_and_writes_nothing():
+    """lguest.c handle_block_output: `unsigned int len = readv(...)` is -1 on failure; `*lenp = len` stores 0xffffffff.
+
+    No byte was written: no buffer-overflow (a false one is what replay reported before).  The irq is still
+    raised (trigger_irq).  Concrete reading only: the checker's words are 16 bits wide and prove never
+    chooses a failed readv.
+    """
+    w = _own("concrete")
+    assert w.fill(0, BLOCK_KEY, 50, readv_failed=True) == ["fill"]
+    assert w.used_len(0, E0) == 0xFFFF_FFFF
+    assert w.irqs(0) == 1 << BLOCK_IRQ
+    assert w.failed() == set()
+
+
+@pytest.mark.parametrize("key", [CONSOLE_KEY, NET1])
+def test_readv_failed_changes_nothing_off_the_block_key(key):
+    """Console input stores 0 when readv fails and tun exits: only the block reply stores (u32)-1 (fill_bytes)."""
+    w = world("concrete")
+    w.bind(0, 0, key, ARR0, num=1, irq=CONSOLE_IRQ)
+    w.desc(0, E0, 0, [(0x2000, 100)])
+    assert w.fill(0, key, 50, readv_failed=True) == ["fill"]
+    assert w.used_len(0, E0) == 50 and w.failed() == set()
+
+
+def test_fill_bytes_is_zero_only_for_the_block_reply_of_minus_one():
+    """The bytes a recorded fill wrote (replay's reading of a fill's used_len)."""
+    w = world("concrete")
+    assert fill_bytes(Concrete, w.st, 0, BLOCK_KEY, 0xFFFF_FFFF) == 0
+    assert fill_bytes(Concrete, w.st, 0, BLOCK_KEY, 512) == 512
+    assert fill_bytes(Concrete, w.st, 0, CONSOLE_KEY, 0xFFFF_FFFF) == 0xFFFF_FFFF
 
 
 def test_get_dma_buffer_with_an_unaligned_key_kills_the_guest(reading):
@@ -664,6 +725,31 @@ def test_handle_output(reading, key, length):
     assert w.output(0) == ["output"]
     assert w.used_len(0, SEND) == length
     assert w.pending(0) is None
+
+
+@pytest.mark.parametrize(
+    "sections,exits",
+    [
+        ([(0x2000, 10), (0x3000, 20)], False),
+        ([(LIMIT_END - 30, 30)], True),  # ends at top: check_pointer's `addr + size >= top`
+        ([(LIMIT_END - 31, 30)], False),
+        ([(0x2FF0, 0x20)], False),  # crosses a page: the Launcher does not mind
+        ([(0x2000, 10), (LIMIT_END, 1)], True),  # a later section
+    ],
+)
+def test_handle_output_exits_when_dma2iov_check_pointer_fails(reading, sections, exits):
+    """lguest.c dma2iov: check_pointer on every section up to the first 0 length; errx exits the Launcher.
+
+    No used_len is stored; the exit closes /dev/lguest (every binding of the Guest goes); the send stays
+    pending (the Guest never runs again).
+    """
+    w = world(reading)
+    w.bind(0, 0, CONSOLE_KEY, ARR0, num=1, irq=CONSOLE_IRQ)
+    w.desc(0, SEND, 7, sections)
+    w.set_pending(0, CONSOLE_KEY, SEND)
+    assert w.output(0) == (["close"] if exits else ["output"])
+    assert w.used_len(0, SEND) == (7 if exits else sum(n for _, n in sections))
+    assert w.live(0) == ([] if exits else [0])
 
 
 @pytest.mark.parametrize("irq,bit", [(1, 1 << 1), (15, 1 << 15), (32, 0), (0x10, 1 << 16)])
