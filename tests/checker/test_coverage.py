@@ -32,11 +32,12 @@ def test_the_default_model_reaches_its_outcomes_at_their_shortest_depths():
     cov = _measure(depth=2)
     assert (cov.looked, cov.stopped) == (2, "")
     # One step: a driver binds; a Guest sends on the console (private: pending) or to the peer's net key
-    # that nobody bound (drop); the Launcher has input and no buffer (nobuf); a status write.
+    # that nobody bound (drop); the Launcher has input and no buffer (nobuf; on the block key its Launcher
+    # then exits: close, lguest.c handle_block_output's err(1, ...)); a status write.
     # Two: bind first, then unbind it, fill it, or send into it (the peer's net binding: deliver, 0 bytes
     # of an empty send); a pending send, then the Launcher's output.
     assert {o: k for o, k in cov.first.items() if k is not None} == {
-        "bind": 1, "pending": 1, "drop": 1, "nobuf": 1, "status": 1,
+        "bind": 1, "pending": 1, "drop": 1, "nobuf": 1, "close": 1, "status": 1,
         "unbind": 2, "fill": 2, "deliver": 2, "output": 2,
     }  # fmt: skip
     # Conforming Guests never give the Host a bad key, address or entry; `full` needs 5 steps (below).
