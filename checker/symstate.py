@@ -296,7 +296,16 @@ class SymState:
         return self.dead[g]
 
     def close(self, g, when=True):
-        pass  # the checked model has no close step
+        """The Launcher exited (lguest_user.c close): the Guest never runs again, its pending send is never answered.
+
+        The checked model keeps no flag of its own for it: `dead` stops every step of the Guest and of its
+        Launcher but `output`, which a cleared `pending` stops (apply released its bindings).  A run that went
+        on after the exit would be one replay refuses ("acts after its Launcher closed").
+        """
+        if when is False:
+            return
+        self.dead[g] = ops.Or(self.dead[g], when)
+        self.pending[g] = ops.And(self.pending[g], ops.Not(when))
 
     def status(self, g, dev):
         return self.devs[g][dev].status
