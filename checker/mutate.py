@@ -124,7 +124,7 @@ def lgcheck(root: Path, args: list[str], timeout: float) -> subprocess.Completed
 def check_isolation(workdir: Path, timeout: float = 120) -> None:
     """The tree, not the installed package, is imported: a copy whose spec/host.py raises must make prove fail."""
     root = build_tree(workdir / "sentinel", append={"spec/host.py": f"\nraise RuntimeError({SENTINEL!r})\n"})
-    args = ["prove", "--inv", "keys", "--depth", "1", "--no-progress", "--out", str(root / "cx")]
+    args = ["prove", "--inv", "keys", "--depth", "1", "--no-progress", "--no-coverage", "--out", str(root / "cx")]
     proc = lgcheck(root, args, timeout)
     if proc.returncode == 0 or SENTINEL not in proc.stderr:
         raise AssertionError(
@@ -225,7 +225,8 @@ class Baseline:
         with lock:  # one run per set of flags, even when two workers ask at once
             if key not in self.cache:
                 out = self.root / f"cx-{len(self.locks)}"
-                proc = lgcheck(self.root, ["prove", *flags, "--json", "--no-progress", "--out", str(out)], self.timeout)
+                argv = ["prove", *flags, "--json", "--no-progress", "--no-coverage", "--out", str(out)]
+                proc = lgcheck(self.root, argv, self.timeout)
                 try:
                     results = json.loads(proc.stdout)["results"]
                 except (ValueError, KeyError):
@@ -241,9 +242,9 @@ def run_one(m: Mutation, workdir: Path, timeout: float = 300, baseline: Baseline
     base = workdir / m.id
     root = build_tree(base / "tree", m)
     out = base / "cx"
-    flags = _prove_flags(m)
+    flags = _prove_flags(m)  # (--no-coverage: a catch is judged by the verdicts alone; the walk would add up to 2 s)
     try:
-        proc = lgcheck(root, ["prove", *flags, "--json", "--no-progress", "--out", str(out)], timeout)
+        proc = lgcheck(root, ["prove", *flags, "--json", "--no-progress", "--no-coverage", "--out", str(out)], timeout)
     except subprocess.TimeoutExpired:
         return Outcome(m.id, "error", time.monotonic() - started, f"prove did not finish within {timeout:.0f}s")
 

@@ -258,6 +258,19 @@ class World:
     def dead(self, g) -> bool:
         return self.val(self.st.dead[g]) if self.symbolic else self.st.guest(g).dead is not None
 
+    def stopped(self, g) -> bool:
+        """The Guest never runs again: killed, or its Launcher exited (the checker holds both in `dead`)."""
+        if self.symbolic:
+            return self.val(self.st.dead[g])
+        return self.st.guest(g).dead is not None or self.st.guest(g).closed
+
+    def awaiting(self, g):
+        """Its pending send while someone may still answer it (a Launcher that exited never will: the checker
+        clears it, checker/symstate.py close)."""
+        if not self.symbolic and self.st.guest(g).closed:
+            return None
+        return self.pending(g)
+
     def reason(self, g):
         """The kill reason (concrete reading only; the checker keeps a flag)."""
         return None if self.symbolic else self.st.guest(g).dead

@@ -205,8 +205,11 @@ def observe(w: World, result) -> dict:
         for d in range(3):
             out[f"g{g}.dev{d}.status"] = w.status(g, d)
         out[f"g{g}.irqs"] = w.irqs(g) & MASK
-        out[f"g{g}.dead"] = w.dead(g)
-        out[f"g{g}.pending"] = w.pending(g)
+        # (Whether it runs again, and whether its send may be answered: the checked model keeps a Launcher's
+        # exit as `dead` and a cleared `pending`, checker/symstate.py close; the concrete state, replay's,
+        # keeps it apart from a kill to word its findings.)
+        out[f"g{g}.dead"] = w.stopped(g)
+        out[f"g{g}.pending"] = w.awaiting(g)
     for x, y in permutations(IDS, 2):
         out[f"g{x[0]}.slot{x[1]}-after-g{y[0]}.slot{y[1]}"] = w.newer(*x, *y)
     out["failed-checks"] = sorted(w.failed())
