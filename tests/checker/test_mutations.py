@@ -143,7 +143,10 @@ def outcomes(request):
     return {o.id: o for o in results}
 
 
+# Both tests read the module's `outcomes`: under xdist each worker that ran one of them ran every mutation
+# again (the same 2 processes twice over, 150 s of CPU); one group puts them in one worker (--dist loadgroup).
 @pytest.mark.mutation
+@pytest.mark.xdist_group("mutations")
 @pytest.mark.parametrize("mid", [m.id for m in SELECTED])
 def test_mutation_is_caught_or_equivalent(mid, outcomes):
     m, o = BY_ID[mid], outcomes[mid]
@@ -151,6 +154,7 @@ def test_mutation_is_caught_or_equivalent(mid, outcomes):
 
 
 @pytest.mark.mutation
+@pytest.mark.xdist_group("mutations")
 def test_mutation_score_is_100_percent(outcomes):
     caught, total = score(SELECTED, outcomes.values())
     missed = [format_outcome(BY_ID[i], o) for i, o in outcomes.items() if not o.ok]
